@@ -1,0 +1,96 @@
+"""Shared CLI plumbing: the exit-code map, error reporting and reusable options."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from privseg.errors import (
+    BudgetExceededError,
+    InputError,
+    IntegrityError,
+    PolicyRefusal,
+    PrivsegError,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The one place where errors become exit codes.
+EXIT_CODES: tuple[tuple[type[PrivsegError], int], ...] = (
+    (InputError, 2),
+    (PolicyRefusal, 3),
+    (BudgetExceededError, 4),
+    (IntegrityError, 5),
+    (PrivsegError, 1),
+)
+EXIT_INTERNAL = 1
+
+
+def exit_code_for(error: BaseException) -> int:
+    """Exit code of an error: 2 input, 3 refusal, 4 budget, 5 integrity, 1 anything else."""
+    for cls, code in EXIT_CODES:
+        if isinstance(error, cls):
+            return code
+    return EXIT_INTERNAL
+
+
+def fail(error: BaseException, *, debug: bool) -> NoReturn:
+    """Print one line to stderr (a traceback with --debug) and exit with the mapped code."""
+    if debug:
+        traceback.print_exception(error, file=sys.stderr)
+    if isinstance(error, PrivsegError):
+        click.echo(f"privseg: error: {error}", err=True)
+    else:
+        # Foreign exception messages may quote data; name only the type.
+        click.echo(
+            f"privseg: internal error ({type(error).__name__}); rerun with --debug for details",
+            err=True,
+        )
+    sys.exit(exit_code_for(error))
+
+
+class OutputFormat(StrEnum):
+    """Report formats a command can print."""
+
+    TEXT = "text"
+    JSON = "json"
+    MD = "md"
+    HTML = "html"
+
+
+def format_option(*choices: OutputFormat, default: OutputFormat = OutputFormat.TEXT) -> Callable[[F], F]:
+    """``--format`` limited to ``choices``."""
+    allowed = choices or tuple(OutputFormat)
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice([c.value for c in allowed]),
+        default=default.value,
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def quiet_option(f: F) -> F:
+    """``--quiet``: no progress bars or chatter."""
+    return click.option("--quiet", "-q", is_flag=True, help="No progress bars or summaries.")(f)
+
+
+def path_argument(name: str) -> Callable[[F], F]:
+    """An input path argument; ``-`` means standard input. Existence is checked by privseg.io."""
+    return click.argument(name, type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
+
+
+def encoding_option(f: F) -> F:
+    """``--encoding`` to override CSV encoding detection."""
+    return click.option(
+        "--encoding",
+        default=None,
+        help="CSV text encoding (default: detect UTF-8, UTF-8 with BOM, GB18030).",
+    )(f)

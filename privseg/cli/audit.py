@@ -1,0 +1,7 @@
+"""CLI commands of the audit stage."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,120 @@
+"""Errors raised by privseg.
+
+One root, a shallow tree; the CLI maps each branch to an exit code in one place
+(``privseg.cli._common.EXIT_CODES``)::
+
+    PrivsegError                      exit 1  internal or unexpected failure
+    ├── InputError                    exit 2  bad input or usage
+    │   ├── SourceNotFoundError               the file does not exist
+    │   ├── EmptyInputError                   no bytes, or a header and no rows
+    │   ├── MalformedInputError               ragged rows, bad or duplicate headers, corrupt files
+    │   ├── EncodingError                     bytes that do not decode
+    │   ├── UnsupportedFormatError            an extension privseg cannot read or write
+    │   ├── PolicyError                       a policy file that is not valid
+    │   └── KeyFileError                      a key file that is missing, malformed or unsafe
+    ├── PolicyRefusal                 exit 3  the policy does not justify processing a column
+    ├── BudgetExceededError           exit 4  a release would overspend the privacy budget
+    └── IntegrityError                exit 5  an audit trail or checkpoint does not verify
+
+    PrivsegWarning                           privseg's own warnings (errors under pytest)
+
+Messages never contain raw cell values: they name files, lines, columns and categories.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "BudgetExceededError",
+    "EmptyInputError",
+    "EncodingError",
+    "InputError",
+    "IntegrityError",
+    "KeyFileError",
+    "MalformedInputError",
+    "PolicyError",
+    "PolicyRefusal",
+    "PrivsegError",
+    "PrivsegWarning",
+    "SourceNotFoundError",
+    "UnsupportedFormatError",
+]
+
+
+class PrivsegError(Exception):
+    """Root of every error privseg raises on purpose."""
+
+
+class InputError(PrivsegError):
+    """Bad input or usage; names the source and, where known, the line and column."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | Path | None = None,
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.message = message
+        self.source = None if source is None else str(source)
+        self.line = line
+        self.column = column
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = ""
+        if self.source is not None:
+            where = self.source
+            if self.line is not None:
+                where += f":{self.line}"
+            where += ": "
+        elif self.line is not None:
+            where = f"line {self.line}: "
+        col = f"column {self.column!r}: " if self.column is not None else ""
+        return f"{where}{col}{self.message}"
+
+
+class SourceNotFoundError(InputError):
+    """The input file does not exist."""
+
+
+class EmptyInputError(InputError):
+    """The input has no bytes, no columns, or a header and no rows."""
+
+
+class MalformedInputError(InputError):
+    """Ragged rows, empty or duplicate column names, or a corrupt Parquet/XLSX file."""
+
+
+class EncodingError(InputError):
+    """The bytes do not decode in the detected or requested encoding."""
+
+
+class UnsupportedFormatError(InputError):
+    """A file extension or format privseg cannot read or write."""
+
+
+class PolicyError(InputError):
+    """A policy file that does not parse or validate; names file, line and field."""
+
+
+class KeyFileError(InputError):
+    """A key file that is missing, malformed, or readable by group or others."""
+
+
+class PolicyRefusal(PrivsegError):
+    """The policy does not justify processing a column (PIPL Art. 6, 28-29, 31)."""
+
+
+class BudgetExceededError(PrivsegError):
+    """A release would spend more privacy budget than remains."""
+
+
+class IntegrityError(PrivsegError):
+    """An audit trail, signature or checkpoint does not verify."""
+
+
+class PrivsegWarning(UserWarning):
+    """privseg's own warnings; the test suite turns them into errors."""
