@@ -33,6 +33,11 @@ def steps(total: int, *, quiet: bool = False) -> Iterator[Steps]:
     if quiet or not sys.stderr.isatty():
         yield Steps(None, total)
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, transient=True) as progress:
         yield Steps(progress, total)

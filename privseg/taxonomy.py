@@ -60,13 +60,24 @@ _INFO: dict[Category, CategoryInfo] = {
     c.category: c
     for c in (
         CategoryInfo(Category.BIOMETRIC, "生物识别", "biometric", _ART28, True, True),
-        CategoryInfo(Category.RELIGIOUS_BELIEF, "宗教信仰", "religious belief", _ART28, True, False),
-        CategoryInfo(Category.SPECIFIC_IDENTITY, "特定身份", "specific identity", _ART28, True, False),
+        CategoryInfo(
+            Category.RELIGIOUS_BELIEF, "宗教信仰", "religious belief", _ART28, True, False
+        ),
+        CategoryInfo(
+            Category.SPECIFIC_IDENTITY, "特定身份", "specific identity", _ART28, True, False
+        ),
         CategoryInfo(Category.MEDICAL_HEALTH, "医疗健康", "medical health", _ART28, True, False),
-        CategoryInfo(Category.FINANCIAL_ACCOUNT, "金融账户", "financial account", _ART28, True, True),
+        CategoryInfo(
+            Category.FINANCIAL_ACCOUNT, "金融账户", "financial account", _ART28, True, True
+        ),
         CategoryInfo(Category.WHEREABOUTS, "行踪轨迹", "whereabouts", _ART28, True, False),
         CategoryInfo(
-            Category.MINOR, "不满十四周岁未成年人信息", "minor under 14", "PIPL Art. 28, 31", True, False
+            Category.MINOR,
+            "不满十四周岁未成年人信息",
+            "minor under 14",
+            "PIPL Art. 28, 31",
+            True,
+            False,
         ),
         CategoryInfo(Category.PERSON_NAME, "姓名", "person name", _ART4, False, True),
         CategoryInfo(Category.NATIONAL_ID, "身份证号", "resident ID number", _ART4, False, True),

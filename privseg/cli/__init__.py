@@ -33,7 +33,7 @@ class _Root(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
-        except Exception as error:  # noqa: BLE001 - the one place errors become exit codes
+        except Exception as error:
             _common.fail(error, debug=bool(ctx.meta.get("privseg.debug")))
 
 

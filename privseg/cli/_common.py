@@ -64,7 +64,9 @@ class OutputFormat(StrEnum):
     HTML = "html"
 
 
-def format_option(*choices: OutputFormat, default: OutputFormat = OutputFormat.TEXT) -> Callable[[F], F]:
+def format_option(
+    *choices: OutputFormat, default: OutputFormat = OutputFormat.TEXT
+) -> Callable[[F], F]:
     """``--format`` limited to ``choices``."""
     allowed = choices or tuple(OutputFormat)
     return click.option(
