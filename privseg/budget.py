@@ -385,6 +385,13 @@ class Ledger:
             assert spend_id is not None
             return Spend(spend_id, dataset, purpose, at, kind, request, predicted_value, note)
 
+    def record_prediction(self, spend_id: int, predicted_value: float) -> None:
+        """Attach a predicted analytic value to a recorded spend (computed after it, e.g. for means)."""
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                "UPDATE spends SET predicted_value = ? WHERE id = ?", (predicted_value, spend_id)
+            )
+
     # -- checkpoints ----------------------------------------------------------------------
     def put_checkpoint(self, name: str, blob: bytes) -> None:
         """Store (or replace) an opaque blob under ``name``, e.g. a signed audit checkpoint."""

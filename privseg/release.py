@@ -1,0 +1,784 @@
+"""Differentially private releases of segment aggregates, charged to the privacy-budget ledger.
+
+Every release is planned (mechanism, epsilon split, noise scale, expected error, predicted
+analytic value), then charged to the ledger in one atomic transaction, then noise is drawn.
+
+Guarantee: epsilon-DP for neighbouring datasets that differ by adding or removing one
+customer (the privacy unit: ``unit`` column; without one, one row). Contributions are bounded
+explicitly: at most ``max_rows_per_unit`` rows per customer are kept (the first ones in input
+order), values are clipped to declared bounds, and keys are declared, never read from the data.
+Rows whose keys are undeclared (or whose measure is missing) are dropped into one extra cell
+that is released noisily beside the others at no extra cost (parallel composition).
+
+Mechanisms come from diffprivlib with ``random_state=None`` (``secrets.SystemRandom``):
+- counts and sums: ``Geometric`` (two-sided geometric, integer noise; sums are computed on an
+  integer grid of ``max|bound| / SUM_GRID``), immune to floating-point attacks;
+- quantiles: ``Exponential`` over the intervals between sorted clipped values (Smith 2011),
+  with the point inside the chosen interval drawn from a secure source;
+- a mean is noisy sum / noisy count (never diffprivlib's ``tools.mean``, which assumes a public
+  count); its budget is split ``MEAN_COUNT_SHARE`` to the count and the rest to the sum.
+
+Analytic value retained (see ``distribution_value``, ``means_value``, ``clustering_value``) is
+predicted before the release from the noise scale and a DP size estimate, and can be measured
+against the exact result by the data controller (``evaluate``): that measurement is internal.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from diffprivlib.mechanisms import Exponential, Geometric
+from diffprivlib.utils import PrivacyLeakWarning, check_random_state
+
+from privseg.budget import DEFAULT_PURPOSE, Ledger, PrivacyBudget, Spend
+from privseg.errors import BudgetExceededError, InputError, PrivsegError
+
+__all__ = [
+    "DEFAULT_EPSILON",
+    "MEAN_COUNT_SHARE",
+    "SIZE_PILOT_EPSILON",
+    "SUM_GRID",
+    "Account",
+    "Bounding",
+    "Mechanism",
+    "Release",
+    "ReleaseKind",
+    "ReleasePlan",
+    "distribution_value",
+    "epsilon_for_target",
+    "means_value",
+    "predict_distribution_value",
+    "release_counts",
+    "release_means",
+    "release_quantiles",
+]
+
+DEFAULT_EPSILON = 1.0
+SIZE_PILOT_EPSILON = 0.02
+MEAN_COUNT_SHARE = 0.25
+SUM_GRID = 10_000
+UNDECLARED = "(undeclared)"
+NEIGHBOURS = "add/remove one customer"
+_Z95 = 1.959963984540054
+RandomState = int | np.random.RandomState | None
+
+
+class Mechanism(StrEnum):
+    """Noise mechanisms privseg releases with."""
+
+    GEOMETRIC = "geometric"
+    EXPONENTIAL = "exponential"
+
+
+class ReleaseKind(StrEnum):
+    """Kinds of release, as recorded in the ledger."""
+
+    COUNTS = "counts"
+    SIZE_ESTIMATE = "size-estimate"
+    MEANS = "means"
+    QUANTILES = "quantiles"
+    KMEANS = "kmeans"
+
+
+@dataclass(frozen=True)
+class Account:
+    """Where a release is charged: a ledger, a dataset and a purpose."""
+
+    ledger: Ledger
+    dataset: str
+    purpose: str = DEFAULT_PURPOSE
+
+    def spend(self, epsilon: float, kind: ReleaseKind, predicted: float | None = None) -> Spend:
+        """Check and record ``epsilon`` atomically; raises BudgetExceededError, recording nothing."""
+        return self.ledger.spend(
+            self.dataset,
+            PrivacyBudget(epsilon),
+            purpose=self.purpose,
+            kind=kind.value,
+            predicted_value=predicted,
+        )
+
+    def remaining_epsilon(self) -> float:
+        """The epsilon that remains (rounded down a hair so that it always fits)."""
+        return float(self.ledger.remaining(self.dataset, self.purpose).epsilon) * (1 - 1e-12)
+
+
+@dataclass(frozen=True)
+class Bounding:
+    """How each customer's contribution is bounded."""
+
+    unit: str | None = None
+    max_rows_per_unit: int = 1
+
+    def __post_init__(self) -> None:
+        if self.max_rows_per_unit < 1:
+            raise InputError(f"max rows per unit must be at least 1, got {self.max_rows_per_unit}")
+
+    def describe(self) -> str:
+        """One sentence stating the bound, printed with every release."""
+        if self.unit is None:
+            return "privacy unit: one row (no unit column declared)"
+        return f"privacy unit: one customer ({self.unit}), at most {self.max_rows_per_unit} row(s) each"
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    """What a release will do, known before any budget is spent."""
+
+    kind: ReleaseKind
+    mechanism: Mechanism
+    epsilon: float
+    split: tuple[tuple[str, float], ...]
+    sensitivity: float
+    noise_scale: float
+    expected_abs_error: float
+    ci95_half_width: float
+    bounding: Bounding
+    size_estimate: int | None = None
+    predicted_value: float | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly plan."""
+        return {
+            "kind": self.kind.value,
+            "mechanism": self.mechanism.value,
+            "epsilon": self.epsilon,
+            "split": dict(self.split),
+            "sensitivity": self.sensitivity,
+            "noise_scale": self.noise_scale,
+            "expected_abs_error": self.expected_abs_error,
+            "ci95_half_width": self.ci95_half_width,
+            "neighbours": NEIGHBOURS,
+            "bounding": self.bounding.describe(),
+            "size_estimate": self.size_estimate,
+            "predicted_value": self.predicted_value,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Release:
+    """A released table (one row per cell) with its plan and what it cost.
+
+    ``evaluation`` is filled only in evaluation mode: the realised analytic value against the
+    exact result, INTERNAL to the data controller and never part of the DP artefact.
+    """
+
+    plan: ReleasePlan
+    table: pd.DataFrame
+    spends: tuple[Spend, ...]
+    undeclared_noisy: int | None
+    evaluation: Mapping[str, float] | None = field(default=None)
+
+    @property
+    def epsilon_spent(self) -> float:
+        """Total epsilon charged for this release (pilot included)."""
+        return float(sum(s.budget.epsilon for s in self.spends))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Release metadata (not the table) for reports; evaluation marked internal."""
+        out: dict[str, Any] = {
+            "plan": self.plan.to_dict(),
+            "epsilon_spent": self.epsilon_spent,
+            "ledger_spends": [s.id for s in self.spends],
+            "undeclared_rows_noisy": self.undeclared_noisy,
+        }
+        if self.evaluation is not None:
+            out["INTERNAL_evaluation_not_for_release"] = dict(self.evaluation)
+        return out
+
+
+# -- analytic value -------------------------------------------------------------------------
+def distribution_value(
+    noisy: Sequence[float] | np.ndarray, exact: Sequence[float] | np.ndarray
+) -> float:
+    """1 - total variation distance between the normalized noisy and exact distributions."""
+    p = np.clip(np.asarray(noisy, dtype=float), 0, None)
+    q = np.asarray(exact, dtype=float)
+    if q.sum() <= 0:
+        raise InputError("the exact distribution is empty; analytic value undefined")
+    if p.sum() <= 0:
+        return 0.0
+    return float(1 - 0.5 * np.abs(p / p.sum() - q / q.sum()).sum())
+
+
+def means_value(noisy: Sequence[float] | np.ndarray, exact: Sequence[float] | np.ndarray) -> float:
+    """1 - mean relative error of segment means, each error capped at 1 (NaN exact means skipped)."""
+    n = np.asarray(noisy, dtype=float)
+    e = np.asarray(exact, dtype=float)
+    keep = ~np.isnan(e)
+    if not keep.any():
+        raise InputError("no segment has exact data; analytic value undefined")
+    n, e = n[keep], e[keep]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(e == 0, (n != 0).astype(float), np.abs(n - e) / np.abs(e))
+    rel = np.where(np.isnan(rel), 1.0, np.minimum(rel, 1.0))
+    return float(1 - rel.mean())
+
+
+def _geometric_alpha(epsilon: float, sensitivity: float) -> float:
+    return math.exp(-epsilon / sensitivity)
+
+
+def _geometric_abs_mean(epsilon: float, sensitivity: float) -> float:
+    a = _geometric_alpha(epsilon, sensitivity)
+    return 2 * a / (1 - a * a)
+
+
+def _geometric_ci95(epsilon: float, sensitivity: float) -> int:
+    """Smallest t with P(|Z| > t) <= 5% for two-sided geometric noise."""
+    a = _geometric_alpha(epsilon, sensitivity)
+    return max(0, math.ceil(math.log(0.025 * (1 + a)) / math.log(a)) - 1)
+
+
+def _geometric_var(epsilon: float, sensitivity: float) -> float:
+    a = _geometric_alpha(epsilon, sensitivity)
+    return 2 * a / (1 - a) ** 2
+
+
+_MC_DRAWS = 400
+
+
+def predict_distribution_value(
+    epsilon: float, sizes: Sequence[float] | np.ndarray, *, sensitivity: int = 1
+) -> float:
+    """Expected 1 - TVD of a noisy histogram whose cells hold about ``sizes`` rows.
+
+    A Monte-Carlo on the noise only: ``sizes`` must be DP estimates (a pilot or the released
+    noisy counts), never exact data. Fixed common random numbers keep it monotone in epsilon.
+    """
+    shape = np.clip(np.asarray(sizes, dtype=float), 0, None)
+    if shape.sum() <= 0:
+        return 0.0
+    uniforms = np.random.default_rng(0).random((2, _MC_DRAWS, len(shape)))
+    log_alpha = -epsilon / sensitivity
+    g = np.floor(np.log(uniforms) / log_alpha)  # geometric on {0, 1, ...}: P(G >= k) = alpha^k
+    noisy = np.clip(shape + g[0] - g[1], 0, None)
+    totals = noisy.sum(axis=1, keepdims=True)
+    p = np.divide(noisy, totals, out=np.zeros_like(noisy), where=totals > 0)
+    tvd = 0.5 * np.abs(p - shape / shape.sum()).sum(axis=1)
+    tvd[totals[:, 0] <= 0] = 1.0
+    return float(1 - tvd.mean())
+
+
+def epsilon_for_target(
+    target: float, sizes: Sequence[float] | np.ndarray, *, sensitivity: int = 1, ceiling: float
+) -> float:
+    """Smallest epsilon predicted to reach ``target`` (3 significant digits, rounded up).
+
+    Raises BudgetExceededError with the reason when even ``ceiling`` (the remaining budget)
+    is predicted to fall short.
+    """
+    if not 0 < target < 1:
+        raise InputError(f"target must be between 0 and 1, got {target}")
+    reach = (
+        predict_distribution_value(ceiling, sizes, sensitivity=sensitivity) if ceiling > 0 else 0.0
+    )
+    if reach < target:
+        raise BudgetExceededError(
+            f"target {target:g} unreachable: the remaining epsilon {ceiling:g} predicts "
+            f"{reach:.3f} for about {int(np.clip(sizes, 0, None).sum())} rows over {len(sizes)} "
+            "cells (segments too small for the remaining budget)"
+        )
+    lo, hi = 0.0, ceiling
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        if predict_distribution_value(mid, sizes, sensitivity=sensitivity) >= target:
+            hi = mid
+        else:
+            lo = mid
+    step = 10.0 ** (math.floor(math.log10(hi)) - 2)
+    rounded = float(f"{math.ceil(hi / step) * step:.3g}")
+    return rounded if hi <= rounded <= ceiling else hi
+
+
+# -- input preparation ------------------------------------------------------------------------
+@contextmanager
+def _no_privacy_leak() -> Iterator[None]:
+    """Turn diffprivlib's PrivacyLeakWarning into an error (it must never fire)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrivacyLeakWarning)
+        try:
+            yield
+        except PrivacyLeakWarning as warning:
+            raise PrivsegError(f"diffprivlib reported a privacy leak: {warning}") from warning
+
+
+def _require_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
+    for column in columns:
+        if column not in df.columns:
+            raise InputError("no such column in the input", column=column)
+
+
+def _bound_rows(df: pd.DataFrame, bounding: Bounding) -> pd.DataFrame:
+    """Keep at most ``max_rows_per_unit`` rows per unit (the first ones); drop rows without a unit."""
+    if bounding.unit is None:
+        return df
+    _require_columns(df, [bounding.unit])
+    units = df[bounding.unit]
+    df = df[units.notna()]
+    rank = df.groupby(bounding.unit, sort=False).cumcount()
+    return df[(rank < bounding.max_rows_per_unit).to_numpy()]
+
+
+def _declared_mask(
+    df: pd.DataFrame, by: Sequence[str], keys: Mapping[str, Sequence[str]]
+) -> tuple[np.ndarray, pd.MultiIndex]:
+    """Rows whose every ``by`` value is declared, and the full product of declared keys."""
+    _require_columns(df, by)
+    if not by:
+        raise InputError("at least one column to group by is needed")
+    levels = []
+    mask = np.ones(len(df), dtype=bool)
+    for column in by:
+        declared = keys.get(column)
+        if not declared:
+            raise InputError(
+                "no declared keys for this column (use --keys COL=k1,k2 or the policy's release.keys);"
+                " keys are never read from the data",
+                column=column,
+            )
+        values = tuple(dict.fromkeys(str(k) for k in declared))
+        levels.append(values)
+        mask &= df[column].astype("string").isin(values).fillna(False).to_numpy(dtype=bool)
+    return mask, pd.MultiIndex.from_product(levels, names=list(by))
+
+
+def _cells_of_rows(df: pd.DataFrame, by: Sequence[str], index: pd.MultiIndex) -> np.ndarray:
+    """Position in ``index`` of each (declared) row's cell."""
+    frame = pd.DataFrame({c: df[c].astype("string").astype(object) for c in by})
+    return np.asarray(index.get_indexer(pd.MultiIndex.from_frame(frame)), dtype=np.int64)
+
+
+def _check_bounds(column: str, bounds: Mapping[str, tuple[float, float]]) -> tuple[float, float]:
+    if column not in bounds:
+        raise InputError(
+            "no declared bounds for this measure (use --bounds COL=LO:HI or the policy's "
+            "release.bounds); bounds are never inferred from the data",
+            column=column,
+        )
+    lo, hi = (float(b) for b in bounds[column])
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise InputError(f"bounds must be finite with LO < HI, got {lo:g}:{hi:g}", column=column)
+    return lo, hi
+
+
+def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
+    _require_columns(df, [column])
+    values = pd.to_numeric(df[column], errors="coerce")
+    return np.asarray(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+
+
+def _geometric(
+    values: np.ndarray, epsilon: float, sensitivity: int, random_state: RandomState
+) -> np.ndarray:
+    """Add two-sided geometric noise to integers with diffprivlib's mechanism."""
+    with _no_privacy_leak():
+        mech = Geometric(epsilon=epsilon, sensitivity=sensitivity, random_state=random_state)
+        return np.array([mech.randomise(int(v)) for v in values], dtype=np.int64)
+
+
+def _cell_frame(index: pd.MultiIndex) -> pd.DataFrame:
+    return index.to_frame(index=False).astype(object)
+
+
+def _guarantee(epsilon: float, bounding: Bounding) -> str:
+    return f"{epsilon:g}-DP, neighbours: {NEIGHBOURS}; {bounding.describe()}"
+
+
+# -- counts -----------------------------------------------------------------------------------
+def release_counts(
+    df: pd.DataFrame,
+    *,
+    by: Sequence[str],
+    keys: Mapping[str, Sequence[str]],
+    epsilon: float | None = None,
+    target: float | None = None,
+    account: Account | None,
+    bounding: Bounding = Bounding(),
+    suppress_below: int | None = None,
+    totals: bool = False,
+    evaluate: bool = False,
+    random_state: RandomState = None,
+) -> Release:
+    """Noisy counts per declared key combination of ``by`` (segments and public dimensions).
+
+    Give ``epsilon`` or ``target`` (analytic value to reach, e.g. 0.85): the target mode first
+    spends ``SIZE_PILOT_EPSILON`` on a DP size estimate, then the smallest epsilon predicted
+    to reach the target within the remaining budget, or refuses. ``account=None`` draws without
+    charging any ledger (the caller answers for the budget).
+    """
+    random_state = _seeded(random_state)
+    if (epsilon is None) == (target is None):
+        raise InputError("give exactly one of epsilon or target")
+    bounded = _bound_rows(df, bounding)
+    mask, index = _declared_mask(bounded, by, keys)
+    sensitivity = bounding.max_rows_per_unit
+    cell_of_row = np.full(len(bounded), len(index), dtype=np.int64)  # last cell: undeclared
+    cell_of_row[mask] = _cells_of_rows(bounded[mask], by, index)
+    exact = np.bincount(cell_of_row, minlength=len(index) + 1)
+    spends: list[Spend] = []
+    pilot_sizes: np.ndarray | None = None
+    notes: list[str] = []
+    if target is not None:
+        if account is not None:
+            spends.append(account.spend(SIZE_PILOT_EPSILON, ReleaseKind.SIZE_ESTIMATE))
+        pilot_sizes = _geometric(exact[:-1], SIZE_PILOT_EPSILON, sensitivity, random_state)
+        ceiling = account.remaining_epsilon() if account is not None else 10.0
+        try:
+            epsilon = epsilon_for_target(
+                target, pilot_sizes, sensitivity=sensitivity, ceiling=ceiling
+            )
+        except BudgetExceededError as error:
+            raise BudgetExceededError(
+                f"{error}; the DP size estimate spent epsilon {SIZE_PILOT_EPSILON:g}"
+            ) from error
+        notes.append(
+            f"epsilon {epsilon:g} chosen for target {target:g} from DP cell sizes "
+            f"(pilot epsilon {SIZE_PILOT_EPSILON:g}, charged separately)"
+        )
+    assert epsilon is not None
+    _check_epsilon(epsilon)
+    predicted = (
+        None
+        if pilot_sizes is None
+        else predict_distribution_value(epsilon, pilot_sizes, sensitivity=sensitivity)
+    )
+    plan = ReleasePlan(
+        kind=ReleaseKind.COUNTS,
+        mechanism=Mechanism.GEOMETRIC,
+        epsilon=epsilon,
+        split=(("counts", epsilon),),
+        sensitivity=sensitivity,
+        noise_scale=sensitivity / epsilon,
+        expected_abs_error=_geometric_abs_mean(epsilon, sensitivity),
+        ci95_half_width=_geometric_ci95(epsilon, sensitivity),
+        bounding=bounding,
+        size_estimate=None if pilot_sizes is None else int(np.clip(pilot_sizes, 0, None).sum()),
+        predicted_value=predicted,
+        notes=tuple(notes),
+    )
+    if account is not None:
+        spends.append(account.spend(epsilon, ReleaseKind.COUNTS, predicted))
+    noisy = _geometric(exact, epsilon, sensitivity, random_state)
+    if predicted is None:  # post-processing of the noisy output: costs nothing
+        predicted = predict_distribution_value(epsilon, noisy[:-1], sensitivity=sensitivity)
+        plan = replace(plan, predicted_value=predicted)
+        if account is not None:
+            account.ledger.record_prediction(spends[-1].id, predicted)
+    table = _cell_frame(index)
+    _fill_count_columns(table, noisy[:-1], plan, suppress_below)
+    if totals:
+        table = _with_totals(table, by, plan)
+    evaluation = None
+    if evaluate:
+        evaluation = {
+            "realised_value": distribution_value(noisy[:-1], exact[:-1]),
+            "predicted_value": predicted,
+        }
+    return Release(plan, table, tuple(spends), max(0, int(noisy[-1])), evaluation)
+
+
+def _seeded(random_state: RandomState) -> RandomState:
+    """None stays None (secure noise); a test seed becomes one RandomState shared by all draws."""
+    return None if random_state is None else check_random_state(random_state)
+
+
+def _check_epsilon(epsilon: float) -> None:
+    if not (math.isfinite(epsilon) and epsilon > 0):
+        raise InputError(f"epsilon must be a positive number, got {epsilon}")
+
+
+def _fill_count_columns(
+    table: pd.DataFrame, noisy: np.ndarray, plan: ReleasePlan, suppress_below: int | None
+) -> None:
+    """Post-processing (no budget): clamp at zero, CI, suppression; all marked in columns."""
+    half = int(plan.ci95_half_width)
+    count = np.clip(noisy, 0, None)
+    suppressed = (
+        count < suppress_below if suppress_below is not None else np.zeros(len(count), dtype=bool)
+    )
+    table["count"] = pd.array(np.where(suppressed, 0, count), dtype="Int64")
+    table.loc[suppressed, "count"] = pd.NA
+    table["count_ci95_low"] = pd.array(np.clip(noisy - half, 0, None), dtype="Int64")
+    table["count_ci95_high"] = pd.array(np.clip(noisy + half, 0, None), dtype="Int64")
+    table.loc[suppressed, ["count_ci95_low", "count_ci95_high"]] = pd.NA
+    table["suppressed"] = suppressed
+    post = "clamped to >= 0 integers"
+    if suppress_below is not None:
+        post += f"; cells below {suppress_below} suppressed"
+    table["postprocessing"] = post
+    table["mechanism"] = plan.mechanism.value
+    table["epsilon"] = plan.epsilon
+    table["noise_scale"] = plan.noise_scale
+    table["guarantee"] = _guarantee(plan.epsilon, plan.bounding)
+
+
+def _with_totals(table: pd.DataFrame, by: Sequence[str], plan: ReleasePlan) -> pd.DataFrame:
+    """Append margins summed from the released cells (consistent by construction, no budget)."""
+    cells = table.assign(_count=table["count"].fillna(0))
+    var = _geometric_var(plan.epsilon, plan.sensitivity)
+    rows = []
+    groupings: list[list[str]] = [[c] for c in by] if len(by) > 1 else []
+    groupings.append([])
+    for keep in groupings:
+        groups = cells.groupby(keep, sort=False) if keep else [((), cells)]
+        for key, part in groups:
+            key = key if isinstance(key, tuple) else (key,)
+            row: dict[str, object] = {c: "*" for c in by}
+            row.update(dict(zip(keep, key, strict=True)))
+            total = int(part["_count"].sum())
+            half = math.ceil(_Z95 * math.sqrt(var * len(part)))
+            row.update(
+                count=total,
+                count_ci95_low=max(0, total - half),
+                count_ci95_high=total + half,
+                suppressed=False,
+                postprocessing="total: sum of released cells (normal-approximation CI)",
+            )
+            rows.append(row)
+    margins = pd.DataFrame(rows)
+    for column in ("mechanism", "epsilon", "noise_scale", "guarantee"):
+        margins[column] = table[column].iloc[0]
+    out = pd.concat([table, margins], ignore_index=True)
+    for column in ("count", "count_ci95_low", "count_ci95_high"):
+        out[column] = out[column].astype("Int64")
+    return out
+
+
+# -- sums and means ---------------------------------------------------------------------------
+def release_means(
+    df: pd.DataFrame,
+    *,
+    by: Sequence[str],
+    keys: Mapping[str, Sequence[str]],
+    value: str,
+    bounds: Mapping[str, tuple[float, float]],
+    epsilon: float,
+    account: Account | None,
+    bounding: Bounding = Bounding(),
+    evaluate: bool = False,
+    random_state: RandomState = None,
+) -> Release:
+    """Noisy count, sum and mean of a clipped measure per declared segment.
+
+    The sum is drawn on an integer grid of ``max(|lo|, |hi|) / SUM_GRID`` with geometric noise;
+    mean = noisy sum / noisy count (add/remove-one-customer neighbours), clipped to the bounds.
+    Budget: ``MEAN_COUNT_SHARE`` of epsilon to the counts, the rest to the sums.
+    """
+    random_state = _seeded(random_state)
+    _check_epsilon(epsilon)
+    lo, hi = _check_bounds(value, bounds)
+    bounded = _bound_rows(df, bounding)
+    mask, index = _declared_mask(bounded, by, keys)
+    measure = _numeric(bounded, value)
+    mask &= ~np.isnan(measure)
+    declared = bounded[mask]
+    grid = max(abs(lo), abs(hi)) / SUM_GRID
+    units = np.rint(np.clip(measure[mask], lo, hi) / grid).astype(np.int64)
+    eps_count = epsilon * MEAN_COUNT_SHARE
+    eps_sum = epsilon - eps_count
+    k = bounding.max_rows_per_unit
+    sum_sensitivity = k * SUM_GRID
+    plan = ReleasePlan(
+        kind=ReleaseKind.MEANS,
+        mechanism=Mechanism.GEOMETRIC,
+        epsilon=epsilon,
+        split=(("counts", eps_count), ("sums", eps_sum)),
+        sensitivity=k * max(abs(lo), abs(hi)),
+        noise_scale=sum_sensitivity / eps_sum * grid,
+        expected_abs_error=_geometric_abs_mean(eps_sum, sum_sensitivity) * grid,
+        ci95_half_width=_geometric_ci95(eps_sum, sum_sensitivity) * grid,
+        bounding=bounding,
+        notes=(
+            f"values clipped to [{lo:g}, {hi:g}] and rounded to a grid of {grid:g}",
+            "mean = noisy sum / noisy count; predicted value is post-processing of the noisy output",
+        ),
+    )
+    spends = [account.spend(epsilon, ReleaseKind.MEANS)] if account is not None else []
+    cell_of_row = _cells_of_rows(declared, by, index)
+    exact_n = np.bincount(cell_of_row, minlength=len(index))
+    exact_s = np.bincount(cell_of_row, weights=units, minlength=len(index)).astype(np.int64)
+    noisy_n = _geometric(
+        np.append(exact_n, len(bounded) - len(declared)), eps_count, k, random_state
+    )
+    noisy_s = _geometric(exact_s, eps_sum, sum_sensitivity, random_state)
+    n_pos = np.clip(noisy_n[:-1], 0, None)
+    sums = noisy_s * grid
+    means = np.clip(sums / np.maximum(n_pos, 1), lo, hi)
+    means = np.where(n_pos > 0, means, np.nan)
+    mean_low, mean_high = _mean_interval(noisy_s, noisy_n[:-1], eps_count, eps_sum, k, grid, lo, hi)
+    table = _cell_frame(index)
+    table["count"] = pd.array(n_pos, dtype="Int64")
+    table["sum"] = sums
+    s_half = plan.ci95_half_width
+    table["sum_ci95_low"] = sums - s_half
+    table["sum_ci95_high"] = sums + s_half
+    table["mean"] = means
+    table["mean_ci95_low"] = mean_low
+    table["mean_ci95_high"] = mean_high
+    table["mechanism"] = plan.mechanism.value
+    table["epsilon"] = epsilon
+    table["noise_scale"] = plan.noise_scale
+    table["method"] = "mean = noisy sum / noisy count"
+    table["postprocessing"] = "count clamped to >= 0; mean clipped to bounds, empty if count is 0"
+    table["guarantee"] = _guarantee(epsilon, bounding)
+    predicted = _predict_means_value(n_pos, means, eps_count, eps_sum, k, grid)
+    plan = replace(plan, predicted_value=predicted)
+    if account is not None and predicted is not None:
+        account.ledger.record_prediction(spends[0].id, predicted)
+    evaluation = None
+    if evaluate:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exact_means = np.where(exact_n > 0, np.clip(exact_s * grid / exact_n, lo, hi), np.nan)
+        evaluation = {"realised_value": means_value(np.nan_to_num(means, nan=0.0), exact_means)}
+        if predicted is not None:
+            evaluation["predicted_value"] = predicted
+    return Release(plan, table, tuple(spends), max(0, int(noisy_n[-1])), evaluation)
+
+
+def _mean_interval(
+    noisy_s: np.ndarray,
+    noisy_n: np.ndarray,
+    eps_count: float,
+    eps_sum: float,
+    k: int,
+    grid: float,
+    lo: float,
+    hi: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Joint 95% interval of sum/count from 97.5% intervals of each (Bonferroni), within bounds."""
+    a_s = _geometric_alpha(eps_sum, k * SUM_GRID)
+    a_c = _geometric_alpha(eps_count, k)
+    ts = max(0, math.ceil(math.log(0.0125 * (1 + a_s)) / math.log(a_s)) - 1) * grid
+    tc = max(0, math.ceil(math.log(0.0125 * (1 + a_c)) / math.log(a_c)) - 1)
+    s = noisy_s * grid
+    n_low = noisy_n - tc
+    n_high = noisy_n + tc
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cands = np.stack([(s - ts) / n_low, (s - ts) / n_high, (s + ts) / n_low, (s + ts) / n_high])
+    low = np.where(n_low > 0, np.clip(cands.min(axis=0), lo, hi), lo)
+    high = np.where(n_low > 0, np.clip(cands.max(axis=0), lo, hi), hi)
+    return low, high
+
+
+def _predict_means_value(
+    n: np.ndarray, means: np.ndarray, eps_count: float, eps_sum: float, k: int, grid: float
+) -> float | None:
+    """Expected value from the noisy sizes and means (first order), or None if nothing to go on."""
+    ok = (n > _geometric_ci95(eps_count, k)) & ~np.isnan(means) & (means != 0)
+    if not ok.any():
+        return None
+    e_s = _geometric_abs_mean(eps_sum, k * SUM_GRID) * grid
+    e_c = _geometric_abs_mean(eps_count, k)
+    rel = np.minimum(1.0, e_s / (n[ok] * np.abs(means[ok])) + e_c / n[ok])
+    return float(1 - rel.mean())
+
+
+# -- quantiles ----------------------------------------------------------------------------------
+def release_quantiles(
+    df: pd.DataFrame,
+    *,
+    value: str,
+    quantiles: Sequence[float],
+    bounds: Mapping[str, tuple[float, float]],
+    epsilon: float,
+    account: Account | None,
+    by: Sequence[str] = (),
+    keys: Mapping[str, Sequence[str]] | None = None,
+    bounding: Bounding = Bounding(),
+    random_state: RandomState = None,
+) -> Release:
+    """DP quantiles of a clipped measure, overall or per declared segment (exponential mechanism).
+
+    Epsilon is split evenly across the quantiles; segments are disjoint (parallel composition).
+    """
+    random_state = _seeded(random_state)
+    _check_epsilon(epsilon)
+    lo, hi = _check_bounds(value, bounds)
+    qs = [float(q) for q in quantiles]
+    if not qs or any(not 0 <= q <= 1 for q in qs):
+        raise InputError("quantiles must be numbers in [0, 1]")
+    bounded = _bound_rows(df, bounding)
+    measure = _numeric(bounded, value)
+    if by:
+        mask, index = _declared_mask(bounded, by, keys or {})
+        mask &= ~np.isnan(measure)
+        cell_of_row = _cells_of_rows(bounded[mask], by, index)
+        table = _cell_frame(index)
+    else:
+        mask = ~np.isnan(measure)
+        cell_of_row = np.zeros(int(mask.sum()), dtype=np.int64)
+        table = pd.DataFrame(index=[0])
+    values = np.clip(measure[mask], lo, hi)
+    eps_each = epsilon / len(qs)
+    k = bounding.max_rows_per_unit
+    plan = ReleasePlan(
+        kind=ReleaseKind.QUANTILES,
+        mechanism=Mechanism.EXPONENTIAL,
+        epsilon=epsilon,
+        split=tuple((f"q{q:g}", eps_each) for q in qs),
+        sensitivity=k,
+        noise_scale=2 * k / eps_each,
+        expected_abs_error=float("nan"),
+        ci95_half_width=float("nan"),
+        bounding=bounding,
+        notes=(
+            f"values clipped to [{lo:g}, {hi:g}]; utility = -|rank - q*n| (sensitivity {k}); "
+            "no value interval is released (it would depend on the data)",
+        ),
+    )
+    spends = [account.spend(epsilon, ReleaseKind.QUANTILES)] if account is not None else []
+    rng: Any = secrets.SystemRandom() if random_state is None else check_random_state(random_state)
+    n_cells = len(table)
+    for q in qs:
+        column = f"q{q:g}"
+        table[column] = [
+            _dp_quantile(values[cell_of_row == c], q, eps_each, k, lo, hi, random_state, rng)
+            for c in range(n_cells)
+        ]
+    table["mechanism"] = plan.mechanism.value
+    table["epsilon"] = epsilon
+    table["noise_scale"] = plan.noise_scale
+    table["postprocessing"] = "none"
+    table["guarantee"] = _guarantee(epsilon, bounding)
+    return Release(plan, table, tuple(spends), None, None)
+
+
+def _dp_quantile(
+    values: np.ndarray,
+    q: float,
+    epsilon: float,
+    sensitivity: int,
+    lo: float,
+    hi: float,
+    random_state: RandomState,
+    rng: Any,
+) -> float:
+    """Smith's exponential mechanism over the gaps between sorted values, on diffprivlib's Exponential."""
+    points = np.concatenate([[lo], np.sort(values), [hi]])
+    gaps = np.diff(points)
+    n = len(values)
+    utility = list(-np.abs(np.arange(n + 1) - q * n))
+    if gaps.sum() <= 0:
+        return lo
+    with _no_privacy_leak():
+        mech = Exponential(
+            epsilon=epsilon,
+            sensitivity=sensitivity,
+            utility=utility,
+            measure=list(gaps),
+            random_state=random_state,
+        )
+        idx = int(mech.randomise())
+    return float(points[idx] + rng.random() * (points[idx + 1] - points[idx]))
