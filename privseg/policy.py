@@ -1,0 +1,582 @@
+"""Minimum-necessary policies: load ``policies/*.yaml``, plan column actions, enforce them.
+
+A policy names a purpose and, per input column, the one action that purpose needs (PIPL
+Art. 6). ``load_policy`` validates the YAML with pydantic (``extra="forbid"``) and returns a
+frozen ``Policy``; errors name the file, line and field. ``plan`` checks a policy against a
+screening report (deny by default; PIPL Art. 28-29 and 31 refusals) without touching data;
+``enforce`` applies a plan to a table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from privseg.errors import InputError, PolicyError, PolicyRefusal
+from privseg.pseudonym import (
+    REVERSIBLE_SUFFIX,
+    IdKind,
+    Key,
+    Pseudonymize,
+    ReversibleCipher,
+    Tokenizer,
+)
+from privseg.taxonomy import Category, info, is_sensitive
+from privseg.transforms import (
+    AddressLevel,
+    AgeBand,
+    BirthDateAgeBand,
+    BirthDateYear,
+    Bucketize,
+    Clip,
+    GeneralizeAddress,
+    Geohash,
+    Mask,
+    MaskKind,
+    TimeUnit,
+    Transform,
+    TruncateTime,
+)
+
+if TYPE_CHECKING:
+    from privseg.screening import ScreenReport
+
+__all__ = [
+    "Action",
+    "Budget",
+    "ColumnPlan",
+    "FieldRule",
+    "LawfulBasis",
+    "Plan",
+    "Policy",
+    "PolicyKeys",
+    "ReleaseSpec",
+    "enforce",
+    "load_policy",
+    "plan",
+    "policy_json_schema",
+    "schema_text",
+]
+
+
+class Action(StrEnum):
+    """What a policy does with a column."""
+
+    KEEP = "keep"
+    DROP = "drop"
+    PSEUDONYMIZE = "pseudonymize"
+    GENERALIZE = "generalize"
+    MASK = "mask"
+    BUCKETIZE = "bucketize"
+    CLIP = "clip"
+
+
+#: Actions allowed on a PIPL Art. 28 sensitive column (with separate consent and necessity).
+SENSITIVE_ACTIONS = frozenset({Action.PSEUDONYMIZE, Action.GENERALIZE, Action.DROP})
+
+
+class LawfulBasis(StrEnum):
+    """PIPL Art. 13 lawful bases."""
+
+    CONSENT = "consent"
+    CONTRACT = "contract"
+    EMPLOYMENT = "employment"
+    LEGAL_OBLIGATION = "legal_obligation"
+    PUBLIC_HEALTH_OR_SAFETY = "public_health_or_safety"
+    NEWS_OR_PUBLIC_INTEREST = "news_or_public_interest"
+    PUBLISHED = "published"
+    OTHER_LAW = "other_law"
+
+
+# ---------------------------------------------------------------------------- YAML models
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _FieldBase(_Model):
+    separate_consent: bool = Field(
+        False, description="Separate consent recorded for this column (PIPL Art. 29)."
+    )
+    necessity: str | None = Field(
+        None, description="Why the purpose needs this sensitive column (PIPL Art. 28-29)."
+    )
+    guardian_consent: bool = Field(
+        False, description="Guardian consent recorded for minors' data (PIPL Art. 31)."
+    )
+    note: str | None = None
+
+
+class _Keep(_FieldBase):
+    action: Literal["keep"]
+
+
+class _Drop(_FieldBase):
+    action: Literal["drop"]
+
+
+class _Pseudonymize(_FieldBase):
+    action: Literal["pseudonymize"]
+    kind: IdKind
+    reversible: bool = Field(False, description="Also keep an AES-SIV ciphertext column.")
+
+
+class _GenAge(_FieldBase):
+    action: Literal["generalize"]
+    type: Literal["age"]
+    width: int = Field(gt=0, le=100)
+
+
+class _GenBirthDate(_FieldBase):
+    action: Literal["generalize"]
+    type: Literal["birth_date"]
+    to: Literal["year", "age_band"]
+    width: int | None = Field(None, gt=0, le=100)
+    reference_date: date | None = None
+
+    @model_validator(mode="after")
+    def _band_needs_width_and_date(self) -> _GenBirthDate:
+        if self.to == "age_band" and (self.width is None or self.reference_date is None):
+            raise ValueError("to: age_band needs width and reference_date")
+        return self
+
+
+class _GenAddress(_FieldBase):
+    action: Literal["generalize"]
+    type: Literal["address"]
+    to: AddressLevel
+
+
+class _GenCoordinates(_FieldBase):
+    action: Literal["generalize"]
+    type: Literal["coordinates"]
+    precision: int = Field(ge=1, le=12)
+
+
+class _GenTimestamp(_FieldBase):
+    action: Literal["generalize"]
+    type: Literal["timestamp"]
+    to: TimeUnit
+
+
+_Generalize = Annotated[
+    _GenAge | _GenBirthDate | _GenAddress | _GenCoordinates | _GenTimestamp,
+    Field(discriminator="type"),
+]
+
+
+class _Mask(_FieldBase):
+    action: Literal["mask"]
+    kind: MaskKind
+
+
+class _Bucketize(_FieldBase):
+    action: Literal["bucketize"]
+    edges: list[float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> _Bucketize:
+        if any(b <= a for a, b in zip(self.edges, self.edges[1:], strict=False)):
+            raise ValueError("edges must be strictly increasing")
+        return self
+
+
+class _Clip(_FieldBase):
+    action: Literal["clip"]
+    bounds: tuple[float, float]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Clip:
+        if self.bounds[0] > self.bounds[1]:
+            raise ValueError("bounds must be [lower, upper] with lower <= upper")
+        return self
+
+
+_FieldModel = Annotated[
+    _Keep | _Drop | _Pseudonymize | _Generalize | _Mask | _Bucketize | _Clip,
+    Field(discriminator="action"),
+]
+
+
+class _BudgetModel(_Model):
+    epsilon: float = Field(gt=0)
+    delta: float = Field(0.0, ge=0, lt=1)
+
+
+class _ReleaseModel(_Model):
+    budget: _BudgetModel
+    keys: dict[str, list[str]] = Field(
+        default_factory=dict, description="Declared public segment keys per column."
+    )
+    bounds: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="Clipping bounds per column: [lower, upper]."
+    )
+    max_orders_per_customer: int | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> _ReleaseModel:
+        for column, (lo, hi) in self.bounds.items():
+            if lo > hi:
+                raise ValueError(f"bounds of {column!r} must be [lower, upper]")
+        for column, values in self.keys.items():
+            if not values or len(set(values)) != len(values):
+                raise ValueError(f"keys of {column!r} must be a non-empty list without repeats")
+        return self
+
+
+class _PolicyModel(_Model):
+    """A privseg policy: one purpose and the minimum fields it needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="privseg policy")
+
+    purpose: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="Purpose id.")
+    description: str = Field(min_length=1)
+    lawful_basis: LawfulBasis
+    controller: str = Field(min_length=1)
+    retention_days: int = Field(gt=0)
+    unit: str = Field(min_length=1, description="Column identifying one customer.")
+    fields: dict[str, _FieldModel] = Field(min_length=1)
+    release: _ReleaseModel | None = None
+
+    @model_validator(mode="after")
+    def _unit_is_declared(self) -> _PolicyModel:
+        if self.unit not in self.fields:
+            raise ValueError(f"unit {self.unit!r} must be declared under fields")
+        return self
+
+
+def policy_json_schema() -> dict[str, Any]:
+    """The JSON schema of policy files (shipped as ``policies/schema.json``)."""
+    return _PolicyModel.model_json_schema()
+
+
+# ---------------------------------------------------------------------------- frozen values
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """The policy's rule for one column."""
+
+    column: str
+    action: Action
+    transform: Transform | Pseudonymize | None
+    separate_consent: bool
+    necessity: str | None
+    guardian_consent: bool
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Total privacy budget of the purpose."""
+
+    epsilon: float
+    delta: float
+
+
+@dataclass(frozen=True)
+class ReleaseSpec:
+    """What releases under this policy may use: budget, public keys, clipping bounds."""
+
+    budget: Budget
+    keys: Mapping[str, tuple[str, ...]]
+    bounds: Mapping[str, tuple[float, float]]
+    max_orders_per_customer: int | None
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated policy."""
+
+    path: Path
+    sha256: str
+    purpose: str
+    description: str
+    lawful_basis: LawfulBasis
+    controller: str
+    retention_days: int
+    unit: str
+    fields: Mapping[str, FieldRule]
+    release: ReleaseSpec | None
+
+
+def _transform(model: Any) -> Transform | Pseudonymize | None:
+    if isinstance(model, _Pseudonymize):
+        return Pseudonymize(model.kind, model.reversible)
+    if isinstance(model, _GenAge):
+        return AgeBand(model.width)
+    if isinstance(model, _GenBirthDate):
+        if model.to == "year":
+            return BirthDateYear()
+        assert model.width is not None and model.reference_date is not None
+        return BirthDateAgeBand(model.width, model.reference_date)
+    if isinstance(model, _GenAddress):
+        return GeneralizeAddress(model.to)
+    if isinstance(model, _GenCoordinates):
+        return Geohash(model.precision)
+    if isinstance(model, _GenTimestamp):
+        return TruncateTime(model.to)
+    if isinstance(model, _Mask):
+        return Mask(model.kind)
+    if isinstance(model, _Bucketize):
+        return Bucketize(tuple(model.edges))
+    if isinstance(model, _Clip):
+        return Clip(*model.bounds)
+    return None
+
+
+def _freeze(model: _PolicyModel, path: Path, sha256: str) -> Policy:
+    rules = {
+        column: FieldRule(
+            column=column,
+            action=Action(spec.action),
+            transform=_transform(spec),
+            separate_consent=spec.separate_consent,
+            necessity=spec.necessity,
+            guardian_consent=spec.guardian_consent,
+        )
+        for column, spec in model.fields.items()
+    }
+    release = None
+    if model.release is not None:
+        r = model.release
+        release = ReleaseSpec(
+            budget=Budget(r.budget.epsilon, r.budget.delta),
+            keys=MappingProxyType({k: tuple(v) for k, v in r.keys.items()}),
+            bounds=MappingProxyType({k: (lo, hi) for k, (lo, hi) in r.bounds.items()}),
+            max_orders_per_customer=r.max_orders_per_customer,
+        )
+    return Policy(
+        path=path,
+        sha256=sha256,
+        purpose=model.purpose,
+        description=model.description,
+        lawful_basis=model.lawful_basis,
+        controller=model.controller,
+        retention_days=model.retention_days,
+        unit=model.unit,
+        fields=MappingProxyType(rules),
+        release=release,
+    )
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """1-based line of the deepest YAML node along a pydantic error location.
+
+    Location parts that are not keys of the current mapping (union tags such as
+    ``pseudonymize``) are skipped.
+    """
+    if node is None:
+        return None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    node = value
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if 0 <= part < len(node.value):
+                node = node.value[part]
+    return int(node.start_mark.line) + 1
+
+
+def _duplicate_key(node: yaml.Node | None) -> tuple[str, int] | None:
+    """The first repeated mapping key (YAML silently keeps the last one), with its line."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                return str(key.value), int(key.start_mark.line) + 1
+            seen.add(key.value)
+            found = _duplicate_key(value)
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found = _duplicate_key(item)
+            if found:
+                return found
+    return None
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy file; PolicyError names the file, line and field."""
+    source = Path(path)
+    try:
+        raw = source.read_bytes()
+    except FileNotFoundError as error:
+        raise PolicyError("policy file not found", source=source) from error
+    except OSError as error:
+        raise PolicyError(f"cannot read policy ({type(error).__name__})", source=source) from error
+    try:
+        text = raw.decode("utf-8-sig")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError as error:
+        raise PolicyError("policy is not UTF-8", source=source) from error
+    except yaml.MarkedYAMLError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else None
+        raise PolicyError(f"not valid YAML: {error.problem}", source=source, line=line) from error
+    duplicate = _duplicate_key(node)
+    if duplicate:
+        raise PolicyError(f"key {duplicate[0]!r} appears twice", source=source, line=duplicate[1])
+    if not isinstance(data, dict):
+        raise PolicyError("a policy must be a YAML mapping", source=source, line=1)
+    try:
+        model = _PolicyModel.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        loc = tuple(first["loc"])
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        more = f" (and {error.error_count() - 1} more errors)" if error.error_count() > 1 else ""
+        raise PolicyError(
+            f"field {field}: {first['msg']}{more}", source=source, line=_line_of(node, loc)
+        ) from None
+    return _freeze(model, source, hashlib.sha256(raw).hexdigest())
+
+
+# ---------------------------------------------------------------------------- plan
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """What happens to one input column, and why."""
+
+    column: str
+    action: Action
+    declared: bool
+    categories: tuple[Category, ...]
+    rule: FieldRule | None
+
+    @property
+    def output_columns(self) -> tuple[str, ...]:
+        """Columns this input column becomes in the output."""
+        if self.action is Action.DROP:
+            return ()
+        rule = self.rule
+        if rule is not None and isinstance(rule.transform, Pseudonymize) and rule.transform.reversible:
+            return (self.column, self.column + REVERSIBLE_SUFFIX)
+        return (self.column,)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A policy checked against one table's screening: per-column actions, no data touched."""
+
+    policy: Policy
+    columns: tuple[ColumnPlan, ...]
+
+    @property
+    def dropped_undeclared(self) -> tuple[str, ...]:
+        """Columns the policy does not name: dropped by default (PIPL Art. 6)."""
+        return tuple(c.column for c in self.columns if not c.declared)
+
+    @property
+    def needs_reversible_key(self) -> bool:
+        """True if a kept column is pseudonymized in reversible mode."""
+        return any(len(c.output_columns) == 2 for c in self.columns)
+
+
+def _refusals(column: str, rule: FieldRule, sensitive: list[Category]) -> list[str]:
+    reasons: list[str] = []
+    for category in sensitive:
+        label = f"column {column!r}: category {category.value} ({info(category).article})"
+        if rule.action not in SENSITIVE_ACTIONS:
+            reasons.append(
+                f"{label}: the policy declares it harmless ({rule.action.value}) but screening "
+                "found sensitive personal information; only pseudonymize, generalize or drop "
+                "are allowed (PIPL Art. 28)"
+            )
+            continue
+        if rule.action is Action.DROP:
+            continue
+        if not rule.separate_consent or not (rule.necessity or "").strip():
+            reasons.append(
+                f"{label}: needs separate_consent: true and a non-empty necessity statement "
+                "(PIPL Art. 29)"
+            )
+        if category is Category.MINOR and not rule.guardian_consent:
+            reasons.append(f"{label}: minors' data needs guardian_consent: true (PIPL Art. 31)")
+    return reasons
+
+
+def plan(policy: Policy, screen_report: ScreenReport) -> Plan:
+    """Check ``policy`` against a screening report; PolicyRefusal lists every refused column."""
+    steps: list[ColumnPlan] = []
+    reasons: list[str] = []
+    for verdict in screen_report.columns:
+        categories = tuple(Category(c) for c in verdict.categories)
+        rule = policy.fields.get(verdict.name)
+        if rule is None:
+            steps.append(ColumnPlan(verdict.name, Action.DROP, False, categories, None))
+            continue
+        sensitive = [c for c in categories if is_sensitive(c)]
+        reasons.extend(_refusals(verdict.name, rule, sensitive))
+        steps.append(ColumnPlan(verdict.name, rule.action, True, categories, rule))
+    if reasons:
+        raise PolicyRefusal(
+            f"policy {policy.path.name} (purpose {policy.purpose}) refused: " + "; ".join(reasons)
+        )
+    return Plan(policy, tuple(steps))
+
+
+# ---------------------------------------------------------------------------- enforce
+
+
+@dataclass(frozen=True)
+class PolicyKeys:
+    """Keys ``enforce`` needs: the pseudonym master key and, for reversible columns, a second one."""
+
+    master: Key
+    reversible: Key | None = None
+
+
+def enforce(plan: Plan, df: pd.DataFrame, keys: PolicyKeys) -> pd.DataFrame:
+    """Apply a plan to a table (or a chunk of it); returns only the planned output columns."""
+    missing = [c.column for c in plan.columns if c.column not in df.columns]
+    if missing:
+        raise InputError(f"table lacks planned columns {missing}")
+    purpose = plan.policy.purpose
+    tokenizer = Tokenizer(keys.master, purpose)
+    cipher: ReversibleCipher | None = None
+    if plan.needs_reversible_key:
+        if keys.reversible is None:
+            raise InputError("the policy asks for reversible pseudonyms: pass a reversible key")
+        if keys.reversible.key_id == keys.master.key_id:
+            raise InputError("the reversible key must differ from the pseudonym key")
+        cipher = ReversibleCipher(keys.reversible, purpose)
+    out: dict[str, pd.Series] = {}
+    for step in plan.columns:
+        if step.action is Action.DROP or step.rule is None:
+            continue
+        values = df[step.column]
+        transform = step.rule.transform
+        if transform is None:
+            out[step.column] = values
+        elif isinstance(transform, Pseudonymize):
+            out[step.column] = tokenizer.tokenize(values, transform.kind)
+            if transform.reversible:
+                assert cipher is not None
+                out[step.column + REVERSIBLE_SUFFIX] = cipher.encrypt(values, transform.kind)
+        else:
+            out[step.column] = transform.apply(values, column=step.column)
+    return pd.DataFrame(out, index=df.index)
+
+
+def schema_text() -> str:
+    """The policy JSON schema as written to ``policies/schema.json``."""
+    return json.dumps(policy_json_schema(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,422 @@
+"""Keyed pseudonyms: key files, per-purpose keys, tokens, reversible tokens and rotation.
+
+The token is a contract downstream systems reproduce (README, "Pseudonym tokens")::
+
+    purpose key = HKDF-SHA256(ikm=master key, salt=b"privseg-pseudonym-v1", info=purpose, 32)
+    token       = base32(HMAC-SHA256(purpose key, normalize(kind, id))).lower()[:26]
+
+Tokens are one-way: the same key and purpose give the same token in every table (joins), other
+purposes give unlinkable tokens. The reversible mode adds an AES-SIV ciphertext of the
+normalized id under a separate key, bound to the purpose as associated data; only
+``reidentify`` and ``rotate`` open it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import re
+import secrets
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from privseg.errors import InputError, KeyFileError
+
+__all__ = [
+    "KEY_ENV",
+    "REVERSIBLE_SUFFIX",
+    "TOKEN_LENGTH",
+    "IdKind",
+    "Key",
+    "Pseudonymize",
+    "ReversibleCipher",
+    "Tokenizer",
+    "load_key",
+    "new_key_file",
+    "normalize",
+    "purpose_key",
+    "read_key_file",
+    "rotate",
+]
+
+KEY_ENV = "PRIVSEG_MASTER_KEY"
+TOKEN_LENGTH = 26
+REVERSIBLE_SUFFIX = "__reversible"
+_PSEUDONYM_SALT = b"privseg-pseudonym-v1"
+_REVERSIBLE_SALT = b"privseg-reversible-v1"
+_HEX_KEY = re.compile(r"[0-9a-f]{64}")
+_B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
+_PARALLEL_MIN = 200_000
+
+
+class IdKind(StrEnum):
+    """Kinds of identifier; each has its own normalization."""
+
+    MOBILE = "mobile"
+    NATIONAL_ID = "national_id"
+    EMAIL = "email"
+    WECHAT_ID = "wechat_id"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Key:
+    """32 bytes of key material; ``repr`` never shows it."""
+
+    material: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.material) != 32:
+            raise KeyFileError("a key must be 32 bytes (64 hex characters)")
+
+    @property
+    def key_id(self) -> str:
+        """First 16 hex characters of SHA-256 of the key bytes: safe to log."""
+        return hashlib.sha256(self.material).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Pseudonymize:
+    """Policy parameters of a pseudonymized column."""
+
+    kind: IdKind
+    reversible: bool = False
+
+
+# ---------------------------------------------------------------------------- key files
+
+
+def _parse_hex(text: str, source: str) -> Key:
+    body = text[:-1] if text.endswith("\n") else text
+    if not _HEX_KEY.fullmatch(body):
+        raise KeyFileError("expected 64 lowercase hex characters and a newline", source=source)
+    return Key(bytes.fromhex(body))
+
+
+def new_key_file(path: str | Path) -> Key:
+    """Write a new random key as 64 lowercase hex characters and a newline, mode 0600.
+
+    The file appears atomically (a 0600 temp file hard-linked into place) and an existing
+    file is never overwritten.
+    """
+    dest = Path(path)
+    if dest.exists():
+        raise KeyFileError("refusing to overwrite an existing key file", source=dest)
+    key = Key(secrets.token_bytes(32))
+    tmp = dest.parent / f".{dest.name}.{secrets.token_hex(8)}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileNotFoundError as error:
+        raise KeyFileError("the key file's folder does not exist", source=dest) from error
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(key.material.hex() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        try:
+            os.link(tmp, dest)
+        except FileExistsError as error:
+            raise KeyFileError("refusing to overwrite an existing key file", source=dest) from error
+    finally:
+        tmp.unlink(missing_ok=True)
+    return key
+
+
+def read_key_file(path: str | Path, *, insecure_permissions: bool = False) -> Key:
+    """Read a key file; refuse one that group or others can read unless told otherwise."""
+    source = Path(path)
+    try:
+        mode = source.stat().st_mode
+        text = source.read_text(encoding="ascii")
+    except FileNotFoundError as error:
+        raise KeyFileError("key file not found", source=source) from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise KeyFileError(f"cannot read key file ({type(error).__name__})", source=source) from error
+    if mode & (stat.S_IRWXG | stat.S_IRWXO) and not insecure_permissions:
+        raise KeyFileError(
+            f"key file mode is {stat.S_IMODE(mode):04o}: group or others can access it; "
+            "run chmod 600 on it, or pass --insecure-key-permissions",
+            source=source,
+        )
+    return _parse_hex(text, str(source))
+
+
+def load_key(path: str | Path | None, *, insecure_permissions: bool = False) -> Key:
+    """The key from ``path``, or else from the ``PRIVSEG_MASTER_KEY`` environment variable."""
+    if path is not None:
+        return read_key_file(path, insecure_permissions=insecure_permissions)
+    value = os.environ.get(KEY_ENV)
+    if value is None:
+        raise KeyFileError(f"no key: pass a key file or set {KEY_ENV}")
+    return _parse_hex(value.strip(), f"${KEY_ENV}")
+
+
+def purpose_key(master: Key, purpose: str) -> bytes:
+    """HKDF-SHA256(master, salt=b"privseg-pseudonym-v1", info=purpose UTF-8, length=32)."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=_PSEUDONYM_SALT, info=purpose.encode())
+    return hkdf.derive(master.material)
+
+
+# ---------------------------------------------------------------------------- normalization
+
+# Patterns as strings (not compiled) so pandas hands them to Arrow's vectorized regex engine.
+_MOBILE_NOISE = r"[ \-()]"
+_MOBILE_PREFIX = r"^(?:\+86|0086)"
+
+
+def normalize(kind: IdKind, value: str) -> str:
+    """Normalize one id: trim; mobile also loses spaces, dashes, parentheses and +86/0086."""
+    return _normalize_strings(kind, pd.Series([value], dtype="str")).iloc[0]  # type: ignore[no-any-return]
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Ids as strings; integral numbers (e.g. from Parquet or XLSX) without a trailing '.0'."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        numbers = values.dropna()
+        if bool((numbers == numbers.round()).all()):
+            values = values.astype("Int64")
+    return values.astype("str")
+
+
+def _normalize_strings(kind: IdKind, values: pd.Series) -> pd.Series:
+    out = values.str.strip()
+    if kind is IdKind.MOBILE:
+        out = out.str.replace(_MOBILE_NOISE, "", regex=True)
+        out = out.str.replace(_MOBILE_PREFIX, "", regex=True)
+    elif kind is IdKind.NATIONAL_ID:
+        out = out.str.upper()
+    elif kind is IdKind.EMAIL:
+        out = out.str.lower()
+    return out
+
+
+# ---------------------------------------------------------------------------- tokens
+
+
+def _hmac_digests(inner: hashlib._Hash, outer: hashlib._Hash, texts: Sequence[str]) -> bytes:
+    """Concatenated HMAC-SHA256 digests of UTF-8 texts from precomputed inner/outer states."""
+    out = bytearray()
+    inner_copy, outer_copy = inner.copy, outer.copy
+    for text in texts:
+        h = inner_copy()
+        h.update(text.encode())
+        o = outer_copy()
+        o.update(h.digest())
+        out += o.digest()
+    return bytes(out)
+
+
+def _forked_digests(inner: hashlib._Hash, outer: hashlib._Hash, texts: Sequence[str]) -> bytes:
+    """Split a large batch between this process and one forked child (same results)."""
+    half = len(texts) // 2
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            os.close(read_fd)
+            data = _hmac_digests(inner, outer, texts[half:])
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(data)
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    try:
+        mine = _hmac_digests(inner, outer, texts[:half])
+        with os.fdopen(read_fd, "rb") as pipe:
+            theirs = pipe.read()
+    finally:
+        _, status = os.waitpid(pid, 0)
+    if status != 0 or len(theirs) != (len(texts) - half) * 32:
+        theirs = _hmac_digests(inner, outer, texts[half:])
+    return mine + theirs
+
+
+def _base32_prefix(digests: bytes) -> np.ndarray:
+    """First 26 lowercase base32 characters of each 32-byte digest, as an ``S26`` array.
+
+    Base32 maps every 5 bytes to 8 characters, so the first 20 bytes of a digest give 32
+    characters with no padding; each 5-byte group is split into 5-bit indexes with uint8 ops.
+    """
+    groups = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 32)[:, :20].reshape(-1, 4, 5)
+    b0, b1, b2, b3, b4 = (groups[:, :, i] for i in range(5))
+    indexes = np.stack(
+        [
+            b0 >> 3,
+            ((b0 & 7) << 2) | (b1 >> 6),
+            (b1 >> 1) & 31,
+            ((b1 & 1) << 4) | (b2 >> 4),
+            ((b2 & 15) << 1) | (b3 >> 7),
+            (b3 >> 2) & 31,
+            ((b3 & 3) << 3) | (b4 >> 5),
+            b4 & 31,
+        ],
+        axis=2,
+    )
+    chars = _B32[indexes.reshape(-1, 32)[:, :TOKEN_LENGTH]]
+    return np.ascontiguousarray(chars).view(f"S{TOKEN_LENGTH}").ravel()
+
+
+class Tokenizer:
+    """Tokens for one master key and purpose; vectorized over pandas columns."""
+
+    def __init__(self, master: Key, purpose: str, *, workers: int | None = None) -> None:
+        key = purpose_key(master, purpose).ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+        self.purpose = purpose
+        self.key_id = master.key_id
+        cpus = os.cpu_count() or 1
+        self._workers = min(2, cpus) if workers is None else workers
+
+    def token(self, kind: IdKind, value: str) -> str:
+        """Token of one id (after normalization)."""
+        result = self.tokenize(pd.Series([value], dtype="str"), kind).iloc[0]
+        if pd.isna(result):
+            raise InputError("the id is empty after normalization")
+        return str(result)
+
+    def tokens_of_normalized(self, normalized: Sequence[str]) -> np.ndarray:
+        """Tokens (``S26`` array) of already-normalized ids, in order."""
+        if not normalized:
+            return np.empty(0, dtype=f"S{TOKEN_LENGTH}")
+        if self._workers > 1 and len(normalized) >= _PARALLEL_MIN and hasattr(os, "fork"):
+            digests = _forked_digests(self._inner, self._outer, normalized)
+        else:
+            digests = _hmac_digests(self._inner, self._outer, normalized)
+        return _base32_prefix(digests)
+
+    def tokenize(self, values: pd.Series, kind: IdKind) -> pd.Series:
+        """Token per value; nulls (and ids empty after normalization) stay null.
+
+        Distinct raw values are normalized and hashed once, then expanded back to the rows.
+        """
+        codes, uniques = pd.factorize(_as_text(values), use_na_sentinel=True)
+        normalized = _normalize_strings(kind, pd.Series(uniques, dtype="str"))
+        return _take(codes, self._unique_tokens(normalized), values)
+
+    def tokenize_normalized(self, normalized: pd.Series) -> pd.Series:
+        """Token per already-normalized id."""
+        codes, uniques = pd.factorize(normalized.astype("str"), use_na_sentinel=True)
+        return _take(codes, self._unique_tokens(pd.Series(uniques, dtype="str")), normalized)
+
+    def _unique_tokens(self, normalized: pd.Series) -> pa.Array:
+        """Tokens of distinct normalized ids as an Arrow string array; empty ids become null."""
+        valid = (normalized.str.len() > 0).to_numpy(dtype=bool, na_value=False)
+        tokens = pa.array(self.tokens_of_normalized(normalized[valid].tolist())).cast(
+            pa.large_string()
+        )
+        if valid.all():
+            return tokens
+        positions = np.cumsum(valid) - 1
+        return tokens.take(pa.array(positions, mask=~valid))
+
+
+def _take(codes: np.ndarray, mapped: pa.Array, like: pd.Series) -> pd.Series:
+    """Expand per-unique results back to the rows of ``like``; -1 codes (nulls) stay null."""
+    indices = pa.array(np.maximum(codes, 0), mask=codes < 0)
+    taken = mapped.take(indices) if len(mapped) else pa.nulls(len(codes), pa.large_string())
+    return pd.Series(taken, index=like.index, dtype="str", name=like.name)
+
+
+# ---------------------------------------------------------------------------- reversible mode
+
+
+class ReversibleCipher:
+    """Deterministic AES-SIV encryption of normalized ids, bound to the purpose.
+
+    The AES-256-SIV key is HKDF-SHA256(reversible key, salt=b"privseg-reversible-v1",
+    info=b"aes-256-siv", length=64); the purpose (UTF-8) is the associated data, so a
+    ciphertext opens only under the purpose it was made for. Ciphertexts are lowercase,
+    unpadded base32.
+    """
+
+    def __init__(self, key: Key, purpose: str) -> None:
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=64, salt=_REVERSIBLE_SALT, info=b"aes-256-siv")
+        self._aead = AESSIV(hkdf.derive(key.material))
+        self._ad = [purpose.encode()]
+        self.key_id = key.key_id
+        self.purpose = purpose
+
+    def encrypt_one(self, normalized: str) -> str:
+        """Ciphertext of one normalized id."""
+        sealed = self._aead.encrypt(normalized.encode(), self._ad)
+        return base64.b32encode(sealed).decode("ascii").rstrip("=").lower()
+
+    def decrypt_one(self, ciphertext: str) -> str:
+        """The normalized id; raises InputError if the ciphertext, key or purpose do not match."""
+        text = ciphertext.strip().upper()
+        try:
+            sealed = base64.b32decode(text + "=" * (-len(text) % 8))
+            return self._aead.decrypt(sealed, self._ad).decode()
+        except (InvalidTag, binascii.Error, ValueError, UnicodeDecodeError) as error:
+            raise InputError(
+                "a reversible token does not decrypt under this key and purpose"
+            ) from error
+
+    def encrypt(self, values: pd.Series, kind: IdKind) -> pd.Series:
+        """Ciphertext per value (normalized first); nulls stay null."""
+        codes, uniques = pd.factorize(_as_text(values), use_na_sentinel=True)
+        normalized = _normalize_strings(kind, pd.Series(uniques, dtype="str"))
+        encrypted = self.encrypt_normalized(normalized)
+        return _take(codes, pa.array(encrypted.to_numpy(na_value=None), pa.large_string()), values)
+
+    def encrypt_normalized(self, normalized: pd.Series) -> pd.Series:
+        """Ciphertext per already-normalized id; empty ids become null like their tokens."""
+        codes, uniques = pd.factorize(normalized.astype("str"), use_na_sentinel=True)
+        mapped = [self.encrypt_one(u) if u else None for u in uniques]
+        return _take(codes, pa.array(mapped, pa.large_string()), normalized)
+
+    def decrypt(self, values: pd.Series) -> pd.Series:
+        """Normalized id per ciphertext; nulls stay null."""
+        text = values.astype("str")
+        codes, uniques = pd.factorize(text, use_na_sentinel=True)
+        mapped = [self.decrypt_one(u) for u in uniques]
+        return _take(codes, pa.array(mapped, pa.large_string()), text)
+
+
+def rotate(
+    table: pd.DataFrame,
+    columns: Mapping[str, IdKind],
+    *,
+    old: ReversibleCipher,
+    new_tokenizer: Tokenizer,
+    new_cipher: ReversibleCipher,
+) -> pd.DataFrame:
+    """Re-key pseudonymized columns that carry reversible ciphertexts, without raw inputs.
+
+    For each column ``C`` the ciphertext column ``C__reversible`` is opened with the old
+    reversible key, and both the token ``C`` (new master key) and the ciphertext (new
+    reversible key) are recomputed. HMAC tokens alone cannot be rotated: they are one-way,
+    so a column without its ciphertext raises InputError (re-run ``apply`` from the source).
+    """
+    if old.purpose != new_cipher.purpose or new_cipher.purpose != new_tokenizer.purpose:
+        raise InputError("rotation keeps the purpose: old and new keys must use the same purpose")
+    out = table.copy()
+    for column in columns:
+        companion = column + REVERSIBLE_SUFFIX
+        if column not in table.columns:
+            continue
+        if companion not in table.columns:
+            raise InputError(
+                "has only one-way HMAC tokens, which cannot be re-keyed without the raw ids; "
+                "re-run privseg apply on the source with the new key (see README, key rotation)",
+                column=column,
+            )
+        normalized = old.decrypt(table[companion])
+        out[column] = new_tokenizer.tokenize_normalized(normalized)
+        out[companion] = new_cipher.encrypt_normalized(normalized)
+    return out

@@ -1,0 +1,303 @@
+"""Column transforms a policy can ask for: generalize, mask, bucketize, clip.
+
+Each transform is a frozen value with an ``apply(values, column=...)`` method vectorized over
+a pandas Series. Nulls stay null. Values that cannot be read (a non-numeric age, an invalid
+date or coordinate) raise MalformedInputError naming the column and how many values failed,
+never the values themselves. Addresses that do not start with a recognizable province give
+null (the safe direction of generalization).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from privseg.errors import MalformedInputError
+
+__all__ = [
+    "AddressLevel",
+    "AgeBand",
+    "BirthDateAgeBand",
+    "BirthDateYear",
+    "Bucketize",
+    "Clip",
+    "GeneralizeAddress",
+    "Geohash",
+    "Mask",
+    "MaskKind",
+    "TimeUnit",
+    "Transform",
+    "TruncateTime",
+    "geohash_encode",
+]
+
+
+class Transform(Protocol):
+    """A vectorized column transform."""
+
+    def apply(self, values: pd.Series, *, column: str) -> pd.Series: ...
+
+
+def _numbers(values: pd.Series, column: str, what: str) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = int((numbers.isna() & values.notna()).sum())
+    if bad:
+        raise MalformedInputError(f"{bad} values are not {what}", column=column)
+    return numbers.astype("Float64")
+
+
+def _datetimes(values: pd.Series, column: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values
+    parsed = pd.to_datetime(values.astype("str"), errors="coerce", format="mixed")
+    bad = int((parsed.isna() & values.notna()).sum())
+    if bad:
+        raise MalformedInputError(f"{bad} values are not dates or timestamps", column=column)
+    return parsed
+
+
+def _band_labels(lower: pd.Series, width: int) -> pd.Series:
+    low = lower.astype("Int64").astype("str")
+    high = (lower + width - 1).astype("Int64").astype("str")
+    return (low + "-" + high).astype("str")
+
+
+@dataclass(frozen=True)
+class AgeBand:
+    """Age in years -> band of ``width`` years, labelled like ``20-29``."""
+
+    width: int
+
+    def apply(self, values: pd.Series, *, column: str) -> pd.Series:
+        ages = _numbers(values, column, "ages")
+        if bool((ages < 0).any()):
+            raise MalformedInputError(f"{int((ages < 0).sum())} ages are negative", column=column)
+        return _band_labels((ages // self.width) * self.width, self.width)
+
+
+@dataclass(frozen=True)
+class BirthDateYear:
+    """Birth date -> year of birth (``1990``)."""
+
+    def apply(self, values: pd.Series, *, column: str) -> pd.Series:
+        return _datetimes(values, column).dt.year.astype("Int64").astype("str")
+
+
+@dataclass(frozen=True)
+class BirthDateAgeBand:
+    """Birth date -> band of the age on ``reference`` (a date from the policy, never today)."""
+
+    width: int
+    reference: date
+
+    def apply(self, values: pd.Series, *, column: str) -> pd.Series:
+        born = _datetimes(values, column)
+        ref = self.reference
+        later_in_year = (born.dt.month * 100 + born.dt.day) > (ref.month * 100 + ref.day)
+        age = (ref.year - born.dt.year - later_in_year.astype("Int64")).astype("Float64")
+        if bool((age < 0).any()):
+            raise MalformedInputError(
+                f"{int((age < 0).sum())} birth dates are after the reference date", column=column
+            )
+        return _band_labels((age // self.width) * self.width, self.width)
+
+
+class AddressLevel(StrEnum):
+    """How much of a Chinese address to keep."""
+
+    PROVINCE = "province"
+    CITY = "city"
+
+
+_MUNICIPALITIES = "北京市|天津市|上海市|重庆市"
+_PROVINCE = rf"(?:{_MUNICIPALITIES}|[^省市区]{{2,7}}?(?:省|自治区|特别行政区))"
+_CITY = r"(?:[^省市区县]{1,12}?(?:市|自治州|地区|盟))"
+
+
+@dataclass(frozen=True)
+class GeneralizeAddress:
+    """Chinese address -> its province (``广东省``) or province and city (``广东省深圳市``).
+
+    A municipality (北京/天津/上海/重庆) is its own city. Addresses that do not start with a
+    province-level name become null.
+    """
+
+    level: AddressLevel
+
+    def apply(self, values: pd.Series, *, column: str) -> pd.Series:
+        text = values.astype("str").str.strip()
+        parts = text.str.extract(rf"^(?P<province>{_PROVINCE})(?P<city>{_CITY})?")
+        province = parts["province"]
+        if self.level is AddressLevel.PROVINCE:
+            return province.astype("str").rename(values.name)
+        municipality = province.str.fullmatch(_MUNICIPALITIES).fillna(False).astype(bool)
+        city = (province + parts["city"]).where(~municipality, province)
+        return city.astype("str").rename(values.name)
+
+
+_GEOHASH = np.frombuffer(b"0123456789bcdefghjkmnpqrstuvwxyz", dtype=np.uint8)
+
+
+def geohash_encode(lat: np.ndarray, lon: np.ndarray, precision: int) -> np.ndarray:
+    """Geohash strings (``S{precision}`` array) of latitude/longitude arrays in degrees."""
+    bits = precision * 5
+    lat_lo, lat_hi = np.full(lat.shape, -90.0), np.full(lat.shape, 90.0)
+    lon_lo, lon_hi = np.full(lon.shape, -180.0), np.full(lon.shape, 180.0)
+    codes = np.zeros((lat.shape[0], precision), dtype=np.uint8)
+    for bit in range(bits):
+        if bit % 2 == 0:  # even bits refine longitude
+            mid = (lon_lo + lon_hi) / 2
+            upper = lon >= mid
+            lon_lo = np.where(upper, mid, lon_lo)
+            lon_hi = np.where(upper, lon_hi, mid)
+        else:
+            mid = (lat_lo + lat_hi) / 2
+            upper = lat >= mid
+            lat_lo = np.where(upper, mid, lat_lo)
+            lat_hi = np.where(upper, lat_hi, mid)
+        codes[:, bit // 5] |= upper.astype(np.uint8) << (4 - bit % 5)
+    return np.ascontiguousarray(_GEOHASH[codes]).view(f"S{precision}").ravel()
+
+
+@dataclass(frozen=True)
+class Geohash:
+    """``"lat,lon"`` text (or a pair) -> geohash cell of ``precision`` characters."""
+
+    precision: int
+
+    def apply(self, values: pd.Series, *, column: str) -> pd.Series:
+        present = values.notna()
+        parts = values[present].astype("str").str.split(",", n=1, expand=True)
+        if parts.shape[1] < 2:
+            parts = parts.reindex(columns=[0, 1])
+        lat = pd.to_numeric(parts[0].str.strip(), errors="coerce")
+        lon = pd.to_numeric(parts[1].str.strip(), errors="coerce")
+        bad = lat.isna() | lon.isna() | ~lat.between(-90, 90) | ~lon.between(-180, 180)
+        if bool(bad.any()):
+            raise MalformedInputError(
+                f"{int(bad.sum())} values are not 'latitude,longitude' in range", column=column
+            )
+        cells = geohash_encode(
+            lat.to_numpy(dtype=float), lon.to_numpy(dtype=float), self.precision
+        ).astype(f"U{self.precision}")
+        out = pd.Series(pd.NA, index=values.index, dtype="str", name=values.name)
+        out[present] = cells
+        return out
+
+
+class TimeUnit(StrEnum):
+    """Granularity of a truncated timestamp."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class TruncateTime:
+    """Timestamp -> ``YYYY-MM-DD`` (day; for week, the Monday starting it) or ``YYYY-MM``."""
+
+    unit: TimeUnit
+
+    def apply(self, values: pd.Series, *, column: str) -> pd.Series:
+        stamps = _datetimes(values, column)
+        if self.unit is TimeUnit.MONTH:
+            out = stamps.dt.strftime("%Y-%m")
+        else:
+            day = stamps.dt.normalize()
+            if self.unit is TimeUnit.WEEK:
+                day = day - pd.to_timedelta(day.dt.weekday, unit="D")
+            out = day.dt.strftime("%Y-%m-%d")
+        return out.astype("str").rename(values.name)
+
+
+class MaskKind(StrEnum):
+    """What a masked column holds; decides which characters stay visible."""
+
+    MOBILE = "mobile"
+    NATIONAL_ID = "national_id"
+    EMAIL = "email"
+    BANK_CARD = "bank_card"
+    NAME = "name"
+    OTHER = "other"
+
+
+# visible leading and trailing characters per kind
+_VISIBLE: dict[MaskKind, tuple[int, int]] = {
+    MaskKind.MOBILE: (3, 4),
+    MaskKind.NATIONAL_ID: (3, 2),
+    MaskKind.BANK_CARD: (0, 4),
+    MaskKind.NAME: (1, 0),
+    MaskKind.OTHER: (1, 1),
+}
+
+
+def _mask_middle(text: pd.Series, head: int, tail: int) -> pd.Series:
+    length = text.str.len()
+    hidden = (length - head - tail).clip(lower=0)
+    short = length <= head + tail
+    stars = pd.Series("*", index=text.index, dtype="str").str.repeat(hidden.fillna(0).astype(int))
+    tail_part = text.str.slice(-tail) if tail else ""
+    masked = text.str.slice(0, head) + stars + tail_part
+    return masked.where(~short, pd.Series("*", index=text.index, dtype="str").str.repeat(
+        length.fillna(0).astype(int)
+    )).where(text.notna())
+
+
+@dataclass(frozen=True)
+class Mask:
+    """Hide the middle of a value: ``138****5678``, ``张**``, ``a***@example.com``."""
+
+    kind: MaskKind
+
+    def apply(self, values: pd.Series, *, column: str) -> pd.Series:
+        text = values.astype("str").str.strip()
+        if self.kind is MaskKind.MOBILE:
+            text = text.str.replace(r"[ \-()]", "", regex=True).str.replace(
+                r"^(?:\+86|0086)", "", regex=True
+            )
+        if self.kind is MaskKind.EMAIL:
+            parts = text.str.split("@", n=1, expand=True).reindex(columns=[0, 1])
+            local = _mask_middle(parts[0].astype("str"), 1, 0)
+            out = (local + "@" + parts[1].astype("str")).where(parts[1].notna(), local)
+        else:
+            head, tail = _VISIBLE[self.kind]
+            out = _mask_middle(text, head, tail)
+        return out.astype("str").rename(values.name)
+
+
+@dataclass(frozen=True)
+class Bucketize:
+    """Number -> bucket of explicit, increasing ``edges``: ``<0``, ``[0, 100)``, ..., ``>=1000``."""
+
+    edges: tuple[float, ...]
+
+    def labels(self) -> tuple[str, ...]:
+        """Every bucket label, lowest first."""
+        shown = [f"{e:g}" for e in self.edges]
+        inner = [f"[{lo}, {hi})" for lo, hi in zip(shown, shown[1:], strict=False)]
+        return (f"<{shown[0]}", *inner, f">={shown[-1]}")
+
+    def apply(self, values: pd.Series, *, column: str) -> pd.Series:
+        numbers = _numbers(values, column, "numbers")
+        index = np.searchsorted(np.asarray(self.edges), numbers.to_numpy(dtype=float, na_value=np.nan), side="right")
+        labels = np.asarray(self.labels(), dtype=object)[index]
+        return pd.Series(labels, index=values.index, dtype="str", name=values.name).where(
+            numbers.notna()
+        )
+
+
+@dataclass(frozen=True)
+class Clip:
+    """Number -> clipped to ``[lower, upper]`` (bounds from the policy, never from the data)."""
+
+    lower: float
+    upper: float
+
+    def apply(self, values: pd.Series, *, column: str) -> pd.Series:
+        return _numbers(values, column, "numbers").clip(self.lower, self.upper).rename(values.name)
