@@ -105,6 +105,9 @@ _RAW_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+Metric = int | float | str | bool
+
+
 class Problem(StrEnum):
     """What ``verify`` found wrong, at the first bad record."""
 
@@ -165,6 +168,15 @@ def _number(name: str, value: float | None) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise PrivsegError(f"audit field {name!r} must be a finite number")
     return float(value)
+
+
+def _metric(name: str, value: Metric) -> Metric:
+    _ident("metrics", name)
+    if isinstance(value, str):
+        _refuse_raw(f"metrics.{name}", value)
+    elif not isinstance(value, bool):
+        _number(f"metrics.{name}", value)
+    return value
 
 
 # --------------------------------------------------------------------------- values
@@ -264,9 +276,6 @@ class ColumnEntry:
         )
 
 
-Metric = int | float | str | bool
-
-
 @dataclass(frozen=True)
 class AuditRecord:
     """One run in the trail. ``to_dict``/``canonical`` give the JSON line."""
@@ -309,11 +318,7 @@ class AuditRecord:
         _number("epsilon_spent", self.epsilon_spent)
         _number("epsilon_remaining", self.epsilon_remaining)
         for name, value in self.metrics:
-            _ident("metrics", name)
-            if isinstance(value, str):
-                _refuse_raw(f"metrics.{name}", value)
-            elif not isinstance(value, bool):
-                _number(f"metrics.{name}", value)
+            _metric(name, value)
         _ident("outcome", self.outcome)
 
     @property
@@ -338,7 +343,7 @@ class AuditRecord:
 
     def digest(self) -> str:
         """SHA-256 of the canonical line: the next record's ``prev``."""
-        return hashlib.sha256(self.canonical()).hexdigest()
+        return _sha256(self.canonical())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> AuditRecord:
@@ -603,7 +608,7 @@ def _check_pubfile(trail: Path, key: Ed25519PublicKey) -> None:
     """Write the public key beside the trail; IntegrityError if another key is there."""
     pub = public_key_path(trail)
     pem = _public_pem(key)
-    if not _write_exclusive(pub, pem, 0o644) and pub.read_bytes() != pem:
+    if (pub.exists() or not _write_exclusive(pub, pem, 0o644)) and pub.read_bytes() != pem:
         raise IntegrityError(f"{pub}: the trail was signed with another key")
 
 
@@ -627,7 +632,7 @@ def _head(trail: Path, cp_path: Path, key: Ed25519PublicKey) -> tuple[int, str]:
         ) from error
     if not _verify_sig(key, record.signature, record.unsigned_bytes()):
         raise IntegrityError(f"{trail}: last record's signature does not verify")
-    head = hashlib.sha256(last).hexdigest()
+    head = _sha256(last)
     if checkpoint is None:
         raise IntegrityError(f"{trail}: no checkpoint at {cp_path}; run 'privseg audit verify'")
     current = checkpoint.count == record.seq + 1 and checkpoint.head == head
@@ -672,7 +677,7 @@ def append(
             os.close(fd)
         if created:
             _fsync_dir(trail.parent)
-        _write_checkpoint(cp_path, trail, seq + 1, hashlib.sha256(line).hexdigest(), private)
+        _write_checkpoint(cp_path, trail, seq + 1, _sha256(line), private)
     return signed
 
 
@@ -765,7 +770,7 @@ class RunRecorder:
 
     def set_metric(self, name: str, value: Metric) -> None:
         """A count, number or id worth keeping (e.g. ``analytic_value``, ``k``)."""
-        self.metrics[_ident("metrics", name)] = value
+        self.metrics[name] = _metric(name, value)
 
     def record(self, outcome: str) -> AuditRecord:
         """The unsigned record of this run with ``outcome``."""
@@ -938,8 +943,12 @@ def verify(trail: Path | None = None, *, key: Path | None = None) -> VerifyResul
     return VerifyResult(name, count, Problem.CHECKPOINT, detail=why)
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _line_hash(lines: Sequence[bytes], index: int) -> str:
-    return GENESIS if index < 0 else hashlib.sha256(lines[index]).hexdigest()
+    return GENESIS if index < 0 else _sha256(lines[index])
 
 
 def _signed_record(line: bytes, public: Ed25519PublicKey) -> AuditRecord | None:
@@ -954,22 +963,23 @@ def _signed_record(line: bytes, public: Ed25519PublicKey) -> AuditRecord | None:
 def _first_bad(name: str, lines: Sequence[bytes], public: Ed25519PublicKey) -> VerifyResult | None:
     """Walk the records; classify the first one that is not the expected next record."""
     parsed = [_signed_record(line, public) for line in lines]
-    seqs = [None if r is None else r.seq for r in parsed]
     for i, record in enumerate(parsed):
         prev = _line_hash(lines, i - 1)
         if record is not None and record.seq == i and record.prev == prev:
             continue
         following = parsed[i + 1] if i + 1 < len(parsed) else None
-        if following is not None and following.seq == i and following.prev == prev:
-            problem, why = Problem.INSERTED, "a record outside the chain was inserted here"
-        elif record is None:
-            problem, why = Problem.ALTERED, "does not parse or its signature does not verify"
-        elif record.seq > i and i in seqs[i + 1 :]:
+        skipped = following is not None and following.seq == i and following.prev == prev
+        if record is None:
+            problem = Problem.INSERTED if skipped else Problem.ALTERED
+            why = "does not parse or its signature does not verify"
+        elif lines.count(lines[i]) > 1:
+            problem, why = Problem.INSERTED, f"a copy of record {record.seq}"
+        elif skipped and record.prev not in {GENESIS, *map(_sha256, lines)}:
+            problem, why = Problem.INSERTED, "a record from another chain"
+        elif record.seq > i and any(r is not None and r.seq == i for r in parsed[i + 1 :]):
             problem, why = Problem.REORDERED, f"record {record.seq} found where {i} belongs"
         elif record.seq > i:
             problem, why = Problem.REMOVED, f"records {i}..{record.seq - 1} are missing"
-        elif lines[i] in lines[:i]:
-            problem, why = Problem.INSERTED, f"duplicate of record {record.seq}"
         elif record.seq < i:
             problem, why = Problem.REORDERED, f"record {record.seq} found where {i} belongs"
         else:
