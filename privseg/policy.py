@@ -374,24 +374,29 @@ def _freeze(model: _PolicyModel, path: Path, sha256: str) -> Policy:
 # ---------------------------------------------------------------------------- loading
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
-    """1-based line of the deepest YAML node along a pydantic error location.
+def _locate(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | None, str]:
+    """1-based line of the deepest YAML node along a pydantic error location, and its path.
 
     Location parts that are not keys of the current mapping (union tags such as
-    ``pseudonymize``) are skipped.
+    ``pseudonymize``) are skipped, so the path is the one written in the file.
     """
-    if node is None:
-        return None
+    path: list[str] = []
     for part in loc:
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if key.value == str(part):
                     node = value
+                    path.append(str(part))
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                node = node.value[part]
-    return int(node.start_mark.line) + 1
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            node = node.value[part]
+            path.append(str(part))
+    line = None if node is None else int(node.start_mark.line) + 1
+    return line, ".".join(path) or "(top level)"
 
 
 def _duplicate_key(node: yaml.Node | None) -> tuple[str, int] | None:
@@ -440,11 +445,10 @@ def load_policy(path: str | Path) -> Policy:
         model = _PolicyModel.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
-        loc = tuple(first["loc"])
-        field = ".".join(str(p) for p in loc) or "(top level)"
+        line, field = _locate(node, tuple(first["loc"]))
         more = f" (and {error.error_count() - 1} more errors)" if error.error_count() > 1 else ""
         raise PolicyError(
-            f"field {field}: {first['msg']}{more}", source=source, line=_line_of(node, loc)
+            f"field {field}: {first['msg']}{more}", source=source, line=line
         ) from None
     return _freeze(model, source, hashlib.sha256(raw).hexdigest())
 
@@ -468,7 +472,11 @@ class ColumnPlan:
         if self.action is Action.DROP:
             return ()
         rule = self.rule
-        if rule is not None and isinstance(rule.transform, Pseudonymize) and rule.transform.reversible:
+        if (
+            rule is not None
+            and isinstance(rule.transform, Pseudonymize)
+            and rule.transform.reversible
+        ):
             return (self.column, self.column + REVERSIBLE_SUFFIX)
         return (self.column,)
 

@@ -20,7 +20,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -145,7 +145,9 @@ def read_key_file(path: str | Path, *, insecure_permissions: bool = False) -> Ke
     except FileNotFoundError as error:
         raise KeyFileError("key file not found", source=source) from error
     except (OSError, UnicodeDecodeError) as error:
-        raise KeyFileError(f"cannot read key file ({type(error).__name__})", source=source) from error
+        raise KeyFileError(
+            f"cannot read key file ({type(error).__name__})", source=source
+        ) from error
     if mode & (stat.S_IRWXG | stat.S_IRWXO) and not insecure_permissions:
         raise KeyFileError(
             f"key file mode is {stat.S_IMODE(mode):04o}: group or others can access it; "
@@ -345,7 +347,9 @@ class ReversibleCipher:
     """
 
     def __init__(self, key: Key, purpose: str) -> None:
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=64, salt=_REVERSIBLE_SALT, info=b"aes-256-siv")
+        hkdf = HKDF(
+            algorithm=hashes.SHA256(), length=64, salt=_REVERSIBLE_SALT, info=b"aes-256-siv"
+        )
         self._aead = AESSIV(hkdf.derive(key.material))
         self._ad = [purpose.encode()]
         self.key_id = key.key_id
@@ -390,33 +394,40 @@ class ReversibleCipher:
 
 def rotate(
     table: pd.DataFrame,
-    columns: Mapping[str, IdKind],
+    columns: Sequence[str],
     *,
-    old: ReversibleCipher,
+    old_tokenizer: Tokenizer,
+    old_cipher: ReversibleCipher,
     new_tokenizer: Tokenizer,
     new_cipher: ReversibleCipher,
 ) -> pd.DataFrame:
     """Re-key pseudonymized columns that carry reversible ciphertexts, without raw inputs.
 
     For each column ``C`` the ciphertext column ``C__reversible`` is opened with the old
-    reversible key, and both the token ``C`` (new master key) and the ciphertext (new
-    reversible key) are recomputed. HMAC tokens alone cannot be rotated: they are one-way,
-    so a column without its ciphertext raises InputError (re-run ``apply`` from the source).
+    reversible key; the ids must give the existing tokens under the old key (else the keys
+    are not the ones the table was made with); then ``C`` (new master key) and
+    ``C__reversible`` (new reversible key) are recomputed. HMAC tokens alone cannot be
+    rotated: they are one-way, so a column without its ciphertext raises InputError.
     """
-    if old.purpose != new_cipher.purpose or new_cipher.purpose != new_tokenizer.purpose:
-        raise InputError("rotation keeps the purpose: old and new keys must use the same purpose")
+    purposes = {old_tokenizer.purpose, old_cipher.purpose, new_tokenizer.purpose}
+    if len(purposes | {new_cipher.purpose}) != 1:
+        raise InputError("rotation keeps the purpose: every key must be used for one purpose")
     out = table.copy()
     for column in columns:
         companion = column + REVERSIBLE_SUFFIX
-        if column not in table.columns:
-            continue
         if companion not in table.columns:
             raise InputError(
                 "has only one-way HMAC tokens, which cannot be re-keyed without the raw ids; "
-                "re-run privseg apply on the source with the new key (see README, key rotation)",
+                "re-run privseg apply on the source with the new key (README, key rotation)",
                 column=column,
             )
-        normalized = old.decrypt(table[companion])
+        normalized = old_cipher.decrypt(table[companion])
+        expected = old_tokenizer.tokenize_normalized(normalized)
+        if not expected.equals(table[column].astype("str")):
+            raise InputError(
+                "tokens do not match the old key and its ciphertexts: wrong --old-key?",
+                column=column,
+            )
         out[column] = new_tokenizer.tokenize_normalized(normalized)
         out[companion] = new_cipher.encrypt_normalized(normalized)
     return out

@@ -9,6 +9,7 @@ null (the safe direction of generalization).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -244,9 +245,10 @@ def _mask_middle(text: pd.Series, head: int, tail: int) -> pd.Series:
     stars = pd.Series("*", index=text.index, dtype="str").str.repeat(hidden.fillna(0).astype(int))
     tail_part = text.str.slice(-tail) if tail else ""
     masked = text.str.slice(0, head) + stars + tail_part
-    return masked.where(~short, pd.Series("*", index=text.index, dtype="str").str.repeat(
-        length.fillna(0).astype(int)
-    )).where(text.notna())
+    return masked.where(
+        ~short,
+        pd.Series("*", index=text.index, dtype="str").str.repeat(length.fillna(0).astype(int)),
+    ).where(text.notna())
 
 
 @dataclass(frozen=True)
@@ -280,12 +282,14 @@ class Bucketize:
     def labels(self) -> tuple[str, ...]:
         """Every bucket label, lowest first."""
         shown = [f"{e:g}" for e in self.edges]
-        inner = [f"[{lo}, {hi})" for lo, hi in zip(shown, shown[1:], strict=False)]
+        inner = [f"[{lo}, {hi})" for lo, hi in itertools.pairwise(shown)]
         return (f"<{shown[0]}", *inner, f">={shown[-1]}")
 
     def apply(self, values: pd.Series, *, column: str) -> pd.Series:
         numbers = _numbers(values, column, "numbers")
-        index = np.searchsorted(np.asarray(self.edges), numbers.to_numpy(dtype=float, na_value=np.nan), side="right")
+        index = np.searchsorted(
+            np.asarray(self.edges), numbers.to_numpy(dtype=float, na_value=np.nan), side="right"
+        )
         labels = np.asarray(self.labels(), dtype=object)[index]
         return pd.Series(labels, index=values.index, dtype="str", name=values.name).where(
             numbers.notna()

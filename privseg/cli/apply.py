@@ -1,7 +1,365 @@
-"""CLI commands of the apply stage."""
+"""CLI commands of the apply stage: ``apply``, ``keys new|rotate``, ``token``, ``reidentify``."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import click
+import pandas as pd
+
+from privseg import __version__
+from privseg._resources import policies_dir
+from privseg.cli._common import encoding_option, path_argument, quiet_option
+from privseg.errors import InputError, PolicyError
+from privseg.io import atomic_path, fingerprint, read_table, write_table
+from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
+from privseg.pseudonym import (
+    KEY_ENV,
+    REVERSIBLE_SUFFIX,
+    IdKind,
+    Key,
+    Pseudonymize,
+    ReversibleCipher,
+    Tokenizer,
+    load_key,
+    new_key_file,
+    read_key_file,
+    rotate,
+)
+from privseg.screening import screen
 
 COMMANDS: list[click.Command] = []
+
+_insecure_option = click.option(
+    "--insecure-key-permissions",
+    is_flag=True,
+    help="Accept key files that group or others can read (not recommended).",
+)
+
+
+def _policy_option(f: Any) -> Any:
+    return click.option(
+        "--policy",
+        "policy_ref",
+        required=True,
+        help="Policy YAML file, or the name of a shipped policy (e.g. wecom-marketing).",
+    )(f)
+
+
+def resolve_policy(ref: str) -> Policy:
+    """Load a policy from a path, or by the name of a shipped policy."""
+    path = Path(ref)
+    shipped = policies_dir() / f"{ref}.yaml"
+    if not path.exists() and "/" not in ref and shipped.is_file():
+        path = shipped
+    return load_policy(path)
+
+
+def manifest_path(out: Path) -> Path:
+    """Where ``apply`` writes the manifest of ``out``: ``OUT.manifest.json``."""
+    return out.with_name(out.name + ".manifest.json")
+
+
+def _fingerprint_dict(path: Path) -> dict[str, Any]:
+    fp = fingerprint(path)
+    return {"path": str(path), "sha256": fp.sha256, "rows": fp.rows, "columns": list(fp.columns)}
+
+
+def build_manifest(
+    *, source: Path, out: Path, the_plan: Plan, keys: PolicyKeys, input_fp: dict[str, Any]
+) -> dict[str, Any]:
+    """The JSON manifest of one ``apply`` run: fingerprints, policy hash, actions, key ids."""
+    policy = the_plan.policy
+    return {
+        "privseg_version": __version__,
+        "command": "apply",
+        "input": input_fp,
+        "policy": {"path": str(policy.path), "purpose": policy.purpose, "sha256": policy.sha256},
+        "key_id": keys.master.key_id,
+        "reversible_key_id": keys.reversible.key_id if keys.reversible else None,
+        "columns": [
+            {
+                "column": step.column,
+                "action": step.action.value,
+                "declared": step.declared,
+                "categories": [c.value for c in step.categories],
+                "output_columns": list(step.output_columns),
+            }
+            for step in the_plan.columns
+        ],
+        "dropped": [s.column for s in the_plan.columns if not s.output_columns],
+        "dropped_undeclared": list(the_plan.dropped_undeclared),
+        "output": _fingerprint_dict(out),
+    }
+
+
+def _load_optional_key(path: Path | None, insecure: bool) -> Key | None:
+    return None if path is None else read_key_file(path, insecure_permissions=insecure)
+
+
+@click.command("apply")
+@path_argument("source")
+@_policy_option
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Pseudonym key file (default: the {KEY_ENV} environment variable).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Output table (format from the extension); OUT.manifest.json is written beside it.",
+)
+@click.option(
+    "--reversible-key",
+    "reversible_key_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Second key for columns the policy pseudonymizes with reversible: true.",
+)
+@click.option("--full", is_flag=True, help="Screen every row instead of a sample.")
+@encoding_option
+@_insecure_option
+@quiet_option
+def apply_command(
+    source: Path,
+    policy_ref: str,
+    key_path: Path | None,
+    out: Path,
+    reversible_key_path: Path | None,
+    full: bool,
+    encoding: str | None,
+    insecure_key_permissions: bool,
+    quiet: bool,
+) -> None:
+    """Keep only what a purpose needs: screen INPUT, check the policy, write OUT and a manifest.
+
+    Columns the policy does not name are dropped. A column screened as PIPL Art. 28 sensitive
+    is refused (exit 3, nothing written) unless the policy records separate consent and
+    necessity (and guardian consent for minors) and pseudonymizes, generalizes or drops it.
+
+    \b
+    Examples:
+      privseg keys new marketing.key
+      privseg apply customers.csv --policy wecom-marketing --key marketing.key --out c.csv
+      privseg apply orders.parquet --policy my-policy.yaml --key k --out orders.min.parquet
+      PRIVSEG_MASTER_KEY=$(cat k) privseg apply interactions.csv --policy p.yaml --out i.csv
+    """
+    if str(source) == "-":
+        raise InputError("apply needs a file (its fingerprint goes into the manifest), not stdin")
+    policy = resolve_policy(policy_ref)
+    keys = PolicyKeys(
+        load_key(key_path, insecure_permissions=insecure_key_permissions),
+        _load_optional_key(reversible_key_path, insecure_key_permissions),
+    )
+    table = read_table(source, encoding=encoding)
+    input_fp = _fingerprint_dict(source)
+    report = screen(table, full=full)
+    the_plan = plan(policy, report)
+    result = enforce(the_plan, table, keys)
+    write_table(result, out)
+    manifest = build_manifest(
+        source=source, out=out, the_plan=the_plan, keys=keys, input_fp=input_fp
+    )
+    _write_json(manifest_path(out), manifest)
+    if not quiet:
+        kept = sum(1 for s in the_plan.columns if s.output_columns)
+        click.echo(
+            f"{out}: {len(result)} rows, {kept} of {len(the_plan.columns)} columns kept "
+            f"({len(the_plan.dropped_undeclared)} undeclared dropped); key id {keys.master.key_id}",
+            err=True,
+        )
+
+
+def _write_json(dest: Path, data: dict[str, Any]) -> None:
+    with atomic_path(dest) as tmp:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Create pseudonym keys and rotate reversible pseudonyms to new keys.
+
+    \b
+    Examples:
+      privseg keys new marketing.key
+      privseg keys rotate c.csv --policy p.yaml --old-key old.key --new-key new.key \\
+          --old-reversible-key old.rkey --new-reversible-key new.rkey --out c.rotated.csv
+    """
+
+
+@keys_group.command("new")
+@click.argument("keyfile", type=click.Path(dir_okay=False, path_type=Path))
+def keys_new(keyfile: Path) -> None:
+    """Write a new random key to KEYFILE (64 hex characters, mode 0600; never overwrites).
+
+    Prints the key id (first 16 hex characters of SHA-256 of the key), never the key.
+
+    \b
+    Examples:
+      privseg keys new marketing.key
+      privseg keys new reversible.key    # a separate key for reversible pseudonyms
+    """
+    key = new_key_file(keyfile)
+    click.echo(f"{keyfile}: key id {key.key_id}")
+
+
+def _pseudonymized(policy: Policy, table: pd.DataFrame) -> list[str]:
+    return [
+        column
+        for column, rule in policy.fields.items()
+        if isinstance(rule.transform, Pseudonymize) and column in table.columns
+    ]
+
+
+@keys_group.command("rotate")
+@path_argument("source")
+@_policy_option
+@click.option("--old-key", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--new-key", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option(
+    "--old-reversible-key", type=click.Path(dir_okay=False, path_type=Path), required=True
+)
+@click.option(
+    "--new-reversible-key", type=click.Path(dir_okay=False, path_type=Path), required=True
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@_insecure_option
+def keys_rotate(
+    source: Path,
+    policy_ref: str,
+    old_key: Path,
+    new_key: Path,
+    old_reversible_key: Path,
+    new_reversible_key: Path,
+    out: Path,
+    insecure_key_permissions: bool,
+) -> None:
+    """Re-key a table written by ``apply`` whose tokens carry reversible ciphertexts.
+
+    Every pseudonymized column C must have its C__reversible column: it is opened with the
+    old reversible key, checked against the old tokens, and C (new key) and C__reversible
+    (new reversible key) are recomputed.
+    One-way tokens without ciphertexts cannot be rotated: re-run ``apply`` on the source with
+    the new key (README, "Key rotation").
+
+    \b
+    Examples:
+      privseg keys rotate c.csv --policy p.yaml --old-key old.key --new-key new.key \\
+          --old-reversible-key old.rkey --new-reversible-key new.rkey --out c.rotated.csv
+    """
+    policy = resolve_policy(policy_ref)
+
+    def read(path: Path) -> Key:
+        return read_key_file(path, insecure_permissions=insecure_key_permissions)
+
+    table = read_table(source)
+    columns = _pseudonymized(policy, table)
+    if not columns:
+        raise PolicyError(f"no column of the table is pseudonymized by {policy.path.name}")
+    rotated = rotate(
+        table,
+        columns,
+        old_tokenizer=Tokenizer(read(old_key), policy.purpose),
+        old_cipher=ReversibleCipher(read(old_reversible_key), policy.purpose),
+        new_tokenizer=Tokenizer(read(new_key), policy.purpose),
+        new_cipher=ReversibleCipher(read(new_reversible_key), policy.purpose),
+    )
+    write_table(rotated, out)
+    click.echo(f"{out}: {len(columns)} pseudonymized columns re-keyed", err=True)
+
+
+@click.command("token")
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Pseudonym key file (default: the {KEY_ENV} environment variable).",
+)
+@click.option("--purpose", required=True, help="Purpose id of the policy (e.g. wecom-marketing).")
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in IdKind]),
+    required=True,
+    help="Kind of identifier: decides the normalization.",
+)
+@click.argument("values", nargs=-1, required=True)
+@_insecure_option
+def token_command(
+    key_path: Path | None,
+    purpose: str,
+    kind: str,
+    values: tuple[str, ...],
+    insecure_key_permissions: bool,
+) -> None:
+    """Print the token of each VALUE, one per line: find a person's rows in pseudonymized data.
+
+    This is how a data-subject request (PIPL Art. 44-47: access, correction, deletion) is
+    served: compute the person's token, then search the outputs of that purpose for it.
+
+    \b
+    Examples:
+      privseg token --key marketing.key --purpose wecom-marketing --kind mobile "+86 138-1234-5678"
+      privseg token --key k --purpose wecom-marketing --kind wechat_id wmAbC123 wmXyZ789
+    """
+    tokenizer = Tokenizer(
+        load_key(key_path, insecure_permissions=insecure_key_permissions), purpose
+    )
+    for value in values:
+        click.echo(tokenizer.token(IdKind(kind), value))
+
+
+@click.command("reidentify")
+@path_argument("source")
+@_policy_option
+@click.option(
+    "--reversible-key",
+    "reversible_key_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The reversible key used by apply.",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@_insecure_option
+def reidentify_command(
+    source: Path,
+    policy_ref: str,
+    reversible_key_path: Path,
+    out: Path,
+    insecure_key_permissions: bool,
+) -> None:
+    """Authorized re-identification: decrypt C__reversible columns back to normalized ids.
+
+    Each C__reversible column is replaced by C__id holding the normalized identifier, for
+    activation (e.g. pushing a segment back to WeCom tags). OUT holds personal information
+    again: keep it inside the systems that may process raw identifiers.
+
+    \b
+    Examples:
+      privseg reidentify segment.csv --policy wecom-marketing --reversible-key r.key --out ids.csv
+    """
+    policy = resolve_policy(policy_ref)
+    cipher = ReversibleCipher(
+        read_key_file(reversible_key_path, insecure_permissions=insecure_key_permissions),
+        policy.purpose,
+    )
+    table = read_table(source)
+    encrypted = [c for c in _pseudonymized(policy, table) if c + REVERSIBLE_SUFFIX in table.columns]
+    if not encrypted:
+        raise InputError(f"no {REVERSIBLE_SUFFIX} column to re-identify", source=source)
+    out_table = table.copy()
+    for column in encrypted:
+        position = out_table.columns.get_loc(column + REVERSIBLE_SUFFIX)
+        ids = cipher.decrypt(out_table.pop(column + REVERSIBLE_SUFFIX))
+        out_table.insert(int(position), column + "__id", ids)
+    write_table(out_table, out)
+    click.echo(f"{out}: {len(encrypted)} columns re-identified, {len(table)} rows", err=True)
+
+
+COMMANDS.extend([apply_command, keys_group, token_command, reidentify_command])
