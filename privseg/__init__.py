@@ -23,6 +23,7 @@ from privseg.errors import (
     SourceNotFoundError,
     UnsupportedFormatError,
 )
+from privseg.io import TableFormat, iter_table, read_table, write_table
 from privseg.taxonomy import Category
 
 __all__ = [
@@ -39,6 +40,10 @@ __all__ = [
     "PrivsegError",
     "PrivsegWarning",
     "SourceNotFoundError",
+    "TableFormat",
     "UnsupportedFormatError",
     "__version__",
+    "iter_table",
+    "read_table",
+    "write_table",
 ]
