@@ -212,7 +212,7 @@ class TruncateTime:
         else:
             day = stamps.dt.normalize()
             if self.unit is TimeUnit.WEEK:
-                day = day - pd.to_timedelta(day.dt.weekday, unit="D")
+                day = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
             out = day.dt.strftime("%Y-%m-%d")
         return out.astype("str").rename(values.name)
 

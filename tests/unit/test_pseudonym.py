@@ -1,0 +1,229 @@
+"""Tokens, key files, reversible mode and rotation."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import stat
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from privseg import pseudonym
+from privseg.errors import InputError, KeyFileError
+from privseg.pseudonym import (
+    KEY_ENV,
+    IdKind,
+    Key,
+    ReversibleCipher,
+    Tokenizer,
+    load_key,
+    new_key_file,
+    normalize,
+    purpose_key,
+    read_key_file,
+    rotate,
+)
+
+VECTOR_KEY = Key(bytes.fromhex("7f3a9c0e5b2d4f6a8c1e3b5d7f9a0c2e4b6d8f1a3c5e7b9d0f2a4c6e8b1d3f5a"))
+OTHER_KEY = Key(bytes(range(32)))
+ids = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() != "")
+
+
+def reference_token(key: Key, purpose: str, normalized: str) -> str:
+    """The contract written with the standard library only."""
+    digest = hmac.new(purpose_key(key, purpose), normalized.encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:26]
+
+
+def test_test_vector() -> None:
+    tokenizer = Tokenizer(VECTOR_KEY, "wecom-marketing")
+    assert tokenizer.token(IdKind.MOBILE, "+86 138-1234-5678") == "he4lscfas47ru2rbfeus4mgjj5"
+
+
+@given(st.lists(ids, min_size=1, max_size=30))
+def test_vectorized_tokens_follow_the_contract(values: list[str]) -> None:
+    tokenizer = Tokenizer(VECTOR_KEY, "p")
+    got = tokenizer.tokenize(pd.Series(values, dtype="str"), IdKind.OTHER).tolist()
+    assert got == [reference_token(VECTOR_KEY, "p", v.strip()) for v in values]
+
+
+@given(ids)
+def test_deterministic(value: str) -> None:
+    a = Tokenizer(VECTOR_KEY, "p").token(IdKind.OTHER, value)
+    assert a == Tokenizer(VECTOR_KEY, "p").token(IdKind.OTHER, value)
+    assert len(a) == 26 and set(a) <= set("abcdefghijklmnopqrstuvwxyz234567")
+
+
+@given(ids, st.text(min_size=1, max_size=20), st.text(min_size=1, max_size=20))
+def test_purposes_and_keys_separate(value: str, p1: str, p2: str) -> None:
+    if p1 == p2:
+        p2 = p1 + "x"
+    assert Tokenizer(VECTOR_KEY, p1).token(IdKind.OTHER, value) != Tokenizer(
+        VECTOR_KEY, p2
+    ).token(IdKind.OTHER, value)
+    assert Tokenizer(VECTOR_KEY, p1).token(IdKind.OTHER, value) != Tokenizer(
+        OTHER_KEY, p1
+    ).token(IdKind.OTHER, value)
+
+
+@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.sampled_from(["", "+86", "0086"]))
+def test_mobile_normalization_equivalences(number: str, prefix: str) -> None:
+    tokenizer = Tokenizer(VECTOR_KEY, "p")
+    spaced = f"  {prefix} ({number[:3]}) {number[3:7]}-{number[7:]} "
+    assert normalize(IdKind.MOBILE, spaced) == number
+    assert tokenizer.token(IdKind.MOBILE, spaced) == tokenizer.token(IdKind.MOBILE, number)
+
+
+@given(st.from_regex(r"[a-z0-9._]{1,12}@[a-z0-9]{1,10}\.(com|cn)", fullmatch=True))
+def test_email_and_national_id_case(email: str) -> None:
+    tokenizer = Tokenizer(VECTOR_KEY, "p")
+    assert tokenizer.token(IdKind.EMAIL, f" {email.upper()}") == tokenizer.token(
+        IdKind.EMAIL, email
+    )
+    nid = "11010519491231002x"
+    assert tokenizer.token(IdKind.NATIONAL_ID, nid) == tokenizer.token(
+        IdKind.NATIONAL_ID, nid.upper()
+    )
+
+
+def test_other_kinds_keep_case_and_inner_spaces() -> None:
+    assert normalize(IdKind.WECHAT_ID, " wmAb c ") == "wmAb c"
+
+
+def test_nulls_and_empty_ids_stay_null() -> None:
+    values = pd.Series(["13812345678", None, "  ", "13812345678"], dtype="str")
+    out = Tokenizer(VECTOR_KEY, "p").tokenize(values, IdKind.MOBILE)
+    assert out.isna().tolist() == [False, True, True, False]
+    assert out.iloc[0] == out.iloc[3]
+    with pytest.raises(InputError):
+        Tokenizer(VECTOR_KEY, "p").token(IdKind.MOBILE, " - ")
+
+
+def test_integral_numbers_tokenize_like_text() -> None:
+    tokenizer = Tokenizer(VECTOR_KEY, "p")
+    as_float = tokenizer.tokenize(pd.Series([13812345678.0, None]), IdKind.MOBILE)
+    assert as_float.iloc[0] == tokenizer.token(IdKind.MOBILE, "13812345678")
+
+
+def test_forked_split_gives_the_same_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = pd.Series([f"id{i}" for i in range(2001)], dtype="str")
+    single = Tokenizer(VECTOR_KEY, "p", workers=1).tokenize(values, IdKind.OTHER)
+    monkeypatch.setattr(pseudonym, "_PARALLEL_MIN", 1000)
+    split = Tokenizer(VECTOR_KEY, "p", workers=2).tokenize(values, IdKind.OTHER)
+    assert split.equals(single)
+
+
+# ---------------------------------------------------------------- key files
+
+
+def test_new_key_file_is_0600_hex_and_never_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "k.key"
+    key = new_key_file(path)
+    text = path.read_text()
+    assert len(text) == 65 and text.endswith("\n") and text[:-1] == key.material.hex()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert key.key_id == hashlib.sha256(key.material).hexdigest()[:16]
+    assert read_key_file(path) == key
+    with pytest.raises(KeyFileError, match="overwrite"):
+        new_key_file(path)
+    assert path.read_text() == text
+    assert list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])
+def test_readable_key_file_is_refused(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "k.key"
+    new_key_file(path)
+    os.chmod(path, mode)
+    with pytest.raises(KeyFileError, match="chmod 600"):
+        read_key_file(path)
+    assert read_key_file(path, insecure_permissions=True).material
+
+
+@pytest.mark.parametrize(
+    "text", ["", "abc\n", "7F3A" * 16 + "\n", "7f3a" * 16 + "\n\n", "zz" * 32 + "\n"]
+)
+def test_malformed_key_file(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "k.key"
+    path.write_text(text)
+    os.chmod(path, 0o600)
+    with pytest.raises(KeyFileError, match="expected 64 lowercase hex"):
+        read_key_file(path)
+
+
+def test_env_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, VECTOR_KEY.material.hex())
+    assert load_key(None) == VECTOR_KEY
+    monkeypatch.delenv(KEY_ENV)
+    with pytest.raises(KeyFileError, match=KEY_ENV):
+        load_key(None)
+
+
+def test_key_repr_hides_material() -> None:
+    assert VECTOR_KEY.material.hex() not in repr(VECTOR_KEY)
+
+
+# ---------------------------------------------------------------- reversible mode and rotation
+
+
+@given(st.lists(ids, min_size=1, max_size=10))
+def test_aes_siv_round_trip(values: list[str]) -> None:
+    cipher = ReversibleCipher(OTHER_KEY, "wecom-marketing")
+    sealed = cipher.encrypt(pd.Series(values, dtype="str"), IdKind.OTHER)
+    assert cipher.decrypt(sealed).tolist() == [v.strip() for v in values]
+    assert sealed.tolist() == cipher.encrypt(pd.Series(values, dtype="str"), IdKind.OTHER).tolist()
+
+
+def test_aes_siv_binds_purpose_and_key() -> None:
+    sealed = ReversibleCipher(OTHER_KEY, "wecom-marketing").encrypt_one("13812345678")
+    with pytest.raises(InputError, match="purpose"):
+        ReversibleCipher(OTHER_KEY, "bi-dashboard").decrypt_one(sealed)
+    with pytest.raises(InputError):
+        ReversibleCipher(VECTOR_KEY, "wecom-marketing").decrypt_one(sealed)
+    tampered = ("b" if sealed[0] == "a" else "a") + sealed[1:]
+    with pytest.raises(InputError):
+        ReversibleCipher(OTHER_KEY, "wecom-marketing").decrypt_one(tampered)
+
+
+def test_rotation_rekeys_tokens_and_ciphertexts() -> None:
+    new_master, new_rev = Key(bytes([7] * 32)), Key(bytes([9] * 32))
+    raw = pd.Series(["+86 138 1234 5678", None, "13900001111"], dtype="str")
+    old_tok, old_cip = Tokenizer(VECTOR_KEY, "p"), ReversibleCipher(OTHER_KEY, "p")
+    table = pd.DataFrame(
+        {"m": old_tok.tokenize(raw, IdKind.MOBILE), "m__reversible": old_cip.encrypt(raw, IdKind.MOBILE)}
+    )
+    out = rotate(
+        table,
+        ["m"],
+        old_tokenizer=old_tok,
+        old_cipher=old_cip,
+        new_tokenizer=Tokenizer(new_master, "p"),
+        new_cipher=ReversibleCipher(new_rev, "p"),
+    )
+    assert out["m"].tolist()[0] == Tokenizer(new_master, "p").token(IdKind.MOBILE, "13812345678")
+    assert pd.isna(out["m"].iloc[1])
+    assert ReversibleCipher(new_rev, "p").decrypt(out["m__reversible"]).tolist()[2] == "13900001111"
+    with pytest.raises(InputError, match="old key"):
+        rotate(
+            table,
+            ["m"],
+            old_tokenizer=Tokenizer(new_master, "p"),
+            old_cipher=old_cip,
+            new_tokenizer=Tokenizer(new_master, "p"),
+            new_cipher=ReversibleCipher(new_rev, "p"),
+        )
+    with pytest.raises(InputError, match="one-way"):
+        rotate(
+            table[["m"]],
+            ["m"],
+            old_tokenizer=old_tok,
+            old_cipher=old_cip,
+            new_tokenizer=Tokenizer(new_master, "p"),
+            new_cipher=ReversibleCipher(new_rev, "p"),
+        )

@@ -1,0 +1,112 @@
+"""Generalize, mask, bucketize and clip."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from privseg.errors import MalformedInputError
+from privseg.transforms import (
+    AddressLevel,
+    AgeBand,
+    BirthDateAgeBand,
+    BirthDateYear,
+    Bucketize,
+    Clip,
+    GeneralizeAddress,
+    Geohash,
+    Mask,
+    MaskKind,
+    TimeUnit,
+    TruncateTime,
+    geohash_encode,
+)
+
+
+def s(*values: str | None) -> pd.Series:
+    return pd.Series(list(values), dtype="str")
+
+
+def test_age_band() -> None:
+    assert AgeBand(10).apply(s("23", "5", None, "40"), column="a").tolist()[:2] == ["20-29", "0-9"]
+    with pytest.raises(MalformedInputError, match="1 values are not ages") as info:
+        AgeBand(10).apply(s("23", "secret-value"), column="age")
+    assert "secret-value" not in str(info.value) and "'age'" in str(info.value)
+
+
+def test_birth_date_year_and_age_band_on_reference_date() -> None:
+    born = s("1990-07-01", "2012-06-30", "2012-07-01", None)
+    assert BirthDateYear().apply(born, column="b").tolist()[:3] == ["1990", "2012", "2012"]
+    bands = BirthDateAgeBand(7, date(2026, 6, 30)).apply(born, column="b")
+    # 35 -> 35-41; exactly 14 on the reference date -> 14-20; 13 the day before -> 7-13
+    assert bands.tolist()[:3] == ["35-41", "14-20", "7-13"]
+    assert pd.isna(bands.iloc[3])
+
+
+@pytest.mark.parametrize(
+    ("address", "province", "city"),
+    [
+        ("广东省深圳市南山区科技园", "广东省", "广东省深圳市"),
+        ("上海市浦东新区世纪大道1号", "上海市", "上海市"),
+        ("新疆维吾尔自治区乌鲁木齐市天山区", "新疆维吾尔自治区", "新疆维吾尔自治区乌鲁木齐市"),
+        ("云南省大理白族自治州大理市", "云南省", "云南省大理白族自治州"),
+        ("somewhere", None, None),
+    ],
+)
+def test_address(address: str, province: str | None, city: str | None) -> None:
+    p = GeneralizeAddress(AddressLevel.PROVINCE).apply(s(address), column="a").iloc[0]
+    c = GeneralizeAddress(AddressLevel.CITY).apply(s(address), column="a").iloc[0]
+    assert (None if pd.isna(p) else p) == province
+    assert (None if pd.isna(c) else c) == city
+
+
+def test_geohash_known_values() -> None:
+    # reference cells from the geohash definition (Wikipedia example u4pruydqqvj)
+    cells = geohash_encode(np.array([57.64911, 39.9042]), np.array([10.40744, 116.4074]), 11)
+    assert cells[0] == b"u4pruydqqvj"
+    out = Geohash(5).apply(s("57.64911,10.40744", None, "39.9042, 116.4074"), column="g")
+    assert out.iloc[0] == "u4pru" and pd.isna(out.iloc[1]) and out.iloc[2] == "wx4g0"
+    with pytest.raises(MalformedInputError, match="latitude"):
+        Geohash(5).apply(s("91,0"), column="g")
+
+
+def test_truncate_time() -> None:
+    stamps = s("2026-06-30 13:45:00", "2026-06-28 00:00:01", None)
+    assert TruncateTime(TimeUnit.DAY).apply(stamps, column="t").tolist()[:2] == [
+        "2026-06-30",
+        "2026-06-28",
+    ]
+    assert TruncateTime(TimeUnit.WEEK).apply(stamps, column="t").tolist()[:2] == [
+        "2026-06-29",
+        "2026-06-22",
+    ]
+    assert TruncateTime(TimeUnit.MONTH).apply(stamps, column="t").iloc[0] == "2026-06"
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "masked"),
+    [
+        (MaskKind.MOBILE, "+86 138-1234-5678", "138****5678"),
+        (MaskKind.NATIONAL_ID, "11010119900307123X", "110*************3X"),
+        (MaskKind.EMAIL, "alice@example.com", "a****@example.com"),
+        (MaskKind.BANK_CARD, "6222021234567890123", "***************0123"),
+        (MaskKind.NAME, "张三丰", "张**"),
+        (MaskKind.OTHER, "wmABCDEF", "w******F"),
+        (MaskKind.OTHER, "ab", "**"),
+    ],
+)
+def test_mask(kind: MaskKind, value: str, masked: str) -> None:
+    out = Mask(kind).apply(s(value, None), column="m")
+    assert out.iloc[0] == masked and pd.isna(out.iloc[1])
+
+
+def test_bucketize_and_clip() -> None:
+    buckets = Bucketize((0, 100, 500)).apply(s("-1", "0", "99.5", "500", None), column="x")
+    assert buckets.tolist()[:4] == ["<0", "[0, 100)", "[0, 100)", ">=500"]
+    clipped = Clip(0, 100).apply(s("-1", "50", "1000", None), column="x")
+    assert clipped.tolist()[:3] == [0, 50, 100] and pd.isna(clipped.iloc[3])
+    with pytest.raises(MalformedInputError, match="not numbers"):
+        Clip(0, 1).apply(s("x"), column="x")
