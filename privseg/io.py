@@ -48,10 +48,12 @@ __all__ = [
     "Fingerprint",
     "SourceInfo",
     "TableFormat",
+    "TableStream",
     "TableWriter",
     "atomic_path",
     "fingerprint",
     "iter_table",
+    "open_table",
     "open_table_writer",
     "read_table",
     "sniff",
@@ -681,6 +683,62 @@ def read_table(
     return df
 
 
+@dataclass(frozen=True)
+class TableStream:
+    """An opened table: what it is (``info``) and its chunks, read lazily (once)."""
+
+    info: SourceInfo
+    chunks: Iterator[pd.DataFrame]
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return self.chunks
+
+
+def open_table(
+    source: str | Path,
+    *,
+    chunk_rows: int = 100_000,
+    fmt: TableFormat | None = None,
+    encoding: str | None = None,
+) -> TableStream:
+    """Open a table for streaming: check the file and detect its encoding now, read lazily.
+
+    Unlike :func:`sniff` followed by :func:`iter_table`, this reads standard input only once.
+    """
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be at least 1")
+    src, resolved = _resolve(source, fmt)
+    enc = _encoding_for(src, resolved, encoding)
+    info = SourceInfo(src.path or Path(STDIO), resolved, enc)
+    return TableStream(info, _chunks(src, resolved, enc, chunk_rows))
+
+
+def _chunks(
+    src: _Source, fmt: TableFormat, encoding: str | None, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    frames: Iterator[pd.DataFrame]
+    if fmt is TableFormat.XLSX:
+        whole = _read_xlsx(src)
+        frames = (whole.iloc[i : i + chunk_rows] for i in range(0, len(whole), chunk_rows))
+    elif fmt is TableFormat.JSONL:
+        assert encoding is not None
+        frames = _jsonl_frames(src, encoding, chunk_rows)
+    elif fmt is TableFormat.PARQUET:
+        frames = (_to_pandas(t) for t in _iter_parquet(src, chunk_rows))
+    else:
+        assert encoding is not None
+        frames = (_to_pandas(t) for t in _iter_csv_arrow(src, fmt, encoding, chunk_rows))
+    offset = 0
+    for frame in frames:
+        if len(frame) == 0:
+            continue
+        frame.index = pd.RangeIndex(offset, offset + len(frame))
+        offset += len(frame)
+        yield frame
+    if offset == 0:
+        raise _no_rows(src, fmt)
+
+
 def iter_table(
     source: str | Path,
     *,
@@ -690,38 +748,13 @@ def iter_table(
 ) -> Iterator[pd.DataFrame]:
     """Stream a table in chunks of ``chunk_rows`` rows (the last may be shorter).
 
+    A missing, empty or unreadable file raises at once; errors further into the file are
+    raised when the reader gets there, so consume the whole iterator before trusting a result.
     The chunks' indexes continue one another, so ``pd.concat(iter_table(p))`` equals
     ``read_table(p)``. CSV, TSV, JSONL and Parquet are streamed; an XLSX sheet (at most about
-    a million rows) is read whole and then sliced. Errors are raised when the bad part is
-    reached, so consume the whole iterator before trusting any result.
+    a million rows) is read whole and then sliced.
     """
-    if chunk_rows < 1:
-        raise ValueError("chunk_rows must be at least 1")
-    src, resolved = _resolve(source, fmt)
-    enc = _encoding_for(src, resolved, encoding)
-    frames: Iterator[pd.DataFrame]
-    if resolved is TableFormat.XLSX:
-        whole = _read_xlsx(src)
-        frames = (whole.iloc[i : i + chunk_rows] for i in range(0, len(whole), chunk_rows))
-    elif resolved is TableFormat.JSONL:
-        assert enc is not None
-        frames = _jsonl_frames(src, enc, chunk_rows)
-    else:
-        tables = (
-            _iter_parquet(src, chunk_rows)
-            if resolved is TableFormat.PARQUET
-            else _iter_csv_arrow(src, resolved, enc or "utf-8", chunk_rows)
-        )
-        frames = (_to_pandas(t) for t in tables)
-    offset = 0
-    for frame in frames:
-        if len(frame) == 0:
-            continue
-        frame.index = pd.RangeIndex(offset, offset + len(frame))
-        offset += len(frame)
-        yield frame
-    if offset == 0:
-        raise _no_rows(src, resolved)
+    return open_table(source, chunk_rows=chunk_rows, fmt=fmt, encoding=encoding).chunks
 
 
 def sniff(
