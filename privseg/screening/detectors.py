@@ -1,0 +1,503 @@
+"""Value detectors that run over a whole column at once (pandas string methods, regex).
+
+A column is first reduced to its distinct non-empty values and their counts
+(:class:`Values`), so every detector runs once per distinct value and weighs by count.
+Each detector returns :class:`Finding` objects: how many examined values matched, how many
+were candidates before validation, and how strong one match is. Pattern entities use the
+same :data:`~privseg.screening.patterns.SPECS` as the presidio recognizers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from privseg.screening import vocab
+from privseg.screening.masking import mask
+from privseg.screening.patterns import (
+    SPECS,
+    PatternSpec,
+    is_resident_id,
+    resident_id_birth_date,
+)
+from privseg.screening.report import Detector
+from privseg.taxonomy import Category
+
+__all__ = ["Finding", "Values", "pattern_finding", "scan_patterns", "scan_shapes"]
+
+C = Category
+MINOR_AGE = 14
+CONTEXT_BOOST = 0.35  # presidio's LemmaContextAwareEnhancer default factor
+
+
+@dataclass(frozen=True)
+class Values:
+    """Distinct non-empty values of a column as text, with how often each occurs."""
+
+    values: pd.Series
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, column: pd.Series) -> Values:
+        """Distinct values of a column converted to text (bytes become base64)."""
+        text = as_text(column)
+        vc = text.value_counts(sort=False)
+        return cls(pd.Series(vc.index, dtype="str"), vc.to_numpy(dtype=np.int64))
+
+    @property
+    def examined(self) -> int:
+        """Number of non-empty values examined."""
+        return int(self.counts.sum())
+
+    def weight(self, mask_: np.ndarray | pd.Series) -> int:
+        """Number of examined values where ``mask_`` (over distinct values) holds."""
+        return int(self.counts[np.asarray(mask_, dtype=bool)].sum())
+
+
+def as_text(column: pd.Series) -> pd.Series:
+    """Non-empty values as text: integral floats without ``.0``, bytes as base64, lists as JSON."""
+    s = column.dropna()
+    if s.empty:
+        return pd.Series([], dtype="str")
+    if pd.api.types.is_float_dtype(s.dtype):
+        integral = bool(np.all(np.mod(s.to_numpy(dtype=float), 1) == 0))
+        s = s.astype("Int64") if integral and s.abs().max() < 2**62 else s
+    elif pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return s.dt.strftime("%Y-%m-%d %H:%M:%S").str.replace(" 00:00:00", "", regex=False)
+    elif s.dtype == object:
+        s = s.map(_object_text)
+    text = s.astype("str").str.strip()
+    return text[text != ""]
+
+
+def _object_text(value: object) -> str:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, list | tuple | np.ndarray):
+        return json.dumps([v.item() if isinstance(v, np.generic) else v for v in value])
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one detector saw in one column.
+
+    ``matched`` values supported ``category`` out of ``candidates`` that had its shape (equal
+    when there is no validator) and ``examined`` in all; ``score`` is the strength of one
+    match; ``min_share`` the share of examined values needed when the header is silent;
+    ``needs_header`` findings count only when the header names the category; ``minors``
+    counts matched values showing a holder under 14.
+    """
+
+    category: Category
+    detector: Detector
+    rule: str
+    matched: int
+    candidates: int
+    examined: int
+    score: float
+    min_share: float
+    needs_header: bool = False
+    examples: tuple[str, ...] = ()
+    minors: int = 0
+
+    @property
+    def share(self) -> float:
+        """Share of examined values that matched."""
+        return self.matched / self.examined if self.examined else 0.0
+
+    @property
+    def precision(self) -> float:
+        """Share of candidates that passed validation."""
+        return self.matched / self.candidates if self.candidates else 0.0
+
+
+def _under(birth: date, as_of: date, years: int = MINOR_AGE) -> bool:
+    try:
+        limit = birth.replace(year=birth.year + years)
+    except ValueError:  # 29 February
+        limit = date(birth.year + years, 3, 1)
+    return birth <= as_of < limit
+
+
+def pattern_finding(
+    spec: PatternSpec,
+    vals: Values,
+    candidate: np.ndarray,
+    matches: dict[int, list[str]],
+    *,
+    score: float,
+    as_of: date,
+) -> Finding | None:
+    """Finding of one spec from candidate cells and the validated matches per cell."""
+    candidates = vals.weight(candidate)
+    if not candidates and not matches:
+        return None
+    cells = np.zeros(len(vals.counts), dtype=bool)
+    cells[list(matches)] = True
+    minors = 0
+    if spec.entity == "CN_RESIDENT_ID":
+        minor = np.zeros_like(cells)
+        for i, texts in matches.items():
+            births = (resident_id_birth_date(t) for t in texts)
+            minor[i] = any(b is not None and _under(b, as_of) for b in births)
+        minors = vals.weight(minor)
+    examples = tuple(mask(t[0]) for t in list(matches.values())[:3])
+    detector = Detector.VALIDATED if spec.validator else Detector.PATTERN
+    rule = f"{spec.entity} + {spec.validator_name}" if spec.validator else spec.entity
+    return Finding(
+        spec.category,
+        detector,
+        rule,
+        vals.weight(cells),
+        max(candidates, vals.weight(cells)),
+        vals.examined,
+        score,
+        spec.min_share,
+        examples=examples,
+        minors=minors,
+    )
+
+
+def spec_score(spec: PatternSpec, header: str) -> float:
+    """Score of a match as presidio would give it: validated 1.0, else base + header context."""
+    if spec.validator is not None:
+        return 1.0
+    lowered = header.lower()
+    boost = CONTEXT_BOOST if any(w.lower() in lowered for w in spec.context) else 0.0
+    return min(1.0, spec.score + boost)
+
+
+def candidates(spec: PatternSpec, vals: Values) -> np.ndarray:
+    """Distinct values holding at least one match of the spec's pattern."""
+    hit: np.ndarray = vals.values.str.contains(spec.compiled()).to_numpy(dtype=bool)
+    return hit
+
+
+def scan_patterns(vals: Values, header: str, *, as_of: date) -> list[Finding]:
+    """Every pattern spec over the whole column, validators applied (the ``--full`` path)."""
+    findings = []
+    for spec in SPECS:
+        cand = candidates(spec, vals)
+        if not cand.any():
+            continue
+        found = vals.values[cand].str.extractall(spec.compiled(group=True))[0]
+        texts = found.str.replace(" ", "", regex=False)
+        if spec.validator is not None:
+            verdicts = {t: spec.validator(t) for t in texts.unique()}
+            texts = texts[texts.map(verdicts).astype(bool)]
+        if spec.category is not C.NATIONAL_ID:  # a valid resident ID is not also a card
+            texts = texts[~texts.map(is_resident_id).astype(bool)]
+        matches: dict[int, list[str]] = {}
+        for (cell, _), text in texts.items():
+            matches.setdefault(int(cell), []).append(str(text))
+        f = pattern_finding(spec, vals, cand, matches, score=spec_score(spec, header), as_of=as_of)
+        if f is not None:
+            findings.append(f)
+    return findings
+
+
+# --- vocabularies and shapes -------------------------------------------------------------
+
+_DATE = re.compile(
+    r"((?:19|20)\d{2})[-/.年](0?[1-9]|1[0-2])[-/.月](0?[1-9]|[12]\d|3[01])日?"
+    r"(?:[ T]00:00(?::00)?)?"
+)
+_AGE_NUMBER = re.compile(r"\d{1,3}")
+_AGE_SUFFIX = re.compile(r"(\d{1,3}) ?(?:岁|周岁|years?(?: old)?)")
+_IMAGE_PAYLOAD = re.compile(
+    r"data:image/[a-z+.-]+;base64,|/9j/|iVBORw0KGgo|(?i:ffd8ff|89504e470d0a1a0a)"
+)
+_FLOAT = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
+_VECTOR = re.compile(rf"\[? *{_FLOAT}(?: *, *{_FLOAT})* *\]?")
+_IMAGE_URL = re.compile(r"https?://\S+\.(?:jpe?g|png|webp|bmp|gif|heic)(?:\?\S*)?", re.I)
+_LAT_KEY = re.compile(r"[\"']?(?:lat|latitude|纬度)[\"']? *[:=] *-?\d{1,2}\.\d{3,}", re.I)
+_TIMESTAMP = re.compile(r"(?:19|20)\d{2}-\d{2}-\d{2}[ T]\d{2}:\d{2}|(?<!\d)1[5-9]\d{8}(?!\d)")
+_GEOHASH = re.compile(r"[0-9bcdefghjkmnpqrstuvwxyz]{5,12}")
+_UUID = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}|[0-9a-f]{16}")
+_ADDRESS = re.compile(
+    r"(?:省|市|区|县|自治州|镇|乡).{0,30}?(?:路|街|大道|巷|弄|胡同|村|小区|号|栋|幢|室)"
+    r"|\d+ *[A-Za-z .]{2,40}(?:road|rd|street|st|avenue|ave|lane|ln)\b",
+    re.I,
+)
+_NAME = re.compile(
+    "(?:"
+    + "|".join(vocab.COMPOUND_SURNAMES)
+    + "|["
+    + "".join(sorted(vocab.SURNAMES))
+    + "])[\u4e00-\u9fff]{1,2}"
+)
+_PLACES = re.compile(
+    "(?:"
+    + "|".join(sorted(set(vocab.PROVINCES + vocab.CITIES), key=len, reverse=True))
+    + ")(?:省|市|自治区|特别行政区|壮族自治区|回族自治区|维吾尔自治区)?"
+)
+
+
+def _finding(
+    vals: Values,
+    hit: np.ndarray | pd.Series,
+    category: Category,
+    detector: Detector,
+    rule: str,
+    *,
+    score: float,
+    min_share: float,
+    needs_header: bool = False,
+    examples: Iterable[str] = (),
+    minors: int = 0,
+) -> Finding | None:
+    matched = vals.weight(hit)
+    if not matched:
+        return None
+    return Finding(
+        category,
+        detector,
+        rule,
+        matched,
+        matched,
+        vals.examined,
+        score,
+        min_share,
+        needs_header,
+        tuple(examples)[:3],
+        minors,
+    )
+
+
+def _vocabulary(vals: Values, pattern: re.Pattern[str], category: Category) -> Finding | None:
+    terms = vals.values.str.extract(f"({pattern.pattern})", flags=pattern.flags)[0]
+    hit = terms.notna().to_numpy()
+    examples = dict.fromkeys(str(t) for t in terms.dropna())
+    return _finding(
+        vals,
+        hit,
+        category,
+        Detector.VOCABULARY,
+        f"{category.value} vocabulary",
+        score=0.9,
+        min_share=0.005,
+        examples=examples,
+    )
+
+
+def _birth_dates(vals: Values, as_of: date) -> list[Finding]:
+    parts = vals.values.str.fullmatch(_DATE.pattern)
+    hit = parts.to_numpy(dtype=bool)
+    if not hit.any():
+        return []
+    ymd = vals.values[hit].str.extract(_DATE.pattern).astype(int)
+    years = ymd[0].to_numpy()
+    weights = vals.counts[hit]
+    births: list[date | None] = []
+    for y, m, d in ymd.itertuples(index=False):
+        try:
+            births.append(date(y, m, d))
+        except ValueError:
+            births.append(None)
+    minor = np.array([b is not None and _under(b, as_of) for b in births])
+    ages = as_of.year - years
+    median_age = float(np.median(np.repeat(ages, weights)))
+    spread = int(years.max() - years.min())
+    # Event dates (registrations, orders) cluster in recent years; birth dates spread over decades.
+    looks_like_births = median_age >= 10 and spread >= 15
+    f = _finding(
+        vals,
+        hit,
+        C.BIRTH_DATE,
+        Detector.SHAPE,
+        "calendar date spread over decades" if looks_like_births else "calendar date",
+        score=0.8 if looks_like_births else 0.5,
+        min_share=0.8,
+        needs_header=not looks_like_births,
+        minors=int(weights[minor].sum()),
+    )
+    return [f] if f else []
+
+
+def _ages(vals: Values) -> list[Finding]:
+    out = []
+    suffix = vals.values.str.extract(_AGE_SUFFIX.pattern)[0]
+    number = vals.values.where(vals.values.str.fullmatch(_AGE_NUMBER.pattern))
+    for rule, raw, needs_header in (
+        ("number with 岁/years", suffix, False),
+        ("integer 0-120", number, True),
+    ):
+        age = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+        ok = ~np.isnan(age) & (age <= 120)
+        minor = ok & (age < MINOR_AGE)
+        f = _finding(
+            vals,
+            ok,
+            C.AGE,
+            Detector.SHAPE,
+            rule,
+            score=0.8,
+            min_share=0.8,
+            needs_header=needs_header,
+            minors=vals.weight(minor),
+        )
+        if f:
+            out.append(f)
+    return out
+
+
+def _gender(vals: Values) -> Finding | None:
+    lowered = vals.values.str.lower()
+    hit = lowered.isin(vocab.GENDER_VALUES).to_numpy()
+    distinct = int(hit.sum())
+    return _finding(
+        vals,
+        hit,
+        C.GENDER,
+        Detector.VOCABULARY,
+        "gender values",
+        score=0.8 if distinct >= 2 else 0.5,
+        min_share=0.9,
+        needs_header=distinct < 2,
+    )
+
+
+def _names(vals: Values) -> Finding | None:
+    hit = vals.values.str.fullmatch(_NAME.pattern).to_numpy(dtype=bool, copy=True)
+    hit &= ~vals.values.str.fullmatch(_PLACES.pattern).to_numpy(dtype=bool)
+    hit &= ~vals.values.str.endswith(vocab.ADMIN_SUFFIX).to_numpy(dtype=bool)
+    if not hit.any():
+        return None
+    # Names of customers are mostly distinct; cities, channels and products repeat.
+    distinct_ratio = int(hit.sum()) / max(vals.weight(hit), 1)
+    return _finding(
+        vals,
+        hit,
+        C.PERSON_NAME,
+        Detector.VOCABULARY,
+        "surname + given name",
+        score=0.7,
+        min_share=0.7,
+        needs_header=distinct_ratio < 0.3,
+        examples=(mask(v) for v in vals.values[hit][:3]),
+    )
+
+
+def _places(vals: Values) -> list[Finding]:
+    out = []
+    address = vals.values.str.contains(_ADDRESS.pattern, flags=re.I).to_numpy(dtype=bool)
+    f = _finding(
+        vals,
+        address,
+        C.ADDRESS,
+        Detector.SHAPE,
+        "street address",
+        score=0.8,
+        min_share=0.3,
+    )
+    if f:
+        out.append(f)
+    place = vals.values.str.fullmatch(_PLACES.pattern).to_numpy(dtype=bool)
+    f = _finding(
+        vals, place, C.ADDRESS, Detector.VOCABULARY, "province or city", score=0.5, min_share=0.8
+    )
+    if f:
+        out.append(f)
+    return out
+
+
+def _biometric(vals: Values) -> list[Finding]:
+    out = []
+    payload = vals.values.str.match(_IMAGE_PAYLOAD.pattern).to_numpy(dtype=bool)
+    commas = vals.values.str.count(",").to_numpy()
+    vector = np.isin(commas, (127, 511)) & vals.values.str.fullmatch(_VECTOR.pattern).to_numpy(
+        dtype=bool
+    )
+    url = vals.values.str.fullmatch(_IMAGE_URL.pattern, flags=re.I).to_numpy(dtype=bool)
+    for hit, rule, needs_header in (
+        (payload, "image payload (data URI, JPEG/PNG magic bytes)", False),
+        (vector, "face-embedding vector (128/512 numbers)", False),
+        (url, "image URL", True),
+    ):
+        f = _finding(
+            vals,
+            hit,
+            C.BIOMETRIC,
+            Detector.SHAPE,
+            rule,
+            score=0.9,
+            min_share=0.3,
+            needs_header=needs_header,
+        )
+        if f:
+            out.append(f)
+    return out
+
+
+def _whereabouts(vals: Values) -> list[Finding]:
+    out = []
+    coords = next(s for s in SPECS if s.entity == "GEO_COORDINATES").compiled()
+    pairs = vals.values.str.count(coords.pattern).to_numpy()
+    keyed = vals.values.str.contains(_LAT_KEY.pattern, flags=re.I).to_numpy(dtype=bool)
+    stamped = vals.values.str.contains(_TIMESTAMP.pattern).to_numpy(dtype=bool)
+    track = ((pairs >= 2) | ((pairs >= 1) | keyed) & stamped).astype(bool)
+    f = _finding(
+        vals,
+        track,
+        C.WHEREABOUTS,
+        Detector.SHAPE,
+        "trajectory (points with timestamps)",
+        score=0.9,
+        min_share=0.02,
+    )
+    if f:
+        out.append(f)
+    geo = vals.values.str.fullmatch(_GEOHASH.pattern).to_numpy(dtype=bool)
+    if geo.sum() >= 5:
+        heads = vals.values[geo].str[0].value_counts().to_numpy()
+        lengths = vals.values[geo].str.len().nunique()
+        # Real geohashes of one region share their first character; random ids do not.
+        if heads[:3].sum() >= 0.9 * heads.sum() and lengths <= 2 and len(heads) < 8:
+            f = _finding(
+                vals, geo, C.WHEREABOUTS, Detector.SHAPE, "geohash", score=0.8, min_share=0.8
+            )
+            if f:
+                out.append(f)
+    return out
+
+
+def _device(vals: Values) -> Finding | None:
+    hit = vals.values.str.fullmatch(_UUID.pattern).to_numpy(dtype=bool)
+    return _finding(
+        vals,
+        hit,
+        C.DEVICE_ID,
+        Detector.SHAPE,
+        "UUID/IDFA/Android ID",
+        score=0.7,
+        min_share=0.8,
+        needs_header=True,
+    )
+
+
+def scan_shapes(vals: Values, *, as_of: date) -> list[Finding]:
+    """Vocabulary and shape detectors over the distinct values of a column."""
+    if not len(vals.counts):
+        return []
+    found: Sequence[Finding | None] = [
+        _vocabulary(vals, vocab.RELIGION, C.RELIGIOUS_BELIEF),
+        _vocabulary(vals, vocab.HEALTH, C.MEDICAL_HEALTH),
+        _vocabulary(vals, vocab.IDENTITY, C.SPECIFIC_IDENTITY),
+        _gender(vals),
+        _names(vals),
+        _device(vals),
+        *_birth_dates(vals, as_of),
+        *_ages(vals),
+        *_places(vals),
+        *_biometric(vals),
+        *_whereabouts(vals),
+    ]
+    return [f for f in found if f is not None]

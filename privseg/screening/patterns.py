@@ -1,0 +1,230 @@
+"""Value patterns with validators: the single definition of each pattern entity.
+
+Each :class:`PatternSpec` holds a regular expression, the validator that confirms a candidate
+(checksum, date, range) and context words that the column header may supply. The presidio
+recognizers (:mod:`privseg.screening.recognizers`) analyse samples with them;
+:mod:`privseg.screening.detectors` runs the same specs over whole columns.
+
+Patterns use lookarounds instead of ``\\b``: between a Chinese character and a digit there is
+no word boundary, so ``手机13812345678`` must still match.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from stdnum import luhn
+from stdnum.cn import ric
+
+from privseg.taxonomy import Category
+
+__all__ = [
+    "FLAGS",
+    "LANGUAGE",
+    "SPECS",
+    "PatternSpec",
+    "is_bank_card",
+    "is_coordinate_pair",
+    "is_imei",
+    "is_ip",
+    "is_resident_id",
+    "resident_id_birth_date",
+]
+
+LANGUAGE = "zh"
+# No IGNORECASE: openid starts with a lower-case "o", passports with upper-case letters.
+FLAGS = re.DOTALL | re.MULTILINE
+
+
+def resident_id_birth_date(value: str) -> date | None:
+    """Birth date embedded in a resident ID number, or None when it is not a valid one."""
+    try:
+        birth: date = ric.get_birth_date(ric.validate(value))
+        return birth
+    except Exception:
+        return None
+
+
+def is_resident_id(value: str) -> bool:
+    """18-character PRC resident ID: region, real birth date, ISO 7064 MOD 11-2 check."""
+    return resident_id_birth_date(value) is not None
+
+
+def is_bank_card(value: str) -> bool:
+    """16-19 digit card number (separators ignored) with a valid Luhn check digit."""
+    digits = re.sub(r"[ -]", "", value)
+    return 16 <= len(digits) <= 19 and digits.isdigit() and luhn.is_valid(digits)
+
+
+def is_imei(value: str) -> bool:
+    """15-digit IMEI with a valid Luhn check digit (not all one digit)."""
+    return len(value) == 15 and len(set(value)) > 2 and luhn.is_valid(value)
+
+
+def is_ip(value: str) -> bool:
+    """A valid IPv4 or IPv6 address (not an unspecified all-zero address)."""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return not address.is_unspecified
+
+
+def is_coordinate_pair(value: str) -> bool:
+    """``lat,lon`` or ``lon,lat`` within range, not the null island."""
+    try:
+        a, b = (float(x) for x in value.split(","))
+    except ValueError:
+        return False
+    if abs(a) < 1e-3 and abs(b) < 1e-3:
+        return False
+    return (abs(a) <= 90 and abs(b) <= 180) or (abs(a) <= 180 and abs(b) <= 90)
+
+
+@dataclass(frozen=True)
+class PatternSpec:
+    """One entity: pattern, optional validator, context words, and its category.
+
+    ``min_share`` is the share of examined values that must match when the header says
+    nothing; ``in_text`` patterns are specific enough to count inside free text, where a
+    few cells suffice.
+    """
+
+    entity: str
+    category: Category
+    regex: str
+    score: float
+    context: tuple[str, ...]
+    validator: Callable[[str], bool] | None = None
+    validator_name: str = ""
+    in_text: bool = True
+    min_share: float = 0.02
+
+    def compiled(self, *, group: bool = False) -> re.Pattern[str]:
+        """The pattern compiled for whole-column scans; ``group`` wraps it in one capture."""
+        return re.compile(f"({self.regex})" if group else self.regex, FLAGS)
+
+
+_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_PLATE_LETTER = "A-HJ-NP-Z"
+_DEC = r"-?\d{1,3}\.\d{4,}"
+
+SPECS: tuple[PatternSpec, ...] = (
+    PatternSpec(
+        "CN_RESIDENT_ID",
+        Category.NATIONAL_ID,
+        r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+        r"\d{3}[\dXx](?![0-9A-Za-z])",
+        0.4,
+        ("身份证", "证件", "sfz", "id", "idcard"),
+        is_resident_id,
+        "stdnum.cn.ric",
+    ),
+    PatternSpec(
+        "CN_BANK_CARD",
+        Category.FINANCIAL_ACCOUNT,
+        r"(?<![0-9A-Za-z])[3-6]\d{3}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?(?![0-9A-Za-z])",
+        0.3,
+        ("银行卡", "卡号", "账号", "账户", "card", "bank", "yhk"),
+        is_bank_card,
+        "luhn 16-19",
+    ),
+    PatternSpec(
+        "CN_MOBILE",
+        Category.PHONE_NUMBER,
+        r"(?<![0-9A-Za-z+])(?:(?:\+|00)86[ -]?)?"
+        r"1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])[ -]?\d{4}[ -]?\d{4}"
+        r"(?![0-9A-Za-z])",
+        0.6,
+        ("手机", "电话", "联系", "mobile", "phone", "tel", "sjh"),
+    ),
+    PatternSpec(
+        "EMAIL_ADDRESS",
+        Category.EMAIL,
+        r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+        r"\.[A-Za-z]{2,}(?![A-Za-z0-9-])",
+        0.7,
+        ("邮箱", "邮件", "email", "mail"),
+    ),
+    PatternSpec(
+        "IP_ADDRESS",
+        Category.IP_ADDRESS,
+        r"(?<![0-9.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}"
+        r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\.?\d)"
+        r"|(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])",
+        0.4,
+        ("ip", "地址", "登录"),
+        is_ip,
+        "ipaddress",
+    ),
+    PatternSpec(
+        "WECHAT_OPENID",
+        Category.WECHAT_ID,
+        r"(?<![A-Za-z0-9_-])o[A-Za-z0-9_-]{27}(?![A-Za-z0-9_-])",
+        0.4,
+        ("openid", "unionid", "微信", "wechat", "wx"),
+        in_text=False,
+        min_share=0.5,
+    ),
+    PatternSpec(
+        "WECOM_EXTERNAL_USERID",
+        Category.WECHAT_ID,
+        r"(?<![A-Za-z0-9_-])w[mo][A-Za-z0-9_-]{28,36}(?![A-Za-z0-9_-])",
+        0.5,
+        ("外部联系人", "external", "userid", "企微", "wecom"),
+        in_text=False,
+        min_share=0.5,
+    ),
+    PatternSpec(
+        "CN_PASSPORT",
+        Category.PASSPORT,
+        r"(?<![A-Za-z0-9])(?:[EG]\d{8}|E[A-HJ-NP-Z]\d{7}|[DPS]E?\d{7})(?![A-Za-z0-9])",
+        0.3,
+        ("护照", "passport", "hzh"),
+        in_text=False,
+        min_share=0.5,
+    ),
+    PatternSpec(
+        "CN_LICENSE_PLATE",
+        Category.LICENSE_PLATE,
+        rf"[{_PROVINCES}][{_PLATE_LETTER}][·•]?"
+        rf"(?:[{_PLATE_LETTER}0-9]{{5,6}}|[{_PLATE_LETTER}0-9]{{4}}[挂学警港澳])(?![A-Za-z0-9])",
+        0.5,
+        ("车牌", "plate", "cph", "车辆"),
+        in_text=False,
+        min_share=0.5,
+    ),
+    PatternSpec(
+        "GEO_COORDINATES",
+        Category.WHEREABOUTS,
+        rf"(?<![0-9.,-])(?<!, ){_DEC} ?, ?{_DEC}(?![0-9.])(?! ?, ?-?\d)",
+        0.4,
+        ("位置", "定位", "坐标", "经纬度", "location", "gps", "lat", "lng"),
+        is_coordinate_pair,
+        "coordinate range",
+    ),
+    PatternSpec(
+        "DEVICE_IMEI",
+        Category.DEVICE_ID,
+        r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])",
+        0.2,
+        ("imei", "设备", "device"),
+        is_imei,
+        "luhn imei",
+        in_text=False,
+        min_share=0.5,
+    ),
+    PatternSpec(
+        "MAC_ADDRESS",
+        Category.DEVICE_ID,
+        r"(?<![0-9A-Fa-f:-])[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}(?![0-9A-Fa-f:-])",
+        0.5,
+        ("mac", "设备", "device"),
+        in_text=False,
+        min_share=0.5,
+    ),
+)
