@@ -24,13 +24,16 @@ from privseg.errors import (
     UnsupportedFormatError,
 )
 from privseg.io import TableFormat, iter_table, read_table, write_table
+from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
 from privseg.taxonomy import Category
 
 __all__ = [
     "BudgetExceededError",
     "Category",
+    "ColumnVerdict",
     "EmptyInputError",
     "EncodingError",
+    "Evidence",
     "InputError",
     "IntegrityError",
     "KeyFileError",
@@ -39,11 +42,13 @@ __all__ = [
     "PolicyRefusal",
     "PrivsegError",
     "PrivsegWarning",
+    "ScreenReport",
     "SourceNotFoundError",
     "TableFormat",
     "UnsupportedFormatError",
     "__version__",
     "iter_table",
     "read_table",
+    "screen",
     "write_table",
 ]
