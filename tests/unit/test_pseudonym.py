@@ -64,12 +64,12 @@ def test_deterministic(value: str) -> None:
 def test_purposes_and_keys_separate(value: str, p1: str, p2: str) -> None:
     if p1 == p2:
         p2 = p1 + "x"
-    assert Tokenizer(VECTOR_KEY, p1).token(IdKind.OTHER, value) != Tokenizer(
-        VECTOR_KEY, p2
-    ).token(IdKind.OTHER, value)
-    assert Tokenizer(VECTOR_KEY, p1).token(IdKind.OTHER, value) != Tokenizer(
-        OTHER_KEY, p1
-    ).token(IdKind.OTHER, value)
+    assert Tokenizer(VECTOR_KEY, p1).token(IdKind.OTHER, value) != Tokenizer(VECTOR_KEY, p2).token(
+        IdKind.OTHER, value
+    )
+    assert Tokenizer(VECTOR_KEY, p1).token(IdKind.OTHER, value) != Tokenizer(OTHER_KEY, p1).token(
+        IdKind.OTHER, value
+    )
 
 
 @given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.sampled_from(["", "+86", "0086"]))
@@ -196,7 +196,10 @@ def test_rotation_rekeys_tokens_and_ciphertexts() -> None:
     raw = pd.Series(["+86 138 1234 5678", None, "13900001111"], dtype="str")
     old_tok, old_cip = Tokenizer(VECTOR_KEY, "p"), ReversibleCipher(OTHER_KEY, "p")
     table = pd.DataFrame(
-        {"m": old_tok.tokenize(raw, IdKind.MOBILE), "m__reversible": old_cip.encrypt(raw, IdKind.MOBILE)}
+        {
+            "m": old_tok.tokenize(raw, IdKind.MOBILE),
+            "m__reversible": old_cip.encrypt(raw, IdKind.MOBILE),
+        }
     )
     out = rotate(
         table,
