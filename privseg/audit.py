@@ -906,6 +906,8 @@ def verify(trail: Path | None = None, *, key: Path | None = None) -> VerifyResul
     name = str(trail)
     public = _public_key_for(trail, key_path)
     if isinstance(public, str):
+        if not trail.exists():
+            raise SourceNotFoundError("audit trail does not exist", source=trail)
         return VerifyResult(name, 0, Problem.KEY, detail=public)
     cp_path = checkpoint_path(trail, key_path)
     try:
