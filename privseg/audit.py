@@ -240,15 +240,15 @@ class ColumnEntry:
     """What a run found in one input column and did with it.
 
     ``categories`` are taxonomy ids (strongest first); ``action`` an id such as ``keep``,
-    ``drop``, ``pseudonymize``, ``generalize``; ``output`` the output column it became (None when
-    dropped); ``source`` the input path it came from (None: the run's first input); ``reason``
+    ``drop``, ``pseudonymize``, ``generalize``; ``output_columns`` the output columns it became
+    (none when dropped); ``source`` the input path it came from (None: the run's first input); ``reason``
     a short why (e.g. the policy clause); ``consent`` the id of a consent record.
     """
 
     name: str
     categories: tuple[str, ...] = ()
     action: str = "keep"
-    output: str | None = None
+    output_columns: tuple[str, ...] = ()
     source: str | None = None
     reason: str | None = None
     consent: str | None = None
@@ -258,7 +258,9 @@ class ColumnEntry:
         cats = tuple(str(Category(c)) for c in self.categories)
         object.__setattr__(self, "categories", cats)
         _ident("action", self.action)
-        _opt_text("output", self.output)
+        object.__setattr__(self, "output_columns", tuple(self.output_columns))
+        for column in self.output_columns:
+            _refuse_raw("output_columns", column)
         _opt_text("source", self.source)
         _opt_text("reason", self.reason)
         _opt_text("consent", self.consent)
@@ -269,7 +271,7 @@ class ColumnEntry:
             data["name"],
             tuple(data["categories"]),
             data["action"],
-            data["output"],
+            tuple(data["output_columns"]),
             data["source"],
             data["reason"],
             data["consent"],
@@ -741,18 +743,18 @@ class RunRecorder:
         categories: Sequence[Category | str] = (),
         action: str = "keep",
         *,
-        output: str | None = None,
+        output_columns: Sequence[str] = (),
         source: str | Path | None = None,
         reason: str | None = None,
         consent: str | None = None,
     ) -> None:
-        """Record one column's findings and the action taken (``output`` None: dropped)."""
+        """Record one column's findings, the action taken and the columns it became (none: dropped)."""
         self.columns.append(
             ColumnEntry(
                 name,
                 tuple(str(c) for c in categories),
                 action,
-                output,
+                tuple(output_columns),
                 None if source is None else str(Path(source).absolute()),
                 reason,
                 consent,

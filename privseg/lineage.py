@@ -124,7 +124,8 @@ def _output(record: AuditRecord, dataset: DatasetRef) -> dict[str, Any]:
     derived: list[tuple[str, ColumnEntry]] = []
     for entry in record.columns:
         source = entry.source or first
-        if entry.output is None or source is None or entry.output not in dataset.columns:
+        targets = [c for c in entry.output_columns if c in dataset.columns]
+        if source is None or not targets:
             continue
         kind, subtype, masking = lineage_of(entry.action)
         transformation = {
@@ -139,8 +140,9 @@ def _output(record: AuditRecord, dataset: DatasetRef) -> dict[str, Any]:
             "field": entry.name,
             "transformations": [transformation],
         }
-        fields.setdefault(entry.output, {"inputFields": []})["inputFields"].append(field)
-        derived.append((entry.output, entry))
+        for target in targets:
+            fields.setdefault(target, {"inputFields": []})["inputFields"].append(field)
+            derived.append((target, entry))
     facets: dict[str, Any] = {"schema": _schema(dataset)}
     if fields:
         facets["columnLineage"] = _facet("columnLineage", fields=fields, dataset=[])

@@ -116,7 +116,8 @@ def _describe(record: audit.AuditRecord) -> str:
             lines.append(f"    {label} {d.path}{rows}  sha256 {d.sha256[:12]}")
     for c in record.columns:
         cats = f" [{', '.join(c.categories)}]" if c.categories else ""
-        to = f" -> {c.output}" if c.output is not None and c.output != c.name else ""
+        renamed = c.output_columns != (c.name,)
+        to = f" -> {', '.join(c.output_columns) or '(dropped)'}" if renamed else ""
         lines.append(f"    col {c.name}{cats}: {c.action}{to}")
     lines.extend(f"    {name} = {value}" for name, value in record.metrics)
     return "\n".join(lines)

@@ -30,7 +30,7 @@ def trail(tmp_path: Path, env: dict[str, str]) -> Path:
     path = tmp_path / "audits" / "trail.jsonl"
     for command in ("screen", "apply", "release count"):
         with audit.run(command, trail=path, operator="officer", purpose="marketing") as rec:
-            rec.add_column("手机号", ["phone_number"], "pseudonymize", output="手机号")
+            rec.add_column("手机号", ["phone_number"], "pseudonymize", output_columns=["手机号"])
     return path
 
 

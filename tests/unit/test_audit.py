@@ -33,7 +33,7 @@ def trail(tmp_path: Path, key: Path) -> Path:
 def _runs(trail: Path, n: int, *, command: str = "apply") -> None:
     for i in range(n):
         with audit.run(command, trail=trail, operator="tester", purpose="marketing") as rec:
-            rec.add_column("手机号", ["phone_number"], "pseudonymize", output="手机号")
+            rec.add_column("手机号", ["phone_number"], "pseudonymize", output_columns=["手机号"])
             rec.set_metric("run", i)
 
 
@@ -222,7 +222,7 @@ def test_failed_run_is_recorded_with_its_error_class(trail: Path) -> None:
         raise KeyError("boom")
     (record,) = audit.read_records(trail)
     assert record.outcome == "KeyError" and not record.ok
-    assert record.columns[0].output is None
+    assert record.columns[0].output_columns == ()
     assert audit.verify(trail).ok
 
 
@@ -342,7 +342,7 @@ def test_no_raw_value_of_the_data_reaches_the_trail(trail: Path, tmp_path: Path)
     with audit.run("apply", trail=trail, purpose="marketing") as rec:
         rec.add_input(src, fp)
         for name, cat in zip(header, cats, strict=True):
-            rec.add_column(name, [cat], "pseudonymize", output=name)
+            rec.add_column(name, [cat], "pseudonymize", output_columns=[name])
     text = trail.read_text(encoding="utf-8")
     assert "手机号" in text
     for row in rows:

@@ -140,16 +140,27 @@ def _apply_run(trail: Path, tmp_path: Path, *, fail: bool = False) -> None:
         sha256="a1" * 32, rows=3, columns=("外部联系人ID", "手机号", "出生日期", "备注", "金额")
     )
     out_fp = SimpleNamespace(
-        sha256="b2" * 32, rows=3, columns=("外部联系人ID", "手机号", "年龄段", "金额")
+        sha256="b2" * 32,
+        rows=3,
+        columns=("外部联系人ID", "手机号", "手机号__reversible", "年龄段", "金额"),
     )
     try:
         with audit.run("apply", trail=trail, purpose="marketing", policy_sha256="c3" * 32) as rec:
             rec.add_input(src, in_fp)
-            rec.add_column("外部联系人ID", ["wechat_id"], "pseudonymize", output="外部联系人ID")
-            rec.add_column("手机号", ["phone_number"], "pseudonymize", output="手机号")
-            rec.add_column("出生日期", ["birth_date", "minor"], "generalize", output="年龄段")
+            rec.add_column(
+                "外部联系人ID", ["wechat_id"], "pseudonymize", output_columns=["外部联系人ID"]
+            )
+            rec.add_column(
+                "手机号",
+                ["phone_number"],
+                "encrypt",
+                output_columns=["手机号", "手机号__reversible"],
+            )
+            rec.add_column(
+                "出生日期", ["birth_date", "minor"], "generalize", output_columns=["年龄段"]
+            )
             rec.add_column("备注", ["medical_health"], "drop", reason="PIPL Art. 6")
-            rec.add_column("金额", [], "keep", output="金额")
+            rec.add_column("金额", [], "keep", output_columns=["金额"])
             rec.set_key_id("k-2026-01")
             if fail:
                 raise RuntimeError("stop")
@@ -175,7 +186,8 @@ def test_column_lineage_flags_masking_and_tags_categories(trail: Path, tmp_path:
     complete = list(lineage.events(audit.read_records(trail)))[1]
     (output,) = complete["outputs"]
     fields = output["facets"]["columnLineage"]["fields"]
-    assert set(fields) == {"外部联系人ID", "手机号", "年龄段", "金额"}  # 备注 was dropped
+    assert set(fields) == {"外部联系人ID", "手机号", "手机号__reversible", "年龄段", "金额"}
+    assert fields["手机号__reversible"]["inputFields"][0]["field"] == "手机号"  # 备注 was dropped
     (age,) = fields["年龄段"]["inputFields"]
     assert (age["field"], age["name"]) == ("出生日期", str((tmp_path / "customers.csv").absolute()))
     assert age["transformations"] == [
