@@ -926,6 +926,20 @@ class TableWriter:
                 cells.append(cell)
             sheet.append(cells)
 
+    def abort(self) -> None:
+        """Release the format writer after a failure (its output is about to be deleted)."""
+        if self._writer is None:
+            return
+        closers = (
+            [sheet.close for sheet in self._writer.worksheets]
+            if self._fmt is TableFormat.XLSX
+            else [self._writer.close]
+        )
+        for close in closers:
+            with contextlib.suppress(Exception):
+                close()
+        self._writer = None
+
     def close(self) -> None:
         """Finish the file (writes headers of an empty table, footers, workbooks)."""
         if self._fmt is TableFormat.XLSX:
@@ -961,17 +975,28 @@ def open_table_writer(dest: str | Path, *, fmt: TableFormat | None = None) -> It
                 f"cannot write {resolved} to standard output", source="<stdout>"
             )
         stdout = sys.stdout.buffer
-        writer = TableWriter(stdout, resolved, "<stdout>")
-        yield writer
-        writer.close()
+        with _finishing(TableWriter(stdout, resolved, "<stdout>")) as writer:
+            yield writer
         stdout.flush()
         return
     target = Path(dest)
     resolved = _format_of(target, fmt)
-    with atomic_path(target) as tmp, tmp.open("wb") as sink:
-        writer = TableWriter(sink, resolved, str(target))
+    with (
+        atomic_path(target) as tmp,
+        tmp.open("wb") as sink,
+        _finishing(TableWriter(sink, resolved, str(target))) as writer,
+    ):
         yield writer
-        writer.close()
+
+
+@contextlib.contextmanager
+def _finishing(writer: TableWriter) -> Iterator[TableWriter]:
+    try:
+        yield writer
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
 
 
 def write_table(df: pd.DataFrame, dest: str | Path, *, fmt: TableFormat | None = None) -> Path:
