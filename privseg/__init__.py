@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from privseg.budget import BudgetStatus, Ledger, PrivacyBudget
 from privseg.errors import (
     BudgetExceededError,
     EmptyInputError,
@@ -24,11 +25,24 @@ from privseg.errors import (
     UnsupportedFormatError,
 )
 from privseg.io import TableFormat, iter_table, read_table, write_table
+from privseg.release import (
+    Account,
+    Bounding,
+    Release,
+    ReleasePlan,
+    release_counts,
+    release_kmeans,
+    release_means,
+    release_quantiles,
+)
 from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
 from privseg.taxonomy import Category
 
 __all__ = [
+    "Account",
+    "Bounding",
     "BudgetExceededError",
+    "BudgetStatus",
     "Category",
     "ColumnVerdict",
     "EmptyInputError",
@@ -37,11 +51,15 @@ __all__ = [
     "InputError",
     "IntegrityError",
     "KeyFileError",
+    "Ledger",
     "MalformedInputError",
     "PolicyError",
     "PolicyRefusal",
+    "PrivacyBudget",
     "PrivsegError",
     "PrivsegWarning",
+    "Release",
+    "ReleasePlan",
     "ScreenReport",
     "SourceNotFoundError",
     "TableFormat",
@@ -49,6 +67,10 @@ __all__ = [
     "__version__",
     "iter_table",
     "read_table",
+    "release_counts",
+    "release_kmeans",
+    "release_means",
+    "release_quantiles",
     "screen",
     "write_table",
 ]

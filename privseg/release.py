@@ -10,7 +10,8 @@ order), values are clipped to declared bounds, and keys are declared, never read
 Rows whose keys are undeclared (or whose measure is missing) are dropped into one extra cell
 that is released noisily beside the others at no extra cost (parallel composition).
 
-Mechanisms come from diffprivlib with ``random_state=None`` (``secrets.SystemRandom``):
+Mechanisms come from diffprivlib with ``random_state=None`` (``secrets.SystemRandom``),
+imported where used (diffprivlib pulls in scikit-learn, slow to import for every command):
 - counts and sums: ``Geometric`` (two-sided geometric, integer noise; sums are computed on an
   integer grid of ``max|bound| / SUM_GRID``), immune to floating-point attacks;
 - quantiles: ``Exponential`` over the intervals between sorted clipped values (Smith 2011),
@@ -36,8 +37,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from diffprivlib.mechanisms import Exponential, Geometric
-from diffprivlib.utils import PrivacyLeakWarning, check_random_state
 
 from privseg.budget import DEFAULT_PURPOSE, Ledger, PrivacyBudget, Spend
 from privseg.errors import BudgetExceededError, InputError, PrivsegError
@@ -58,6 +57,7 @@ __all__ = [
     "means_value",
     "predict_distribution_value",
     "release_counts",
+    "release_kmeans",
     "release_means",
     "release_quantiles",
 ]
@@ -77,6 +77,7 @@ class Mechanism(StrEnum):
 
     GEOMETRIC = "geometric"
     EXPONENTIAL = "exponential"
+    DP_KMEANS = "dp-kmeans"
 
 
 class ReleaseKind(StrEnum):
@@ -186,15 +187,13 @@ class Release:
         return float(sum(s.budget.epsilon for s in self.spends))
 
     def to_dict(self) -> dict[str, Any]:
-        """Release metadata (not the table) for reports; evaluation marked internal."""
+        """Release metadata (not the table) for reports; never includes the evaluation."""
         out: dict[str, Any] = {
             "plan": self.plan.to_dict(),
             "epsilon_spent": self.epsilon_spent,
             "ledger_spends": [s.id for s in self.spends],
             "undeclared_rows_noisy": self.undeclared_noisy,
         }
-        if self.evaluation is not None:
-            out["INTERNAL_evaluation_not_for_release"] = dict(self.evaluation)
         return out
 
 
@@ -306,6 +305,8 @@ def epsilon_for_target(
 @contextmanager
 def _no_privacy_leak() -> Iterator[None]:
     """Turn diffprivlib's PrivacyLeakWarning into an error (it must never fire)."""
+    from diffprivlib.utils import PrivacyLeakWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", PrivacyLeakWarning)
         try:
@@ -384,6 +385,8 @@ def _geometric(
 ) -> np.ndarray:
     """Add two-sided geometric noise to integers with diffprivlib's mechanism."""
     with _no_privacy_leak():
+        from diffprivlib.mechanisms import Geometric
+
         mech = Geometric(epsilon=epsilon, sensitivity=sensitivity, random_state=random_state)
         return np.array([mech.randomise(int(v)) for v in values], dtype=np.int64)
 
@@ -414,8 +417,8 @@ def release_counts(
     """Noisy counts per declared key combination of ``by`` (segments and public dimensions).
 
     Give ``epsilon`` or ``target`` (analytic value to reach, e.g. 0.85): the target mode first
-    spends ``SIZE_PILOT_EPSILON`` on a DP size estimate, then the smallest epsilon predicted
-    to reach the target within the remaining budget, or refuses. ``account=None`` draws without
+    spends ``SIZE_PILOT_EPSILON`` on a DP total (charged as its own ledger entry), then the
+    smallest epsilon predicted to reach the target within the remaining budget, or refuses. ``account=None`` draws without
     charging any ledger (the caller answers for the budget).
     """
     random_state = _seeded(random_state)
@@ -433,7 +436,13 @@ def release_counts(
     if target is not None:
         if account is not None:
             spends.append(account.spend(SIZE_PILOT_EPSILON, ReleaseKind.SIZE_ESTIMATE))
-        pilot_sizes = _geometric(exact[:-1], SIZE_PILOT_EPSILON, sensitivity, random_state)
+        noisy_total = _geometric(
+            np.array([exact[:-1].sum()]), SIZE_PILOT_EPSILON, sensitivity, random_state
+        )[0]
+        # Conservative shape: the lower 95% bound of the DP total, spread evenly (an even
+        # spread maximizes the error left after clamping at zero).
+        low = max(0, noisy_total - _geometric_ci95(SIZE_PILOT_EPSILON, sensitivity))
+        pilot_sizes = np.full(len(index), low / len(index))
         ceiling = account.remaining_epsilon() if account is not None else 10.0
         try:
             epsilon = epsilon_for_target(
@@ -444,7 +453,7 @@ def release_counts(
                 f"{error}; the DP size estimate spent epsilon {SIZE_PILOT_EPSILON:g}"
             ) from error
         notes.append(
-            f"epsilon {epsilon:g} chosen for target {target:g} from DP cell sizes "
+            f"epsilon {epsilon:g} chosen for target {target:g} from a DP total, evenly spread "
             f"(pilot epsilon {SIZE_PILOT_EPSILON:g}, charged separately)"
         )
     assert epsilon is not None
@@ -491,7 +500,7 @@ def release_counts(
 
 def _seeded(random_state: RandomState) -> RandomState:
     """None stays None (secure noise); a test seed becomes one RandomState shared by all draws."""
-    return None if random_state is None else check_random_state(random_state)
+    return np.random.RandomState(random_state) if isinstance(random_state, int) else random_state
 
 
 def _check_epsilon(epsilon: float) -> None:
@@ -739,7 +748,7 @@ def release_quantiles(
         ),
     )
     spends = [account.spend(epsilon, ReleaseKind.QUANTILES)] if account is not None else []
-    rng: Any = secrets.SystemRandom() if random_state is None else check_random_state(random_state)
+    rng: Any = secrets.SystemRandom() if random_state is None else random_state
     n_cells = len(table)
     for q in qs:
         column = f"q{q:g}"
@@ -773,6 +782,8 @@ def _dp_quantile(
     if gaps.sum() <= 0:
         return lo
     with _no_privacy_leak():
+        from diffprivlib.mechanisms import Exponential
+
         mech = Exponential(
             epsilon=epsilon,
             sensitivity=sensitivity,
@@ -782,3 +793,67 @@ def _dp_quantile(
         )
         idx = int(mech.randomise())
     return float(points[idx] + rng.random() * (points[idx + 1] - points[idx]))
+
+
+# -- k-means ------------------------------------------------------------------------------------
+def release_kmeans(
+    df: pd.DataFrame,
+    *,
+    features: Sequence[str],
+    bounds: Mapping[str, tuple[float, float]],
+    k: int,
+    epsilon: float,
+    account: Account | None,
+    bounding: Bounding = Bounding(),
+    evaluate: bool = False,
+    random_state: RandomState = None,
+) -> Release:
+    """DP k-means (``privseg.kmeans.fit``) over clipped features: centroids and noisy sizes.
+
+    One row per customer (rows with a missing feature are excluded; their number is not
+    released). Evaluation: exact k-means cost / cost of the DP centroids on the same rows.
+    """
+    from privseg import kmeans  # sklearn is slow to import; only k-means needs it
+
+    random_state = _seeded(random_state)
+    _check_epsilon(epsilon)
+    if not features:
+        raise InputError("at least one feature is needed")
+    if bounding.max_rows_per_unit != 1:
+        raise InputError("k-means takes one row per customer (max rows per unit 1)")
+    box = [_check_bounds(f, bounds) for f in features]
+    bounded = _bound_rows(df, bounding)
+    data = np.column_stack([_numeric(bounded, f) for f in features])
+    data = np.clip(data[~np.isnan(data).any(axis=1)], [b[0] for b in box], [b[1] for b in box])
+    if len(data) == 0:
+        raise InputError("no row has all features numeric")
+    plan = ReleasePlan(
+        kind=ReleaseKind.KMEANS,
+        mechanism=Mechanism.DP_KMEANS,
+        epsilon=epsilon,
+        split=(("kmeans", epsilon),),
+        sensitivity=1,
+        noise_scale=float("nan"),
+        expected_abs_error=float("nan"),
+        ci95_half_width=float("nan"),
+        bounding=bounding,
+        notes=(
+            "features clipped to their declared bounds; rows with a missing feature excluded",
+            "no value is predicted before the release for k-means (use --evaluate internally)",
+        ),
+    )
+    spends = [account.spend(epsilon, ReleaseKind.KMEANS)] if account is not None else []
+    with _no_privacy_leak():
+        result = kmeans.fit(data, bounds=box, k=k, epsilon=epsilon, random_state=random_state)
+    table = pd.DataFrame(result.centroids, columns=list(features))
+    table.insert(0, "cluster", np.arange(result.k))
+    table["size"] = np.clip(result.sizes, 0, None)
+    table["mechanism"] = plan.mechanism.value
+    table["method"] = result.method.value
+    table["epsilon"] = epsilon
+    table["postprocessing"] = "sizes clamped to >= 0"
+    table["guarantee"] = _guarantee(epsilon, bounding)
+    evaluation = None
+    if evaluate:
+        evaluation = {"realised_value": kmeans.analytic_value(data, result.centroids)}
+    return Release(plan, table, tuple(spends), None, evaluation)

@@ -1,7 +1,499 @@
-"""CLI commands of the release stage."""
+"""CLI commands of the release stage: ``budget set|status`` and ``release counts|mean|quantile|kmeans``.
+
+A thin layer over ``privseg.budget`` and ``privseg.release``: options become declared keys,
+bounds, a unit and a ledger account; the library plans, charges the ledger, then draws noise.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
 import click
 
-COMMANDS: list[click.Command] = []
+from privseg import io
+from privseg.budget import DEFAULT_PURPOSE, LEDGER_ENV, Ledger, PrivacyBudget
+from privseg.cli._common import OutputFormat, format_option, path_argument
+from privseg.errors import InputError
+from privseg.policy import Policy, load_policy
+from privseg.release import (
+    Account,
+    Bounding,
+    Release,
+    release_counts,
+    release_kmeans,
+    release_means,
+    release_quantiles,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# -- option parsing ---------------------------------------------------------------------------
+def parse_keys(specs: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """``["COL=k1,k2", ...]`` -> ``{"COL": ("k1", "k2")}``."""
+    keys: dict[str, tuple[str, ...]] = {}
+    for spec in specs:
+        column, sep, values = spec.partition("=")
+        parsed = tuple(v.strip() for v in values.split(",") if v.strip())
+        if not sep or not column.strip() or not parsed:
+            raise InputError(f"--keys must look like COL=k1,k2,..., got {spec!r}")
+        if len(set(parsed)) != len(parsed):
+            raise InputError("--keys lists a key twice", column=column.strip())
+        keys[column.strip()] = parsed
+    return keys
+
+
+def parse_bounds(specs: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """``["a=LO:HI,b=LO:HI", ...]`` -> ``{"a": (LO, HI), "b": (LO, HI)}``."""
+    bounds: dict[str, tuple[float, float]] = {}
+    for spec in specs:
+        for item in filter(None, (s.strip() for s in spec.split(","))):
+            column, sep, rng = item.partition("=")
+            lo, colon, hi = rng.partition(":")
+            try:
+                if not (sep and colon and column.strip()):
+                    raise ValueError
+                bounds[column.strip()] = (float(lo), float(hi))
+            except ValueError:
+                raise InputError(f"--bounds must look like COL=LO:HI, got {item!r}") from None
+    return bounds
+
+
+def _columns(value: str) -> list[str]:
+    return [c.strip() for c in value.split(",") if c.strip()]
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What a release command takes from options and an optional policy."""
+
+    account: Account
+    keys: Mapping[str, tuple[str, ...]]
+    bounds: Mapping[str, tuple[float, float]]
+    bounding: Bounding
+
+
+def _setup(
+    *,
+    dataset: str,
+    purpose: str | None,
+    policy_path: Path | None,
+    ledger: Path | None,
+    unit: str | None,
+    max_rows: int,
+    keys: Sequence[str] = (),
+    bounds: Sequence[str] = (),
+) -> _Setup:
+    policy: Policy | None = load_policy(policy_path) if policy_path is not None else None
+    spec = policy.release if policy is not None else None
+    merged_keys = dict(spec.keys) if spec is not None else {}
+    merged_keys.update(parse_keys(keys))
+    merged_bounds = dict(spec.bounds) if spec is not None else {}
+    merged_bounds.update(parse_bounds(bounds))
+    purpose = purpose or (policy.purpose if policy is not None else DEFAULT_PURPOSE)
+    account = Account(Ledger(ledger), dataset, purpose)
+    if spec is not None:
+        account.ledger.ensure_budget(
+            dataset, PrivacyBudget(spec.budget.epsilon, spec.budget.delta), purpose=purpose
+        )
+    unit = unit or (policy.unit if policy is not None else None)
+    return _Setup(account, merged_keys, merged_bounds, Bounding(unit, max_rows))
+
+
+def _publish(release: Release, setup: _Setup, out: Path, report: Path | None) -> None:
+    """Write the DP table (atomically), an optional JSON report, and a summary on stderr."""
+    io.write_table(release.table, out)
+    if report is not None:
+        with io.atomic_path(report) as tmp:
+            tmp.write_text(json.dumps(release.to_dict(), ensure_ascii=False, indent=2), "utf-8")
+    plan = release.plan
+    remaining = setup.account.ledger.remaining(setup.account.dataset, setup.account.purpose)
+    click.echo(
+        f"privseg: released {len(release.table)} rows to {out}: {plan.kind.value}, "
+        f"{plan.mechanism.value} noise (scale {plan.noise_scale:g}), epsilon "
+        f"{release.epsilon_spent:g} spent, {float(remaining.epsilon):g} remaining "
+        f"for {setup.account.dataset}/{setup.account.purpose}",
+        err=True,
+    )
+    click.echo(
+        f"privseg: {plan.bounding.describe()}; neighbours: add/remove one customer", err=True
+    )
+    if plan.predicted_value is not None:
+        click.echo(f"privseg: predicted analytic value {plan.predicted_value:.3f}", err=True)
+    for note in plan.notes:
+        click.echo(f"privseg: {note}", err=True)
+    if release.undeclared_noisy is not None:
+        click.echo(
+            f"privseg: rows dropped for undeclared keys or missing values: about "
+            f"{release.undeclared_noisy} (a noisy count)",
+            err=True,
+        )
+    if release.evaluation is not None:
+        values = ", ".join(f"{k} {v:.4f}" for k, v in release.evaluation.items())
+        click.echo(
+            f"privseg: INTERNAL evaluation, not a DP release, do not share: {values}", err=True
+        )
+
+
+# -- shared options ---------------------------------------------------------------------------
+def ledger_option(f: F) -> F:
+    """``--ledger PATH`` (env PRIVSEG_LEDGER; default audits/budget.db here)."""
+    return click.option(
+        "--ledger",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar=LEDGER_ENV,
+        default=None,
+        help="Privacy-budget ledger (default: audits/budget.db under the working folder).",
+    )(f)
+
+
+def purpose_option(f: F) -> F:
+    """``--purpose`` (default: the policy's purpose, else 'default')."""
+    return click.option(
+        "--purpose", default=None, help="Purpose the budget belongs to (default: the policy's)."
+    )(f)
+
+
+def _release_options(f: F) -> F:
+    """Options every release command shares."""
+    for option in reversed(
+        (
+            click.option("--dataset", required=True, help="Dataset name the budget is kept for."),
+            purpose_option,
+            click.option(
+                "--policy",
+                "policy_path",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Policy giving keys, bounds, unit, purpose and the budget.",
+            ),
+            click.option("--unit", help="Column identifying one customer (default: the policy's)."),
+            click.option(
+                "--max-rows-per-unit",
+                "max_rows",
+                type=click.IntRange(min=1),
+                default=1,
+                show_default=True,
+                help="Rows kept per customer (the first ones); bounds each customer's contribution.",
+            ),
+            ledger_option,
+            click.option(
+                "--out",
+                required=True,
+                type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+                help="Output table (CSV, Parquet, XLSX, JSONL by extension).",
+            ),
+            click.option(
+                "--report",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="Also write the release plan and cost as JSON.",
+            ),
+            click.option(
+                "--evaluate",
+                is_flag=True,
+                help="Data controller only: also print the realised analytic value against the "
+                "exact result (INTERNAL, never part of the release).",
+            ),
+        )
+    ):
+        f = option(f)
+    return f
+
+
+def _keys_option(f: F) -> F:
+    return click.option(
+        "--keys",
+        multiple=True,
+        metavar="COL=k1,k2,...",
+        help="Declared keys of a grouping column (repeatable); every key appears in the output.",
+    )(f)
+
+
+def _bounds_option(f: F) -> F:
+    return click.option(
+        "--bounds",
+        multiple=True,
+        metavar="COL=LO:HI,...",
+        help="Declared clipping bounds (repeatable); required for every measure.",
+    )(f)
+
+
+# -- budget -----------------------------------------------------------------------------------
+@click.group("budget")
+def budget_group() -> None:
+    """Set and inspect privacy budgets in the persistent ledger.
+
+    \b
+    Examples:
+      privseg budget set crm-2026 --epsilon 5
+      privseg budget status --format json
+    """
+
+
+@budget_group.command("set")
+@click.argument("dataset")
+@click.option("--epsilon", type=float, required=True, help="Total epsilon of the dataset.")
+@click.option("--delta", type=float, default=0.0, show_default=True, help="Total delta.")
+@purpose_option
+@ledger_option
+def budget_set(
+    dataset: str, epsilon: float, delta: float, purpose: str | None, ledger: Path | None
+) -> None:
+    """Set the total privacy budget of DATASET (per purpose); refuses a total below the spend.
+
+    \b
+    Examples:
+      privseg budget set crm-2026 --epsilon 5
+      privseg budget set crm-2026 --epsilon 2 --delta 1e-6 --purpose marketing --ledger b.db
+    """
+    status = Ledger(ledger).set_budget(
+        dataset, PrivacyBudget(epsilon, delta), purpose=purpose or DEFAULT_PURPOSE
+    )
+    click.echo(
+        f"{status.dataset}/{status.purpose}: total {status.total}, remaining {status.remaining}"
+    )
+
+
+@budget_group.command("status")
+@ledger_option
+@format_option(OutputFormat.TEXT, OutputFormat.JSON)
+def budget_status(ledger: Path | None, fmt: str) -> None:
+    """Total, spent and remaining budget per dataset and purpose, with the spend history.
+
+    \b
+    Examples:
+      privseg budget status
+      privseg budget status --ledger privseg-demo/audits/budget.db --format json
+    """
+    book = Ledger(ledger)
+    statuses = book.statuses()
+    if fmt == OutputFormat.JSON:
+        payload = {"ledger": str(book.path), "budgets": [s.to_dict() for s in statuses]}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    if not statuses:
+        click.echo(f"no budgets in {book.path}")
+        return
+    click.echo(
+        f"{'dataset':<20} {'purpose':<16} {'total ε':>9} {'spent ε':>9} {'left ε':>9} releases"
+    )
+    for s in statuses:
+        click.echo(
+            f"{s.dataset:<20} {s.purpose:<16} {float(s.total.epsilon):>9.4g} "
+            f"{float(s.spent.epsilon):>9.4g} {float(s.remaining.epsilon):>9.4g} {len(s.history)}"
+        )
+        for spend in s.history:
+            value = (
+                ""
+                if spend.predicted_value is None
+                else f" predicted value {spend.predicted_value:.3f}"
+            )
+            click.echo(f"    {spend.at}  {spend.kind:<14} ε {float(spend.budget.epsilon):g}{value}")
+
+
+# -- release ----------------------------------------------------------------------------------
+@click.group("release")
+def release_group() -> None:
+    """Differentially private aggregates of segments, charged to the privacy-budget ledger.
+
+    Every release bounds each customer's contribution, uses declared keys and bounds only,
+    draws noise from a secure source and is charged to the ledger before noise is drawn; a
+    release that would exceed the budget exits with code 4 and writes nothing.
+
+    \b
+    Examples:
+      privseg budget set crm --epsilon 5
+      privseg release counts segments.csv --by lifecycle --keys lifecycle=introduction,growth,mature,decline --epsilon 0.5 --dataset crm --out counts.csv
+    """
+
+
+@release_group.command("counts")
+@path_argument("input_path")
+@click.option(
+    "--by", required=True, help="Grouping columns, comma-separated (segments, dimensions)."
+)
+@_keys_option
+@click.option("--epsilon", type=float, help="Epsilon to spend.")
+@click.option("--target", type=float, help="Analytic value to reach (e.g. 0.85): picks epsilon.")
+@click.option(
+    "--suppress-below", type=click.IntRange(min=1), help="Blank cells whose noisy count is below N."
+)
+@click.option("--totals", is_flag=True, help="Add margins summed from the released cells.")
+@_release_options
+def counts_command(
+    input_path: Path,
+    by: str,
+    keys: tuple[str, ...],
+    epsilon: float | None,
+    target: float | None,
+    suppress_below: int | None,
+    totals: bool,
+    **common: Any,
+) -> None:
+    """Noisy counts per segment, or per cross-tab of segments and public dimensions.
+
+    Every declared key combination appears in OUT (with a count also when the data has none);
+    rows with undeclared keys are dropped and their number reported as a noisy count. OUT has
+    the --by columns, `count`, `count_ci95_low`/`count_ci95_high`, mechanism, epsilon,
+    noise_scale and post-processing columns.
+
+    \b
+    Examples:
+      privseg release counts segments.csv --by lifecycle,省份 --keys lifecycle=introduction,growth,mature,decline --keys 省份=北京市,上海市 --epsilon 0.5 --dataset crm --unit 外部联系人ID --out counts.csv
+      privseg release counts segments.csv --by value_tier --policy policies/wecom-marketing.yaml --target 0.85 --dataset crm --out tiers.csv
+    """
+    if (epsilon is None) == (target is None):
+        raise click.UsageError("give exactly one of --epsilon or --target")
+    setup, rest = _common_setup(common, keys=keys)
+    release = release_counts(
+        io.read_table(input_path),
+        by=_columns(by),
+        keys=setup.keys,
+        epsilon=epsilon,
+        target=target,
+        account=setup.account,
+        bounding=setup.bounding,
+        suppress_below=suppress_below,
+        totals=totals,
+        evaluate=rest["evaluate"],
+    )
+    _publish(release, setup, rest["out"], rest["report"])
+
+
+@release_group.command("mean")
+@path_argument("input_path")
+@click.option("--by", required=True, help="Segment columns, comma-separated.")
+@_keys_option
+@click.option("--value", required=True, help="Numeric measure column (clipped to --bounds).")
+@_bounds_option
+@click.option("--epsilon", type=float, required=True, help="Epsilon to spend (counts and sums).")
+@_release_options
+def mean_command(
+    input_path: Path,
+    by: str,
+    keys: tuple[str, ...],
+    value: str,
+    bounds: tuple[str, ...],
+    epsilon: float,
+    **common: Any,
+) -> None:
+    """Noisy count, sum and mean of a clipped measure per segment (mean = noisy sum / noisy count).
+
+    \b
+    Examples:
+      privseg release mean rfm.csv --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --epsilon 1 --dataset crm --out means.csv
+      privseg release mean orders.csv --by 省份 --policy policies/wecom-marketing.yaml --value 金额 --max-rows-per-unit 50 --epsilon 1 --dataset crm --out spend.csv
+    """
+    setup, rest = _common_setup(common, keys=keys, bounds=bounds)
+    release = release_means(
+        io.read_table(input_path),
+        by=_columns(by),
+        keys=setup.keys,
+        value=value,
+        bounds=setup.bounds,
+        epsilon=epsilon,
+        account=setup.account,
+        bounding=setup.bounding,
+        evaluate=rest["evaluate"],
+    )
+    _publish(release, setup, rest["out"], rest["report"])
+
+
+@release_group.command("quantile")
+@path_argument("input_path")
+@click.option("--value", required=True, help="Numeric measure column (clipped to --bounds).")
+@click.option(
+    "--quantiles", default="0.5", show_default=True, help="Quantiles in [0, 1], comma-separated."
+)
+@click.option("--by", default="", help="Optional segment columns, comma-separated.")
+@_keys_option
+@_bounds_option
+@click.option(
+    "--epsilon", type=float, required=True, help="Epsilon to spend (split over quantiles)."
+)
+@_release_options
+def quantile_command(
+    input_path: Path,
+    value: str,
+    quantiles: str,
+    by: str,
+    keys: tuple[str, ...],
+    bounds: tuple[str, ...],
+    epsilon: float,
+    **common: Any,
+) -> None:
+    """DP quantiles of a clipped measure (exponential mechanism), e.g. to set RFM thresholds.
+
+    \b
+    Examples:
+      privseg release quantile rfm.csv --value monetary --bounds monetary=0:50000 --quantiles 0.2,0.4,0.6,0.8 --epsilon 0.5 --dataset crm --out thresholds.csv
+    """
+    try:
+        qs = [float(q) for q in _columns(quantiles)]
+    except ValueError:
+        raise InputError("--quantiles must be numbers in [0, 1], comma-separated") from None
+    setup, rest = _common_setup(common, keys=keys, bounds=bounds)
+    release = release_quantiles(
+        io.read_table(input_path),
+        value=value,
+        quantiles=qs,
+        bounds=setup.bounds,
+        epsilon=epsilon,
+        account=setup.account,
+        by=_columns(by),
+        keys=setup.keys,
+        bounding=setup.bounding,
+    )
+    _publish(release, setup, rest["out"], rest["report"])
+
+
+@release_group.command("kmeans")
+@path_argument("input_path")
+@click.option("--features", required=True, help="Numeric feature columns, comma-separated.")
+@_bounds_option
+@click.option("--k", "k", type=click.IntRange(min=1), required=True, help="Number of clusters.")
+@click.option("--epsilon", type=float, required=True, help="Epsilon to spend.")
+@_release_options
+def kmeans_command(
+    input_path: Path, features: str, bounds: tuple[str, ...], k: int, epsilon: float, **common: Any
+) -> None:
+    """DP k-means over clipped features: one row per cluster, a column per feature, `size`.
+
+    \b
+    Examples:
+      privseg release kmeans rfm.csv --features recency,frequency,monetary --bounds recency=0:365,frequency=0:100,monetary=0:50000 --k 4 --epsilon 1 --dataset crm --unit 外部联系人ID --out clusters.csv
+    """
+    setup, rest = _common_setup(common, bounds=bounds)
+    release = release_kmeans(
+        io.read_table(input_path),
+        features=_columns(features),
+        bounds=setup.bounds,
+        k=k,
+        epsilon=epsilon,
+        account=setup.account,
+        bounding=setup.bounding,
+        evaluate=rest["evaluate"],
+    )
+    _publish(release, setup, rest["out"], rest["report"])
+
+
+def _common_setup(
+    common: Mapping[str, Any], *, keys: Sequence[str] = (), bounds: Sequence[str] = ()
+) -> tuple[_Setup, Mapping[str, Any]]:
+    setup = _setup(
+        dataset=common["dataset"],
+        purpose=common["purpose"],
+        policy_path=common["policy_path"],
+        ledger=common["ledger"],
+        unit=common["unit"],
+        max_rows=common["max_rows"],
+        keys=keys,
+        bounds=bounds,
+    )
+    return setup, common
+
+
+COMMANDS: list[click.Command] = [budget_group, release_group]

@@ -1,0 +1,212 @@
+"""DP releases: declared keys, bounded contributions, bounds required, post-processing, values."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from diffprivlib.tools import quantile as dpl_quantile
+
+from privseg.budget import Ledger, PrivacyBudget
+from privseg.errors import BudgetExceededError, InputError, PrivsegError
+from privseg.release import (
+    Account,
+    Bounding,
+    _no_privacy_leak,
+    distribution_value,
+    epsilon_for_target,
+    means_value,
+    predict_distribution_value,
+    release_counts,
+    release_kmeans,
+    release_means,
+    release_quantiles,
+)
+
+KEYS = {"tier": ["gold", "silver", "bronze"], "province": ["北京市", "上海市"]}
+
+
+def _customers(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "unit": [f"wm{i:05d}" for i in range(n)],
+            "tier": rng.choice(["gold", "silver", "bronze", "other"], n, p=[0.2, 0.3, 0.45, 0.05]),
+            "province": rng.choice(["北京市", "上海市"], n),
+            "spend": [f"{v:.2f}" for v in rng.gamma(2.0, 200.0, n)],
+        }
+    ).astype({"tier": "string", "province": "string", "spend": "string"})
+
+
+@pytest.fixture
+def account(tmp_path: Path) -> Account:
+    ledger = Ledger(tmp_path / "budget.db")
+    ledger.set_budget("crm", PrivacyBudget(3.0))
+    return Account(ledger, "crm")
+
+
+def test_every_declared_key_appears_and_undeclared_rows_are_dropped(account: Account) -> None:
+    df = _customers()
+    keys = {**KEYS, "tier": ["platinum", *KEYS["tier"]]}  # platinum: declared, not in the data
+    release = release_counts(
+        df, by=["tier", "province"], keys=keys, epsilon=2.0, account=account, random_state=1
+    )
+    table = release.table
+    assert len(table) == 4 * 2
+    assert set(zip(table["tier"], table["province"], strict=True)) == {
+        (t, p) for t in keys["tier"] for p in keys["province"]
+    }
+    platinum = table[table["tier"] == "platinum"]["count"]
+    assert (platinum <= 6).all()  # zero rows plus noise, clamped at 0
+    exact = df[df["tier"] == "gold"].groupby("province").size()
+    released = table[table["tier"] == "gold"].set_index("province")["count"]
+    for province in keys["province"]:
+        assert abs(int(released[province]) - int(exact[province])) <= 10
+    other = int((df["tier"] == "other").sum())
+    assert release.undeclared_noisy is not None
+    assert abs(release.undeclared_noisy - other) <= 10
+    assert {"count_ci95_low", "count_ci95_high", "mechanism", "noise_scale"} <= set(table.columns)
+    assert (table["mechanism"] == "geometric").all()
+    assert table["guarantee"].str.contains("add/remove one customer").all()
+    assert account.ledger.status("crm").spent == PrivacyBudget(2.0)
+
+
+def test_keys_are_never_read_from_the_data(account: Account) -> None:
+    with pytest.raises(InputError, match="no declared keys"):
+        release_counts(
+            _customers(), by=["tier", "province"], keys={"tier": KEYS["tier"]}, epsilon=1.0,
+            account=account,
+        )  # fmt: skip
+    assert account.ledger.status("crm").spent == PrivacyBudget(0)
+
+
+def test_one_row_per_customer_keeps_the_first() -> None:
+    df = pd.DataFrame({"unit": ["a", "a", "a", "b"], "tier": ["gold", "silver", "silver", "gold"]})
+    release = release_counts(
+        df, by=["tier"], keys={"tier": ["gold", "silver"]}, epsilon=50.0, account=None,
+        bounding=Bounding("unit"), random_state=0,
+    )  # fmt: skip
+    assert release.table.set_index("tier")["count"].to_dict() == {"gold": 2, "silver": 0}
+    two = release_counts(
+        df, by=["tier"], keys={"tier": ["gold", "silver"]}, epsilon=50.0, account=None,
+        bounding=Bounding("unit", max_rows_per_unit=2), random_state=0,
+    )  # fmt: skip
+    assert two.table.set_index("tier")["count"].to_dict() == {"gold": 2, "silver": 1}
+    assert two.plan.sensitivity == 2
+
+
+def test_suppression_and_consistent_totals() -> None:
+    release = release_counts(
+        _customers(), by=["tier", "province"], keys=KEYS, epsilon=1.0, account=None,
+        suppress_below=400, totals=True, random_state=3,
+    )  # fmt: skip
+    table = release.table
+    cells = table[(table["tier"] != "*") & (table["province"] != "*")]
+    assert cells["suppressed"].any() and not cells["suppressed"].all()
+    assert cells.loc[cells["suppressed"], "count"].isna().all()
+    grand = table[(table["tier"] == "*") & (table["province"] == "*")]["count"].iloc[0]
+    by_tier = table[(table["tier"] != "*") & (table["province"] == "*")]["count"].sum()
+    assert grand == by_tier
+    assert (table["postprocessing"].str.contains("suppressed|total")).all()
+
+
+def test_undeclared_bounds_are_refused(account: Account) -> None:
+    df = _customers()
+    with pytest.raises(InputError, match="no declared bounds"):
+        release_means(df, by=["tier"], keys=KEYS, value="spend", bounds={}, epsilon=1.0,
+                      account=account)  # fmt: skip
+    with pytest.raises(InputError, match="no declared bounds"):
+        release_quantiles(df, value="spend", quantiles=[0.5], bounds={}, epsilon=1.0,
+                          account=account)  # fmt: skip
+    with pytest.raises(InputError, match="no declared bounds"):
+        release_kmeans(df, features=["spend"], bounds={}, k=2, epsilon=1.0, account=account)
+    with pytest.raises(InputError, match="LO < HI"):
+        release_means(df, by=["tier"], keys=KEYS, value="spend", bounds={"spend": (5, 5)},
+                      epsilon=1.0, account=account)  # fmt: skip
+    assert account.ledger.status("crm").spent == PrivacyBudget(0)
+
+
+def test_privacy_leak_warning_becomes_an_error() -> None:
+    with pytest.raises(PrivsegError, match="privacy leak"), _no_privacy_leak():
+        dpl_quantile(np.arange(10.0), 0.5, epsilon=1.0)  # no bounds: diffprivlib warns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with _no_privacy_leak():
+            pass
+
+
+def test_means_are_noisy_sum_over_noisy_count(account: Account) -> None:
+    df = _customers(6000)
+    release = release_means(
+        df, by=["tier"], keys={"tier": KEYS["tier"]}, value="spend", bounds={"spend": (0, 2000)},
+        epsilon=2.0, account=account, evaluate=True, random_state=4,
+    )  # fmt: skip
+    table = release.table.set_index("tier")
+    exact = df.assign(v=df["spend"].astype(float).clip(0, 2000)).groupby("tier")["v"].mean()
+    for tier in KEYS["tier"]:
+        assert table.loc[tier, "mean_ci95_low"] <= exact[tier] <= table.loc[tier, "mean_ci95_high"]
+        assert table.loc[tier, "mean"] == pytest.approx(
+            table.loc[tier, "sum"] / table.loc[tier, "count"]
+        )
+    assert (table["method"] == "mean = noisy sum / noisy count").all()
+    assert dict(release.plan.split) == {"counts": 0.5, "sums": 1.5}
+    assert release.evaluation is not None and release.evaluation["realised_value"] >= 0.95
+    assert release.plan.predicted_value is not None and release.plan.predicted_value >= 0.9
+    history = account.ledger.status("crm").history
+    assert history[-1].kind == "means" and history[-1].predicted_value is not None
+
+
+def test_quantiles_per_segment(account: Account) -> None:
+    df = _customers(6000)
+    release = release_quantiles(
+        df, value="spend", quantiles=[0.5], bounds={"spend": (0, 5000)}, epsilon=1.0,
+        account=account, by=["tier"], keys={"tier": KEYS["tier"]}, random_state=5,
+    )  # fmt: skip
+    exact = df.assign(v=df["spend"].astype(float)).groupby("tier")["v"].median()
+    for _, row in release.table.iterrows():
+        assert abs(row["q0.5"] - exact[row["tier"]]) < 0.1 * exact[row["tier"]]
+    assert (release.table["mechanism"] == "exponential").all()
+
+
+def test_target_picks_epsilon_and_refuses_when_out_of_budget(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "b.db")
+    ledger.set_budget("crm", PrivacyBudget(1.0))
+    account = Account(ledger, "crm")
+    release = release_counts(
+        _customers(), by=["tier"], keys={"tier": KEYS["tier"]}, target=0.9, account=account,
+        evaluate=True,
+    )  # fmt: skip
+    assert release.plan.predicted_value is not None and release.plan.predicted_value >= 0.9
+    assert [s.kind for s in ledger.status("crm").history] == ["size-estimate", "counts"]
+    assert release.epsilon_spent == pytest.approx(0.02 + release.plan.epsilon)
+    # Tiny segments and a tiny remaining budget: refused with the reason.
+    ledger.set_budget("tiny", PrivacyBudget(0.03))
+    with pytest.raises(BudgetExceededError, match="segments too small"):
+        release_counts(
+            _customers(40), by=["tier"], keys={"tier": KEYS["tier"]}, target=0.99,
+            account=Account(ledger, "tiny"),
+        )  # fmt: skip
+
+
+def test_over_budget_spends_nothing(account: Account) -> None:
+    release_counts(_customers(), by=["tier"], keys=KEYS, epsilon=2.5, account=account)
+    with pytest.raises(BudgetExceededError, match=r"requested epsilon=1, .*remaining epsilon=0\.5"):
+        release_counts(_customers(), by=["tier"], keys=KEYS, epsilon=1.0, account=account)
+    assert len(account.ledger.status("crm").history) == 1
+
+
+def test_analytic_value_measures() -> None:
+    assert distribution_value([10, 10], [10, 10]) == 1.0
+    assert distribution_value([20, 0], [10, 10]) == pytest.approx(0.5)
+    assert distribution_value([0, 0], [10, 10]) == 0.0
+    assert means_value([110.0, 50.0], [100.0, 100.0]) == pytest.approx(1 - (0.1 + 0.5) / 2)
+    assert means_value([1e9, np.nan], [1.0, np.nan]) == 0.0  # capped at 1
+    low = predict_distribution_value(0.01, [500] * 10)
+    high = predict_distribution_value(1.0, [500] * 10)
+    assert 0 < low < high <= 1
+    eps = epsilon_for_target(0.85, [500] * 10, ceiling=5.0)
+    assert predict_distribution_value(eps, [500] * 10) >= 0.85
+    assert predict_distribution_value(eps * 0.9, [500] * 10) < 0.85
