@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -49,10 +49,14 @@ from privseg import __version__
 from privseg.errors import IntegrityError, KeyFileError, PrivsegError, SourceNotFoundError
 from privseg.taxonomy import Category
 
+if TYPE_CHECKING:
+    from privseg.policy import Plan
+
 __all__ = [
     "FORMAT",
     "GENESIS",
     "SUCCESS",
+    "UNDECLARED",
     "AuditRecord",
     "ColumnEntry",
     "DatasetRef",
@@ -78,6 +82,8 @@ FORMAT = 1
 GENESIS = "0" * 64
 #: ``outcome`` of a run that finished without error.
 SUCCESS = "success"
+#: ``reason`` of a column dropped because the policy does not name it.
+UNDECLARED = "not declared by the policy (PIPL Art. 6)"
 
 ENV_TRAIL = "PRIVSEG_TRAIL"
 ENV_KEY = "PRIVSEG_AUDIT_KEY"
@@ -760,6 +766,25 @@ class RunRecorder:
                 consent,
             )
         )
+
+    def add_plan(self, plan: Plan, *, source: str | Path | None = None) -> None:
+        """Record every column of a policy plan: categories, action, outputs, consent, why dropped."""
+        for step in plan.columns:
+            rule = step.rule
+            consent = [
+                name
+                for name in ("separate_consent", "guardian_consent")
+                if rule is not None and getattr(rule, name)
+            ]
+            self.add_column(
+                step.column,
+                step.categories,
+                str(step.action),
+                output_columns=step.output_columns,
+                source=source,
+                reason=None if step.declared else UNDECLARED,
+                consent=",".join(consent) or None,
+            )
 
     def set_key_id(self, key_id: str) -> None:
         """Record the id (never the bytes) of the pseudonymization key used."""

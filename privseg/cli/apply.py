@@ -9,9 +9,10 @@ from typing import Any
 import click
 import pandas as pd
 
-from privseg import __version__
+from privseg import __version__, audit
 from privseg._resources import policies_dir
 from privseg.cli._common import encoding_option, path_argument, quiet_option
+from privseg.cli.audit import operator_option, trail_option
 from privseg.errors import InputError, PolicyError
 from privseg.io import atomic_path, fingerprint, read_table, write_table
 from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
@@ -126,6 +127,8 @@ def _load_optional_key(path: Path | None, insecure: bool) -> Key | None:
 @encoding_option
 @_insecure_option
 @quiet_option
+@trail_option
+@operator_option
 def apply_command(
     source: Path,
     policy_ref: str,
@@ -136,6 +139,8 @@ def apply_command(
     encoding: str | None,
     insecure_key_permissions: bool,
     quiet: bool,
+    trail: Path | None,
+    operator: str | None,
 ) -> None:
     """Keep only what a purpose needs: screen INPUT, check the policy, write OUT and a manifest.
 
@@ -153,20 +158,32 @@ def apply_command(
     if str(source) == "-":
         raise InputError("apply needs a file (its fingerprint goes into the manifest), not stdin")
     policy = resolve_policy(policy_ref)
-    keys = PolicyKeys(
-        load_key(key_path, insecure_permissions=insecure_key_permissions),
-        _load_optional_key(reversible_key_path, insecure_key_permissions),
-    )
-    table = read_table(source, encoding=encoding)
-    input_fp = _fingerprint_dict(source)
-    report = screen(table, full=full)
-    the_plan = plan(policy, report)
-    result = enforce(the_plan, table, keys)
-    write_table(result, out)
-    manifest = build_manifest(
-        source=source, out=out, the_plan=the_plan, keys=keys, input_fp=input_fp
-    )
-    _write_json(manifest_path(out), manifest)
+    with audit.run(
+        "apply",
+        trail=trail,
+        operator=operator,
+        purpose=policy.purpose,
+        policy_sha256=policy.sha256,
+    ) as record:
+        keys = PolicyKeys(
+            load_key(key_path, insecure_permissions=insecure_key_permissions),
+            _load_optional_key(reversible_key_path, insecure_key_permissions),
+        )
+        record.set_key_id(keys.master.key_id)
+        table = read_table(source, encoding=encoding)
+        input_fp = _fingerprint_dict(source)
+        record.add_input(source, fingerprint(source))
+        report = screen(table, full=full)
+        the_plan = plan(policy, report)
+        record.add_plan(the_plan, source=source)
+        result = enforce(the_plan, table, keys)
+        write_table(result, out)
+        manifest = build_manifest(
+            source=source, out=out, the_plan=the_plan, keys=keys, input_fp=input_fp
+        )
+        _write_json(manifest_path(out), manifest)
+        record.add_output(out, fingerprint(out))
+        record.add_output(manifest_path(out))
     if not quiet:
         kept = sum(1 for s in the_plan.columns if s.output_columns)
         click.echo(
