@@ -110,3 +110,26 @@ def test_every_audit_command_has_examples() -> None:
     for name in ("verify", "show", "export", "repair"):
         done = _invoke("audit", name, "--help")
         assert done.exit_code == 0 and "Examples:" in done.output
+
+
+def test_apply_is_audited_without_raw_values(tmp_path: Path, env: dict[str, str]) -> None:
+    from privseg import datasets
+
+    source = tmp_path / "customers.csv"
+    table = datasets.generate(200).customers
+    table.to_csv(source, index=False)
+    assert _invoke("keys", "new", str(tmp_path / "m.key")).exit_code == 0
+    trail = tmp_path / "audits" / "trail.jsonl"
+    args = ["apply", str(source), "--policy", "wecom-marketing", "--key", str(tmp_path / "m.key")]
+    done = _invoke(*args, "--out", str(tmp_path / "out.csv"), "--trail", str(trail))
+    assert done.exit_code == 0, done.output
+    (record,) = audit.read_records(trail)
+    assert record.command == "apply" and record.ok and record.inputs[0].rows == 200
+    assert {c.name for c in record.columns} == set(table.columns)
+    assert any(
+        c.action == "pseudonymize" and "phone_number" in c.categories for c in record.columns
+    )
+    text = trail.read_text(encoding="utf-8")
+    values = {v for col in table.columns for v in table[col].dropna().astype(str) if len(v) >= 5}
+    assert values and not [v for v in values if v in text]
+    assert audit.verify(trail).ok

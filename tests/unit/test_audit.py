@@ -256,6 +256,7 @@ def test_operator_and_trail_come_from_the_environment(
     tmp_path: Path, key: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(audit.ENV_TRAIL)
     monkeypatch.setenv(audit.ENV_OPERATOR, "compliance-officer")
     with audit.run("screen"):
         pass
