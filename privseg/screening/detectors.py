@@ -30,7 +30,14 @@ from privseg.screening.patterns import (
 from privseg.screening.report import Detector
 from privseg.taxonomy import Category
 
-__all__ = ["Finding", "Values", "pattern_finding", "scan_patterns", "scan_shapes"]
+__all__ = [
+    "Finding",
+    "Values",
+    "pattern_finding",
+    "scan_patterns",
+    "scan_shapes",
+    "split_opaque",
+]
 
 C = Category
 MINOR_AGE = 14
@@ -43,6 +50,7 @@ class Values:
 
     values: pd.Series
     counts: np.ndarray
+    total: int | None = None  # examined values of the whole column, when this is a subset
 
     @classmethod
     def of(cls, column: pd.Series) -> Values:
@@ -53,8 +61,13 @@ class Values:
 
     @property
     def examined(self) -> int:
-        """Number of non-empty values examined."""
-        return int(self.counts.sum())
+        """Number of non-empty values examined (of the whole column, for a subset)."""
+        return int(self.counts.sum()) if self.total is None else self.total
+
+    def subset(self, keep: np.ndarray) -> Values:
+        """The distinct values where ``keep`` holds; shares stay relative to the whole."""
+        values = self.values[keep].reset_index(drop=True)
+        return Values(values, self.counts[keep], self.examined)
 
     def weight(self, mask_: np.ndarray | pd.Series) -> int:
         """Number of examined values where ``mask_`` (over distinct values) holds."""
@@ -409,32 +422,39 @@ def _places(vals: Values) -> list[Finding]:
     return out
 
 
-def _biometric(vals: Values) -> list[Finding]:
-    out = []
+def split_opaque(vals: Values) -> tuple[list[Finding], Values]:
+    """Findings of image payloads and face-embedding vectors, and the values left over.
+
+    Payloads and vectors are opaque blobs: no other detector runs over them (their digits
+    are neither phone numbers nor coordinates), which also keeps long values cheap.
+    """
     payload = vals.values.str.match(_IMAGE_PAYLOAD.pattern).to_numpy(dtype=bool)
     commas = vals.values.str.count(",").to_numpy()
-    vector = np.isin(commas, (127, 511)) & vals.values.str.fullmatch(_VECTOR.pattern).to_numpy(
-        dtype=bool
-    )
-    url = vals.values.str.fullmatch(_IMAGE_URL.pattern, flags=re.I).to_numpy(dtype=bool)
-    for hit, rule, needs_header in (
-        (payload, "image payload (data URI, JPEG/PNG magic bytes)", False),
-        (vector, "face-embedding vector (128/512 numbers)", False),
-        (url, "image URL", True),
+    vector = np.isin(commas, (127, 511))
+    vector[vector] = vals.values[vector].str.fullmatch(_VECTOR.pattern).to_numpy(dtype=bool)
+    found = []
+    for hit, rule in (
+        (payload, "image payload (data URI, JPEG/PNG magic bytes)"),
+        (vector, "face-embedding vector (128/512 numbers)"),
     ):
-        f = _finding(
-            vals,
-            hit,
-            C.BIOMETRIC,
-            Detector.SHAPE,
-            rule,
-            score=0.9,
-            min_share=0.3,
-            needs_header=needs_header,
-        )
+        f = _finding(vals, hit, C.BIOMETRIC, Detector.SHAPE, rule, score=0.9, min_share=0.3)
         if f:
-            out.append(f)
-    return out
+            found.append(f)
+    return found, vals.subset(~(payload | vector))
+
+
+def _image_urls(vals: Values) -> Finding | None:
+    url = vals.values.str.fullmatch(_IMAGE_URL.pattern, flags=re.I).to_numpy(dtype=bool)
+    return _finding(
+        vals,
+        url,
+        C.BIOMETRIC,
+        Detector.SHAPE,
+        "image URL",
+        score=0.9,
+        min_share=0.3,
+        needs_header=True,
+    )
 
 
 def _whereabouts(vals: Values) -> list[Finding]:
@@ -455,7 +475,8 @@ def _whereabouts(vals: Values) -> list[Finding]:
     )
     if f:
         out.append(f)
-    geo = vals.values.str.fullmatch(_GEOHASH.pattern).to_numpy(dtype=bool)
+    geo = vals.values.str.fullmatch(_GEOHASH.pattern).to_numpy(dtype=bool, copy=True)
+    geo &= vals.values.str.contains("[a-z]").to_numpy(dtype=bool)  # not plain numbers
     if geo.sum() >= 5:
         heads = vals.values[geo].str[0].value_counts().to_numpy()
         lengths = vals.values[geo].str.len().nunique()
@@ -484,7 +505,7 @@ def _device(vals: Values) -> Finding | None:
 
 
 def scan_shapes(vals: Values, *, as_of: date) -> list[Finding]:
-    """Vocabulary and shape detectors over the distinct values of a column."""
+    """Vocabulary and shape detectors (after :func:`split_opaque`) over distinct values."""
     if not len(vals.counts):
         return []
     found: Sequence[Finding | None] = [
@@ -497,7 +518,7 @@ def scan_shapes(vals: Values, *, as_of: date) -> list[Finding]:
         *_birth_dates(vals, as_of),
         *_ages(vals),
         *_places(vals),
-        *_biometric(vals),
+        _image_urls(vals),
         *_whereabouts(vals),
     ]
     return [f for f in found if f is not None]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from privseg import io
-from privseg.screening.detectors import Values, scan_patterns, scan_shapes
+from privseg.screening.detectors import Values, scan_patterns, scan_shapes, split_opaque
 from privseg.screening.lexicon import header_hits
 from privseg.screening.report import ScreenReport
 from privseg.screening.sampling import sample_positions
@@ -66,13 +66,14 @@ def screen(
             sampled = False
         touched[present] = True
         vals = Values.of(column.iloc[present])
+        findings, rest = split_opaque(vals)
         if full:
-            findings = scan_patterns(vals, name, as_of=as_of)
+            findings += scan_patterns(rest, name, as_of=as_of)
         else:
             from privseg.screening.engine import analyze_sample  # presidio loads lazily
 
-            findings = analyze_sample(vals, name, as_of=as_of)
-        findings += scan_shapes(vals, as_of=as_of)
+            findings += analyze_sample(rest, name, as_of=as_of)
+        findings += scan_shapes(rest, as_of=as_of)
         verdicts.append(
             decide(name, header_hits(name), findings, sampled=sampled, examined=vals.examined)
         )
