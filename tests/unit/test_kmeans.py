@@ -1,0 +1,176 @@
+"""DP k-means: exact budget accounting over every mechanism call, bounds required, quality."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from diffprivlib.mechanisms import Geometric, Laplace
+
+from privseg import kmeans
+from privseg.errors import InputError
+
+BOUNDS = ((0.0, 12.0), (0.0, 24.0), (0.0, 13.0))
+
+
+def _blobs(n: int = 3000, seed: int = 0) -> np.ndarray:
+    rs = np.random.RandomState(seed)
+    centres = np.array([[2.0, 10.0, 9.0], [10.0, 1.0, 3.0], [5.0, 4.0, 6.0]])
+    X = centres[rs.randint(0, 3, n)] + rs.normal(0, 0.8, (n, 3))
+    lo, hi = np.array(BOUNDS).T
+    return np.clip(X, lo, hi)
+
+
+class _Ledger:
+    """Records every mechanism instance privseg.kmeans creates and each value it randomises."""
+
+    def __init__(self) -> None:
+        self.instances: list[dict[str, Any]] = []
+
+    def wrap(self, base: type) -> type:
+        ledger = self
+
+        class Recording(base):  # type: ignore[misc, valid-type]
+            def __init__(self, **kwargs: Any) -> None:
+                super().__init__(**kwargs)
+                self.record = {
+                    "kind": base.__name__,
+                    "epsilon": kwargs["epsilon"],
+                    "sensitivity": kwargs["sensitivity"],
+                    "calls": 0,
+                }
+                ledger.instances.append(self.record)
+
+            def randomise(self, value: Any) -> Any:
+                self.record["calls"] += 1
+                return super().randomise(value)
+
+        return Recording
+
+
+@pytest.fixture
+def ledger(monkeypatch: pytest.MonkeyPatch) -> _Ledger:
+    recorded = _Ledger()
+    monkeypatch.setattr(kmeans, "Geometric", recorded.wrap(Geometric))
+    monkeypatch.setattr(kmeans, "Laplace", recorded.wrap(Laplace))
+    return recorded
+
+
+@pytest.mark.parametrize("method", list(kmeans.KMeansMethod))
+@pytest.mark.parametrize("epsilon", [0.1, 0.7, 3.0])
+def test_every_mechanism_call_adds_up_to_epsilon(
+    ledger: _Ledger, method: kmeans.KMeansMethod, epsilon: float
+) -> None:
+    k = 3
+    X = _blobs()
+    result = kmeans.fit(X, bounds=BOUNDS, k=k, epsilon=epsilon, method=method, random_state=1)
+    assert ledger.instances, "no mechanism was used"
+    # Each instance randomises disjoint partitions of the rows (parallel composition): the
+    # total row count, the cells of one grid, or the k clusters of one Lloyd step.
+    spent = 0.0
+    for record in ledger.instances:
+        assert record["epsilon"] > 0
+        if record["kind"] == "Geometric":
+            assert record["sensitivity"] == 1
+            assert record["calls"] == 1 or record["calls"] == k or _is_grid(record["calls"])
+        else:
+            widths = np.array([hi - lo for lo, hi in BOUNDS])
+            assert record["sensitivity"] == pytest.approx(widths.sum() / 2)
+            assert record["calls"] == k * len(BOUNDS)
+        spent += record["epsilon"]
+    assert math.isclose(spent, epsilon, rel_tol=1e-12)
+    assert result.epsilon == epsilon
+    assert result.method is method
+
+
+def _is_grid(calls: int) -> bool:
+    m = round(calls ** (1 / 3))
+    return m >= 2 and m**3 == calls
+
+
+def test_grid_falls_back_to_lloyd_when_too_coarse(ledger: _Ledger) -> None:
+    X = _blobs(50)
+    result = kmeans.fit(X, bounds=BOUNDS, k=2, epsilon=0.05, random_state=0)
+    assert result.iterations > 0
+    assert math.isclose(sum(r["epsilon"] for r in ledger.instances), 0.05, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [None, (), [(0, 1)], [(0, 1), (1, 1), (0, 1)], [(0, 1), (0, "x"), (0, 1)], "0:1"],
+)
+def test_bounds_are_required_and_well_formed(bounds: Any) -> None:
+    with pytest.raises(InputError, match="bounds|columns"):
+        kmeans.fit(_blobs(100), bounds=bounds, k=2, epsilon=1.0, random_state=0)
+
+
+@pytest.mark.parametrize(
+    ("k", "epsilon"), [(0, 1.0), (2, 0.0), (2, -1.0), (2, float("inf")), (2, float("nan"))]
+)
+def test_bad_k_or_epsilon(k: int, epsilon: float) -> None:
+    with pytest.raises(InputError):
+        kmeans.fit(_blobs(100), bounds=BOUNDS, k=k, epsilon=epsilon, random_state=0)
+
+
+def test_rows_are_clipped_to_the_bounds() -> None:
+    X = _blobs() * 10  # far outside the box
+    result = kmeans.fit(X, bounds=BOUNDS, k=3, epsilon=2.0, random_state=0)
+    lo, hi = np.array(BOUNDS).T
+    assert (result.centroids >= lo).all()
+    assert (result.centroids <= hi).all()
+
+
+@pytest.mark.parametrize("method", list(kmeans.KMeansMethod))
+def test_sizes_are_noisy_counts_summing_near_n(method: kmeans.KMeansMethod) -> None:
+    X = _blobs(3000)
+    result = kmeans.fit(X, bounds=BOUNDS, k=3, epsilon=1.0, method=method, random_state=2)
+    assert result.sizes.shape == (3,)
+    assert result.centroids.shape == (3, 3)
+    assert abs(int(result.sizes.sum()) - len(X)) < 150
+    assert not result.centroids.flags.writeable
+
+
+def test_secure_randomness_without_random_state() -> None:
+    X = _blobs(500)
+    a = kmeans.fit(X, bounds=BOUNDS, k=3, epsilon=1.0)
+    b = kmeans.fit(X, bounds=BOUNDS, k=3, epsilon=1.0)
+    assert not np.array_equal(a.sizes, b.sizes) or not np.array_equal(a.centroids, b.centroids)
+
+
+def test_cost_and_analytic_value() -> None:
+    X = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 10.0]])
+    assert kmeans.cost(X, [[1.0, 0.0], [10.0, 10.0]]) == pytest.approx(2.0)
+    assert kmeans.analytic_value(X, [[1.0, 0.0], [10.0, 10.0]]) == pytest.approx(1.0)
+    assert kmeans.analytic_value(X, [[0.0, 0.0], [10.0, 10.0]]) == pytest.approx(0.5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", [3, 4, 5])
+def test_default_epsilon_keeps_85_percent_on_demo_features(k: int) -> None:
+    from privseg import datasets, segments
+
+    data = datasets.generate(5000, seed=3)
+    labels = segments.assign(
+        data.customers, data.orders, data.interactions, as_of=datasets.DEMO_AS_OF
+    )
+    lo, hi = np.array(BOUNDS).T
+    X = np.clip(
+        np.column_stack(
+            [
+                labels["recency"].to_numpy(float) / 30.0,
+                labels["frequency"].to_numpy(float),
+                np.log1p(labels["monetary"].to_numpy(float)),
+            ]
+        ),
+        lo,
+        hi,
+    )
+    values = [
+        kmeans.analytic_value(
+            X, kmeans.fit(X, bounds=BOUNDS, k=k, random_state=seed).centroids, n_init=4
+        )
+        for seed in range(5)
+    ]
+    assert np.median(values) >= 0.85
