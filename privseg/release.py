@@ -43,6 +43,7 @@ from privseg.errors import BudgetExceededError, InputError, PrivsegError
 
 __all__ = [
     "DEFAULT_EPSILON",
+    "MEANS_SANITY",
     "MEAN_COUNT_SHARE",
     "SIZE_PILOT_EPSILON",
     "SUM_GRID",
@@ -65,6 +66,8 @@ __all__ = [
 DEFAULT_EPSILON = 1.0
 SIZE_PILOT_EPSILON = 0.02
 MEAN_COUNT_SHARE = 0.25
+#: Sanity bound of the means' relative error, as a share of the declared range.
+MEANS_SANITY = 0.01
 SUM_GRID = 10_000
 UNDECLARED = "(undeclared)"
 NEIGHBOURS = "add/remove one customer"
@@ -211,16 +214,25 @@ def distribution_value(
     return float(1 - 0.5 * np.abs(p / p.sum() - q / q.sum()).sum())
 
 
-def means_value(noisy: Sequence[float] | np.ndarray, exact: Sequence[float] | np.ndarray) -> float:
-    """1 - mean relative error of segment means, each error capped at 1 (NaN exact means skipped)."""
+def means_value(
+    noisy: Sequence[float] | np.ndarray, exact: Sequence[float] | np.ndarray, *, sanity: float = 0.0
+) -> float:
+    """1 - mean relative error of segment means, each error capped at 1 (NaN exact means skipped).
+
+    Relative error is |noisy - exact| / max(|exact|, sanity): the sanity bound (Xiao, Wang and
+    Gehrke 2010) keeps a segment whose exact mean is zero (e.g. the spend of customers without
+    orders) from counting as a total loss for any noise; releases use ``MEANS_SANITY`` of the
+    declared range.
+    """
     n = np.asarray(noisy, dtype=float)
     e = np.asarray(exact, dtype=float)
     keep = ~np.isnan(e)
     if not keep.any():
         raise InputError("no segment has exact data; analytic value undefined")
     n, e = n[keep], e[keep]
+    scale = np.maximum(np.abs(e), sanity)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(e == 0, (n != 0).astype(float), np.abs(n - e) / np.abs(e))
+        rel = np.where(scale == 0, (n != e).astype(float), np.abs(n - e) / scale)
     rel = np.where(np.isnan(rel), 1.0, np.minimum(rel, 1.0))
     return float(1 - rel.mean())
 
@@ -642,7 +654,8 @@ def release_means(
     table["method"] = "mean = noisy sum / noisy count"
     table["postprocessing"] = "count clamped to >= 0; mean clipped to bounds, empty if count is 0"
     table["guarantee"] = _guarantee(epsilon, bounding)
-    predicted = _predict_means_value(n_pos, means, eps_count, eps_sum, k, grid)
+    sanity = MEANS_SANITY * (hi - lo)
+    predicted = _predict_means_value(n_pos, means, eps_count, eps_sum, k, grid, sanity)
     plan = replace(plan, predicted_value=predicted)
     if account is not None and predicted is not None:
         account.ledger.record_prediction(spends[0].id, predicted)
@@ -650,7 +663,8 @@ def release_means(
     if evaluate:
         with np.errstate(divide="ignore", invalid="ignore"):
             exact_means = np.where(exact_n > 0, np.clip(exact_s * grid / exact_n, lo, hi), np.nan)
-        evaluation = {"realised_value": means_value(np.nan_to_num(means, nan=0.0), exact_means)}
+        realised = means_value(np.nan_to_num(means, nan=0.0), exact_means, sanity=sanity)
+        evaluation = {"realised_value": realised}
         if predicted is not None:
             evaluation["predicted_value"] = predicted
     return Release(plan, table, tuple(spends), max(0, int(noisy_n[-1])), evaluation)
@@ -682,16 +696,27 @@ def _mean_interval(
 
 
 def _predict_means_value(
-    n: np.ndarray, means: np.ndarray, eps_count: float, eps_sum: float, k: int, grid: float
+    n: np.ndarray,
+    means: np.ndarray,
+    eps_count: float,
+    eps_sum: float,
+    k: int,
+    grid: float,
+    sanity: float,
 ) -> float | None:
-    """Expected value from the noisy sizes and means (first order), or None if nothing to go on."""
-    ok = (n > _geometric_ci95(eps_count, k)) & ~np.isnan(means) & (means != 0)
+    """Expected value from the noisy sizes and means (first order), or None if nothing to go on.
+
+    Segments whose noisy count is within the count noise of zero are left out, as the
+    realised measure leaves out empty segments.
+    """
+    ok = (n > _geometric_ci95(eps_count, k)) & ~np.isnan(means)
     if not ok.any():
         return None
     e_s = _geometric_abs_mean(eps_sum, k * SUM_GRID) * grid
     e_c = _geometric_abs_mean(eps_count, k)
-    rel = np.minimum(1.0, e_s / (n[ok] * np.abs(means[ok])) + e_c / n[ok])
-    return float(1 - rel.mean())
+    m = np.abs(means[ok])
+    abs_error = (e_s + m * e_c) / n[ok]
+    return float(1 - np.minimum(1.0, abs_error / np.maximum(m, sanity)).mean())
 
 
 # -- quantiles ----------------------------------------------------------------------------------
