@@ -51,6 +51,7 @@ from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
     from privseg.policy import Plan
+    from privseg.screening import ScreenReport
 
 __all__ = [
     "FORMAT",
@@ -767,6 +768,17 @@ class RunRecorder:
             )
         )
 
+    def add_screening(self, report: ScreenReport, path: str | Path) -> None:
+        """Record a screening: the input (hashed unless ``-``) and each column's categories."""
+        source = None if str(path) == "-" else path
+        if source is not None:
+            names = tuple(c.name for c in report.columns)
+            self.inputs.append(replace(DatasetRef.of(source), rows=report.rows, columns=names))
+        for verdict in report.columns:
+            self.add_column(verdict.name, verdict.categories, "screen", source=source)
+        self.set_metric("rows_examined", report.rows_examined)
+        self.set_metric("full_scan", report.full)
+
     def add_plan(self, plan: Plan, *, source: str | Path | None = None) -> None:
         """Record every column of a policy plan: categories, action, outputs, consent, why dropped."""
         for step in plan.columns:
@@ -842,6 +854,7 @@ def run(
     key_path = key or default_key_path()
     public = _load_private_key(key_path, create=True).public_key()
     with _locked(trail):
+        _check_pubfile(trail, public)
         _head(trail, checkpoint_path(trail, key_path), public)
     recorder = RunRecorder(command, resolve_operator(operator), purpose, policy_sha256)
     try:

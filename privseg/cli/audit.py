@@ -116,9 +116,8 @@ def _describe(record: audit.AuditRecord) -> str:
             lines.append(f"    {label} {d.path}{rows}  sha256 {d.sha256[:12]}")
     for c in record.columns:
         cats = f" [{', '.join(c.categories)}]" if c.categories else ""
-        to = ""
-        if c.output_columns != (c.name,) and (c.output_columns or c.action != "drop"):
-            to = f" -> {', '.join(c.output_columns) or '(dropped)'}"
+        renamed = c.output_columns and c.output_columns != (c.name,)
+        to = f" -> {', '.join(c.output_columns)}" if renamed else ""
         notes = "; ".join(n for n in (c.reason, c.consent and f"consent: {c.consent}") if n)
         lines.append(f"    col {c.name}{cats}: {c.action}{to}" + (f" ({notes})" if notes else ""))
     lines.extend(f"    {name} = {value}" for name, value in record.metrics)

@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from privseg.cli._common import OutputFormat, encoding_option, format_option, path_argument
+from privseg.cli.audit import operator_option, trail_option
 
 COMMANDS: list[click.Command] = []
 
@@ -33,6 +34,8 @@ COMMANDS: list[click.Command] = []
     "--full", is_flag=True, help="Scan every value with vectorized detectors instead of a sample."
 )
 @encoding_option
+@trail_option
+@operator_option
 def screen_command(
     input_path: Path,
     fmt: str,
@@ -40,6 +43,8 @@ def screen_command(
     sample: int | None,
     full: bool,
     encoding: str | None,
+    trail: Path | None,
+    operator: str | None,
 ) -> None:
     """Classify every column of INPUT for PIPL sensitive categories and personal information.
 
@@ -54,21 +59,25 @@ def screen_command(
       privseg screen export.csv --format json --full       # every value, JSON contract
       privseg screen gbk.csv --encoding gb18030 --sample 5000 --format md
     """
+    from privseg import audit
     from privseg.io import atomic_path
     from privseg.screening import DEFAULT_SAMPLE, screen
     from privseg.screening.render import render, renderable
 
     if full and sample is not None:
         raise click.UsageError("--sample and --full exclude each other")
-    report = screen(input_path, sample=sample or DEFAULT_SAMPLE, full=full, encoding=encoding)
-    if out is not None:
-        with atomic_path(out) as tmp:
-            tmp.write_text(render(report, fmt), encoding="utf-8")
-        click.echo(f"wrote {out}", err=True)
-    elif fmt == OutputFormat.TEXT and sys.stdout.isatty():
-        Console().print(renderable(report))
-    else:
-        click.echo(render(report, fmt), nl=False)
+    with audit.run("screen", trail=trail, operator=operator) as record:
+        report = screen(input_path, sample=sample or DEFAULT_SAMPLE, full=full, encoding=encoding)
+        record.add_screening(report, input_path)
+        if out is not None:
+            with atomic_path(out) as tmp:
+                tmp.write_text(render(report, fmt), encoding="utf-8")
+            record.add_output(out)
+            click.echo(f"wrote {out}", err=True)
+        elif fmt == OutputFormat.TEXT and sys.stdout.isatty():
+            Console().print(renderable(report))
+        else:
+            click.echo(render(report, fmt), nl=False)
 
 
 COMMANDS.append(screen_command)
