@@ -17,13 +17,15 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from privseg import __version__
 from privseg.errors import InputError, PolicyError, PolicyRefusal
+from privseg.io import atomic_path, fingerprint, read_table, write_table
 from privseg.pseudonym import (
     REVERSIBLE_SUFFIX,
     IdKind,
@@ -32,6 +34,7 @@ from privseg.pseudonym import (
     ReversibleCipher,
     Tokenizer,
 )
+from privseg.screening import ScreenReport, screen
 from privseg.taxonomy import Category, info, is_sensitive
 from privseg.transforms import (
     AddressLevel,
@@ -49,9 +52,6 @@ from privseg.transforms import (
     TruncateTime,
 )
 
-if TYPE_CHECKING:
-    from privseg.screening import ScreenReport
-
 __all__ = [
     "Action",
     "Budget",
@@ -62,8 +62,10 @@ __all__ = [
     "Policy",
     "PolicyKeys",
     "ReleaseSpec",
+    "apply_file",
     "enforce",
     "load_policy",
+    "manifest_path",
     "plan",
     "policy_json_schema",
     "schema_text",
@@ -583,6 +585,65 @@ def enforce(plan: Plan, df: pd.DataFrame, keys: PolicyKeys) -> pd.DataFrame:
         else:
             out[step.column] = transform.apply(values, column=step.column)
     return pd.DataFrame(out, index=df.index)
+
+
+def manifest_path(out: str | Path) -> Path:
+    """Where ``apply`` writes the manifest of ``out``: ``OUT.manifest.json``."""
+    path = Path(out)
+    return path.with_name(path.name + ".manifest.json")
+
+
+def _fingerprint_dict(path: Path) -> dict[str, Any]:
+    fp = fingerprint(path)
+    return {"path": str(path), "sha256": fp.sha256, "rows": fp.rows, "columns": list(fp.columns)}
+
+
+def apply_file(
+    source: str | Path,
+    policy: Policy,
+    keys: PolicyKeys,
+    out: str | Path,
+    *,
+    full: bool = False,
+    encoding: str | None = None,
+) -> dict[str, Any]:
+    """Screen ``source``, plan ``policy`` against it, enforce, write ``out`` and its manifest.
+
+    A refusal raises before anything is written. Returns the manifest: input fingerprint,
+    policy sha256, per-column action and categories found, key ids (never keys), output
+    fingerprint.
+    """
+    source, out = Path(source), Path(out)
+    if str(source) == "-":
+        raise InputError("apply needs a file (its fingerprint goes into the manifest), not stdin")
+    table = read_table(source, encoding=encoding)
+    input_fp = _fingerprint_dict(source)
+    the_plan = plan(policy, screen(table, full=full))
+    write_table(enforce(the_plan, table, keys), out)
+    manifest = {
+        "privseg_version": __version__,
+        "command": "apply",
+        "input": input_fp,
+        "policy": {"path": str(policy.path), "purpose": policy.purpose, "sha256": policy.sha256},
+        "key_id": keys.master.key_id,
+        "reversible_key_id": keys.reversible.key_id if keys.reversible else None,
+        "columns": [
+            {
+                "column": step.column,
+                "action": step.action.value,
+                "declared": step.declared,
+                "categories": [c.value for c in step.categories],
+                "output_columns": list(step.output_columns),
+            }
+            for step in the_plan.columns
+        ],
+        "dropped": [s.column for s in the_plan.columns if not s.output_columns],
+        "dropped_undeclared": list(the_plan.dropped_undeclared),
+        "output": _fingerprint_dict(out),
+    }
+    with atomic_path(manifest_path(out)) as tmp:
+        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return manifest
 
 
 def schema_text() -> str:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 import pandas as pd
 
-from privseg import __version__, audit
 from privseg._resources import policies_dir
 from privseg.cli._common import encoding_option, path_argument, quiet_option
 from privseg.cli.audit import operator_option, trail_option
 from privseg.errors import InputError, PolicyError
-from privseg.io import atomic_path, fingerprint, read_table, write_table
-from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
+from privseg.io import read_table, write_table
+from privseg.policy import Policy, PolicyKeys, apply_file, load_policy
 from privseg.pseudonym import (
     KEY_ENV,
     REVERSIBLE_SUFFIX,
@@ -29,7 +27,6 @@ from privseg.pseudonym import (
     read_key_file,
     rotate,
 )
-from privseg.screening import screen
 
 COMMANDS: list[click.Command] = []
 
@@ -56,44 +53,6 @@ def resolve_policy(ref: str) -> Policy:
     if not path.exists() and "/" not in ref and shipped.is_file():
         path = shipped
     return load_policy(path)
-
-
-def manifest_path(out: Path) -> Path:
-    """Where ``apply`` writes the manifest of ``out``: ``OUT.manifest.json``."""
-    return out.with_name(out.name + ".manifest.json")
-
-
-def _fingerprint_dict(path: Path) -> dict[str, Any]:
-    fp = fingerprint(path)
-    return {"path": str(path), "sha256": fp.sha256, "rows": fp.rows, "columns": list(fp.columns)}
-
-
-def build_manifest(
-    *, source: Path, out: Path, the_plan: Plan, keys: PolicyKeys, input_fp: dict[str, Any]
-) -> dict[str, Any]:
-    """The JSON manifest of one ``apply`` run: fingerprints, policy hash, actions, key ids."""
-    policy = the_plan.policy
-    return {
-        "privseg_version": __version__,
-        "command": "apply",
-        "input": input_fp,
-        "policy": {"path": str(policy.path), "purpose": policy.purpose, "sha256": policy.sha256},
-        "key_id": keys.master.key_id,
-        "reversible_key_id": keys.reversible.key_id if keys.reversible else None,
-        "columns": [
-            {
-                "column": step.column,
-                "action": step.action.value,
-                "declared": step.declared,
-                "categories": [c.value for c in step.categories],
-                "output_columns": list(step.output_columns),
-            }
-            for step in the_plan.columns
-        ],
-        "dropped": [s.column for s in the_plan.columns if not s.output_columns],
-        "dropped_undeclared": list(the_plan.dropped_undeclared),
-        "output": _fingerprint_dict(out),
-    }
 
 
 def _load_optional_key(path: Path | None, insecure: bool) -> Key | None:
@@ -155,47 +114,22 @@ def apply_command(
       privseg apply orders.parquet --policy my-policy.yaml --key k --out orders.min.parquet
       PRIVSEG_MASTER_KEY=$(cat k) privseg apply interactions.csv --policy p.yaml --out i.csv
     """
-    if str(source) == "-":
-        raise InputError("apply needs a file (its fingerprint goes into the manifest), not stdin")
-    policy = resolve_policy(policy_ref)
-    with audit.run(
-        "apply",
-        trail=trail,
-        operator=operator,
-        purpose=policy.purpose,
-        policy_sha256=policy.sha256,
-    ) as record:
-        keys = PolicyKeys(
-            load_key(key_path, insecure_permissions=insecure_key_permissions),
-            _load_optional_key(reversible_key_path, insecure_key_permissions),
-        )
-        record.set_key_id(keys.master.key_id)
-        table = read_table(source, encoding=encoding)
-        input_fp = _fingerprint_dict(source)
-        record.add_input(source, fingerprint(source))
-        report = screen(table, full=full)
-        the_plan = plan(policy, report)
-        record.add_plan(the_plan, source=source)
-        result = enforce(the_plan, table, keys)
-        write_table(result, out)
-        manifest = build_manifest(
-            source=source, out=out, the_plan=the_plan, keys=keys, input_fp=input_fp
-        )
-        _write_json(manifest_path(out), manifest)
-        record.add_output(out, fingerprint(out))
-        record.add_output(manifest_path(out))
+    keys = PolicyKeys(
+        load_key(key_path, insecure_permissions=insecure_key_permissions),
+        _load_optional_key(reversible_key_path, insecure_key_permissions),
+    )
+    manifest = apply_file(
+        source, resolve_policy(policy_ref), keys, out, full=full, encoding=encoding
+    )
     if not quiet:
-        kept = sum(1 for s in the_plan.columns if s.output_columns)
+        kept = [c for c in manifest["columns"] if c["output_columns"]]
         click.echo(
-            f"{out}: {len(result)} rows, {kept} of {len(the_plan.columns)} columns kept "
-            f"({len(the_plan.dropped_undeclared)} undeclared dropped); key id {keys.master.key_id}",
+            f"{out}: {manifest['output']['rows']} rows, {len(kept)} of "
+            f"{len(manifest['columns'])} columns kept "
+            f"({len(manifest['dropped_undeclared'])} undeclared dropped); "
+            f"key id {manifest['key_id']}",
             err=True,
         )
-
-
-def _write_json(dest: Path, data: dict[str, Any]) -> None:
-    with atomic_path(dest) as tmp:
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 @click.group("keys")
