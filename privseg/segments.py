@@ -29,7 +29,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from privseg._resources import policies_dir
 from privseg.errors import InputError, PolicyError, PrivsegWarning
@@ -87,11 +94,6 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _ascending(values: Sequence[float], name: str) -> None:
-    if len(values) != 4 or any(b <= a for a, b in itertools.pairwise(values)):
-        raise ValueError(f"{name} needs 4 strictly increasing edges (scores 1-5)")
-
-
 class _Columns(_Model):
     unit: str = "外部联系人ID"
     registered_at: str = "注册时间"
@@ -109,12 +111,12 @@ class _Rfm(_Model):
     high_score: int = Field(3, ge=2, le=5)
     label: RfmLabel = RfmLabel.SEGMENT
 
-    @model_validator(mode="after")
-    def _edges(self) -> _Rfm:
-        _ascending(self.recency_days, "recency_days")
-        _ascending(self.frequency, "frequency")
-        _ascending(self.monetary, "monetary")
-        return self
+    @field_validator("recency_days", "frequency", "monetary")
+    @classmethod
+    def _edges(cls, values: list[float]) -> list[float]:
+        if len(values) != 4 or any(b <= a for a, b in itertools.pairwise(values)):
+            raise ValueError("needs 4 strictly increasing edges (scores 1-5)")
+        return values
 
 
 class _Within(_Model):
@@ -192,25 +194,25 @@ class _Channel(_Model):
     fallback: str = "other"
 
 
+class _SchemeBodies(_Model):
+    rfm: _Rfm | None = None
+    lifecycle: _Lifecycle | None = None
+    value_tier: _ValueTier | None = None
+    activity: _Activity | None = None
+    channel: _Channel | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_bodies(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: ({} if value is None else value) for key, value in data.items()}
+        return data
+
+
 class _Schemes(_Model):
     columns: _Columns = _Columns()
     dimensions: list[str] = []
-    schemes: dict[SchemeKind, Any] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _parse_schemes(self) -> _Schemes:
-        parsers: dict[SchemeKind, type[_Model]] = {
-            SchemeKind.RFM: _Rfm,
-            SchemeKind.LIFECYCLE: _Lifecycle,
-            SchemeKind.VALUE_TIER: _ValueTier,
-            SchemeKind.ACTIVITY: _Activity,
-            SchemeKind.CHANNEL: _Channel,
-        }
-        parsed = {
-            kind: parsers[kind].model_validate(body or {}) for kind, body in self.schemes.items()
-        }
-        object.__setattr__(self, "schemes", parsed)
-        return self
+    schemes: _SchemeBodies
 
 
 # -- frozen values ---------------------------------------------------------------------------
@@ -376,7 +378,10 @@ def parse_schemes(text: str, *, source: str = "<schemes>") -> Schemes:
         raise PolicyError(
             f"field {field!r}: {first['msg']}", source=source, line=_line_of(node, loc)
         ) from None
-    schemes = tuple((kind, _freeze(kind, body)) for kind, body in model.schemes.items())
+    declared = [SchemeKind(key) for key in raw.get("schemes") or {}]
+    if not declared:
+        raise PolicyError("declare at least one scheme under 'schemes'", source=source, line=1)
+    schemes = tuple((kind, _freeze(kind, getattr(model.schemes, kind.value))) for kind in declared)
     result = Schemes(
         columns=Columns(**model.columns.model_dump()),
         dimensions=tuple(model.dimensions),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
 import click
 
-from privseg.cli._common import encoding_option, quiet_option
+from privseg.cli._common import F, encoding_option, quiet_option
 from privseg.io import read_table, write_table
 from privseg.segments import assign as assign_segments
 from privseg.segments import default_schemes_path, load_schemes
@@ -25,13 +26,13 @@ def segment() -> None:
     """
 
 
-def _table_option(name: str, what: str) -> click.Option:
+def _table_option(name: str, what: str) -> Callable[[F], F]:
     return click.option(
         f"--{name}",
         required=True,
         type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
         help=f"{what} table (CSV, TSV, Parquet, XLSX, JSONL), raw or pseudonymized.",
-    )  # type: ignore[return-value]
+    )
 
 
 @segment.command("assign")

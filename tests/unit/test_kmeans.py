@@ -102,7 +102,7 @@ def test_grid_falls_back_to_lloyd_when_too_coarse(ledger: _Ledger) -> None:
     [None, (), [(0, 1)], [(0, 1), (1, 1), (0, 1)], [(0, 1), (0, "x"), (0, 1)], "0:1"],
 )
 def test_bounds_are_required_and_well_formed(bounds: Any) -> None:
-    with pytest.raises(InputError, match="bounds|columns"):
+    with pytest.raises(InputError, match=r"bounds|columns"):
         kmeans.fit(_blobs(100), bounds=bounds, k=2, epsilon=1.0, random_state=0)
 
 
