@@ -224,8 +224,16 @@ class DatasetRef:
             _refuse_raw("columns", column)
 
     @classmethod
-    def of(cls, path: str | Path, fingerprint: FingerprintLike | None = None) -> DatasetRef:
-        """Reference ``path``: from a table fingerprint, or by hashing the file's bytes."""
+    def of(
+        cls,
+        path: str | Path,
+        fingerprint: FingerprintLike | None = None,
+        *,
+        rows: int | None = None,
+        columns: Sequence[str] = (),
+    ) -> DatasetRef:
+        """Reference ``path``: from a table fingerprint, or by hashing the file's bytes (with
+        the ``rows`` and ``columns`` of the table already in memory, if given)."""
         absolute = str(Path(path).absolute())
         if fingerprint is not None:
             return cls(
@@ -235,7 +243,7 @@ class DatasetRef:
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
-        return cls(absolute, digest.hexdigest())
+        return cls(absolute, digest.hexdigest(), rows, tuple(str(c) for c in columns))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DatasetRef:
@@ -736,13 +744,28 @@ class RunRecorder:
     epsilon_remaining: float | None = None
     metrics: dict[str, Metric] = field(default_factory=dict)
 
-    def add_input(self, path: str | Path, fingerprint: FingerprintLike | None = None) -> None:
-        """Record an input read (from ``privseg.io.fingerprint`` if given, else file hash)."""
-        self.inputs.append(DatasetRef.of(path, fingerprint))
+    def add_input(
+        self,
+        path: str | Path,
+        fingerprint: FingerprintLike | None = None,
+        *,
+        rows: int | None = None,
+        columns: Sequence[str] = (),
+    ) -> None:
+        """Record an input read: from ``privseg.io.fingerprint``, or its file hash plus the
+        ``rows`` and ``columns`` of the table read (e.g. ``len(df), df.columns``)."""
+        self.inputs.append(DatasetRef.of(path, fingerprint, rows=rows, columns=columns))
 
-    def add_output(self, path: str | Path, fingerprint: FingerprintLike | None = None) -> None:
-        """Record an output written (call after the file is in place)."""
-        self.outputs.append(DatasetRef.of(path, fingerprint))
+    def add_output(
+        self,
+        path: str | Path,
+        fingerprint: FingerprintLike | None = None,
+        *,
+        rows: int | None = None,
+        columns: Sequence[str] = (),
+    ) -> None:
+        """Record an output written (call after the file is in place); as ``add_input``."""
+        self.outputs.append(DatasetRef.of(path, fingerprint, rows=rows, columns=columns))
 
     def add_column(
         self,
@@ -772,8 +795,7 @@ class RunRecorder:
         """Record a screening: the input (hashed unless ``-``) and each column's categories."""
         source = None if str(path) == "-" else path
         if source is not None:
-            names = tuple(c.name for c in report.columns)
-            self.inputs.append(replace(DatasetRef.of(source), rows=report.rows, columns=names))
+            self.add_input(source, rows=report.rows, columns=[c.name for c in report.columns])
         for verdict in report.columns:
             self.add_column(verdict.name, verdict.categories, "screen", source=source)
         self.set_metric("rows_examined", report.rows_examined)

@@ -7,16 +7,19 @@ bounds, a unit and a ledger account; the library plans, charges the ledger, then
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import pandas as pd
 
-from privseg import io
+from privseg import audit, io
 from privseg.budget import DEFAULT_PURPOSE, LEDGER_ENV, Ledger, PrivacyBudget
 from privseg.cli._common import OutputFormat, format_option, path_argument
+from privseg.cli.audit import operator_option, trail_option
 from privseg.errors import InputError
 from privseg.policy import Policy, load_policy
 from privseg.release import (
@@ -75,6 +78,7 @@ class _Setup:
     keys: Mapping[str, tuple[str, ...]]
     bounds: Mapping[str, tuple[float, float]]
     bounding: Bounding
+    policy: Policy | None = None
 
 
 def _setup(
@@ -101,10 +105,41 @@ def _setup(
             dataset, PrivacyBudget(spec.budget.epsilon, spec.budget.delta), purpose=purpose
         )
     unit = unit or (policy.unit if policy is not None else None)
-    return _Setup(account, merged_keys, merged_bounds, Bounding(unit, max_rows))
+    return _Setup(account, merged_keys, merged_bounds, Bounding(unit, max_rows), policy)
 
 
-def _publish(release: Release, setup: _Setup, out: Path, report: Path | None) -> None:
+@contextmanager
+def _audited(command: str, setup: _Setup, common: Mapping[str, Any]) -> Iterator[audit.RunRecorder]:
+    """Audit one release (``privseg.audit``): one record on success or failure."""
+    with audit.run(
+        command,
+        trail=common["trail"],
+        operator=common["operator"],
+        purpose=setup.account.purpose,
+        policy_sha256=None if setup.policy is None else setup.policy.sha256,
+    ) as record:
+        record.set_metric("dataset", setup.account.dataset)
+        yield record
+
+
+def _read(source: Path, record: audit.RunRecorder) -> pd.DataFrame:
+    """Read the input table and record its fingerprint in the audit trail."""
+    table = io.read_table(source)
+    if str(source) != "-":
+        record.add_input(source, rows=len(table), columns=list(table.columns))
+    return table
+
+
+def _publish(
+    release: Release,
+    setup: _Setup,
+    out: Path,
+    report: Path | None,
+    record: audit.RunRecorder,
+    *,
+    by: Sequence[str] = (),
+    measures: Sequence[str] = (),
+) -> None:
     """Write the DP table (atomically), an optional JSON report, and a summary on stderr."""
     io.write_table(release.table, out)
     if report is not None:
@@ -112,6 +147,20 @@ def _publish(release: Release, setup: _Setup, out: Path, report: Path | None) ->
             tmp.write_text(json.dumps(release.to_dict(), ensure_ascii=False, indent=2), "utf-8")
     plan = release.plan
     remaining = setup.account.ledger.remaining(setup.account.dataset, setup.account.purpose)
+    out_columns = [str(c) for c in release.table.columns]
+    if str(out) != "-":
+        record.add_output(out, rows=len(release.table), columns=out_columns)
+    if report is not None:
+        record.add_output(report)
+    for column in by:
+        record.add_column(column, (), "group_by", output_columns=[column] * (column in out_columns))
+    for column in measures:
+        record.add_column(column, (), plan.kind.value)
+    record.add_budget(release.epsilon_spent, float(remaining.epsilon))
+    record.set_metric("release_kind", plan.kind.value)
+    record.set_metric("mechanism", plan.mechanism.value)
+    if plan.predicted_value is not None:
+        record.set_metric("predicted_value", plan.predicted_value)
     click.echo(
         f"privseg: released {len(release.table)} rows to {out}: {plan.kind.value}, "
         f"{plan.mechanism.value} noise (scale {plan.noise_scale:g}), epsilon "
@@ -180,6 +229,8 @@ def _release_options(f: F) -> F:
                 help="Rows kept per customer (the first ones); bounds each customer's contribution.",
             ),
             ledger_option,
+            trail_option,
+            operator_option,
             click.option(
                 "--out",
                 required=True,
@@ -348,19 +399,20 @@ def counts_command(
     if (epsilon is None) == (target is None):
         raise click.UsageError("give exactly one of --epsilon or --target")
     setup, rest = _common_setup(common, keys=keys)
-    release = release_counts(
-        io.read_table(input_path),
-        by=_columns(by),
-        keys=setup.keys,
-        epsilon=epsilon,
-        target=target,
-        account=setup.account,
-        bounding=setup.bounding,
-        suppress_below=suppress_below,
-        totals=totals,
-        evaluate=rest["evaluate"],
-    )
-    _publish(release, setup, rest["out"], rest["report"])
+    with _audited("release counts", setup, rest) as record:
+        release = release_counts(
+            _read(input_path, record),
+            by=_columns(by),
+            keys=setup.keys,
+            epsilon=epsilon,
+            target=target,
+            account=setup.account,
+            bounding=setup.bounding,
+            suppress_below=suppress_below,
+            totals=totals,
+            evaluate=rest["evaluate"],
+        )
+        _publish(release, setup, rest["out"], rest["report"], record, by=_columns(by))
 
 
 @release_group.command("mean")
@@ -388,18 +440,21 @@ def mean_command(
       privseg release mean orders.csv --by 省份 --policy policies/wecom-marketing.yaml --value 金额 --max-rows-per-unit 50 --epsilon 1 --dataset crm --out spend.csv
     """
     setup, rest = _common_setup(common, keys=keys, bounds=bounds)
-    release = release_means(
-        io.read_table(input_path),
-        by=_columns(by),
-        keys=setup.keys,
-        value=value,
-        bounds=setup.bounds,
-        epsilon=epsilon,
-        account=setup.account,
-        bounding=setup.bounding,
-        evaluate=rest["evaluate"],
-    )
-    _publish(release, setup, rest["out"], rest["report"])
+    with _audited("release mean", setup, rest) as record:
+        release = release_means(
+            _read(input_path, record),
+            by=_columns(by),
+            keys=setup.keys,
+            value=value,
+            bounds=setup.bounds,
+            epsilon=epsilon,
+            account=setup.account,
+            bounding=setup.bounding,
+            evaluate=rest["evaluate"],
+        )
+        _publish(
+            release, setup, rest["out"], rest["report"], record, by=_columns(by), measures=[value]
+        )
 
 
 @release_group.command("quantile")
@@ -436,18 +491,21 @@ def quantile_command(
     except ValueError:
         raise InputError("--quantiles must be numbers in [0, 1], comma-separated") from None
     setup, rest = _common_setup(common, keys=keys, bounds=bounds)
-    release = release_quantiles(
-        io.read_table(input_path),
-        value=value,
-        quantiles=qs,
-        bounds=setup.bounds,
-        epsilon=epsilon,
-        account=setup.account,
-        by=_columns(by),
-        keys=setup.keys,
-        bounding=setup.bounding,
-    )
-    _publish(release, setup, rest["out"], rest["report"])
+    with _audited("release quantile", setup, rest) as record:
+        release = release_quantiles(
+            _read(input_path, record),
+            value=value,
+            quantiles=qs,
+            bounds=setup.bounds,
+            epsilon=epsilon,
+            account=setup.account,
+            by=_columns(by),
+            keys=setup.keys,
+            bounding=setup.bounding,
+        )
+        _publish(
+            release, setup, rest["out"], rest["report"], record, by=_columns(by), measures=[value]
+        )
 
 
 @release_group.command("kmeans")
@@ -467,17 +525,18 @@ def kmeans_command(
       privseg release kmeans rfm.csv --features recency,frequency,monetary --bounds recency=0:365,frequency=0:100,monetary=0:50000 --k 4 --epsilon 1 --dataset crm --unit 外部联系人ID --out clusters.csv
     """
     setup, rest = _common_setup(common, bounds=bounds)
-    release = release_kmeans(
-        io.read_table(input_path),
-        features=_columns(features),
-        bounds=setup.bounds,
-        k=k,
-        epsilon=epsilon,
-        account=setup.account,
-        bounding=setup.bounding,
-        evaluate=rest["evaluate"],
-    )
-    _publish(release, setup, rest["out"], rest["report"])
+    with _audited("release kmeans", setup, rest) as record:
+        release = release_kmeans(
+            _read(input_path, record),
+            features=_columns(features),
+            bounds=setup.bounds,
+            k=k,
+            epsilon=epsilon,
+            account=setup.account,
+            bounding=setup.bounding,
+            evaluate=rest["evaluate"],
+        )
+        _publish(release, setup, rest["out"], rest["report"], record, measures=_columns(features))
 
 
 def _common_setup(

@@ -133,3 +133,26 @@ def test_apply_is_audited_without_raw_values(tmp_path: Path, env: dict[str, str]
     values = {v for col in table.columns for v in table[col].dropna().astype(str) if len(v) >= 5}
     assert values and not [v for v in values if v in text]
     assert audit.verify(trail).ok
+
+
+def test_release_is_audited_with_budget_and_refusals(tmp_path: Path) -> None:
+    table = tmp_path / "labels.csv"
+    rows = [f"u{i:04d},{'ab'[i % 2]}" for i in range(60)]
+    table.write_text("外部联系人ID,tier\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    ledger, trail = str(tmp_path / "budget.db"), tmp_path / "trail.jsonl"
+    assert _invoke("budget", "set", "crm", "--epsilon", "1", "--ledger", ledger).exit_code == 0
+    common = ["release", "counts", str(table), "--by", "tier", "--keys", "tier=a,b"]
+    common += ["--dataset", "crm", "--unit", "外部联系人ID", "--ledger", ledger]
+    common += ["--trail", str(trail), "--out", str(tmp_path / "c.csv")]
+    assert _invoke(*common, "--epsilon", "0.75").exit_code == 0
+    assert _invoke(*common, "--epsilon", "0.5").exit_code == 4
+    ok, refused = audit.read_records(trail)
+    assert (ok.command, ok.outcome, refused.outcome) == (
+        "release counts",
+        "success",
+        "BudgetExceededError",
+    )
+    assert (ok.epsilon_spent, ok.epsilon_remaining) == (0.75, 0.25)
+    assert dict(ok.metrics)["release_kind"] == "counts" and ok.outputs[0].rows == 2
+    assert ok.columns[0].name == "tier" and ok.columns[0].action == "group_by"
+    assert audit.verify(trail).ok
