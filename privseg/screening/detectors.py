@@ -41,6 +41,7 @@ __all__ = [
 
 C = Category
 MINOR_AGE = 14
+PLACE_RULE = "province or city"
 CONTEXT_BOOST = 0.35  # presidio's LemmaContextAwareEnhancer default factor
 
 
@@ -226,7 +227,7 @@ _DATE = re.compile(
 _AGE_NUMBER = re.compile(r"\d{1,3}")
 _AGE_SUFFIX = re.compile(r"(\d{1,3}) ?(?:岁|周岁|years?(?: old)?)")
 _IMAGE_PAYLOAD = re.compile(
-    r"data:image/[a-z+.-]+;base64,|/9j/|iVBORw0KGgo|(?i:ffd8ff|89504e470d0a1a0a)"
+    r"data:image/[a-z+.-]+;base64,|/9j/|iVBORw0KGg|(?i:ffd8ff|89504e470d0a1a0a)"
 )
 _FLOAT = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
 _VECTOR = re.compile(rf"\[? *{_FLOAT}(?: *, *{_FLOAT})* *\]?")
@@ -414,9 +415,7 @@ def _places(vals: Values) -> list[Finding]:
     if f:
         out.append(f)
     place = vals.values.str.fullmatch(_PLACES.pattern).to_numpy(dtype=bool)
-    f = _finding(
-        vals, place, C.ADDRESS, Detector.VOCABULARY, "province or city", score=0.5, min_share=0.8
-    )
+    f = _finding(vals, place, C.ADDRESS, Detector.VOCABULARY, PLACE_RULE, score=0.5, min_share=0.8)
     if f:
         out.append(f)
     return out

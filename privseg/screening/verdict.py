@@ -10,6 +10,8 @@ Rules, per category:
   ten, do not make a card column). Findings that ``needs_header`` count only with the header;
 - a counted finding has strength ``score x min(1, matched / 5)`` (times its precision);
   strengths combine as independent evidence: ``1 - (1 - a)(1 - b)``;
+- a header naming whereabouts over values that are only provinces or cities gives an address,
+  not whereabouts;
 - ``minor`` is derived from counted resident-ID, birth-date and age findings that show a
   holder under 14, with the strength of the finding it comes from.
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from privseg.screening.detectors import Finding
+from privseg.screening.detectors import PLACE_RULE, Finding
 from privseg.screening.lexicon import HeaderHit
 from privseg.screening.report import ColumnVerdict, Detector, Evidence
 from privseg.taxonomy import Category, info
@@ -67,6 +69,15 @@ def _evidence(f: Finding, category: Category | None = None, matched: int | None 
     )
 
 
+def _only_places(evidence: dict[Category, list[Evidence]], findings: list[Finding]) -> bool:
+    where = evidence.get(Category.WHEREABOUTS, [])
+    if not where or any(e.detector is not Detector.HEADER for e in where):
+        return False
+    return any(
+        f.category is Category.ADDRESS and f.rule == PLACE_RULE and f.share >= 0.8 for f in findings
+    )
+
+
 def decide(
     name: str,
     header: tuple[HeaderHit, ...],
@@ -93,6 +104,9 @@ def decide(
         if f.category in _MINOR_SOURCES and f.minors:
             strength[Category.MINOR] = _combine(strength.get(Category.MINOR, 0.0), v)
             evidence[Category.MINOR].append(_evidence(f, Category.MINOR, f.minors))
+    if _only_places(evidence, findings):
+        # A province or city alone is not whereabouts (at most an address).
+        del strength[Category.WHEREABOUTS], evidence[Category.WHEREABOUTS]
     order = sorted(strength, key=lambda c: (strength[c], info(c).sensitive), reverse=True)
     if order:
         confidence = strength[order[0]]
