@@ -8,7 +8,9 @@ from pathlib import Path
 
 import click
 
+from privseg import audit
 from privseg.cli._common import F, encoding_option, quiet_option
+from privseg.cli.audit import operator_option, trail_option
 from privseg.io import read_table, write_table
 from privseg.segments import assign as assign_segments
 from privseg.segments import default_schemes_path, load_schemes
@@ -60,6 +62,8 @@ def _table_option(name: str, what: str) -> Callable[[F], F]:
 )
 @encoding_option
 @quiet_option
+@trail_option
+@operator_option
 def assign(
     customers: Path,
     orders: Path,
@@ -69,6 +73,8 @@ def assign(
     out: Path,
     encoding: str | None,
     quiet: bool,
+    trail: Path | None,
+    operator: str | None,
 ) -> None:
     """Compute each customer's segment labels and write one row per customer.
 
@@ -86,16 +92,23 @@ def assign(
       privseg segment assign --customers c.parquet --orders o.parquet --interactions i.parquet \\
           --schemes policies/my-segments.yaml --out labels.parquet
     """
-    scheme_set = load_schemes(schemes if schemes is not None else default_schemes_path())
+    schemes_path = schemes if schemes is not None else default_schemes_path()
+    scheme_set = load_schemes(schemes_path)
     day: date = as_of.date() if as_of is not None else date.today()
-    labels = assign_segments(
-        read_table(customers, encoding=encoding),
-        read_table(orders, encoding=encoding),
-        read_table(interactions, encoding=encoding),
-        scheme_set,
-        as_of=day,
-    )
-    written = write_table(labels, out)
+    with audit.run("segment assign", trail=trail, operator=operator) as record:
+        tables = []
+        for source in (customers, orders, interactions):
+            table = read_table(source, encoding=encoding)
+            if str(source) != "-":
+                record.add_input(source, rows=len(table), columns=list(table.columns))
+            tables.append(table)
+        record.add_input(schemes_path)
+        record.set_metric("as_of", day.isoformat())
+        customers_t, orders_t, interactions_t = tables
+        labels = assign_segments(customers_t, orders_t, interactions_t, scheme_set, as_of=day)
+        written = write_table(labels, out)
+        if str(out) != "-":
+            record.add_output(written, rows=len(labels), columns=list(labels.columns))
     if not quiet and str(out) != "-":
         click.echo(f"{len(labels)} customers, {len(labels.columns)} columns -> {written}", err=True)
 
