@@ -9,6 +9,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from privseg.budget import BudgetStatus, Ledger, PrivacyBudget
+from privseg.datasets import DemoData, write_demo_data
 from privseg.errors import (
     BudgetExceededError,
     EmptyInputError,
@@ -25,6 +26,7 @@ from privseg.errors import (
     UnsupportedFormatError,
 )
 from privseg.io import TableFormat, iter_table, read_table, write_table
+from privseg.pipeline import DemoSummary, run_demo
 from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
 from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
 from privseg.release import (
@@ -47,6 +49,8 @@ __all__ = [
     "BudgetStatus",
     "Category",
     "ColumnVerdict",
+    "DemoData",
+    "DemoSummary",
     "EmptyInputError",
     "EncodingError",
     "Evidence",
@@ -83,6 +87,8 @@ __all__ = [
     "release_kmeans",
     "release_means",
     "release_quantiles",
+    "run_demo",
     "screen",
+    "write_demo_data",
     "write_table",
 ]

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from privseg import _demo_vocab as vocab
+from privseg.errors import InputError
 
 __all__ = [
     "DEMO_AS_OF",
@@ -175,9 +176,14 @@ def write_demo_data(
     """Generate and write ``customers.csv``, ``orders.csv``, ``interactions.csv`` (UTF-8)."""
     from privseg.io import write_table
 
-    data = generate(customers, seed=seed, lang=lang, as_of=as_of)
     folder = Path(outdir)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(
+            f"cannot create the output folder ({error.strerror})", source=folder
+        ) from None
+    data = generate(customers, seed=seed, lang=lang, as_of=as_of)
     return {name: write_table(df, folder / f"{name}.csv") for name, df in data.tables().items()}
 
 

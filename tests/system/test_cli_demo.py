@@ -1,0 +1,72 @@
+"""``privseg demo-data`` and ``privseg demo`` through the installed console script."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from privseg.datasets import Lang, generate
+from privseg.io import read_table
+
+
+def privseg(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).with_name("privseg")
+    found = str(script) if script.exists() else shutil.which("privseg")
+    assert found, "the privseg console script is not installed"
+    return subprocess.run(
+        [found, *args], capture_output=True, text=True, cwd=cwd, timeout=600, check=False
+    )
+
+
+def test_demo_data_writes_the_generated_tables(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    done = privseg("demo-data", str(out), "--customers", "300", "--seed", "3", "--lang", "en")
+    assert done.returncode == 0, done.stderr
+    expected = generate(300, seed=3, lang=Lang.EN)
+    for name, table in expected.tables().items():
+        path = out / f"{name}.csv"
+        assert f"wrote {path}" in done.stdout
+        pd.testing.assert_frame_equal(read_table(path), table, check_dtype=False)
+    assert list(read_table(out / "orders.csv").columns) == [
+        "order_id",
+        "external_userid",
+        "ordered_at",
+        "amount",
+        "sku",
+    ]
+
+
+def test_demo_data_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    done = privseg("demo-data", str(blocker / "sub"))
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr
+    assert privseg("demo-data", str(tmp_path / "x"), "--customers", "0").returncode == 2
+    assert privseg("demo-data", str(tmp_path / "x"), "--lang", "fr").returncode == 2
+    assert not (tmp_path / "x").exists()
+
+
+def test_demo_quiet_exits_0_and_says_where_outputs_are(tmp_path: Path) -> None:
+    done = privseg("demo", "--out", "run", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = (tmp_path / "run").resolve()
+    assert done.stdout.strip().splitlines() == [f"outputs: {out}"]
+    assert done.stderr == ""
+    for name in ("customers", "orders", "interactions"):
+        assert (out / "data" / f"{name}.csv").is_file()
+    assert len(read_table(out / "data" / "customers.csv")) == 20_000
+
+
+def test_demo_prints_a_summary(tmp_path: Path) -> None:
+    done = privseg("demo", "--customers", "400", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = (tmp_path / "privseg-demo").resolve()
+    assert "customers: 400 rows x 22 columns" in done.stdout
+    assert f"outputs: {out}" in done.stdout
+    assert str(Path("privseg-demo") / "data" / "orders.csv") in done.stdout
