@@ -5,9 +5,10 @@ Rules, per category:
 - a header lexicon term gives strength 0.7 (0.5 for weak terms such as 省份/city);
 - a value finding counts when the header names its category and at least one value matched,
   or, with a silent header, when its share of examined values reaches the detector's
-  ``min_share`` with at least two matches and, for validated patterns, when at least 80% of
-  the candidates pass the validator (so 16-digit codes that pass Luhn by chance, about one in
-  ten, do not make a card column). Findings that ``needs_header`` count only with the header;
+  ``min_share`` with at least two matches (or one in ten examined values); validated patterns
+  also need 80% of their candidates to pass the validator (50% when the header names them),
+  so 16-digit codes that pass Luhn by chance, about one in ten, do not make a card column.
+  Findings that ``needs_header`` count only with the header;
 - a counted finding has strength ``score x min(1, matched / 5)`` (times its precision);
   strengths combine as independent evidence: ``1 - (1 - a)(1 - b)``;
 - a header naming whereabouts over values that are only provinces or cities gives an address,
@@ -44,7 +45,7 @@ def _counts(f: Finding, named: bool) -> bool:
         return False
     if named:
         return f.matched >= 1
-    return f.matched >= min(2, f.examined) and f.share >= f.min_share
+    return (f.matched >= 2 or f.share >= 0.1) and f.share >= f.min_share
 
 
 def _strength(f: Finding) -> float:
