@@ -44,6 +44,7 @@ _TEXT_PATTERNS: Final[tuple[tuple[ColumnType, str], ...]] = (
     (ColumnType.DATE, rf"^{_DATE}$"),
     (ColumnType.DATETIME, rf"^{_DATE}([ T]{_TIME}{_ZONE})?$"),
 )
+_PATTERNS: Final = dict(_TEXT_PATTERNS)
 
 
 @dataclass(frozen=True)
@@ -78,15 +79,22 @@ class TableInfo:
         }
 
 
-def _text_candidates(column: pd.Series) -> set[ColumnType]:
+def _text_candidates(column: pd.Series, candidates: set[ColumnType]) -> set[ColumnType]:
+    """The candidate types that every present value of ``column`` matches."""
     values = pc.drop_null(pa.array(column, type=pa.large_string(), from_pandas=True))
-    if len(values) == 0:
-        return {t for t, _ in _TEXT_PATTERNS}
-    return {
-        kind
-        for kind, pattern in _TEXT_PATTERNS
-        if pc.all(pc.match_substring_regex(values, pattern)).as_py()
-    }
+    survivors = set(candidates)
+    # A small sample rules most types out cheaply; the survivors are checked on every value.
+    for sample in (values.slice(0, 256), values):
+        if len(sample) == 0:
+            break
+        survivors = {
+            kind
+            for kind in survivors
+            if pc.all(pc.match_substring_regex(sample, _PATTERNS[kind])).as_py()
+        }
+        if not survivors:
+            break
+    return survivors
 
 
 def _native_type(column: pd.Series) -> ColumnType:
@@ -121,7 +129,7 @@ class _ColumnTally:
         self.nulls += nulls
         self.present += len(column) - nulls
         if self.text:
-            self.candidates &= _text_candidates(column)
+            self.candidates = _text_candidates(column, self.candidates)
         elif len(column) - nulls:
             kind = _native_type(column)
             self.native = kind if self.native in (None, kind) else ColumnType.STRING
