@@ -577,7 +577,9 @@ def _xlsx_rows(src: _Source) -> Iterator[tuple[Any, ...]]:
     import openpyxl
 
     try:
-        workbook = openpyxl.load_workbook(src.open(), read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(
+            src.path if src.path is not None else src.open(), read_only=True, data_only=True
+        )
     except Exception:  # openpyxl raises zipfile, KeyError, XML and its own errors
         raise MalformedInputError("not a valid XLSX workbook", source=src.name) from None
     try:
@@ -775,6 +777,8 @@ def sniff(
 
 def fingerprint(path: str | Path) -> Fingerprint:
     """SHA-256 of a table file's bytes with its row count and column names (streams the file)."""
+    if _is_stdio(path):
+        raise UnsupportedFormatError("a fingerprint needs a file, not standard input")
     src, resolved = _resolve(path, None)
     digest = hashlib.sha256()
     with src.open() as f:
