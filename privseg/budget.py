@@ -103,15 +103,13 @@ class PrivacyBudget:
     ) -> None:
         eps = _exact(epsilon, "epsilon")
         dlt = _exact(delta, "delta")
-        if dlt >= 1:
-            raise InputError(f"delta must be below 1, got {float(dlt)}")
+        if dlt > 1:
+            raise InputError(f"delta must be at most 1, got {float(dlt)}")
         object.__setattr__(self, "epsilon", eps)
         object.__setattr__(self, "delta", dlt)
 
     def __add__(self, other: PrivacyBudget) -> PrivacyBudget:
-        return PrivacyBudget(
-            self.epsilon + other.epsilon, min(self.delta + other.delta, _DELTA_CAP)
-        )
+        return PrivacyBudget(self.epsilon + other.epsilon, self.delta + other.delta)
 
     def __sub__(self, other: PrivacyBudget) -> PrivacyBudget:
         if not other.fits_in(self):
@@ -135,7 +133,6 @@ class PrivacyBudget:
         return {"epsilon": float(self.epsilon), "delta": float(self.delta)}
 
 
-_DELTA_CAP = Fraction(999_999, 1_000_000)
 ZERO = PrivacyBudget(0)
 
 
@@ -279,10 +276,7 @@ class Ledger:
                 f"in {self.path}; set one with 'privseg budget set {dataset} --epsilon E'"
             )
         history = self._history(conn, dataset, purpose)
-        spent = ZERO
-        for spend in history:
-            spent = spent + spend.budget
-        return BudgetStatus(dataset, purpose, total, spent, history)
+        return BudgetStatus(dataset, purpose, total, _total_of(history), history)
 
     # -- budgets --------------------------------------------------------------------------
     def set_budget(
@@ -293,9 +287,7 @@ class Ledger:
         _check_name(purpose, "purpose")
         with self._transaction(write=True) as conn:
             history = self._history(conn, dataset, purpose)
-            spent = ZERO
-            for spend in history:
-                spent = spent + spend.budget
+            spent = _total_of(history)
             if not spent.fits_in(total):
                 raise InputError(
                     f"cannot set the budget of {dataset!r}/{purpose!r} to {total}: "
@@ -415,6 +407,14 @@ class Ledger:
             except sqlite3.OperationalError:
                 return None
         return None if row is None else bytes(row[0])
+
+
+def _total_of(history: tuple[Spend, ...]) -> PrivacyBudget:
+    """Sequential composition of every recorded spend."""
+    total = ZERO
+    for spend in history:
+        total = total + spend.budget
+    return total
 
 
 def _check_name(value: str, what: str) -> None:

@@ -24,7 +24,7 @@ def test_budget_values_are_exact_and_validated() -> None:
         with pytest.raises(InputError):
             PrivacyBudget(bad)
     with pytest.raises(InputError):
-        PrivacyBudget(1, 1.0)
+        PrivacyBudget(1, 1.5)
 
 
 def test_composition_spend_history_and_remaining(tmp_path: Path) -> None:
