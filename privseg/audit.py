@@ -50,7 +50,7 @@ from privseg.errors import IntegrityError, KeyFileError, PrivsegError, SourceNot
 from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
-    from privseg.policy import Plan
+    from privseg.policy import Policy
     from privseg.screening import ScreenReport
 
 __all__ = [
@@ -248,6 +248,11 @@ class DatasetRef:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DatasetRef:
         return cls(data["path"], data["sha256"], data["rows"], tuple(data["columns"]))
+
+    @classmethod
+    def from_manifest(cls, data: Mapping[str, Any]) -> DatasetRef:
+        """From a fingerprint in an apply manifest (path made absolute)."""
+        return cls.from_dict({**data, "path": str(Path(data["path"]).absolute())})
 
 
 @dataclass(frozen=True)
@@ -801,24 +806,30 @@ class RunRecorder:
         self.set_metric("rows_examined", report.rows_examined)
         self.set_metric("full_scan", report.full)
 
-    def add_plan(self, plan: Plan, *, source: str | Path | None = None) -> None:
-        """Record every column of a policy plan: categories, action, outputs, consent, why dropped."""
-        for step in plan.columns:
-            rule = step.rule
+    def add_manifest(self, manifest: Mapping[str, Any], policy: Policy | None = None) -> None:
+        """Record a ``privseg.policy.apply_file`` run from its manifest: input, key id, each
+        column's categories, action and outputs (why undeclared ones were dropped, consent
+        flags from ``policy``), output."""
+        source = manifest["input"]["path"]
+        self.inputs.append(DatasetRef.from_manifest(manifest["input"]))
+        self.set_key_id(manifest["key_id"])
+        for column in manifest["columns"]:
+            rule = None if policy is None else policy.fields.get(column["column"])
             consent = [
                 name
                 for name in ("separate_consent", "guardian_consent")
                 if rule is not None and getattr(rule, name)
             ]
             self.add_column(
-                step.column,
-                step.categories,
-                str(step.action),
-                output_columns=step.output_columns,
+                column["column"],
+                column["categories"],
+                column["action"],
+                output_columns=column["output_columns"],
                 source=source,
-                reason=None if step.declared else UNDECLARED,
+                reason=None if column["declared"] else UNDECLARED,
                 consent=",".join(consent) or None,
             )
+        self.outputs.append(DatasetRef.from_manifest(manifest["output"]))
 
     def set_key_id(self, key_id: str) -> None:
         """Record the id (never the bytes) of the pseudonymization key used."""

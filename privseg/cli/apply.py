@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import click
 import pandas as pd
 
+from privseg import audit
 from privseg._resources import policies_dir
 from privseg.cli._common import encoding_option, path_argument, quiet_option
 from privseg.cli.audit import operator_option, trail_option
 from privseg.errors import InputError, PolicyError
 from privseg.io import read_table, write_table
-from privseg.policy import Policy, PolicyKeys, apply_file, load_policy
+from privseg.policy import Policy, PolicyKeys, apply_file, load_policy, manifest_path
 from privseg.pseudonym import (
     KEY_ENV,
     REVERSIBLE_SUFFIX,
@@ -114,13 +116,15 @@ def apply_command(
       privseg apply orders.parquet --policy my-policy.yaml --key k --out orders.min.parquet
       PRIVSEG_MASTER_KEY=$(cat k) privseg apply interactions.csv --policy p.yaml --out i.csv
     """
-    keys = PolicyKeys(
-        load_key(key_path, insecure_permissions=insecure_key_permissions),
-        _load_optional_key(reversible_key_path, insecure_key_permissions),
-    )
-    manifest = apply_file(
-        source, resolve_policy(policy_ref), keys, out, full=full, encoding=encoding
-    )
+    policy = resolve_policy(policy_ref)
+    with _audited("apply", policy, trail, operator) as record:
+        keys = PolicyKeys(
+            load_key(key_path, insecure_permissions=insecure_key_permissions),
+            _load_optional_key(reversible_key_path, insecure_key_permissions),
+        )
+        manifest = apply_file(source, policy, keys, out, full=full, encoding=encoding)
+        record.add_manifest(manifest, policy)
+        record.add_output(manifest_path(out))
     if not quiet:
         kept = [c for c in manifest["columns"] if c["output_columns"]]
         click.echo(
@@ -160,6 +164,27 @@ def keys_new(keyfile: Path) -> None:
     click.echo(f"{keyfile}: key id {key.key_id}")
 
 
+def _audited(
+    command: str, policy: Policy, trail: Path | None, operator: str | None
+) -> AbstractContextManager[audit.RunRecorder]:
+    """Audit one command run under ``policy`` (``privseg.audit``)."""
+    return audit.run(
+        command,
+        trail=trail,
+        operator=operator,
+        purpose=policy.purpose,
+        policy_sha256=policy.sha256,
+    )
+
+
+def _read(source: Path, record: audit.RunRecorder) -> pd.DataFrame:
+    """Read a table and record it as an input of the audited run."""
+    table = read_table(source)
+    if str(source) != "-":
+        record.add_input(source, rows=len(table), columns=list(table.columns))
+    return table
+
+
 def _pseudonymized(policy: Policy, table: pd.DataFrame) -> list[str]:
     return [
         column
@@ -181,6 +206,8 @@ def _pseudonymized(policy: Policy, table: pd.DataFrame) -> list[str]:
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @_insecure_option
+@trail_option
+@operator_option
 def keys_rotate(
     source: Path,
     policy_ref: str,
@@ -190,6 +217,8 @@ def keys_rotate(
     new_reversible_key: Path,
     out: Path,
     insecure_key_permissions: bool,
+    trail: Path | None,
+    operator: str | None,
 ) -> None:
     """Re-key a table written by ``apply`` whose tokens carry reversible ciphertexts.
 
@@ -209,19 +238,26 @@ def keys_rotate(
     def read(path: Path) -> Key:
         return read_key_file(path, insecure_permissions=insecure_key_permissions)
 
-    table = read_table(source)
-    columns = _pseudonymized(policy, table)
-    if not columns:
-        raise PolicyError(f"no column of the table is pseudonymized by {policy.path.name}")
-    rotated = rotate(
-        table,
-        columns,
-        old_tokenizer=Tokenizer(read(old_key), policy.purpose),
-        old_cipher=ReversibleCipher(read(old_reversible_key), policy.purpose),
-        new_tokenizer=Tokenizer(read(new_key), policy.purpose),
-        new_cipher=ReversibleCipher(read(new_reversible_key), policy.purpose),
-    )
-    write_table(rotated, out)
+    with _audited("keys rotate", policy, trail, operator) as record:
+        table = _read(source, record)
+        columns = _pseudonymized(policy, table)
+        if not columns:
+            raise PolicyError(f"no column of the table is pseudonymized by {policy.path.name}")
+        new = read(new_key)
+        record.set_key_id(new.key_id)
+        rotated = rotate(
+            table,
+            columns,
+            old_tokenizer=Tokenizer(read(old_key), policy.purpose),
+            old_cipher=ReversibleCipher(read(old_reversible_key), policy.purpose),
+            new_tokenizer=Tokenizer(new, policy.purpose),
+            new_cipher=ReversibleCipher(read(new_reversible_key), policy.purpose),
+        )
+        write_table(rotated, out)
+        for column in columns:
+            outputs = [column, column + REVERSIBLE_SUFFIX]
+            record.add_column(column, (), "pseudonymize", output_columns=outputs, reason="re-keyed")
+        record.add_output(out, rows=len(rotated), columns=list(rotated.columns))
     click.echo(f"{out}: {len(columns)} pseudonymized columns re-keyed", err=True)
 
 
@@ -278,12 +314,16 @@ def token_command(
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @_insecure_option
+@trail_option
+@operator_option
 def reidentify_command(
     source: Path,
     policy_ref: str,
     reversible_key_path: Path,
     out: Path,
     insecure_key_permissions: bool,
+    trail: Path | None,
+    operator: str | None,
 ) -> None:
     """Authorized re-identification: decrypt C__reversible columns back to normalized ids.
 
@@ -296,20 +336,26 @@ def reidentify_command(
       privseg reidentify segment.csv --policy wecom-marketing --reversible-key r.key --out ids.csv
     """
     policy = resolve_policy(policy_ref)
-    cipher = ReversibleCipher(
-        read_key_file(reversible_key_path, insecure_permissions=insecure_key_permissions),
-        policy.purpose,
-    )
-    table = read_table(source)
-    encrypted = [c for c in _pseudonymized(policy, table) if c + REVERSIBLE_SUFFIX in table.columns]
-    if not encrypted:
-        raise InputError(f"no {REVERSIBLE_SUFFIX} column to re-identify", source=source)
-    out_table = table.copy()
-    for column in encrypted:
-        position = out_table.columns.get_loc(column + REVERSIBLE_SUFFIX)
-        ids = cipher.decrypt(out_table.pop(column + REVERSIBLE_SUFFIX))
-        out_table.insert(int(position), column + "__id", ids)
-    write_table(out_table, out)
+    with _audited("reidentify", policy, trail, operator) as record:
+        key = read_key_file(reversible_key_path, insecure_permissions=insecure_key_permissions)
+        record.set_key_id(key.key_id)
+        cipher = ReversibleCipher(key, policy.purpose)
+        table = _read(source, record)
+        encrypted = [
+            c for c in _pseudonymized(policy, table) if c + REVERSIBLE_SUFFIX in table.columns
+        ]
+        if not encrypted:
+            raise InputError(f"no {REVERSIBLE_SUFFIX} column to re-identify", source=source)
+        out_table = table.copy()
+        for column in encrypted:
+            position = out_table.columns.get_loc(column + REVERSIBLE_SUFFIX)
+            ids = cipher.decrypt(out_table.pop(column + REVERSIBLE_SUFFIX))
+            out_table.insert(int(position), column + "__id", ids)
+            record.add_column(
+                column + REVERSIBLE_SUFFIX, (), "reidentify", output_columns=[column + "__id"]
+            )
+        write_table(out_table, out)
+        record.add_output(out, rows=len(out_table), columns=list(out_table.columns))
     click.echo(f"{out}: {len(encrypted)} columns re-identified, {len(table)} rows", err=True)
 
 
