@@ -96,11 +96,60 @@ def _assign_segments(run: DemoRun) -> None:
     )
 
 
+def _release_segment_counts(run: DemoRun) -> None:
+    """DP segment counts (lifecycle x province, value tier) charged to a fresh demo ledger."""
+    from privseg._resources import policies_dir
+    from privseg.budget import Ledger, PrivacyBudget
+    from privseg.io import read_table, write_table
+    from privseg.policy import load_policy
+    from privseg.release import DEFAULT_EPSILON, Account, Bounding, release_counts
+    from privseg.segments import load_schemes
+
+    labels = read_table(run.outputs["segment_labels"])
+    schemes = load_schemes()
+    policy = load_policy(policies_dir() / "wecom-marketing.yaml")
+    assert policy.release is not None
+    keys = {kind.value: values for kind, values in schemes.labels().items()}
+    keys["省份"] = policy.release.keys["省份"]
+    ledger_path = run.out_dir / "audits" / "budget.db"
+    ledger_path.unlink(missing_ok=True)  # each demo run regenerates its data: a fresh ledger
+    ledger = Ledger(ledger_path)
+    total = PrivacyBudget(policy.release.budget.epsilon, policy.release.budget.delta)
+    ledger.set_budget("demo", total, purpose=policy.purpose)
+    account = Account(ledger, "demo", policy.purpose)
+    folder = run.out_dir / "releases"
+    folder.mkdir(parents=True, exist_ok=True)
+    predicted = []
+    for name, by in (
+        ("lifecycle_by_province", ["lifecycle", "省份"]),
+        ("value_tier", ["value_tier"]),
+    ):
+        release = release_counts(
+            labels,
+            by=by,
+            keys=keys,
+            epsilon=DEFAULT_EPSILON,
+            account=account,
+            bounding=Bounding(schemes.columns.unit),
+        )
+        run.outputs[f"release_{name}"] = write_table(release.table, folder / f"{name}.csv")
+        predicted.append(f"{release.plan.predicted_value:.3f}")
+    remaining = ledger.remaining("demo", policy.purpose)
+    run.outputs["budget_ledger"] = ledger_path
+    run.lines.append(
+        f"releases: DP segment counts (lifecycle x 省份, value tier) at epsilon "
+        f"{DEFAULT_EPSILON:g} each, predicted analytic value {' / '.join(predicted)}; "
+        f"epsilon {float(remaining.epsilon):g} of {float(total.epsilon):g} left "
+        "-> releases/, audits/budget.db"
+    )
+
+
 #: The demo's stages, in order; later stages append themselves here.
 DEMO_STEPS: tuple[DemoStep, ...] = (
     DemoStep("generate demo data", _generate_data),
     DemoStep("profile tables", _profile_tables),
     DemoStep("assign segments", _assign_segments),
+    DemoStep("release segment counts", _release_segment_counts),
 )
 
 
