@@ -210,3 +210,28 @@ def test_analytic_value_measures() -> None:
     eps = epsilon_for_target(0.85, [500] * 10, ceiling=5.0)
     assert predict_distribution_value(eps, [500] * 10) >= 0.85
     assert predict_distribution_value(eps * 0.9, [500] * 10) < 0.85
+
+
+def test_demo_step_releases_segment_counts_under_a_fresh_demo_ledger(tmp_path: Path) -> None:
+    from privseg import pipeline
+    from privseg.datasets import DEMO_AS_OF, generate
+    from privseg.segments import assign, load_schemes
+
+    demo = generate(1500)
+    labels = assign(
+        demo.customers, demo.orders, demo.interactions, load_schemes(), as_of=DEMO_AS_OF
+    )
+    labels_path = tmp_path / "labels.csv"
+    labels.to_csv(labels_path, index=False)
+    for _ in range(2):  # a second run starts a fresh demo ledger
+        run = pipeline.DemoRun(tmp_path, 1500, 0, outputs={"segment_labels": labels_path})
+        pipeline._release_segment_counts(run)
+        status = Ledger(tmp_path / "audits" / "budget.db").status("demo", "wecom-marketing")
+        assert status.spent == PrivacyBudget(2.0) and len(status.history) == 2
+    declared = {kind.value: set(values) for kind, values in load_schemes().labels().items()}
+    table = pd.read_csv(run.outputs["release_lifecycle_by_province"])
+    assert set(table["lifecycle"]) == declared["lifecycle"]
+    assert len(table) == len(declared["lifecycle"]) * 34 and table["count"].ge(0).all()
+    tiers = pd.read_csv(run.outputs["release_value_tier"])
+    assert set(tiers["value_tier"]) == declared["value_tier"]
+    assert "releases:" in run.lines[-1]
