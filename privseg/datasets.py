@@ -219,8 +219,10 @@ def _digits(values: npt.NDArray[np.integer], width: int) -> npt.NDArray[np.uint8
 
 
 def _chars(rng: np.random.Generator, n: int, k: int, alphabet: bytes) -> npt.NDArray[np.uint8]:
+    """Random characters from ``alphabet`` (random bytes modulo its size: a negligible bias)."""
     table = np.frombuffer(alphabet, dtype=np.uint8)
-    return table[rng.integers(0, len(table), size=(n, k), dtype=np.uint8)]
+    draws = np.frombuffer(rng.bytes(n * k), dtype=np.uint8).reshape(n, k)
+    return table[draws % len(table)]
 
 
 def _bytes(n: int, *parts: _Part) -> npt.NDArray[np.uint8]:
@@ -641,15 +643,20 @@ def _addresses(rng: np.random.Generator, people: _People) -> pa.Array:
     )
 
 
-def _tags(rng: np.random.Generator, n: int) -> pa.Array:
-    """';'-separated enterprise tags (null when none), via a lookup of every tag combination."""
-    bits = rng.random((n, len(vocab.TAGS))) < np.array(vocab.TAG_PROBS)
-    code = bits @ (1 << np.arange(len(vocab.TAGS)))
+@functools.cache
+def _tag_sets() -> pa.Array:
+    """Every combination of tags, indexed by its bit mask (null for none)."""
     combos = [
         ";".join(t for i, t in enumerate(vocab.TAGS) if c >> i & 1) or None
         for c in range(1 << len(vocab.TAGS))
     ]
-    return pa.array(combos, type=pa.string()).take(pa.array(code))
+    return pa.array(combos, type=pa.string())
+
+
+def _tags(rng: np.random.Generator, n: int) -> pa.Array:
+    """';'-separated enterprise tags (null when none)."""
+    bits = rng.random((n, len(vocab.TAGS))) < np.array(vocab.TAG_PROBS)
+    return _tag_sets().take(pa.array(bits @ (1 << np.arange(len(vocab.TAGS)))))
 
 
 def _religions(religion: _Int, lang: Lang) -> pa.Array:
@@ -677,22 +684,25 @@ def _faces(rng: np.random.Generator, n: int) -> list[pa.Array]:
 
 
 @functools.cache
-def _decimals() -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
-    """7-byte renderings: ``0.ddddd`` for 0..99999 and ``-0.dddd`` for 0..9999."""
+def _decimals() -> npt.NDArray[np.uint8]:
+    """7-byte renderings: ``0.ddddd`` for 0..99999, then ``-0.dddd`` for 0..9999."""
     positive = _bytes(100_000, b"0.", _digits(np.arange(100_000), 5))
     negative = _bytes(10_000, b"-0.", _FOUR)
-    return positive, negative
+    return np.concatenate([positive, negative])
 
 
 def _embeddings(rng: np.random.Generator, m: int, dim: int = 128) -> pa.Array:
     """JSON arrays of ``dim`` unit-norm floats, e.g. ``[0.01234,-0.1042,...]`` (7 characters each)."""
     x = rng.standard_normal((m, dim), dtype=np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    positive, negative = _decimals()
+    magnitude = np.abs(x)
+    index = np.where(
+        x < 0,
+        100_000 + np.minimum(np.rint(magnitude * 1e4), 9_999).astype(np.int64),
+        np.minimum(np.rint(magnitude * 1e5), 99_999).astype(np.int64),
+    )
     cell = np.empty((m, dim, 8), dtype=np.uint8)
-    neg = x < 0
-    cell[:, :, :7] = positive[np.minimum(np.rint(np.abs(x) * 1e5), 99_999).astype(np.int64)]
-    cell[neg, :7] = negative[np.minimum(np.rint(-x[neg] * 1e4), 9_999).astype(np.int64)]
+    cell[:, :, :7] = _decimals()[index]
     cell[:, :, 7] = ord(",")
     return _ascii(m, b"[", cell.reshape(m, dim * 8)[:, :-1], b"]")
 
