@@ -16,7 +16,8 @@ occurs relative to ``as_of`` with a reasonable share:
 Orders fall on days 3-27 of each 30-day window counted back from ``as_of``, so calendar-month
 and rolling-window readings of the rules agree. Every column is text (pandas ``str``; missing
 values are NA), exactly as ``privseg.io.read_table`` reads the written CSV back. Generation is
-vectorized with numpy and pyarrow: no Python loop runs per customer or per order.
+vectorized with numpy and pyarrow (no Python loop runs per customer or per order) and draws
+customers in blocks of 100,000, each from its own random stream spawned from the seed.
 """
 
 from __future__ import annotations
@@ -311,8 +312,8 @@ def _between(rng: np.random.Generator, lo: _Int | int, hi: _Int | int, n: int) -
     return lo_a + np.floor(rng.random(n) * (hi_a - lo_a + 1)).astype(np.int64)
 
 
-def _log_uniform(rng: np.random.Generator, lo: _Float, hi: _Float) -> _Float:
-    return np.exp(rng.uniform(np.log(lo), np.log(hi)))
+def _log_uniform(rng: np.random.Generator, least: float, most: float, n: int) -> _Float:
+    return np.exp(rng.uniform(np.log(least), np.log(most), n))
 
 
 # --------------------------------------------------------------------------- personas
@@ -359,7 +360,8 @@ _DEPTH = {
     _Life.GROWTH: ((12, 18), (2, 3), (12, 18), (2, 2), (2, 4)),
     _Life.MATURE: ((12, 20), (3, 7), (12, 20), (3, 6), (3, 6)),
 }
-#: (first window, last window, low, high): tier targets on the summed spend of those windows
+#: (first window, end window (exclusive), least, most): each tier's target for the summed spend
+#: of those windows, drawn log-uniformly
 _TARGETS = {
     _Tier.PLATINUM: (0, 12, 120_000.0, 600_000.0),
     _Tier.GOLD: (0, 3, 12_000.0, 30_000.0),
@@ -384,7 +386,6 @@ _RELIGION_SHARES = [share for _, _, share in vocab.RELIGIONS]
 class _People:
     """Per-customer latent state shared by the three tables (numpy arrays, one row each)."""
 
-    as_of_s: int
     life: _Int
     tier: _Int
     city: _Int
@@ -415,7 +416,6 @@ def _people(rng: np.random.Generator, n: int, as_of_s: int) -> _People:
     birth_day = as_of_s // _DAY - np.floor(age * 365.2425).astype(np.int64)
     birth_text, birth_year = _calendar(birth_day)
     return _People(
-        as_of_s=as_of_s,
         life=life,
         tier=tier,
         city=city,
@@ -465,7 +465,7 @@ def _spend(rng: np.random.Generator, people: _People) -> _Spend:
     for t, (first, last, least, most) in _TARGETS.items():
         rows = (tier == t) & active.any(axis=1)
         size = int(rows.sum())
-        target = _log_uniform(rng, np.full(size, least), np.full(size, most))
+        target = _log_uniform(rng, least, most, size)
         scale[rows] = target / rel[rows, first:last].sum(axis=1, dtype=np.float64)
     return rel * scale[:, None].astype(np.float32)
 
@@ -859,13 +859,9 @@ def _interaction_columns(
         [_pick(rng, n, _ACTIVITY_SHARES["fading"]), _pick(rng, n, _ACTIVITY_SHARES["new"])],
         _pick(rng, n, _ACTIVITY_SHARES["active"]),
     )
-    span = np.array([b[0] for b in _BURSTS.values()])[activity] * _DAY
-    count = _between(
-        rng,
-        np.array([b[1] for b in _BURSTS.values()])[activity],
-        np.array([b[2] for b in _BURSTS.values()])[activity],
-        n,
-    )
+    span, fewest, most = np.array([_BURSTS[a] for a in _Activity]).T[:, activity]
+    span = span * _DAY
+    count = _between(rng, fewest, most, n)
     older = _between(rng, 0, 5, n)
     # recent burst within [as_of - span, as_of); older history within [as_of - 720d, as_of - 120d),
     # both after registration
