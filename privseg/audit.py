@@ -51,6 +51,7 @@ from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
     from privseg.policy import Policy
+    from privseg.release import Release
     from privseg.screening import ScreenReport
 
 __all__ = [
@@ -830,6 +831,29 @@ class RunRecorder:
                 consent=",".join(consent) or None,
             )
         self.outputs.append(DatasetRef.from_manifest(manifest["output"]))
+
+    def add_release(
+        self,
+        release: Release,
+        remaining_epsilon: float,
+        *,
+        by: Sequence[str] = (),
+        measures: Sequence[str] = (),
+    ) -> None:
+        """Record a DP release: its group-by and measure columns, epsilon spent and remaining
+        after it, kind, mechanism and predicted analytic value (outputs: ``add_output``)."""
+        plan = release.plan
+        out_columns = {str(c) for c in release.table.columns}
+        for column in by:
+            kept = [column] if column in out_columns else []
+            self.add_column(column, (), "group_by", output_columns=kept)
+        for column in measures:
+            self.add_column(column, (), plan.kind.value)
+        self.add_budget(release.epsilon_spent, remaining_epsilon)
+        self.set_metric("release_kind", plan.kind.value)
+        self.set_metric("mechanism", plan.mechanism.value)
+        if plan.predicted_value is not None:
+            self.set_metric("predicted_value", plan.predicted_value)
 
     def set_key_id(self, key_id: str) -> None:
         """Record the id (never the bytes) of the pseudonymization key used."""

@@ -10,9 +10,12 @@ Steps print nothing themselves; the CLI prints the summary.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from privseg import audit
 from privseg._progress import steps
 from privseg.datasets import DEMO_AS_OF, write_demo_data
 from privseg.io import fingerprint
@@ -54,6 +57,20 @@ class DemoSummary:
     steps: tuple[str, ...]
 
 
+def _audited(run: DemoRun, command: str, **about: Any) -> AbstractContextManager[audit.RunRecorder]:
+    """Audit a step into ``<out>/audits/trail.jsonl``.
+
+    The demo signs with its own key in ``<out>/keys/`` (apart from ``audits/``, with the
+    trail's checkpoints), so deleting the demo folder starts a fresh, verifiable trail.
+    """
+    return audit.run(
+        command,
+        trail=run.out_dir / "audits" / "trail.jsonl",
+        key=run.out_dir / "keys" / "audit-signing.key",
+        **about,
+    )
+
+
 def _generate_data(run: DemoRun) -> None:
     run.data = write_demo_data(run.out_dir / "data", run.customers, seed=run.seed)
     run.lines.append(
@@ -76,20 +93,25 @@ def _assign_segments(run: DemoRun) -> None:
     from privseg.io import read_table, write_table
     from privseg.segments import assign, load_schemes
 
-    tables = {
-        name: read_table(run.outputs.get(f"pseudonymized_{name}", path))
-        for name, path in run.data.items()
-    }
-    labels = assign(
-        tables["customers"],
-        tables["orders"],
-        tables["interactions"],
-        load_schemes(),
-        as_of=DEMO_AS_OF,
-    )
-    folder = run.out_dir / "segments"
-    folder.mkdir(parents=True, exist_ok=True)
-    run.outputs["segment_labels"] = write_table(labels, folder / "labels.csv")
+    with _audited(run, "segment assign") as record:
+        tables = {}
+        for name, path in run.data.items():
+            source = run.outputs.get(f"pseudonymized_{name}", path)
+            tables[name] = read_table(source)
+            record.add_input(source, rows=len(tables[name]), columns=list(tables[name].columns))
+        labels = assign(
+            tables["customers"],
+            tables["orders"],
+            tables["interactions"],
+            load_schemes(),
+            as_of=DEMO_AS_OF,
+        )
+        folder = run.out_dir / "segments"
+        folder.mkdir(parents=True, exist_ok=True)
+        run.outputs["segment_labels"] = write_table(labels, folder / "labels.csv")
+        record.add_output(
+            run.outputs["segment_labels"], rows=len(labels), columns=list(labels.columns)
+        )
     run.lines.append(
         f"segments: {len(labels):,} customers labelled (rfm, lifecycle, value tier, "
         f"activity, channel) -> segments/labels.csv"
@@ -124,15 +146,24 @@ def _release_segment_counts(run: DemoRun) -> None:
         ("lifecycle_by_province", ["lifecycle", "省份"]),
         ("value_tier", ["value_tier"]),
     ):
-        release = release_counts(
-            labels,
-            by=by,
-            keys=keys,
-            epsilon=DEFAULT_EPSILON,
-            account=account,
-            bounding=Bounding(schemes.columns.unit),
-        )
-        run.outputs[f"release_{name}"] = write_table(release.table, folder / f"{name}.csv")
+        about = {"purpose": policy.purpose, "policy_sha256": policy.sha256}
+        with _audited(run, "release counts", **about) as record:
+            record.add_input(
+                run.outputs["segment_labels"], rows=len(labels), columns=list(labels.columns)
+            )
+            release = release_counts(
+                labels,
+                by=by,
+                keys=keys,
+                epsilon=DEFAULT_EPSILON,
+                account=account,
+                bounding=Bounding(schemes.columns.unit),
+            )
+            out = write_table(release.table, folder / f"{name}.csv")
+            run.outputs[f"release_{name}"] = out
+            record.add_output(out, rows=len(release.table), columns=list(release.table.columns))
+            left = ledger.remaining("demo", policy.purpose)
+            record.add_release(release, float(left.epsilon), by=by)
         predicted.append(f"{release.plan.predicted_value:.3f}")
     remaining = ledger.remaining("demo", policy.purpose)
     run.outputs["budget_ledger"] = ledger_path
@@ -144,12 +175,25 @@ def _release_segment_counts(run: DemoRun) -> None:
     )
 
 
-#: The demo's stages, in order; later stages append themselves here.
+def _verify_audit_trail(run: DemoRun) -> None:
+    """Check the demo's audit trail (chain, signatures, checkpoint); IntegrityError if not."""
+    trail, key = run.out_dir / "audits" / "trail.jsonl", run.out_dir / "keys" / "audit-signing.key"
+    result = audit.ensure_valid(trail, key=key)
+    run.outputs["audit_trail"] = trail
+    run.lines.append(
+        f"audit: trail verified, {result.records} records (hash chain, Ed25519 signatures, "
+        f"checkpoint) -> audits/trail.jsonl; check it again with: privseg audit verify "
+        f"--trail {trail} --audit-key {key}"
+    )
+
+
+#: The demo's stages, in order; later stages append themselves before the audit check.
 DEMO_STEPS: tuple[DemoStep, ...] = (
     DemoStep("generate demo data", _generate_data),
     DemoStep("profile tables", _profile_tables),
     DemoStep("assign segments", _assign_segments),
     DemoStep("release segment counts", _release_segment_counts),
+    DemoStep("verify audit trail", _verify_audit_trail),
 )
 
 

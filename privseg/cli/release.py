@@ -147,20 +147,11 @@ def _publish(
             tmp.write_text(json.dumps(release.to_dict(), ensure_ascii=False, indent=2), "utf-8")
     plan = release.plan
     remaining = setup.account.ledger.remaining(setup.account.dataset, setup.account.purpose)
-    out_columns = [str(c) for c in release.table.columns]
     if str(out) != "-":
-        record.add_output(out, rows=len(release.table), columns=out_columns)
+        record.add_output(out, rows=len(release.table), columns=list(release.table.columns))
     if report is not None:
         record.add_output(report)
-    for column in by:
-        record.add_column(column, (), "group_by", output_columns=[column] * (column in out_columns))
-    for column in measures:
-        record.add_column(column, (), plan.kind.value)
-    record.add_budget(release.epsilon_spent, float(remaining.epsilon))
-    record.set_metric("release_kind", plan.kind.value)
-    record.set_metric("mechanism", plan.mechanism.value)
-    if plan.predicted_value is not None:
-        record.set_metric("predicted_value", plan.predicted_value)
+    record.add_release(release, float(remaining.epsilon), by=by, measures=measures)
     click.echo(
         f"privseg: released {len(release.table)} rows to {out}: {plan.kind.value}, "
         f"{plan.mechanism.value} noise (scale {plan.noise_scale:g}), epsilon "

