@@ -7,6 +7,7 @@ bounds, a unit and a ledger account; the library plans, charges the ledger, then
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -152,9 +153,10 @@ def _publish(
     if report is not None:
         record.add_output(report)
     record.add_release(release, float(remaining.epsilon), by=by, measures=measures)
+    scale = "" if math.isnan(plan.noise_scale) else f" noise (scale {plan.noise_scale:g})"
     click.echo(
         f"privseg: released {len(release.table)} rows to {out}: {plan.kind.value}, "
-        f"{plan.mechanism.value} noise (scale {plan.noise_scale:g}), epsilon "
+        f"{plan.mechanism.value}{scale}, epsilon "
         f"{release.epsilon_spent:g} spent, {float(remaining.epsilon):g} remaining "
         f"for {setup.account.dataset}/{setup.account.purpose}",
         err=True,
@@ -481,6 +483,8 @@ def quantile_command(
         qs = [float(q) for q in _columns(quantiles)]
     except ValueError:
         raise InputError("--quantiles must be numbers in [0, 1], comma-separated") from None
+    if common["evaluate"]:
+        raise click.UsageError("--evaluate measures counts, means and k-means, not quantiles")
     setup, rest = _common_setup(common, keys=keys, bounds=bounds)
     with _audited("release quantile", setup, rest) as record:
         release = release_quantiles(
