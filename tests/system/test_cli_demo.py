@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from click.testing import CliRunner
 
+from privseg.cli import main
 from privseg.datasets import Lang, generate
 from privseg.io import read_table
 
@@ -47,8 +49,13 @@ def test_demo_data_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr
-    assert privseg("demo-data", str(tmp_path / "x"), "--customers", "0").returncode == 2
-    assert privseg("demo-data", str(tmp_path / "x"), "--lang", "fr").returncode == 2
+
+
+def test_demo_data_usage_errors_exit_2_and_write_nothing(tmp_path: Path) -> None:
+    runner = CliRunner()
+    for bad in (["--customers", "0"], ["--seed", "-1"], ["--lang", "fr"]):
+        result = runner.invoke(main, ["demo-data", str(tmp_path / "x"), *bad])
+        assert result.exit_code == 2, bad
     assert not (tmp_path / "x").exists()
 
 
