@@ -246,10 +246,10 @@ def _geometric_abs_mean(epsilon: float, sensitivity: float) -> float:
     return 2 * a / (1 - a * a)
 
 
-def _geometric_ci95(epsilon: float, sensitivity: float) -> int:
-    """Smallest t with P(|Z| > t) <= 5% for two-sided geometric noise."""
+def _geometric_ci95(epsilon: float, sensitivity: float, *, level: float = 0.95) -> int:
+    """Smallest t with P(|Z| > t) <= 1 - level for two-sided geometric noise."""
     a = _geometric_alpha(epsilon, sensitivity)
-    return max(0, math.ceil(math.log(0.025 * (1 + a)) / math.log(a)) - 1)
+    return max(0, math.ceil(math.log((1 - level) / 2 * (1 + a)) / math.log(a)) - 1)
 
 
 def _geometric_var(epsilon: float, sensitivity: float) -> float:
@@ -681,10 +681,8 @@ def _mean_interval(
     hi: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Joint 95% interval of sum/count from 97.5% intervals of each (Bonferroni), within bounds."""
-    a_s = _geometric_alpha(eps_sum, k * SUM_GRID)
-    a_c = _geometric_alpha(eps_count, k)
-    ts = max(0, math.ceil(math.log(0.0125 * (1 + a_s)) / math.log(a_s)) - 1) * grid
-    tc = max(0, math.ceil(math.log(0.0125 * (1 + a_c)) / math.log(a_c)) - 1)
+    ts = _geometric_ci95(eps_sum, k * SUM_GRID, level=0.975) * grid
+    tc = _geometric_ci95(eps_count, k, level=0.975)
     s = noisy_s * grid
     n_low = noisy_n - tc
     n_high = noisy_n + tc
