@@ -10,9 +10,11 @@ screening report (deny by default; PIPL Art. 28-29 and 31 refusals) without touc
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -25,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from privseg import __version__
 from privseg.errors import InputError, PolicyError, PolicyRefusal
-from privseg.io import atomic_path, fingerprint, read_table, write_table
+from privseg.io import atomic_path, iter_table, open_table, open_table_writer
 from privseg.pseudonym import (
     REVERSIBLE_SUFFIX,
     IdKind,
@@ -35,6 +37,7 @@ from privseg.pseudonym import (
     Tokenizer,
 )
 from privseg.screening import ScreenReport, screen
+from privseg.streaming import WriteBehind, file_sha256, prefetched
 from privseg.taxonomy import Category, info, is_sensitive
 from privseg.transforms import (
     AddressLevel,
@@ -593,9 +596,37 @@ def manifest_path(out: str | Path) -> Path:
     return path.with_name(path.name + ".manifest.json")
 
 
-def _fingerprint_dict(path: Path) -> dict[str, Any]:
-    fp = fingerprint(path)
-    return {"path": str(path), "sha256": fp.sha256, "rows": fp.rows, "columns": list(fp.columns)}
+#: Rows per chunk of a streamed ``apply``: a few chunks in flight stay far below 1.5 GB.
+APPLY_CHUNK_ROWS = 100_000
+
+
+def _fingerprint_dict(path: Path, rows: int, columns: Sequence[str], sha256: str) -> dict[str, Any]:
+    """``io.fingerprint`` of a file streamed once: rows and columns were counted on the way."""
+    return {"path": str(path), "sha256": sha256, "rows": rows, "columns": list(columns)}
+
+
+def _merge_reports(reports: Sequence[ScreenReport]) -> ScreenReport:
+    """One report from full screens of consecutive chunks: a column has every category found."""
+    first = reports[0]
+    columns = []
+    for i, verdict in enumerate(first.columns):
+        found = [r.columns[i] for r in reports]
+        categories = tuple(dict.fromkeys(c for v in found for c in v.categories))
+        columns.append(
+            replace(
+                verdict,
+                categories=categories,
+                sensitive=any(v.sensitive for v in found),
+                evidence=tuple(e for v in found for e in v.evidence),
+                examined=sum(v.examined for v in found),
+            )
+        )
+    return replace(
+        first,
+        rows=sum(r.rows for r in reports),
+        rows_examined=sum(r.rows_examined for r in reports),
+        columns=tuple(columns),
+    )
 
 
 def apply_file(
@@ -606,20 +637,42 @@ def apply_file(
     *,
     full: bool = False,
     encoding: str | None = None,
+    chunk_rows: int = APPLY_CHUNK_ROWS,
 ) -> dict[str, Any]:
     """Screen ``source``, plan ``policy`` against it, enforce, write ``out`` and its manifest.
 
-    A refusal raises before anything is written. Returns the manifest: input fingerprint,
-    policy sha256, per-column action and categories found, key ids (never keys), output
-    fingerprint.
+    The table is streamed in chunks of ``chunk_rows`` rows (memory stays bounded whatever
+    its size): the sampling screen looks at the first chunk; ``full`` screens every chunk in
+    a first pass. Reading, enforcing (tokens on two processes) and writing overlap. A refusal
+    raises before anything is written. Returns the manifest: input fingerprint, policy
+    sha256, per-column action and categories found, key ids (never keys), output fingerprint.
     """
     source, out = Path(source), Path(out)
     if str(source) == "-":
         raise InputError("apply needs a file (its fingerprint goes into the manifest), not stdin")
-    table = read_table(source, encoding=encoding)
-    input_fp = _fingerprint_dict(source)
-    the_plan = plan(policy, screen(table, full=full))
-    write_table(enforce(the_plan, table, keys), out)
+    chunks = prefetched(open_table(source, chunk_rows=chunk_rows, encoding=encoding))
+    first = next(chunks)
+    if full:
+        report = _merge_reports(
+            [
+                screen(c, full=True)
+                for c in iter_table(source, chunk_rows=chunk_rows, encoding=encoding)
+            ]
+        )
+    else:
+        report = screen(first)
+    the_plan = plan(policy, report)
+    with ThreadPoolExecutor(1, thread_name_prefix="privseg-sha256") as pool:
+        input_sha = pool.submit(file_sha256, source)
+        rows = 0
+        with open_table_writer(out) as writer, WriteBehind(writer.write) as behind:
+            for chunk in itertools.chain([first], chunks):
+                rows += len(chunk)
+                behind.submit(enforce(the_plan, chunk, keys))
+        input_fp = _fingerprint_dict(
+            source, rows, [str(c) for c in first.columns], input_sha.result()
+        )
+    output_columns = [c for step in the_plan.columns for c in step.output_columns]
     manifest = {
         "privseg_version": __version__,
         "command": "apply",
@@ -639,7 +692,7 @@ def apply_file(
         ],
         "dropped": [s.column for s in the_plan.columns if not s.output_columns],
         "dropped_undeclared": list(the_plan.dropped_undeclared),
-        "output": _fingerprint_dict(out),
+        "output": _fingerprint_dict(out, writer.rows, output_columns, file_sha256(out)),
     }
     with atomic_path(manifest_path(out)) as tmp:
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

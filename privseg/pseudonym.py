@@ -59,7 +59,7 @@ _PSEUDONYM_SALT = b"privseg-pseudonym-v1"
 _REVERSIBLE_SALT = b"privseg-reversible-v1"
 _HEX_KEY = re.compile(r"[0-9a-f]{64}")
 _B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
-_PARALLEL_MIN = 200_000
+_PARALLEL_MIN = 50_000
 
 
 class IdKind(StrEnum):
@@ -209,41 +209,53 @@ def _normalize_strings(kind: IdKind, values: pd.Series) -> pd.Series:
 # ---------------------------------------------------------------------------- tokens
 
 
-def _hmac_digests(inner: hashlib._Hash, outer: hashlib._Hash, texts: Sequence[str]) -> bytes:
+def _hmac_digests(inner: hashlib._Hash, outer: hashlib._Hash, texts: Sequence[bytes]) -> bytes:
     """Concatenated HMAC-SHA256 digests of UTF-8 texts from precomputed inner/outer states."""
-    out = bytearray()
+    out: list[bytes] = []
+    append = out.append
     inner_copy, outer_copy = inner.copy, outer.copy
     for text in texts:
         h = inner_copy()
-        h.update(text.encode())
+        h.update(text)
         o = outer_copy()
         o.update(h.digest())
-        out += o.digest()
-    return bytes(out)
+        append(o.digest())
+    return b"".join(out)
 
 
-def _forked_digests(inner: hashlib._Hash, outer: hashlib._Hash, texts: Sequence[str]) -> bytes:
-    """Split a large batch between this process and one forked child (same results)."""
+def _token_bytes(inner: hashlib._Hash, outer: hashlib._Hash, texts: Sequence[bytes]) -> bytes:
+    """Tokens of UTF-8 texts, 26 bytes each, concatenated."""
+    if not texts:
+        return b""
+    return _base32_prefix(_hmac_digests(inner, outer, texts)).tobytes()
+
+
+def _forked_tokens(inner: hashlib._Hash, outer: hashlib._Hash, texts: Sequence[bytes]) -> bytes:
+    """Split a large batch between this process and one forked child (same results).
+
+    The child only runs hashlib and numpy (no Arrow or pandas, no threads) and sends back
+    26-byte tokens; if it fails, this process computes its half too.
+    """
     half = len(texts) // 2
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         try:
             os.close(read_fd)
-            data = _hmac_digests(inner, outer, texts[half:])
+            data = _token_bytes(inner, outer, texts[half:])
             with os.fdopen(write_fd, "wb") as pipe:
                 pipe.write(data)
         finally:
             os._exit(0)
     os.close(write_fd)
     try:
-        mine = _hmac_digests(inner, outer, texts[:half])
+        mine = _token_bytes(inner, outer, texts[:half])
         with os.fdopen(read_fd, "rb") as pipe:
             theirs = pipe.read()
     finally:
         _, status = os.waitpid(pid, 0)
-    if status != 0 or len(theirs) != (len(texts) - half) * 32:
-        theirs = _hmac_digests(inner, outer, texts[half:])
+    if status != 0 or len(theirs) != (len(texts) - half) * TOKEN_LENGTH:
+        theirs = _token_bytes(inner, outer, texts[half:])
     return mine + theirs
 
 
@@ -293,22 +305,24 @@ class Tokenizer:
 
     def tokens_of_normalized(self, normalized: Sequence[str]) -> np.ndarray:
         """Tokens (``S26`` array) of already-normalized ids, in order."""
-        if not normalized:
-            return np.empty(0, dtype=f"S{TOKEN_LENGTH}")
-        if self._workers > 1 and len(normalized) >= _PARALLEL_MIN and hasattr(os, "fork"):
-            digests = _forked_digests(self._inner, self._outer, normalized)
-        else:
-            digests = _hmac_digests(self._inner, self._outer, normalized)
-        return _base32_prefix(digests)
+        return np.frombuffer(
+            self._token_bytes([t.encode() for t in normalized]), f"S{TOKEN_LENGTH}"
+        )
+
+    def _token_bytes(self, texts: Sequence[bytes]) -> bytes:
+        if self._workers > 1 and len(texts) >= _PARALLEL_MIN and hasattr(os, "fork"):
+            return _forked_tokens(self._inner, self._outer, texts)
+        return _token_bytes(self._inner, self._outer, texts)
 
     def tokenize(self, values: pd.Series, kind: IdKind) -> pd.Series:
         """Token per value; nulls (and ids empty after normalization) stay null.
 
         Distinct raw values are normalized and hashed once, then expanded back to the rows.
         """
-        codes, uniques = pd.factorize(_as_text(values), use_na_sentinel=True)
-        normalized = _normalize_strings(kind, pd.Series(uniques, dtype="str"))
-        return _take(codes, self._unique_tokens(normalized), values)
+        encoded = _arrow_text(_as_text(values)).dictionary_encode()
+        normalized = _normalize_strings(kind, pd.Series(encoded.dictionary, dtype="str"))
+        taken = self._unique_tokens(normalized).take(encoded.indices)
+        return pd.Series(taken, index=values.index, dtype="str", name=values.name)
 
     def tokenize_normalized(self, normalized: pd.Series) -> pd.Series:
         """Token per already-normalized id."""
@@ -318,13 +332,22 @@ class Tokenizer:
     def _unique_tokens(self, normalized: pd.Series) -> pa.Array:
         """Tokens of distinct normalized ids as an Arrow string array; empty ids become null."""
         valid = (normalized.str.len() > 0).to_numpy(dtype=bool, na_value=False)
-        tokens = pa.array(self.tokens_of_normalized(normalized[valid].tolist())).cast(
-            pa.large_string()
+        texts = _arrow_text(normalized[valid]).cast(pa.binary()).to_pylist()
+        data = self._token_bytes(texts)
+        offsets = np.arange(0, len(data) + 1, TOKEN_LENGTH, dtype=np.int64)
+        tokens = pa.LargeStringArray.from_buffers(
+            len(texts), pa.py_buffer(offsets), pa.py_buffer(data)
         )
         if valid.all():
             return tokens
         positions = np.cumsum(valid) - 1
         return tokens.take(pa.array(positions, mask=~valid))
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A string Series as one Arrow array (zero-copy for Arrow-backed strings)."""
+    array = pa.array(values, type=pa.large_string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _take(codes: np.ndarray, mapped: pa.Array, like: pd.Series) -> pd.Series:

@@ -1,0 +1,103 @@
+"""Streaming helpers and the streamed ``apply_file``: same output as the in-memory path."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from privseg import pseudonym
+from privseg._resources import policies_dir
+from privseg.datasets import generate
+from privseg.errors import PolicyRefusal
+from privseg.io import fingerprint, read_table, write_table
+from privseg.policy import PolicyKeys, apply_file, enforce, load_policy, plan
+from privseg.pseudonym import Key
+from privseg.screening import screen
+from privseg.streaming import WriteBehind, file_sha256, prefetched
+
+KEYS = PolicyKeys(Key(bytes(range(32))))
+
+
+@pytest.fixture(scope="module")
+def customers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("stream") / "customers.csv"
+    write_table(generate(2_000, seed=3).customers, path)
+    return path
+
+
+def test_prefetched_keeps_order_and_raises_the_readers_error() -> None:
+    assert list(prefetched(range(5))) == [0, 1, 2, 3, 4]
+
+    def failing() -> Iterator[int]:
+        yield 1
+        raise ValueError("bad chunk")
+
+    got = []
+    with pytest.raises(ValueError, match="bad chunk"):
+        for item in prefetched(failing()):
+            got.append(item)
+    assert got == [1]
+
+
+def test_write_behind_writes_in_order_off_the_main_thread() -> None:
+    seen: list[tuple[int, str]] = []
+    with WriteBehind(lambda i: seen.append((i, threading.current_thread().name))) as behind:
+        for i in range(4):
+            behind.submit(i)
+    assert [i for i, _ in seen] == [0, 1, 2, 3]
+    assert all(name.startswith("privseg-write") for _, name in seen)
+
+
+def test_write_behind_surfaces_errors() -> None:
+    def write(i: int) -> None:
+        if i == 1:
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"), WriteBehind(write) as behind:
+        for i in range(3):
+            behind.submit(i)
+
+
+@pytest.mark.parametrize("chunk_rows", [333, 100_000])
+def test_streamed_apply_equals_the_in_memory_path(
+    customers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_rows: int
+) -> None:
+    monkeypatch.setattr(pseudonym, "_PARALLEL_MIN", 100)  # tokens split across a fork too
+    policy = load_policy(policies_dir() / "wecom-marketing.yaml")
+    out = tmp_path / "out.csv"
+    manifest = apply_file(customers, policy, KEYS, out, chunk_rows=chunk_rows)
+
+    table = read_table(customers)
+    expected = enforce(plan(policy, screen(table)), table, KEYS)
+    write_table(expected, tmp_path / "expected.csv")
+    pd.testing.assert_frame_equal(read_table(out), read_table(tmp_path / "expected.csv"))
+    assert (tmp_path / "expected.csv").read_bytes() == out.read_bytes()
+
+    for side, path in (("input", customers), ("output", out)):
+        fp = fingerprint(path)
+        assert manifest[side]["sha256"] == fp.sha256 == file_sha256(path)
+        assert manifest[side]["rows"] == fp.rows
+        assert tuple(manifest[side]["columns"]) == fp.columns
+
+
+def test_full_screen_sees_every_chunk(tmp_path: Path) -> None:
+    """A sensitive column whose values only appear after the first chunk is still refused."""
+    df = generate(600, seed=1).customers
+    late = df["身份证号"].copy()
+    df["身份证号"] = pd.Series([pd.NA] * 500 + late.iloc[500:].tolist(), dtype="str")
+    df = df.rename(columns={"身份证号": "code"})
+    source = tmp_path / "late.csv"
+    write_table(df, source)
+    policy_text = (policies_dir() / "wecom-marketing.yaml").read_text(encoding="utf-8")
+    policy_path = tmp_path / "p.yaml"
+    policy_path.write_text(
+        policy_text.replace("fields:\n", "fields:\n  code: {action: keep}\n", 1), encoding="utf-8"
+    )
+    policy = load_policy(policy_path)
+    with pytest.raises(PolicyRefusal, match="code"):
+        apply_file(source, policy, KEYS, tmp_path / "o.csv", full=True, chunk_rows=250)
+    assert not (tmp_path / "o.csv").exists()
