@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -133,6 +134,42 @@ class Finding:
         return self.matched / self.candidates if self.candidates else 0.0
 
 
+_LOOKAROUND = re.compile(r"\(\?<?[=!][^()]*\)")
+_CAPTURE = re.compile(r"(?<!\\)\((?!\?)")
+
+
+@lru_cache(maxsize=256)
+def _plain(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The pattern with its capture groups made non-capturing (``contains`` needs none)."""
+    return re.compile(_CAPTURE.sub("(?:", pattern.pattern), pattern.flags)
+
+
+@lru_cache(maxsize=256)
+def _loose(pattern: re.Pattern[str]) -> str:
+    """The pattern without lookarounds: a superset that pyarrow's RE2 engine can run."""
+    case = "(?i)" if pattern.flags & re.IGNORECASE else ""
+    return case + _LOOKAROUND.sub("", _plain(pattern).pattern)
+
+
+def contains(values: pd.Series, pattern: re.Pattern[str]) -> np.ndarray:
+    """Where ``pattern`` matches somewhere in each value.
+
+    Lookarounds push pandas onto a per-value Python loop; so the lookaround-free superset of
+    the pattern runs first in pyarrow's RE2 (vectorized), and the exact pattern only on the
+    values it let through.
+    """
+    try:
+        maybe = values.str.contains(_loose(pattern), regex=True).to_numpy(dtype=bool)
+    except ValueError:  # RE2 cannot run it: check every value exactly
+        maybe = np.ones(len(values), dtype=bool)
+    hit = np.zeros(len(values), dtype=bool)
+    idx = np.flatnonzero(maybe)
+    if len(idx):
+        exact = values.iloc[idx].str.contains(_plain(pattern), regex=True)
+        hit[idx] = exact.to_numpy(dtype=bool)
+    return hit
+
+
 def _under(birth: date, as_of: date, years: int = MINOR_AGE) -> bool:
     try:
         limit = birth.replace(year=birth.year + years)
@@ -191,8 +228,7 @@ def spec_score(spec: PatternSpec, header: str) -> float:
 
 def candidates(spec: PatternSpec, vals: Values) -> np.ndarray:
     """Distinct values holding at least one match of the spec's pattern."""
-    hit: np.ndarray = vals.values.str.contains(spec.compiled()).to_numpy(dtype=bool)
-    return hit
+    return contains(vals.values, spec.compiled)
 
 
 def scan_patterns(vals: Values, header: str, *, as_of: date) -> list[Finding]:
@@ -202,7 +238,7 @@ def scan_patterns(vals: Values, header: str, *, as_of: date) -> list[Finding]:
         cand = candidates(spec, vals)
         if not cand.any():
             continue
-        found = vals.values[cand].str.extractall(spec.compiled(group=True))[0]
+        found = vals.values[cand].str.extractall(spec.grouped)[0]
         texts = found.str.replace(" ", "", regex=False)
         if spec.validator is not None:
             verdicts = {t: spec.validator(t) for t in texts.unique()}
@@ -287,9 +323,9 @@ def _finding(
 
 
 def _vocabulary(vals: Values, pattern: re.Pattern[str], category: Category) -> Finding | None:
-    terms = vals.values.str.extract(f"({pattern.pattern})", flags=pattern.flags)[0]
-    hit = terms.notna().to_numpy()
-    examples = dict.fromkeys(str(t) for t in terms.dropna())
+    hit = contains(vals.values, pattern)
+    found = vals.values[hit].head(50).str.extract(f"({pattern.pattern})", flags=pattern.flags)
+    examples = dict.fromkeys(str(t) for t in found[0].dropna())
     return _finding(
         vals,
         hit,
@@ -338,7 +374,9 @@ def _birth_dates(vals: Values, as_of: date) -> list[Finding]:
 
 def _ages(vals: Values) -> list[Finding]:
     out = []
-    suffix = vals.values.str.extract(_AGE_SUFFIX.pattern)[0]
+    suffix = vals.values.where(contains(vals.values, _AGE_SUFFIX)).str.extract(_AGE_SUFFIX.pattern)[
+        0
+    ]
     number = vals.values.where(vals.values.str.fullmatch(_AGE_NUMBER.pattern))
     for rule, raw, needs_header in (
         ("number with 岁/years", suffix, False),
@@ -402,7 +440,7 @@ def _names(vals: Values) -> Finding | None:
 
 def _places(vals: Values) -> list[Finding]:
     out = []
-    address = vals.values.str.contains(_ADDRESS.pattern, flags=re.I).to_numpy(dtype=bool)
+    address = contains(vals.values, _ADDRESS)
     f = _finding(
         vals,
         address,
@@ -428,7 +466,8 @@ def split_opaque(vals: Values) -> tuple[list[Finding], Values]:
     are neither phone numbers nor coordinates), which also keeps long values cheap.
     """
     payload = vals.values.str.match(_IMAGE_PAYLOAD.pattern).to_numpy(dtype=bool)
-    commas = vals.values.str.count(",").to_numpy()
+    lengths = vals.values.str.len()
+    commas = (lengths - vals.values.str.replace(",", "", regex=False).str.len()).to_numpy()
     vector = np.isin(commas, (127, 511))
     vector[vector] = vals.values[vector].str.fullmatch(_VECTOR.pattern).to_numpy(dtype=bool)
     found = []
@@ -443,7 +482,7 @@ def split_opaque(vals: Values) -> tuple[list[Finding], Values]:
 
 
 def _image_urls(vals: Values) -> Finding | None:
-    url = vals.values.str.fullmatch(_IMAGE_URL.pattern, flags=re.I).to_numpy(dtype=bool)
+    url = vals.values.str.fullmatch(_IMAGE_URL.pattern, case=False).to_numpy(dtype=bool)
     return _finding(
         vals,
         url,
@@ -458,10 +497,12 @@ def _image_urls(vals: Values) -> Finding | None:
 
 def _whereabouts(vals: Values) -> list[Finding]:
     out = []
-    coords = next(s for s in SPECS if s.entity == "GEO_COORDINATES").compiled()
-    pairs = vals.values.str.count(coords.pattern).to_numpy()
-    keyed = vals.values.str.contains(_LAT_KEY.pattern, flags=re.I).to_numpy(dtype=bool)
-    stamped = vals.values.str.contains(_TIMESTAMP.pattern).to_numpy(dtype=bool)
+    coords = next(s for s in SPECS if s.entity == "GEO_COORDINATES").compiled
+    pairs = np.zeros(len(vals.counts), dtype=np.int64)
+    some = contains(vals.values, coords)
+    pairs[some] = vals.values[some].str.count(coords.pattern).to_numpy()
+    keyed = contains(vals.values, _LAT_KEY)
+    stamped = contains(vals.values, _TIMESTAMP)
     track = ((pairs >= 2) | ((pairs >= 1) | keyed) & stamped).astype(bool)
     f = _finding(
         vals,
