@@ -26,6 +26,7 @@ from privseg.errors import (
     UnsupportedFormatError,
 )
 from privseg.io import TableFormat, iter_table, read_table, write_table
+from privseg.kmeans import KMeansMethod, KMeansResult
 from privseg.pipeline import DemoSummary, run_demo
 from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
 from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
@@ -40,6 +41,8 @@ from privseg.release import (
     release_quantiles,
 )
 from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
+from privseg.segments import SchemeKind, Schemes, load_schemes
+from privseg.segments import assign as assign_segments
 from privseg.taxonomy import Category
 
 __all__ = [
@@ -57,6 +60,8 @@ __all__ = [
     "IdKind",
     "InputError",
     "IntegrityError",
+    "KMeansMethod",
+    "KMeansResult",
     "Key",
     "KeyFileError",
     "Ledger",
@@ -72,15 +77,19 @@ __all__ = [
     "Release",
     "ReleasePlan",
     "ReversibleCipher",
+    "SchemeKind",
+    "Schemes",
     "ScreenReport",
     "SourceNotFoundError",
     "TableFormat",
     "Tokenizer",
     "UnsupportedFormatError",
     "__version__",
+    "assign_segments",
     "enforce",
     "iter_table",
     "load_policy",
+    "load_schemes",
     "plan",
     "read_table",
     "release_counts",
