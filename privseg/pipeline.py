@@ -88,6 +88,29 @@ def _profile_tables(run: DemoRun) -> None:
         )
 
 
+def _screen_customers(run: DemoRun) -> None:
+    """Screen the customers table; write the HTML screening report."""
+    from privseg.io import atomic_path
+    from privseg.screening import screen
+    from privseg.screening.render import render_html
+
+    source = run.data["customers"]
+    folder = run.out_dir / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / "screening.html"
+    with _audited(run, "screen") as record:
+        report = screen(source, as_of=DEMO_AS_OF)
+        record.add_screening(report, source)
+        with atomic_path(out) as tmp:
+            tmp.write_text(render_html(report), encoding="utf-8")
+    run.outputs["screening_report"] = out
+    run.lines.append(
+        f"screening: {len(report.personal_columns)} of {len(report.columns)} customer columns "
+        f"hold personal information, {len(report.sensitive_columns)} sensitive (PIPL Art. 28) "
+        "-> reports/screening.html"
+    )
+
+
 def _assign_segments(run: DemoRun) -> None:
     """Segment labels per customer from the pseudonymized tables (raw ones before apply)."""
     from privseg.io import read_table, write_table
@@ -191,6 +214,7 @@ def _verify_audit_trail(run: DemoRun) -> None:
 DEMO_STEPS: tuple[DemoStep, ...] = (
     DemoStep("generate demo data", _generate_data),
     DemoStep("profile tables", _profile_tables),
+    DemoStep("screen customers", _screen_customers),
     DemoStep("assign segments", _assign_segments),
     DemoStep("release segment counts", _release_segment_counts),
     DemoStep("verify audit trail", _verify_audit_trail),
