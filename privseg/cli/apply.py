@@ -12,9 +12,9 @@ import pandas as pd
 from privseg import audit
 from privseg._resources import policies_dir
 from privseg.cli._common import encoding_option, path_argument, quiet_option
-from privseg.cli.audit import operator_option, trail_option
+from privseg.cli.audit import operator_option, read_input, trail_option
 from privseg.errors import InputError, PolicyError
-from privseg.io import read_table, write_table
+from privseg.io import write_table
 from privseg.policy import Policy, PolicyKeys, apply_file, load_policy, manifest_path
 from privseg.pseudonym import (
     KEY_ENV,
@@ -177,14 +177,6 @@ def _audited(
     )
 
 
-def _read(source: Path, record: audit.RunRecorder) -> pd.DataFrame:
-    """Read a table and record it as an input of the audited run."""
-    table = read_table(source)
-    if str(source) != "-":
-        record.add_input(source, rows=len(table), columns=list(table.columns))
-    return table
-
-
 def _pseudonymized(policy: Policy, table: pd.DataFrame) -> list[str]:
     return [
         column
@@ -239,7 +231,7 @@ def keys_rotate(
         return read_key_file(path, insecure_permissions=insecure_key_permissions)
 
     with _audited("keys rotate", policy, trail, operator) as record:
-        table = _read(source, record)
+        table = read_input(source, record)
         columns = _pseudonymized(policy, table)
         if not columns:
             raise PolicyError(f"no column of the table is pseudonymized by {policy.path.name}")
@@ -340,7 +332,7 @@ def reidentify_command(
         key = read_key_file(reversible_key_path, insecure_permissions=insecure_key_permissions)
         record.set_key_id(key.key_id)
         cipher = ReversibleCipher(key, policy.purpose)
-        table = _read(source, record)
+        table = read_input(source, record)
         encrypted = [
             c for c in _pseudonymized(policy, table) if c + REVERSIBLE_SUFFIX in table.columns
         ]

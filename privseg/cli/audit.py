@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from privseg import audit, lineage
+
+if TYPE_CHECKING:
+    import pandas as pd
 from privseg.cli._common import OutputFormat, format_option
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,6 +41,18 @@ def operator_option(f: F) -> F:
         default=None,
         help="Who runs this, for the audit trail (default: the OS user).",
     )(f)
+
+
+def read_input(
+    source: Path, record: audit.RunRecorder, *, encoding: str | None = None
+) -> pd.DataFrame:
+    """Read a table (``-``: standard input) and record it as an input of the audited run."""
+    from privseg.io import read_table
+
+    table = read_table(source, encoding=encoding)
+    if str(source) != "-":
+        record.add_input(source, rows=len(table), columns=list(table.columns))
+    return table
 
 
 def _key_option(f: F) -> F:

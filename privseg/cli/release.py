@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-import pandas as pd
 
 from privseg import audit, io
 from privseg.budget import DEFAULT_PURPOSE, LEDGER_ENV, Ledger, PrivacyBudget
 from privseg.cli._common import OutputFormat, format_option, path_argument
-from privseg.cli.audit import operator_option, trail_option
+from privseg.cli.audit import operator_option, read_input, trail_option
 from privseg.errors import InputError
 from privseg.policy import Policy, load_policy
 from privseg.release import (
@@ -121,14 +120,6 @@ def _audited(command: str, setup: _Setup, common: Mapping[str, Any]) -> Iterator
     ) as record:
         record.set_metric("dataset", setup.account.dataset)
         yield record
-
-
-def _read(source: Path, record: audit.RunRecorder) -> pd.DataFrame:
-    """Read the input table and record its fingerprint in the audit trail."""
-    table = io.read_table(source)
-    if str(source) != "-":
-        record.add_input(source, rows=len(table), columns=list(table.columns))
-    return table
 
 
 def _publish(
@@ -394,7 +385,7 @@ def counts_command(
     setup, rest = _common_setup(common, keys=keys)
     with _audited("release counts", setup, rest) as record:
         release = release_counts(
-            _read(input_path, record),
+            read_input(input_path, record),
             by=_columns(by),
             keys=setup.keys,
             epsilon=epsilon,
@@ -435,7 +426,7 @@ def mean_command(
     setup, rest = _common_setup(common, keys=keys, bounds=bounds)
     with _audited("release mean", setup, rest) as record:
         release = release_means(
-            _read(input_path, record),
+            read_input(input_path, record),
             by=_columns(by),
             keys=setup.keys,
             value=value,
@@ -488,7 +479,7 @@ def quantile_command(
     setup, rest = _common_setup(common, keys=keys, bounds=bounds)
     with _audited("release quantile", setup, rest) as record:
         release = release_quantiles(
-            _read(input_path, record),
+            read_input(input_path, record),
             value=value,
             quantiles=qs,
             bounds=setup.bounds,
@@ -522,7 +513,7 @@ def kmeans_command(
     setup, rest = _common_setup(common, bounds=bounds)
     with _audited("release kmeans", setup, rest) as record:
         release = release_kmeans(
-            _read(input_path, record),
+            read_input(input_path, record),
             features=_columns(features),
             bounds=setup.bounds,
             k=k,

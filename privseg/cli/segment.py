@@ -10,8 +10,8 @@ import click
 
 from privseg import audit
 from privseg.cli._common import F, encoding_option, quiet_option
-from privseg.cli.audit import operator_option, trail_option
-from privseg.io import read_table, write_table
+from privseg.cli.audit import operator_option, read_input, trail_option
+from privseg.io import write_table
 from privseg.segments import assign as assign_segments
 from privseg.segments import default_schemes_path, load_schemes
 
@@ -98,10 +98,7 @@ def assign(
     with audit.run("segment assign", trail=trail, operator=operator) as record:
         tables = []
         for source in (customers, orders, interactions):
-            table = read_table(source, encoding=encoding)
-            if str(source) != "-":
-                record.add_input(source, rows=len(table), columns=list(table.columns))
-            tables.append(table)
+            tables.append(read_input(source, record, encoding=encoding))
         record.add_input(schemes_path)
         record.set_metric("as_of", day.isoformat())
         customers_t, orders_t, interactions_t = tables
