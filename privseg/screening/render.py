@@ -12,21 +12,17 @@ from __future__ import annotations
 import io as _io
 import json
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import jinja2
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from privseg.report._env import environment
 from privseg.screening.report import ColumnVerdict, Evidence, ScreenReport
 from privseg.taxonomy import Category, info
 
 __all__ = ["render", "render_html", "render_json", "render_markdown", "render_text", "renderable"]
-
-TEMPLATES = Path(__file__).resolve().parent.parent / "report" / "templates"
 
 
 @dataclass(frozen=True)
@@ -88,26 +84,14 @@ def _context(report: ScreenReport) -> dict[str, Any]:
     return {"summary": _summary(report), "rows": [_row(c) for c in report.by_risk()]}
 
 
-@lru_cache(maxsize=1)
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html", "html.j2"], default_for_string=False),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 def render_markdown(report: ScreenReport) -> str:
     """Markdown report."""
-    return _env().get_template("screening.md.j2").render(**_context(report))
+    return environment().get_template("screening.md.j2").render(**_context(report))
 
 
 def render_html(report: ScreenReport) -> str:
     """Self-contained HTML report (inline CSS, no scripts, no external resources)."""
-    return _env().get_template("screening.html.j2").render(**_context(report))
+    return environment().get_template("screening.html.j2").render(**_context(report))
 
 
 def render_json(report: ScreenReport) -> str:

@@ -65,7 +65,14 @@ def test_no_raw_value_in_any_format(report, fmt: str) -> None:  # type: ignore[n
         for value in values:
             if len(value) >= 5:
                 assert value not in out, value
-    assert "138****5678" in out
+    assert ("138\\*\\*\\*\\*5678" if fmt == "md" else "138****5678") in out
+
+
+def test_markdown_neutralizes_html_in_headers() -> None:
+    report = screen(pd.DataFrame({"<script>x</script>|手机号": ["13812345678"] * 3}))
+    md = render(report, "md")
+    assert "<script>" not in md and "&lt;script&gt;" in md
+    assert "\\|手机号" in md  # the table cell is not split
 
 
 def test_html_is_self_contained_and_escaped(report) -> None:  # type: ignore[no-untyped-def]
