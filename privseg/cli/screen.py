@@ -50,7 +50,8 @@ def screen_command(
 
     Reads CSV/TSV (UTF-8, UTF-8 with BOM, GB18030), Parquet, XLSX or JSONL; ``-`` reads CSV
     from standard input. Evidence comes from the header (Chinese, English, pinyin) and from
-    the values; reports never contain raw values, only masked examples.
+    the values; reports never contain raw values, only masked examples. The run is recorded
+    in the audit trail (input hash and each column's categories).
 
     \b
     Examples:
