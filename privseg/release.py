@@ -45,16 +45,20 @@ __all__ = [
     "DEFAULT_EPSILON",
     "MEANS_SANITY",
     "MEAN_COUNT_SHARE",
+    "PER_ROW",
     "SIZE_PILOT_EPSILON",
     "SUM_GRID",
     "Account",
     "Bounding",
+    "ExactCounts",
     "Mechanism",
     "Release",
     "ReleaseKind",
     "ReleasePlan",
+    "cell_index",
     "distribution_value",
     "epsilon_for_target",
+    "exact_counts",
     "means_value",
     "predict_distribution_value",
     "release_counts",
@@ -349,10 +353,19 @@ def _declared_mask(
 ) -> tuple[np.ndarray, pd.MultiIndex]:
     """Rows whose every ``by`` value is declared, and the full product of declared keys."""
     _require_columns(df, by)
+    index = cell_index(by, keys)
+    mask = np.ones(len(df), dtype=bool)
+    for i, column in enumerate(by):
+        values = index.unique(level=i)
+        mask &= df[column].astype("string").isin(values).fillna(False).to_numpy(dtype=bool)
+    return mask, index
+
+
+def cell_index(by: Sequence[str], keys: Mapping[str, Sequence[str]]) -> pd.MultiIndex:
+    """The cells of a count release: the product of the declared keys of ``by``, in order."""
     if not by:
         raise InputError("at least one column to group by is needed")
     levels = []
-    mask = np.ones(len(df), dtype=bool)
     for column in by:
         declared = keys.get(column)
         if not declared:
@@ -361,10 +374,8 @@ def _declared_mask(
                 " keys are never read from the data",
                 column=column,
             )
-        values = tuple(dict.fromkeys(str(k) for k in declared))
-        levels.append(values)
-        mask &= df[column].astype("string").isin(values).fillna(False).to_numpy(dtype=bool)
-    return mask, pd.MultiIndex.from_product(levels, names=list(by))
+        levels.append(tuple(dict.fromkeys(str(k) for k in declared)))
+    return pd.MultiIndex.from_product(levels, names=list(by))
 
 
 def _cells_of_rows(df: pd.DataFrame, by: Sequence[str], index: pd.MultiIndex) -> np.ndarray:
@@ -412,8 +423,46 @@ def _guarantee(epsilon: float, bounding: Bounding) -> str:
 
 
 # -- counts -----------------------------------------------------------------------------------
-def release_counts(
+#: One row is the privacy unit (no unit column).
+PER_ROW = Bounding()
+
+
+@dataclass(frozen=True)
+class ExactCounts:
+    """Exact bounded counts per declared cell (``index`` order) plus, last, the rows with an
+    undeclared key: what a count release adds noise to, never released as is.
+
+    Made by ``exact_counts`` here, or out of core (``privseg.partitioned``) or on Spark
+    (``privseg.spark``); parts of a table split by unit add up.
+    """
+
+    counts: np.ndarray
+    index: pd.MultiIndex
+    bounding: Bounding
+
+    def __add__(self, other: ExactCounts) -> ExactCounts:
+        if not self.index.equals(other.index) or self.bounding != other.bounding:
+            raise InputError("cannot add exact counts of different cells or bounding")
+        return ExactCounts(self.counts + other.counts, self.index, self.bounding)
+
+
+def exact_counts(
     df: pd.DataFrame,
+    *,
+    by: Sequence[str],
+    keys: Mapping[str, Sequence[str]],
+    bounding: Bounding = Bounding(),
+) -> ExactCounts:
+    """Exact counts per declared cell of ``by`` after keeping each unit's first rows."""
+    bounded = _bound_rows(df, bounding)
+    mask, index = _declared_mask(bounded, by, keys)
+    cell_of_row = np.full(len(bounded), len(index), dtype=np.int64)  # last cell: undeclared
+    cell_of_row[mask] = _cells_of_rows(bounded[mask], by, index)
+    return ExactCounts(np.bincount(cell_of_row, minlength=len(index) + 1), index, bounding)
+
+
+def release_counts(
+    df: pd.DataFrame | ExactCounts,
     *,
     by: Sequence[str],
     keys: Mapping[str, Sequence[str]],
@@ -431,17 +480,20 @@ def release_counts(
     Give ``epsilon`` or ``target`` (analytic value to reach, e.g. 0.85): the target mode first
     spends ``SIZE_PILOT_EPSILON`` on a DP total (charged as its own ledger entry), then the
     smallest epsilon predicted to reach the target within the remaining budget, or refuses. ``account=None`` draws without
-    charging any ledger (the caller answers for the budget).
+    charging any ledger (the caller answers for the budget). ``df`` may be the table or its
+    ``ExactCounts`` (computed out of core or on Spark; its bounding then applies).
     """
     random_state = _seeded(random_state)
     if (epsilon is None) == (target is None):
         raise InputError("give exactly one of epsilon or target")
-    bounded = _bound_rows(df, bounding)
-    mask, index = _declared_mask(bounded, by, keys)
+    if isinstance(df, ExactCounts):
+        if not df.index.equals(cell_index(by, keys)):
+            raise InputError("the exact counts were made for other cells than by and keys")
+        counted = df
+    else:
+        counted = exact_counts(df, by=by, keys=keys, bounding=bounding)
+    exact, index, bounding = counted.counts, counted.index, counted.bounding
     sensitivity = bounding.max_rows_per_unit
-    cell_of_row = np.full(len(bounded), len(index), dtype=np.int64)  # last cell: undeclared
-    cell_of_row[mask] = _cells_of_rows(bounded[mask], by, index)
-    exact = np.bincount(cell_of_row, minlength=len(index) + 1)
     spends: list[Spend] = []
     pilot_sizes: np.ndarray | None = None
     notes: list[str] = []
