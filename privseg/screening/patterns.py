@@ -47,7 +47,7 @@ def _known_region(region: str, year: int) -> bool:
     """Whether a 6-digit region code existed in a year (stdnum's county database)."""
     try:
         ric.get_birth_place(f"{region}{year:04d}0101000")
-    except ValidationError:
+    except (ValidationError, KeyError, ValueError):  # stdnum raises KeyError for some codes
         return False
     return True
 

@@ -32,6 +32,7 @@ TABLE: list[tuple[str, str, bool]] = [
     ("CN_RESIDENT_ID", "1101051990030712391", False),  # 19 digits
     ("CN_RESIDENT_ID", "2110105199003071239", False),  # longer digit run
     ("CN_RESIDENT_ID", "202606301234567890", False),  # order number
+    ("CN_RESIDENT_ID", "622908199001011234", False),  # stdnum's database fails on this region
     # bank cards: Luhn, 16-19 digits, UnionPay 62, separators
     ("CN_BANK_CARD", "6222021234567894", True),
     ("CN_BANK_CARD", "621483012345678902", True),
