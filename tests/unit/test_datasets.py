@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 import pytest
-from stdnum import luhn
+from stdnum import luhn, numdb
 from stdnum.cn import ric
 
 from privseg import _demo_vocab as vocab
@@ -90,13 +91,18 @@ def test_wechat_identifiers(customers: pd.DataFrame) -> None:
 def test_resident_ids_valid_and_consistent(customers: pd.DataFrame) -> None:
     rows = customers.dropna(subset=["id_number"])
     assert len(rows) > 0.6 * len(customers)
-    for number, birth, gender, province in rows[
-        ["id_number", "birth_date", "gender", "province"]
+    places = numdb.get("cn/loc")
+    for number, birth, gender, province, city in rows[
+        ["id_number", "birth_date", "gender", "province", "city"]
     ].itertuples(index=False):
         assert ric.is_valid(number), number
         assert ric.get_birth_date(number).isoformat() == birth
         assert gender == ("male" if int(number[16]) % 2 else "female")
         assert ric.get_birth_place(number)["province"] == province
+        # the prefecture part of the region code names the city (municipalities: 市辖区)
+        info = {k: v for _, props in places.info(number[:4] + "00") for k, v in props.items()}
+        names = re.sub(r"\[[^]]*\]", "", info["county"]).split(",")
+        assert city in names or (province == city and names == ["市辖区"]), (number, city)
     # the check character X occurs about 1 time in 11
     assert 0.05 < rows["id_number"].str.endswith("X").mean() < 0.14
 
