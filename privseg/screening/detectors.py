@@ -243,8 +243,9 @@ def scan_patterns(vals: Values, header: str, *, as_of: date) -> list[Finding]:
         if spec.validator is not None:
             verdicts = {t: spec.validator(t) for t in texts.unique()}
             texts = texts[texts.map(verdicts).astype(bool)]
-        if spec.category is not C.NATIONAL_ID:  # a valid resident ID is not also a card
-            texts = texts[~texts.map(is_resident_id).astype(bool)]
+        if spec.category is C.FINANCIAL_ACCOUNT:  # a valid resident ID is not also a card
+            ids = {t: len(t) == 18 and is_resident_id(t) for t in texts.unique()}
+            texts = texts[~texts.map(ids).astype(bool)]
         matches: dict[int, list[str]] = {}
         for (cell, _), text in texts.items():
             matches.setdefault(int(cell), []).append(str(text))

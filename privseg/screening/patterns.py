@@ -52,7 +52,7 @@ def _known_region(region: str, year: int) -> bool:
     return True
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 18)
 def resident_id_birth_date(value: str) -> date | None:
     """Birth date embedded in a valid resident ID number, else None.
 
