@@ -72,7 +72,9 @@ def mobile(style: int) -> str:
 
 def ip() -> str:
     if rng.random() < 0.3:
-        return f"2408:8207:{rng.randint(0, 65535):x}:{rng.randint(0, 65535):x}::{rng.randint(1, 999)}"
+        return (
+            f"2408:8207:{rng.randint(0, 65535):x}:{rng.randint(0, 65535):x}::{rng.randint(1, 999)}"
+        )
     return ".".join(str(rng.randint(1, 254)) for _ in range(4))
 
 
@@ -162,8 +164,10 @@ def build() -> dict[str, list[str]]:
         "联系电话": [mobile(i) for i in range(ROWS)],
         "sjh": [mobile(0) for _ in range(ROWS)],
         "col_04": [mobile(i) for i in range(ROWS)],
-        "col_05": [f"{token('u', 6).lower()}@{rng.choice(('qq.com', '163.com', 'example.cn'))}"
-                   for _ in range(ROWS)],
+        "col_05": [
+            f"{token('u', 6).lower()}@{rng.choice(('qq.com', '163.com', 'example.cn'))}"
+            for _ in range(ROWS)
+        ],
         "E-mail": [sometimes(f"{token('a', 5).lower()}@126.com", 0.5) for _ in range(ROWS)],
         "col_06": [ip() for _ in range(ROWS)],
         "col_07": [token("o", 27) for _ in range(ROWS)],
@@ -172,17 +176,24 @@ def build() -> dict[str, list[str]]:
         "护照号": [sometimes(rng.choice("EG") + digits(8), 0.2) for _ in range(ROWS)],
         "col_10": [plate() for _ in range(ROWS)],
         "cph": [plate() for _ in range(ROWS)],
-        "zongjiao": [sometimes(rng.choice(("佛教", "基督教", "伊斯兰教", "无")), 0.1)
-                     for _ in range(ROWS)],
+        "zongjiao": [
+            sometimes(rng.choice(("佛教", "基督教", "伊斯兰教", "无")), 0.1) for _ in range(ROWS)
+        ],
         "客户备注": [remark() for _ in range(ROWS)],
         "col_11": [rng.choice(REMARKS_PLAIN) for _ in range(ROWS)],
-        "jkzk": [sometimes(rng.choice(("良好", "一般", "高血压", "糖尿病")), 0.5)
-                 for _ in range(ROWS)],
+        "jkzk": [
+            sometimes(rng.choice(("良好", "一般", "高血压", "糖尿病")), 0.5) for _ in range(ROWS)
+        ],
         "col_12": [sometimes(data_uri(), 0.6) for _ in range(ROWS)],
-        "人脸图片": [sometimes(f"https://img.example.cn/u/{uuid.UUID(int=rng.getrandbits(128)).hex}.jpg",
-                              0.5) for _ in range(ROWS)],
-        "product_image": [f"https://img.example.cn/p/{rng.randint(1000, 9999)}.png"
-                          for _ in range(ROWS)],
+        "人脸图片": [
+            sometimes(
+                f"https://img.example.cn/u/{uuid.UUID(int=rng.getrandbits(128)).hex}.jpg", 0.5
+            )
+            for _ in range(ROWS)
+        ],
+        "product_image": [
+            f"https://img.example.cn/p/{rng.randint(1000, 9999)}.png" for _ in range(ROWS)
+        ],
         "col_13": [sometimes(vector(512), 0.3) for _ in range(ROWS)],
         "col_14": [coords() for _ in range(ROWS)],
         "col_15": [trajectory() for _ in range(ROWS)],
@@ -190,13 +201,20 @@ def build() -> dict[str, list[str]]:
         "col_16": [geohash() for _ in range(ROWS)],
         "所在城市": [rng.choice(CITIES) for _ in range(ROWS)],
         "col_17": [rng.choice(PROVINCES) for _ in range(ROWS)],
-        "收货地址": [f"{rng.choice(PROVINCES)}{rng.choice(CITIES)}西湖区文三路{rng.randint(1, 500)}号"
-                     for _ in range(ROWS)],
-        "col_18": [f"{rng.choice(CITIES)}朝阳区建国路{rng.randint(1, 500)}号{rng.randint(1, 30)}栋"
-                   f"{rng.randint(101, 2999)}室" for _ in range(ROWS)],
+        "收货地址": [
+            f"{rng.choice(PROVINCES)}{rng.choice(CITIES)}西湖区文三路{rng.randint(1, 500)}号"
+            for _ in range(ROWS)
+        ],
+        "col_18": [
+            f"{rng.choice(CITIES)}朝阳区建国路{rng.randint(1, 500)}号{rng.randint(1, 30)}栋"
+            f"{rng.randint(101, 2999)}室"
+            for _ in range(ROWS)
+        ],
         "zzmm": [rng.choice(("中共党员", "群众", "共青团员", "群众")) for _ in range(ROWS)],
-        "col_19": [rng.choice(("退役军人", "残疾人", "低保户", "无", "无", "无", "无"))
-                   for _ in range(ROWS)],
+        "col_19": [
+            rng.choice(("退役军人", "残疾人", "低保户", "无", "无", "无", "无"))
+            for _ in range(ROWS)
+        ],
         "nl": ages,
         "col_20": [f"{a}岁" for a in ages],
         "csrq": [date_of_birth() for _ in range(ROWS)],
@@ -206,25 +224,38 @@ def build() -> dict[str, list[str]]:
         "xingming": [name() for _ in range(ROWS)],
         "col_23": [name() for _ in range(ROWS)],
         "device_id": [str(uuid.UUID(int=rng.getrandbits(128))).upper() for _ in range(ROWS)],
-        "col_24": [(lambda b: b + luhn.calc_check_digit(b))("86" + digits(12)) for _ in range(ROWS)],
+        "col_24": [
+            (lambda b: b + luhn.calc_check_digit(b))("86" + digits(12)) for _ in range(ROWS)
+        ],
         "lastLoginIP": [ip() for _ in range(ROWS)],
         "金额": [f"{rng.lognormvariate(4, 1):.2f}" for _ in range(ROWS)],
         "购买次数": [str(rng.randint(0, 40)) for _ in range(ROWS)],
         "col_30": [str(rng.randint(0, 40)) for _ in range(ROWS)],
-        "下单时间": [f"2026-{rng.randint(1, 6):02d}-{rng.randint(1, 28):02d} "
-                     f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00" for _ in range(ROWS)],
-        "注册日期": [f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}" for _ in range(ROWS)],
+        "下单时间": [
+            f"2026-{rng.randint(1, 6):02d}-{rng.randint(1, 28):02d} "
+            f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00"
+            for _ in range(ROWS)
+        ],
+        "注册日期": [
+            f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}" for _ in range(ROWS)
+        ],
         "商品名称": [rng.choice(PRODUCTS) for _ in range(ROWS)],
-        "渠道": [rng.choice(("渠道活码", "公众号", "小程序", "线下活动", "口碑推荐")) for _ in range(ROWS)],
+        "渠道": [
+            rng.choice(("渠道活码", "公众号", "小程序", "线下活动", "口碑推荐"))
+            for _ in range(ROWS)
+        ],
         "col_26": [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(ROWS)],
-        "col_27": [f"{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}" for _ in range(ROWS)],
+        "col_27": [
+            f"{rng.randint(1, 9)}.{rng.randint(0, 20)}.{rng.randint(0, 9)}" for _ in range(ROWS)
+        ],
         "col_28": [f"SKU-{rng.randint(10000, 99999)}" for _ in range(ROWS)],
         "session_token": [token(rng.choice("abcxyzABC"), 27) for _ in range(ROWS)],
         "快递单号": [f"SF{digits(12)}" for _ in range(ROWS)],
         "col_31": [f"{rng.uniform(0, 100):.1f}%" for _ in range(ROWS)],
         "col_32": [f"{rng.getrandbits(160):040x}" for _ in range(ROWS)],
-        "lifecycle_stage": [rng.choice(("introduction", "growth", "mature", "decline"))
-                            for _ in range(ROWS)],
+        "lifecycle_stage": [
+            rng.choice(("introduction", "growth", "mature", "decline")) for _ in range(ROWS)
+        ],
     }
     return cols
 
