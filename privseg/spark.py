@@ -1,0 +1,246 @@
+"""The same stages on PySpark DataFrames (extra ``privseg[spark]``): policy, tokens, segments, counts.
+
+Executors run privseg's own code on Arrow batches (``mapInArrow``, ``applyInPandas``), so
+tokens and labels are bit-identical to the local engine; screening looks at the first rows on
+the driver, like the streamed local ``apply``. Releases never add noise on the executors:
+``exact_counts`` brings the exact bounded counts (one integer per declared cell) to the
+driver, where ``privseg.release.release_counts`` plans, charges the ledger and draws the
+noise once, as for a local table.
+
+Row order: ``read_csv`` numbers rows in file order (``ROW_ID``); bounding (a customer's first
+rows) and per-customer sums follow that order, as locally.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from privseg.errors import InputError
+from privseg.policy import Plan, PolicyKeys, enforce, plan
+from privseg.policy import Policy as _Policy
+from privseg.release import PER_ROW, Bounding, ExactCounts, cell_index
+from privseg.screening import screen
+from privseg.segments import Schemes, assign, load_schemes
+
+__all__ = [
+    "ROW_ID",
+    "SCREEN_ROWS",
+    "apply_policy",
+    "assign_segments",
+    "exact_counts",
+    "read_csv",
+    "session",
+]
+
+#: Column holding each row's position in its file (dropped from outputs).
+ROW_ID = "__privseg_row"
+#: Rows screened on the driver before a policy is planned (the local engine's first chunk).
+SCREEN_ROWS = 100_000
+_INTEGER_COLUMNS = ("R", "F", "M", "frequency")
+_FLOAT_COLUMNS = ("recency", "monetary")
+_TABLE = "__privseg_table"
+_TABLES = ("customers", "orders", "interactions")
+
+
+def session(app: str = "privseg", *, cores: int = 2) -> Any:
+    """A local-mode SparkSession for privseg (Arrow on, few shuffle partitions)."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers need privseg's packages
+    return (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName(app)
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.shuffle.partitions", str(2 * cores))
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+
+
+def read_csv(spark: Any, path: str, *, multiline: bool = True) -> Any:
+    """A CSV as written by privseg (RFC 4180 quoting, UTF-8): every column text, rows numbered.
+
+    ``multiline`` (default) keeps quoted line breaks inside cells correct; turn it off for
+    faster parallel reads of files known to have none.
+    """
+    from pyspark.sql import functions as F
+
+    df = (
+        spark.read.option("header", True)
+        .option("escape", '"')
+        .option("multiLine", multiline)
+        .option("inferSchema", False)
+        .option("mode", "FAILFAST")
+        .csv(path)
+    )
+    return df.withColumn(ROW_ID, F.monotonically_increasing_id())
+
+
+def _data_columns(df: Any) -> list[str]:
+    return [c for c in df.columns if c != ROW_ID]
+
+
+# -- policy and tokens ------------------------------------------------------------------------
+def plan_from_sample(policy: _Policy, df: Any, *, rows: int = SCREEN_ROWS) -> Plan:
+    """Screen the first ``rows`` rows on the driver and plan ``policy`` against them."""
+    sample = df.orderBy(ROW_ID).limit(rows).toPandas() if ROW_ID in df.columns else None
+    if sample is None:
+        sample = df.limit(rows).toPandas()
+    sample = sample.drop(columns=[ROW_ID], errors="ignore").astype("str")
+    return plan(policy, screen(sample))
+
+
+def apply_policy(the_plan: Plan, df: Any, keys: PolicyKeys) -> Any:
+    """``policy.enforce`` on every Arrow batch of ``df``: planned columns out, as text."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    names = [c for step in the_plan.columns for c in step.output_columns]
+    schema = StructType([StructField(n, StringType(), True) for n in names])
+    columns = _data_columns(df)
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            frame = batch.to_pandas()[columns].astype("str")
+            out = enforce(the_plan, frame, keys)
+            arrays = [_text(out[n]) for n in names]
+            yield pa.RecordBatch.from_arrays(arrays, names=names)
+
+    return df.select(*columns).mapInArrow(run, schema)
+
+
+def _text(values: pd.Series) -> pa.Array:
+    """A column as Arrow strings, formatted like privseg's CSV writer formats it."""
+    array = pa.array(values, from_pandas=True)
+    return array if pa.types.is_string(array.type) else array.cast(pa.string())
+
+
+# -- segments ---------------------------------------------------------------------------------
+def assign_segments(
+    customers: Any,
+    orders: Any,
+    interactions: Any,
+    schemes: Schemes | None = None,
+    *,
+    as_of: date,
+    partitions: int = 8,
+) -> Any:
+    """``segments.assign`` per hash partition of the unit: one row per customer, as locally.
+
+    The three tables are tagged, unioned and grouped by ``pmod(hash(unit), partitions)``;
+    each group is put back in file order and assigned with the local code.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
+
+    schemes = schemes if schemes is not None else load_schemes()
+    unit = schemes.columns.unit
+    tables = {"customers": customers, "orders": orders, "interactions": interactions}
+    for name, df in tables.items():
+        if unit not in df.columns:
+            raise InputError("column not found (the scheme file's unit)", source=name, column=unit)
+    columns = {name: _data_columns(df) for name, df in tables.items()}
+    every = list(dict.fromkeys(c for cols in columns.values() for c in cols))
+    tagged = None
+    for name, df in tables.items():
+        part = df.select(
+            F.lit(name).alias(_TABLE),
+            F.col(ROW_ID)
+            if ROW_ID in df.columns
+            else F.monotonically_increasing_id().alias(ROW_ID),
+            *[
+                F.col(c).cast("string") if c in df.columns else F.lit(None).cast("string").alias(c)
+                for c in every
+            ],
+        )
+        tagged = part if tagged is None else tagged.unionByName(part)
+    assert tagged is not None
+    empty = {n: pd.DataFrame({c: pd.Series(dtype="str") for c in columns[n]}) for n in tables}
+    labels = assign(
+        empty["customers"], empty["orders"], empty["interactions"], schemes, as_of=as_of
+    )
+    names = list(labels.columns)
+
+    def field(name: str) -> StructField:
+        kind = (
+            LongType()
+            if name in _INTEGER_COLUMNS
+            else DoubleType()
+            if name in _FLOAT_COLUMNS
+            else StringType()
+        )
+        return StructField(name, kind, True)
+
+    schema = StructType([field(n) for n in names])
+
+    def run(group: pd.DataFrame) -> pd.DataFrame:
+        group = group.sort_values(ROW_ID, kind="stable")
+        part = {
+            n: group.loc[group[_TABLE] == n, columns[n]].reset_index(drop=True).astype("str")
+            for n in _TABLES
+        }
+        out = assign(part["customers"], part["orders"], part["interactions"], schemes, as_of=as_of)
+        for n in names:
+            if n in _INTEGER_COLUMNS:
+                out[n] = out[n].astype("int64")
+            elif n in _FLOAT_COLUMNS:
+                out[n] = out[n].astype("float64")
+            else:
+                out[n] = out[n].astype(object).where(out[n].notna(), None)
+        return out[names]
+
+    bucket = F.pmod(F.hash(F.col(unit)), F.lit(partitions))
+    return tagged.groupBy(bucket.alias("__privseg_bucket")).applyInPandas(run, schema)
+
+
+# -- exact bounded counts ---------------------------------------------------------------------
+def exact_counts(
+    df: Any,
+    *,
+    by: Sequence[str],
+    keys: Mapping[str, Sequence[str]],
+    bounding: Bounding = PER_ROW,
+) -> ExactCounts:
+    """``release.exact_counts`` on Spark: bound rows per unit, count declared cells, collect.
+
+    Only ``len(cells) + 1`` integers reach the driver; pass the result to ``release_counts``.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    missing = [c for c in [*by, *([bounding.unit] if bounding.unit else [])] if c not in df.columns]
+    if missing:
+        raise InputError(f"no such columns in the input: {missing}")
+    index = cell_index(by, keys)
+    rows = df
+    if bounding.unit is not None:
+        order = F.col(ROW_ID) if ROW_ID in df.columns else F.monotonically_increasing_id()
+        window = Window.partitionBy(bounding.unit).orderBy(order)
+        rows = (
+            rows.where(F.col(bounding.unit).isNotNull())
+            .withColumn("__privseg_rank", F.row_number().over(window))
+            .where(F.col("__privseg_rank") <= bounding.max_rows_per_unit)
+        )
+    declared = F.lit(True)
+    for i, column in enumerate(by):
+        declared = declared & F.col(column).cast("string").isin(list(index.unique(level=i)))
+    declared = F.coalesce(declared, F.lit(False))
+    cells = [F.col(c).cast("string").alias(c) for c in by]
+    grouped = rows.where(declared).groupBy(*cells).count().collect()
+    undeclared = rows.where(~declared).count()
+    counts = np.zeros(len(index) + 1, dtype=np.int64)
+    if grouped:
+        found = pd.MultiIndex.from_tuples(
+            [tuple(r[c] for c in by) for r in grouped], names=list(by)
+        )
+        counts[index.get_indexer(found)] = [r["count"] for r in grouped]
+    counts[-1] = undeclared
+    return ExactCounts(counts, index, bounding)

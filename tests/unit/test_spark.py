@@ -1,0 +1,100 @@
+"""The Spark engine (local mode) against the local engine on small demo data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("pyspark")
+
+from privseg import spark as ps
+from privseg._resources import policies_dir
+from privseg.budget import Ledger, PrivacyBudget
+from privseg.datasets import DEMO_AS_OF, generate
+from privseg.io import read_table, write_table
+from privseg.policy import PolicyKeys, apply_file, load_policy
+from privseg.pseudonym import Key
+from privseg.release import Account, Bounding, exact_counts, release_counts
+from privseg.segments import assign, load_schemes
+
+pytestmark = [
+    pytest.mark.spark,
+    # pyspark 4.3 on pandas 3: its support warning and its own use of a deprecated keyword;
+    # nothing else is silenced (privseg's warnings stay errors)
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated::pyspark"),
+]
+
+UNIT = "外部联系人ID"
+KEYS = PolicyKeys(Key(bytes(range(32))))
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    session = ps.session("privseg-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("spark")
+    for name, df in generate(400, seed=5).tables().items():
+        write_table(df, folder / f"{name}.csv")
+    return folder
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(UNIT, kind="stable").reset_index(drop=True)
+
+
+def test_policy_and_tokens_match_the_local_engine(spark: Any, demo: Path, tmp_path: Path) -> None:
+    policy = load_policy(policies_dir() / "wecom-marketing.yaml")
+    local = tmp_path / "local.csv"
+    apply_file(demo / "customers.csv", policy, KEYS, local)
+    df = ps.read_csv(spark, str(demo / "customers.csv"))
+    the_plan = ps.plan_from_sample(policy, df)
+    got = ps.apply_policy(the_plan, df, KEYS).toPandas()
+    write_table(got, tmp_path / "spark.csv")
+    pd.testing.assert_frame_equal(read_table(tmp_path / "spark.csv"), read_table(local))
+
+
+def test_segments_match_the_local_engine(spark: Any, demo: Path, tmp_path: Path) -> None:
+    schemes = load_schemes()
+    frames = [
+        ps.read_csv(spark, str(demo / f"{n}.csv")) for n in ("customers", "orders", "interactions")
+    ]
+    got = ps.assign_segments(*frames, schemes, as_of=DEMO_AS_OF, partitions=3).toPandas()
+    tables = [read_table(demo / f"{n}.csv") for n in ("customers", "orders", "interactions")]
+    expected = assign(*tables, schemes, as_of=DEMO_AS_OF)
+    write_table(got, tmp_path / "got.csv")
+    write_table(expected, tmp_path / "expected.csv")
+    pd.testing.assert_frame_equal(
+        _sorted(read_table(tmp_path / "got.csv")), _sorted(read_table(tmp_path / "expected.csv"))
+    )
+
+
+def test_counts_match_and_noise_is_drawn_once_on_the_ledger(
+    spark: Any, demo: Path, tmp_path: Path
+) -> None:
+    keys = {"互动类型": ("消息", "点击")}
+    bounding = Bounding(UNIT, 2)
+    df = ps.read_csv(spark, str(demo / "interactions.csv"))
+    got = ps.exact_counts(df, by=["互动类型"], keys=keys, bounding=bounding)
+    want = exact_counts(
+        read_table(demo / "interactions.csv"), by=["互动类型"], keys=keys, bounding=bounding
+    )
+    np.testing.assert_array_equal(got.counts, want.counts)
+
+    ledger = Ledger(tmp_path / "budget.db")
+    ledger.set_budget("demo", PrivacyBudget(1.0))
+    account = Account(ledger, "demo")
+    release = release_counts(got, by=["互动类型"], keys=keys, epsilon=0.4, account=account)
+    assert release.epsilon_spent == pytest.approx(0.4)
+    assert float(ledger.remaining("demo", account.purpose).epsilon) == pytest.approx(0.6)
+    assert list(release.table["互动类型"]) == ["消息", "点击"]
