@@ -14,7 +14,10 @@ from markupsafe import escape
 
 __all__ = ["FlowRow", "cumulative_epsilon", "flow"]
 
-_FONT = 'font-family="system-ui, sans-serif"'
+_FONT = (
+    'font-family="system-ui, -apple-system, &quot;PingFang SC&quot;, &quot;Microsoft YaHei&quot;, '
+    '&quot;Noto Sans CJK SC&quot;, sans-serif"'
+)
 
 
 def _t(text: object) -> str:
