@@ -89,10 +89,10 @@ def _profile_tables(run: DemoRun) -> None:
 
 
 def _screen_customers(run: DemoRun) -> None:
-    """Screen the customers table; write the HTML screening report."""
+    """Screen the customers table; write the screening report (HTML and Markdown)."""
     from privseg.io import atomic_path
+    from privseg.report import ReportFormat, render_screening
     from privseg.screening import screen
-    from privseg.screening.render import render_html
 
     source = run.data["customers"]
     folder = run.out_dir / "reports"
@@ -101,8 +101,9 @@ def _screen_customers(run: DemoRun) -> None:
     with _audited(run, "screen") as record:
         report = screen(source, as_of=DEMO_AS_OF)
         record.add_screening(report, source)
-        with atomic_path(out) as tmp:
-            tmp.write_text(render_html(report), encoding="utf-8")
+        for fmt in ReportFormat:
+            with atomic_path(folder / f"screening.{fmt.value}") as tmp:
+                tmp.write_text(render_screening(report, fmt), encoding="utf-8")
     run.outputs["screening_report"] = out
     run.lines.append(
         f"screening: {len(report.personal_columns)} of {len(report.columns)} customer columns "
@@ -198,6 +199,33 @@ def _release_segment_counts(run: DemoRun) -> None:
     )
 
 
+def _write_reports(run: DemoRun) -> None:
+    """Run and privacy-budget reports (HTML and Markdown) beside the screening report."""
+    from privseg.budget import Ledger
+    from privseg.io import atomic_path
+    from privseg.report import ReportFormat, render_budget, render_run
+
+    trail, key = run.out_dir / "audits" / "trail.jsonl", run.out_dir / "keys" / "audit-signing.key"
+    verification = audit.ensure_valid(trail, key=key)  # never report on an altered trail
+    records = audit.read_records(trail)
+    ledger = Ledger(run.out_dir / "audits" / "budget.db")
+    folder = run.out_dir / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    for fmt in ReportFormat:
+        for name, text in (
+            ("run", render_run(records, verification, fmt, trail=str(trail))),
+            ("budget", render_budget(ledger.statuses(), fmt, source=str(ledger.path))),
+        ):
+            with atomic_path(folder / f"{name}.{fmt.value}") as tmp:
+                tmp.write_text(text, encoding="utf-8")
+    run.outputs["run_report"] = folder / "run.html"
+    run.outputs["budget_report"] = folder / "budget.html"
+    run.lines.append(
+        f"reports: screening, run (impact-assessment evidence, PIPL Art. 55-56) and privacy "
+        f"budget, HTML and Markdown -> {folder}/{{screening,run,budget}}.{{html,md}}"
+    )
+
+
 def _verify_audit_trail(run: DemoRun) -> None:
     """Check the demo's audit trail (chain, signatures, checkpoint); IntegrityError if not."""
     trail, key = run.out_dir / "audits" / "trail.jsonl", run.out_dir / "keys" / "audit-signing.key"
@@ -217,6 +245,7 @@ DEMO_STEPS: tuple[DemoStep, ...] = (
     DemoStep("screen customers", _screen_customers),
     DemoStep("assign segments", _assign_segments),
     DemoStep("release segment counts", _release_segment_counts),
+    DemoStep("write reports", _write_reports),
     DemoStep("verify audit trail", _verify_audit_trail),
 )
 
