@@ -19,8 +19,11 @@ import hashlib
 import os
 import re
 import secrets
+import select
+import signal
 import stat
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -60,6 +63,9 @@ _REVERSIBLE_SALT = b"privseg-reversible-v1"
 _HEX_KEY = re.compile(r"[0-9a-f]{64}")
 _B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
 _PARALLEL_MIN = 50_000
+#: How long a tokenizing child may take beyond its parent's half before it is replaced.
+_CHILD_GRACE_S = 10.0
+_CHILD_GRACE_PER_VALUE_S = 20e-6
 
 
 class IdKind(StrEnum):
@@ -176,7 +182,7 @@ def purpose_key(master: Key, purpose: str) -> bytes:
 # ---------------------------------------------------------------------------- normalization
 
 # Patterns as strings (not compiled) so pandas hands them to Arrow's vectorized regex engine.
-_MOBILE_NOISE = r"[ \-()]"
+_MOBILE_NOISE = (" ", "-", "(", ")")
 _MOBILE_PREFIX = r"^(?:\+86|0086)"
 
 
@@ -197,7 +203,8 @@ def _as_text(values: pd.Series) -> pd.Series:
 def _normalize_strings(kind: IdKind, values: pd.Series) -> pd.Series:
     out = values.str.strip()
     if kind is IdKind.MOBILE:
-        out = out.str.replace(_MOBILE_NOISE, "", regex=True)
+        for noise in _MOBILE_NOISE:  # literal replaces: twice as fast as one regex class
+            out = out.str.replace(noise, "", regex=False)
         out = out.str.replace(_MOBILE_PREFIX, "", regex=True)
     elif kind is IdKind.NATIONAL_ID:
         out = out.str.upper()
@@ -230,33 +237,86 @@ def _token_bytes(inner: hashlib._Hash, outer: hashlib._Hash, texts: Sequence[byt
     return _base32_prefix(_hmac_digests(inner, outer, texts)).tobytes()
 
 
-def _forked_tokens(inner: hashlib._Hash, outer: hashlib._Hash, texts: Sequence[bytes]) -> bytes:
-    """Split a large batch between this process and one forked child (same results).
+def _token_block(
+    inner: hashlib._Hash, outer: hashlib._Hash, kind: IdKind | None, values: pa.Array
+) -> bytes:
+    """Normalize ``values`` (unless ``kind`` is None) and hash them.
 
-    The child only runs hashlib and numpy (no Arrow or pandas, no threads) and sends back
-    26-byte tokens; if it fails, this process computes its half too.
+    Returns one validity byte per value (False: null or empty after normalization), then
+    the 26-byte tokens of the valid values.
     """
-    half = len(texts) // 2
+    text = pd.Series(values, dtype="str")
+    normalized = text if kind is None else _normalize_strings(kind, text)
+    valid: np.ndarray = (normalized.str.len() > 0).to_numpy(dtype=bool, na_value=False)
+    texts = _arrow_text(normalized[valid]).cast(pa.binary()).to_pylist()
+    return bytes(valid.tobytes()) + _token_bytes(inner, outer, texts)
+
+
+def _block_ok(data: bytes, n: int) -> bool:
+    valid = np.frombuffer(data, dtype=bool, count=n) if len(data) >= n else None
+    return valid is not None and len(data) - n == TOKEN_LENGTH * int(valid.sum())
+
+
+def _tokens_array(data: bytes, n: int) -> pa.Array:
+    """A ``_token_block`` result as an Arrow string array with nulls where not valid."""
+    valid = np.frombuffer(data, dtype=bool, count=n)
+    tokens = data[n:]
+    offsets = np.arange(0, len(tokens) + 1, TOKEN_LENGTH, dtype=np.int64)
+    array = pa.LargeStringArray.from_buffers(
+        len(tokens) // TOKEN_LENGTH, pa.py_buffer(offsets), pa.py_buffer(tokens)
+    )
+    if valid.all():
+        return array
+    positions = np.cumsum(valid) - 1
+    return array.take(pa.array(positions, mask=~valid))
+
+
+def _read_until(fd: int, deadline: float) -> bytes | None:
+    """Everything written to pipe ``fd``, or None if the writer is not done by ``deadline``."""
+    buffer = bytearray()
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            return None
+        block = os.read(fd, 1 << 20)
+        if not block:
+            return bytes(buffer)
+        buffer += block
+
+
+def _forked_blocks(work: Callable[[pa.Array], bytes], values: pa.Array) -> tuple[bytes, bytes]:
+    """``work`` on both halves of ``values``: the second in one forked child (same results).
+
+    If the child fails, or is not done well after this process finished its half (e.g. it
+    inherited a lock held by another thread at fork time), it is killed and its half is
+    computed here.
+    """
+    half = len(values) // 2
+    first, second = values.slice(0, half), values.slice(half)
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         try:
             os.close(read_fd)
-            data = _token_bytes(inner, outer, texts[half:])
+            data = work(second)
             with os.fdopen(write_fd, "wb") as pipe:
                 pipe.write(data)
         finally:
             os._exit(0)
     os.close(write_fd)
+    theirs: bytes | None = None
     try:
-        mine = _token_bytes(inner, outer, texts[:half])
-        with os.fdopen(read_fd, "rb") as pipe:
-            theirs = pipe.read()
+        mine = work(first)
+        grace = _CHILD_GRACE_S + _CHILD_GRACE_PER_VALUE_S * len(second)
+        theirs = _read_until(read_fd, time.monotonic() + grace)
     finally:
+        os.close(read_fd)
+        if theirs is None:
+            os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
-    if status != 0 or len(theirs) != (len(texts) - half) * TOKEN_LENGTH:
-        theirs = _token_bytes(inner, outer, texts[half:])
-    return mine + theirs
+    if theirs is None or status != 0 or not _block_ok(theirs, len(second)):
+        theirs = work(second)
+    return mine, theirs
 
 
 def _base32_prefix(digests: bytes) -> np.ndarray:
@@ -305,14 +365,8 @@ class Tokenizer:
 
     def tokens_of_normalized(self, normalized: Sequence[str]) -> np.ndarray:
         """Tokens (``S26`` array) of already-normalized ids, in order."""
-        return np.frombuffer(
-            self._token_bytes([t.encode() for t in normalized]), f"S{TOKEN_LENGTH}"
-        )
-
-    def _token_bytes(self, texts: Sequence[bytes]) -> bytes:
-        if self._workers > 1 and len(texts) >= _PARALLEL_MIN and hasattr(os, "fork"):
-            return _forked_tokens(self._inner, self._outer, texts)
-        return _token_bytes(self._inner, self._outer, texts)
+        texts = [t.encode() for t in normalized]
+        return np.frombuffer(_token_bytes(self._inner, self._outer, texts), f"S{TOKEN_LENGTH}")
 
     def tokenize(self, values: pd.Series, kind: IdKind) -> pd.Series:
         """Token per value; nulls (and ids empty after normalization) stay null.
@@ -320,28 +374,33 @@ class Tokenizer:
         Distinct raw values are normalized and hashed once, then expanded back to the rows.
         """
         encoded = _arrow_text(_as_text(values)).dictionary_encode()
-        normalized = _normalize_strings(kind, pd.Series(encoded.dictionary, dtype="str"))
-        taken = self._unique_tokens(normalized).take(encoded.indices)
+        taken = self._unique_tokens(encoded.dictionary, kind).take(encoded.indices)
         return pd.Series(taken, index=values.index, dtype="str", name=values.name)
 
     def tokenize_normalized(self, normalized: pd.Series) -> pd.Series:
         """Token per already-normalized id."""
         codes, uniques = pd.factorize(normalized.astype("str"), use_na_sentinel=True)
-        return _take(codes, self._unique_tokens(pd.Series(uniques, dtype="str")), normalized)
-
-    def _unique_tokens(self, normalized: pd.Series) -> pa.Array:
-        """Tokens of distinct normalized ids as an Arrow string array; empty ids become null."""
-        valid = (normalized.str.len() > 0).to_numpy(dtype=bool, na_value=False)
-        texts = _arrow_text(normalized[valid]).cast(pa.binary()).to_pylist()
-        data = self._token_bytes(texts)
-        offsets = np.arange(0, len(data) + 1, TOKEN_LENGTH, dtype=np.int64)
-        tokens = pa.LargeStringArray.from_buffers(
-            len(texts), pa.py_buffer(offsets), pa.py_buffer(data)
+        return _take(
+            codes, self._unique_tokens(_arrow_text(pd.Series(uniques, dtype="str"))), normalized
         )
-        if valid.all():
-            return tokens
-        positions = np.cumsum(valid) - 1
-        return tokens.take(pa.array(positions, mask=~valid))
+
+    def _unique_tokens(self, values: pa.Array, kind: IdKind | None = None) -> pa.Array:
+        """Tokens of distinct ids (normalized first unless ``kind`` is None); empty ids -> null.
+
+        Large batches are split with one forked child: normalization, HMAC and base32 of
+        each half run on their own core.
+        """
+
+        def work(part: pa.Array) -> bytes:
+            return _token_block(self._inner, self._outer, kind, part)
+
+        if self._workers > 1 and len(values) >= _PARALLEL_MIN and hasattr(os, "fork"):
+            half = len(values) // 2
+            mine, theirs = _forked_blocks(work, values)
+            return pa.concat_arrays(
+                [_tokens_array(mine, half), _tokens_array(theirs, len(values) - half)]
+            )
+        return _tokens_array(work(values), len(values))
 
 
 def _arrow_text(values: pd.Series) -> pa.Array:
