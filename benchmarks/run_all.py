@@ -162,7 +162,7 @@ def task_assign(data: Path, work: Path) -> dict[str, Any]:
     from privseg.partitioned import assign_files
 
     out = work / "labels.parquet"
-    seconds, rows = _timed(
+    seconds, run = _timed(
         lambda: assign_files(
             data / "customers.csv",
             data / "orders.csv",
@@ -171,7 +171,7 @@ def task_assign(data: Path, work: Path) -> dict[str, Any]:
             out=out,
         )
     )
-    return {"seconds": seconds, "rows": rows}
+    return {"seconds": seconds, "rows": run.rows, "partitions": run.partitions}
 
 
 def task_pyarrow_read_labels(data: Path, work: Path) -> dict[str, Any]:
@@ -192,7 +192,7 @@ def task_release(data: Path, work: Path) -> dict[str, Any]:
     def run() -> int:
         exact = count_file(
             work / "labels.parquet", by=["lifecycle"], keys=keys, bounding=Bounding(UNIT, 1)
-        )
+        ).exact
         release_counts(exact, by=["lifecycle"], keys=keys, epsilon=1.0, account=None)
         return int(exact.counts.sum())
 

@@ -31,12 +31,39 @@ from privseg.release import PER_ROW, Bounding, ExactCounts, exact_counts
 from privseg.segments import SchemeKind, Schemes, assign, load_schemes
 from privseg.streaming import WriteBehind, prefetched
 
-__all__ = ["PARTITION_BYTES", "assign_files", "count_file"]
+__all__ = ["PARTITION_BYTES", "AssignRun", "CountRun", "InputStats", "assign_files", "count_file"]
 
 R = TypeVar("R")
 #: Input bytes per partition: a partition's tables and their pandas copies stay well under 1 GB.
 PARTITION_BYTES = 256 << 20
 _CHUNK_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class InputStats:
+    """What was read from one input file (for audit records)."""
+
+    path: Path
+    rows: int
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AssignRun:
+    """An out-of-core assignment: its inputs, the customers written, the partitions used."""
+
+    inputs: tuple[InputStats, ...]
+    rows: int
+    partitions: int
+
+
+@dataclass(frozen=True)
+class CountRun:
+    """Out-of-core exact counts (the input of ``release_counts``) and what was read."""
+
+    exact: ExactCounts
+    input: InputStats
+    partitions: int
 
 
 @dataclass(frozen=True)
@@ -61,12 +88,17 @@ def _partition_of(units: pd.Series, parts: int) -> np.ndarray:
     return np.asarray(pd.util.hash_array(text) % np.uint64(parts), dtype=np.int64)
 
 
-def _split(table: _Table, unit: str, parts: int, folder: Path, encoding: str | None) -> list[Path]:
+def _split(
+    table: _Table, unit: str, parts: int, folder: Path, encoding: str | None
+) -> tuple[list[Path], InputStats]:
     """Stream ``table`` into ``parts`` Arrow IPC files by the hash of ``unit``."""
     paths = [folder / f"{table.name}-{p:04d}.arrow" for p in range(parts)]
+    rows, columns = 0, tuple[str, ...]()
     with ExitStack() as stack:
         writers: list[pa.ipc.RecordBatchFileWriter | None] = [None] * parts
         for chunk in prefetched(iter_table(table.path, chunk_rows=_CHUNK_ROWS, encoding=encoding)):
+            rows += len(chunk)
+            columns = tuple(str(c) for c in chunk.columns)
             missing = [c for c in table.columns if c not in chunk.columns]
             if missing:
                 raise InputError(f"lacks columns {missing}", source=table.path)
@@ -92,7 +124,7 @@ def _split(table: _Table, unit: str, parts: int, folder: Path, encoding: str | N
                     schema = pa.schema([(c, pa.string()) for c in table.columns])
                 with pa.OSFile(str(paths[p]), "wb") as sink, pa.ipc.new_file(sink, schema):
                     pass
-    return paths
+    return paths, InputStats(table.path, rows, columns)
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -144,8 +176,8 @@ def assign_files(
     out: str | Path,
     partitions: int | None = None,
     encoding: str | None = None,
-) -> int:
-    """``segments.assign`` over files of any size, written to ``out``; returns the row count.
+) -> AssignRun:
+    """``segments.assign`` over files of any size, written to ``out``.
 
     The rows are the in-memory result's rows, grouped by partition (input order within
     each). ``partitions`` defaults to one per ``PARTITION_BYTES`` of input.
@@ -164,14 +196,14 @@ def assign_files(
     unit = schemes.columns.unit
     with tempfile.TemporaryDirectory(prefix="privseg-parts-", dir=Path(out).parent) as tmp:
         split = [_split(t, unit, parts, Path(tmp), encoding) for t in tables]
-        jobs = list(zip(*split, strict=True))
+        jobs = list(zip(*(paths for paths, _ in split), strict=True))
         with open_table_writer(out) as writer, WriteBehind(writer.write) as behind:
             for labels in _run(_assign_part, jobs, schemes, as_of):
                 frame = _read(labels)
                 if len(frame):
                     behind.submit(frame)
             behind.wait()
-            return writer.rows
+    return AssignRun(tuple(stats for _, stats in split), writer.rows, parts)
 
 
 def _run(func: Callable[..., R], jobs: list[tuple[Path, ...]], *args: object) -> Iterator[R]:
@@ -199,8 +231,8 @@ def count_file(
     bounding: Bounding = PER_ROW,
     partitions: int | None = None,
     encoding: str | None = None,
-) -> ExactCounts:
-    """``release.exact_counts`` of a file of any size (the exact input of ``release_counts``).
+) -> CountRun:
+    """``release.exact_counts`` of a file of any size (``.exact`` goes to ``release_counts``).
 
     With a unit, rows are partitioned by it, so keeping each customer's first
     ``max_rows_per_unit`` rows gives the in-memory result; without one, chunks are counted.
@@ -209,16 +241,21 @@ def count_file(
     columns = tuple(dict.fromkeys([*([bounding.unit] if bounding.unit else []), *by]))
     if bounding.unit is None:
         total: ExactCounts | None = None
+        rows, names = 0, tuple[str, ...]()
         for chunk in iter_table(path, chunk_rows=_CHUNK_ROWS, encoding=encoding):
+            rows += len(chunk)
+            names = tuple(str(c) for c in chunk.columns)
             part = exact_counts(chunk, by=by, keys=keys, bounding=bounding)
             total = part if total is None else total + part
         assert total is not None
-        return total
+        return CountRun(total, InputStats(path, rows, names), 1)
     parts = _partitions_for([path], partitions)
     with tempfile.TemporaryDirectory(prefix="privseg-parts-") as tmp:
-        split = _split(_Table("rows", path, columns), bounding.unit, parts, Path(tmp), encoding)
+        split, stats = _split(
+            _Table("rows", path, columns), bounding.unit, parts, Path(tmp), encoding
+        )
         results = list(_run(_count_part, [(p,) for p in split], by, keys, bounding))
     total = results[0]
     for result in results[1:]:
         total = total + result
-    return total
+    return CountRun(total, stats, parts)

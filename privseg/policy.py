@@ -67,11 +67,14 @@ __all__ = [
     "ReleaseSpec",
     "apply_file",
     "enforce",
+    "fingerprint_dict",
     "load_policy",
     "manifest_path",
+    "output_columns",
     "plan",
     "policy_json_schema",
     "schema_text",
+    "write_manifest",
 ]
 
 
@@ -600,7 +603,7 @@ def manifest_path(out: str | Path) -> Path:
 APPLY_CHUNK_ROWS = 100_000
 
 
-def _fingerprint_dict(path: Path, rows: int, columns: Sequence[str], sha256: str) -> dict[str, Any]:
+def fingerprint_dict(path: Path, rows: int, columns: Sequence[str], sha256: str) -> dict[str, Any]:
     """``io.fingerprint`` of a file streamed once: rows and columns were counted on the way."""
     return {"path": str(path), "sha256": sha256, "rows": rows, "columns": list(columns)}
 
@@ -669,10 +672,23 @@ def apply_file(
             for chunk in itertools.chain([first], chunks):
                 rows += len(chunk)
                 behind.submit(enforce(the_plan, chunk, keys))
-        input_fp = _fingerprint_dict(
+        input_fp = fingerprint_dict(
             source, rows, [str(c) for c in first.columns], input_sha.result()
         )
-    output_columns = [c for step in the_plan.columns for c in step.output_columns]
+    output = fingerprint_dict(out, writer.rows, output_columns(the_plan), file_sha256(out))
+    return write_manifest(the_plan, keys, input_fp, output)
+
+
+def output_columns(the_plan: Plan) -> list[str]:
+    """The output table's columns, in order."""
+    return [c for step in the_plan.columns for c in step.output_columns]
+
+
+def write_manifest(
+    the_plan: Plan, keys: PolicyKeys, input_fp: dict[str, Any], output_fp: dict[str, Any]
+) -> dict[str, Any]:
+    """Write ``OUT.manifest.json`` of an apply run (any engine) and return it."""
+    policy = the_plan.policy
     manifest = {
         "privseg_version": __version__,
         "command": "apply",
@@ -692,9 +708,9 @@ def apply_file(
         ],
         "dropped": [s.column for s in the_plan.columns if not s.output_columns],
         "dropped_undeclared": list(the_plan.dropped_undeclared),
-        "output": _fingerprint_dict(out, writer.rows, output_columns, file_sha256(out)),
+        "output": output_fp,
     }
-    with atomic_path(manifest_path(out)) as tmp:
+    with atomic_path(manifest_path(output_fp["path"])) as tmp:
         tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return manifest
 

@@ -13,10 +13,12 @@ rows) and per-customer sums follow that order, as locally.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,19 +26,33 @@ import pandas as pd
 import pyarrow as pa
 
 from privseg.errors import InputError
-from privseg.policy import Plan, PolicyKeys, enforce, plan
+from privseg.io import open_table_writer
+from privseg.policy import (
+    Plan,
+    PolicyKeys,
+    enforce,
+    fingerprint_dict,
+    output_columns,
+    plan,
+    write_manifest,
+)
 from privseg.policy import Policy as _Policy
 from privseg.release import PER_ROW, Bounding, ExactCounts, cell_index
 from privseg.screening import screen
 from privseg.segments import Schemes, assign, load_schemes
+from privseg.streaming import file_sha256
 
 __all__ = [
     "ROW_ID",
     "SCREEN_ROWS",
+    "apply_file",
     "apply_policy",
     "assign_segments",
+    "collect_to",
     "exact_counts",
+    "plan_from_sample",
     "read_csv",
+    "read_table",
     "session",
 ]
 
@@ -115,6 +131,57 @@ def apply_policy(the_plan: Plan, df: Any, keys: PolicyKeys) -> Any:
             yield pa.RecordBatch.from_arrays(arrays, names=names)
 
     return df.select(*columns).mapInArrow(run, schema)
+
+
+def read_table(spark: Any, path: str | Path) -> Any:
+    """A CSV (``read_csv``) or Parquet file/folder, rows numbered in file order."""
+    from pyspark.sql import functions as F
+
+    text = str(path)
+    if text.endswith(".parquet") or (Path(text).is_dir() and any(Path(text).glob("*.parquet"))):
+        return spark.read.parquet(text).withColumn(ROW_ID, F.monotonically_increasing_id())
+    if not text.endswith((".csv", ".txt")):
+        raise InputError("the Spark engine reads CSV or Parquet", source=text)
+    return read_csv(spark, text)
+
+
+def collect_to(df: Any, out: str | Path) -> int:
+    """Write a (driver-sized) result to one file atomically like the local engine; its rows."""
+    table = df.drop(ROW_ID).toArrow() if ROW_ID in df.columns else df.toArrow()
+    with open_table_writer(out) as writer:
+        for batch in table.to_batches(max_chunksize=100_000):
+            writer.write(batch.to_pandas())
+        if table.num_rows == 0:
+            writer.write(table.to_pandas())
+        return writer.rows
+
+
+def apply_file(
+    spark: Any, source: str | Path, policy: _Policy, keys: PolicyKeys, out: str | Path
+) -> dict[str, Any]:
+    """``policy.apply_file`` on Spark: same screening sample, tokens, output and manifest.
+
+    The output is collected to the driver and written as one file (use ``apply_policy`` and
+    Spark's writers for outputs larger than the driver's memory).
+    """
+    df = read_table(spark, source)
+    the_plan = plan_from_sample(policy, df)
+    result = apply_policy(the_plan, df, keys)
+    rows_out = collect_to(result, out)
+    rows_in = df.count()
+    input_fp = fingerprint_dict(Path(source), rows_in, _data_columns(df), _sha256(source))
+    output_fp = fingerprint_dict(Path(out), rows_out, output_columns(the_plan), _sha256(out))
+    return write_manifest(the_plan, keys, input_fp, output_fp)
+
+
+def _sha256(path: str | Path) -> str:
+    target = Path(path)
+    if target.is_dir():  # a Parquet folder: hash of its parts in name order
+        digest = hashlib.sha256()
+        for part in sorted(target.glob("*.parquet")):
+            digest.update(file_sha256(part).encode())
+        return digest.hexdigest()
+    return file_sha256(target)
 
 
 def _text(values: pd.Series) -> pa.Array:

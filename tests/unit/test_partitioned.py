@@ -35,7 +35,7 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 def test_assign_files_equals_in_memory_assign(demo: Path, tmp_path: Path, partitions: int) -> None:
     schemes = load_schemes()
     out = tmp_path / "labels.csv"
-    rows = assign_files(
+    run = assign_files(
         demo / "customers.csv",
         demo / "orders.csv",
         demo / "interactions.csv",
@@ -47,7 +47,9 @@ def test_assign_files_equals_in_memory_assign(demo: Path, tmp_path: Path, partit
     tables = [read_table(demo / f"{n}.csv") for n in ("customers", "orders", "interactions")]
     expected = assign(*tables, schemes, as_of=DEMO_AS_OF)
     write_table(expected, tmp_path / "expected.csv")
-    assert rows == len(expected) == 1_500
+    assert run.rows == len(expected) == 1_500
+    assert [i.rows for i in run.inputs] == [len(t) for t in tables]
+    assert run.partitions == partitions
     pd.testing.assert_frame_equal(
         _sorted(read_table(out)), _sorted(read_table(tmp_path / "expected.csv"))
     )
@@ -75,11 +77,14 @@ def test_partitions_hold_each_customer_once(demo: Path, tmp_path: Path) -> None:
 def test_count_file_equals_exact_counts(demo: Path, bounding: Bounding) -> None:
     keys = {"互动类型": ("消息", "点击")}  # 分享 stays undeclared
     by = ["互动类型"]
-    got = count_file(demo / "interactions.csv", by=by, keys=keys, bounding=bounding, partitions=3)
+    run = count_file(demo / "interactions.csv", by=by, keys=keys, bounding=bounding, partitions=3)
+    got = run.exact
     table = read_table(demo / "interactions.csv")
     want = exact_counts(table, by=by, keys=keys, bounding=bounding)
     np.testing.assert_array_equal(got.counts, want.counts)
     assert got.index.equals(want.index)
+    assert run.input.rows == len(table)
+    assert run.input.columns == tuple(table.columns)
     assert got.counts[-1] > 0 or bounding.unit is not None
 
 
@@ -89,7 +94,9 @@ def test_release_of_exact_counts_is_the_release_of_the_table(demo: Path) -> None
     bounding = Bounding(UNIT, 2)
     common = {"by": ["互动类型"], "keys": keys, "epsilon": 0.5, "account": None}
     direct = release_counts(table, bounding=bounding, random_state=11, **common)
-    exact = count_file(demo / "interactions.csv", by=["互动类型"], keys=keys, bounding=bounding)
+    exact = count_file(
+        demo / "interactions.csv", by=["互动类型"], keys=keys, bounding=bounding
+    ).exact
     via = release_counts(exact, random_state=11, **common)
     pd.testing.assert_frame_equal(direct.table, via.table)
     assert direct.plan == via.plan
