@@ -54,6 +54,7 @@ class AssignRun:
 
     inputs: tuple[InputStats, ...]
     rows: int
+    columns: tuple[str, ...]
     partitions: int
 
 
@@ -101,7 +102,9 @@ def _split(
             columns = tuple(str(c) for c in chunk.columns)
             missing = [c for c in table.columns if c not in chunk.columns]
             if missing:
-                raise InputError(f"lacks columns {missing}", source=table.path)
+                raise InputError(
+                    "no such column in the input", source=table.path, column=missing[0]
+                )
             arrow = pa.Table.from_pandas(chunk[list(table.columns)], preserve_index=False)
             part = _partition_of(chunk[unit], parts)
             order = np.argsort(part, kind="stable")
@@ -194,16 +197,19 @@ def assign_files(
     ]
     parts = _partitions_for([t.path for t in tables], partitions)
     unit = schemes.columns.unit
-    with tempfile.TemporaryDirectory(prefix="privseg-parts-", dir=Path(out).parent) as tmp:
+    near = None if str(out) == "-" else Path(out).parent
+    with tempfile.TemporaryDirectory(prefix="privseg-parts-", dir=near) as tmp:
         split = [_split(t, unit, parts, Path(tmp), encoding) for t in tables]
         jobs = list(zip(*(paths for paths, _ in split), strict=True))
+        columns: list[str] = []
         with open_table_writer(out) as writer, WriteBehind(writer.write) as behind:
             for labels in _run(_assign_part, jobs, schemes, as_of):
                 frame = _read(labels)
+                columns = columns or [str(c) for c in frame.columns]
                 if len(frame):
                     behind.submit(frame)
             behind.wait()
-    return AssignRun(tuple(stats for _, stats in split), writer.rows, parts)
+    return AssignRun(tuple(stats for _, stats in split), writer.rows, tuple(columns), parts)
 
 
 def _run(func: Callable[..., R], jobs: list[tuple[Path, ...]], *args: object) -> Iterator[R]:

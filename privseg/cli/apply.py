@@ -12,6 +12,7 @@ import pandas as pd
 from privseg import audit
 from privseg._resources import policies_dir
 from privseg.cli._common import encoding_option, path_argument, quiet_option
+from privseg.cli._engine import Engine, engine_option, spark_session
 from privseg.cli.audit import operator_option, read_input, trail_option
 from privseg.errors import InputError, PolicyError
 from privseg.io import write_table
@@ -85,6 +86,7 @@ def _load_optional_key(path: Path | None, insecure: bool) -> Key | None:
     help="Second key for columns the policy pseudonymizes with reversible: true.",
 )
 @click.option("--full", is_flag=True, help="Screen every row instead of a sample.")
+@engine_option
 @encoding_option
 @_insecure_option
 @quiet_option
@@ -97,6 +99,7 @@ def apply_command(
     out: Path,
     reversible_key_path: Path | None,
     full: bool,
+    engine: str,
     encoding: str | None,
     insecure_key_permissions: bool,
     quiet: bool,
@@ -109,20 +112,33 @@ def apply_command(
     is refused (exit 3, nothing written) unless the policy records separate consent and
     necessity (and guardian consent for minors) and pseudonymizes, generalizes or drops it.
 
+    INPUT is streamed in chunks of 100,000 rows (memory stays bounded at any size): the
+    sampling screen looks at the first chunk, --full screens every chunk first. Tokens are
+    computed on two processes.
+
     \b
     Examples:
       privseg keys new marketing.key
       privseg apply customers.csv --policy wecom-marketing --key marketing.key --out c.csv
       privseg apply orders.parquet --policy my-policy.yaml --key k --out orders.min.parquet
       PRIVSEG_MASTER_KEY=$(cat k) privseg apply interactions.csv --policy p.yaml --out i.csv
+      privseg apply big.csv --policy wecom-marketing --key k --out big.min.csv --engine spark
     """
+    if engine == Engine.SPARK and full:
+        raise click.UsageError("--full needs --engine local (Spark screens the first rows)")
     policy = resolve_policy(policy_ref)
     with _audited("apply", policy, trail, operator) as record:
         keys = PolicyKeys(
             load_key(key_path, insecure_permissions=insecure_key_permissions),
             _load_optional_key(reversible_key_path, insecure_key_permissions),
         )
-        manifest = apply_file(source, policy, keys, out, full=full, encoding=encoding)
+        if engine == Engine.SPARK:
+            from privseg import spark
+
+            with spark_session() as session:
+                manifest = spark.apply_file(session, source, policy, keys, out)
+        else:
+            manifest = apply_file(source, policy, keys, out, full=full, encoding=encoding)
         record.add_manifest(manifest, policy)
         record.add_output(manifest_path(out))
     if not quiet:

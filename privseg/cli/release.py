@@ -15,16 +15,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import pandas as pd
 
 from privseg import audit, io
 from privseg.budget import DEFAULT_PURPOSE, LEDGER_ENV, Ledger, PrivacyBudget
 from privseg.cli._common import OutputFormat, format_option, path_argument
+from privseg.cli._engine import Engine, engine_option, spark_session
 from privseg.cli.audit import operator_option, read_input, trail_option
 from privseg.errors import InputError
+from privseg.partitioned import count_file
 from privseg.policy import Policy, load_policy
 from privseg.release import (
     Account,
     Bounding,
+    ExactCounts,
     Release,
     release_counts,
     release_kmeans,
@@ -357,6 +361,7 @@ def release_group() -> None:
     "--suppress-below", type=click.IntRange(min=1), help="Blank cells whose noisy count is below N."
 )
 @click.option("--totals", is_flag=True, help="Add margins summed from the released cells.")
+@engine_option
 @_release_options
 def counts_command(
     input_path: Path,
@@ -366,6 +371,7 @@ def counts_command(
     target: float | None,
     suppress_below: int | None,
     totals: bool,
+    engine: str,
     **common: Any,
 ) -> None:
     """Noisy counts per segment, or per cross-tab of segments and public dimensions.
@@ -379,13 +385,17 @@ def counts_command(
     Examples:
       privseg release counts segments.csv --by lifecycle,省份 --keys lifecycle=introduction,growth,mature,decline --keys 省份=北京市,上海市 --epsilon 0.5 --dataset crm --unit 外部联系人ID --out counts.csv
       privseg release counts segments.csv --by value_tier --policy policies/wecom-marketing.yaml --target 0.85 --dataset crm --out tiers.csv
+      privseg release counts labels.parquet --by lifecycle --policy policies/wecom-marketing.yaml --epsilon 0.5 --dataset crm --engine spark --out l.csv
+
+    Inputs of any size: the exact bounded counts are computed out of core (partitions by
+    unit) or on Spark; noise is drawn once, here, after the ledger is charged.
     """
     if (epsilon is None) == (target is None):
         raise click.UsageError("give exactly one of --epsilon or --target")
     setup, rest = _common_setup(common, keys=keys)
     with _audited("release counts", setup, rest) as record:
         release = release_counts(
-            read_input(input_path, record),
+            _exact_counts(input_path, engine, _columns(by), setup, record),
             by=_columns(by),
             keys=setup.keys,
             epsilon=epsilon,
@@ -539,6 +549,25 @@ def _common_setup(
         bounds=bounds,
     )
     return setup, common
+
+
+def _exact_counts(
+    source: Path, engine: str, by: Sequence[str], setup: _Setup, record: audit.RunRecorder
+) -> pd.DataFrame | ExactCounts:
+    """The exact bounded counts of a file (out of core or on Spark), or standard input's table."""
+    if engine == Engine.SPARK:
+        from privseg import spark
+
+        with spark_session() as session:
+            df = spark.read_table(session, source)
+            columns = [c for c in df.columns if c != spark.ROW_ID]
+            record.add_input(source, rows=df.count(), columns=columns)
+            return spark.exact_counts(df, by=by, keys=setup.keys, bounding=setup.bounding)
+    if str(source) == "-":
+        return read_input(source, record)
+    run = count_file(source, by=by, keys=setup.keys, bounding=setup.bounding)
+    record.add_input(source, rows=run.input.rows, columns=list(run.input.columns))
+    return run.exact
 
 
 COMMANDS: list[click.Command] = [budget_group, release_group]

@@ -10,10 +10,12 @@ import click
 
 from privseg import audit
 from privseg.cli._common import F, encoding_option, quiet_option
+from privseg.cli._engine import Engine, engine_option, spark_session
 from privseg.cli.audit import operator_option, read_input, trail_option
 from privseg.io import write_table
+from privseg.partitioned import assign_files
+from privseg.segments import Schemes, default_schemes_path, load_schemes
 from privseg.segments import assign as assign_segments
-from privseg.segments import default_schemes_path, load_schemes
 
 COMMANDS: list[click.Command] = []
 
@@ -60,6 +62,7 @@ def _table_option(name: str, what: str) -> Callable[[F], F]:
     type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
     help="Label table to write atomically (format from the extension; '-' is CSV on stdout).",
 )
+@engine_option
 @encoding_option
 @quiet_option
 @trail_option
@@ -71,6 +74,7 @@ def assign(
     schemes: Path | None,
     as_of: datetime | None,
     out: Path,
+    engine: str,
     encoding: str | None,
     quiet: bool,
     trail: Path | None,
@@ -91,23 +95,54 @@ def assign(
           --interactions interactions.csv --as-of 2026-06-30 --out labels.csv
       privseg segment assign --customers c.parquet --orders o.parquet --interactions i.parquet \\
           --schemes policies/my-segments.yaml --out labels.parquet
+      privseg segment assign --customers c.csv --orders o.csv --interactions i.csv \\
+          --engine spark --out labels.csv
+
+    Files of any size: the local engine partitions the three tables by a hash of the unit
+    (rows then come grouped by partition) and assigns the partitions on two processes.
     """
     schemes_path = schemes if schemes is not None else default_schemes_path()
     scheme_set = load_schemes(schemes_path)
     day: date = as_of.date() if as_of is not None else date.today()
+    sources = (customers, orders, interactions)
     with audit.run("segment assign", trail=trail, operator=operator) as record:
-        tables = []
-        for source in (customers, orders, interactions):
-            tables.append(read_input(source, record, encoding=encoding))
+        if engine == Engine.SPARK:
+            rows, columns = _assign_spark(sources, scheme_set, day, out, record)
+        elif "-" not in map(str, sources):
+            run = assign_files(*sources, scheme_set, as_of=day, out=out, encoding=encoding)
+            for stats in run.inputs:
+                record.add_input(stats.path, rows=stats.rows, columns=list(stats.columns))
+            rows, columns = run.rows, list(run.columns)
+        else:
+            c, o, i = (read_input(source, record, encoding=encoding) for source in sources)
+            labels = assign_segments(c, o, i, scheme_set, as_of=day)
+            write_table(labels, out)
+            rows, columns = len(labels), list(labels.columns)
         record.add_input(schemes_path)
         record.set_metric("as_of", day.isoformat())
-        customers_t, orders_t, interactions_t = tables
-        labels = assign_segments(customers_t, orders_t, interactions_t, scheme_set, as_of=day)
-        written = write_table(labels, out)
         if str(out) != "-":
-            record.add_output(written, rows=len(labels), columns=list(labels.columns))
+            record.add_output(out, rows=rows, columns=columns)
     if not quiet and str(out) != "-":
-        click.echo(f"{len(labels)} customers, {len(labels.columns)} columns -> {written}", err=True)
+        click.echo(f"{rows} customers, {len(columns)} columns -> {out}", err=True)
+
+
+def _assign_spark(
+    sources: tuple[Path, Path, Path],
+    schemes: Schemes,
+    day: date,
+    out: Path,
+    record: audit.RunRecorder,
+) -> tuple[int, list[str]]:
+    from privseg import spark
+
+    with spark_session() as session:
+        frames = [spark.read_table(session, source) for source in sources]
+        for source, frame in zip(sources, frames, strict=True):
+            columns = [c for c in frame.columns if c != spark.ROW_ID]
+            record.add_input(source, rows=frame.count(), columns=columns)
+        c, o, i = frames
+        labels = spark.assign_segments(c, o, i, schemes, as_of=day)
+        return spark.collect_to(labels, out), list(labels.columns)
 
 
 COMMANDS.append(segment)
