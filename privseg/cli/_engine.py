@@ -36,15 +36,19 @@ def engine_option(f: F) -> F:
 
 @contextmanager
 def spark_session() -> Iterator[Any]:
-    """A local Spark session for one command, stopped afterwards."""
+    """The active Spark session, or a local one started (and stopped) for this command."""
     from privseg import spark
 
     try:
-        session = spark.session()
+        from pyspark.sql import SparkSession
     except ImportError as error:
         raise InputError("--engine spark needs pyspark: pip install 'privseg[spark]'") from error
-    session.sparkContext.setLogLevel("ERROR")
+    active = SparkSession.getActiveSession()
+    session = active if active is not None else spark.session()
+    if active is None:
+        session.sparkContext.setLogLevel("ERROR")
     try:
         yield session
     finally:
-        session.stop()
+        if active is None:
+            session.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,12 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 pytest.importorskip("pyspark")
 
 from privseg import spark as ps
 from privseg._resources import policies_dir
 from privseg.budget import Ledger, PrivacyBudget
+from privseg.cli import main
 from privseg.datasets import DEMO_AS_OF, generate
 from privseg.io import read_table, write_table
 from privseg.policy import PolicyKeys, apply_file, load_policy
@@ -98,3 +101,55 @@ def test_counts_match_and_noise_is_drawn_once_on_the_ledger(
     assert release.epsilon_spent == pytest.approx(0.4)
     assert float(ledger.remaining("demo", account.purpose).epsilon) == pytest.approx(0.6)
     assert list(release.table["互动类型"]) == ["消息", "点击"]
+
+
+# -- the CLI's --engine spark (CliRunner, reusing this module's session) -----------------------
+def _cli(*args: str | Path) -> Any:
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_cli_apply_on_spark_writes_the_local_output_and_manifest(
+    spark: Any, demo: Path, tmp_path: Path
+) -> None:
+    key = tmp_path / "k.key"
+    _cli("keys", "new", key)
+    manifests = {}
+    for engine in ("local", "spark"):
+        out = tmp_path / f"c.{engine}.csv"
+        _cli(
+            "apply", demo / "customers.csv", "--policy", "wecom-marketing",
+            "--key", key, "--out", out, "--engine", engine,
+        )  # fmt: skip
+        manifests[engine] = json.loads(Path(f"{out}.manifest.json").read_text(encoding="utf-8"))
+    assert (tmp_path / "c.local.csv").read_bytes() == (tmp_path / "c.spark.csv").read_bytes()
+    local, on_spark = manifests["local"], manifests["spark"]
+    assert local["input"] == on_spark["input"]
+    assert local["columns"] == on_spark["columns"]
+    assert local["output"] == {**on_spark["output"], "path": local["output"]["path"]}
+    assert spark.sparkContext._jsc is not None  # the shared session was not stopped
+
+
+def test_cli_segments_and_counts_on_spark(spark: Any, demo: Path, tmp_path: Path) -> None:
+    tables = [f"--{n}={demo / n}.csv" for n in ("customers", "orders", "interactions")]
+    for engine in ("local", "spark"):
+        _cli("segment", "assign", *tables, "--as-of", "2026-06-30", "--engine", engine,
+             "--out", tmp_path / f"labels.{engine}.csv")  # fmt: skip
+    pd.testing.assert_frame_equal(
+        _sorted(read_table(tmp_path / "labels.spark.csv")),
+        _sorted(read_table(tmp_path / "labels.local.csv")),
+    )
+    ledger = tmp_path / "budget.db"
+    _cli("budget", "set", "crm", "--epsilon", "1", "--ledger", ledger)
+    _cli(
+        "release", "counts", tmp_path / "labels.spark.csv", "--by", "lifecycle",
+        "--keys", "lifecycle=introduction,growth,mature,decline,other", "--epsilon", "0.25",
+        "--dataset", "crm", "--unit", UNIT, "--ledger", ledger,
+        "--out", tmp_path / "counts.csv", "--engine", "spark",
+    )  # fmt: skip
+    assert list(read_table(tmp_path / "counts.csv")["lifecycle"]) == [
+        "introduction", "growth", "mature", "decline", "other",
+    ]  # fmt: skip
+    remaining = Ledger(ledger).remaining("crm")
+    assert float(remaining.epsilon) == pytest.approx(0.75)
