@@ -209,7 +209,7 @@ TASKS: dict[str, Callable[[Path, Path], dict[str, Any]]] = {
     "screen (first chunk, as in apply)": task_screen_first_chunk,
     "presidio-structured (extrapolated)": task_presidio_structured,
     "apply (streamed)": task_apply,
-    "tokens (Tokenizer, 手机号)": task_tokens,
+    "tokens (Tokenizer, mobile column)": task_tokens,
     "stdlib hmac loop (extrapolated)": task_stdlib_hmac,
     "pyarrow read of 3 tables": task_pyarrow_read_three,
     "segment assign (partitioned)": task_assign,
@@ -351,12 +351,20 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000000,5000000")
     parser.add_argument("--only", default=None, help="Comma-separated task names to run.")
     parser.add_argument("--skip-others", action="store_true", help="Only the scale benchmark.")
+    parser.add_argument(
+        "--replot", action="store_true", help="Redraw the PNG and table from --json only."
+    )
     parser.add_argument("--json", type=Path, default=HERE / "scale.json")
     parser.add_argument("--png", type=Path, default=HERE / "scale.png")
     args = parser.parse_args()
     if args.task:
         result = TASKS[args.task](args.data, args.work)
         print(json.dumps(result | {"main_hwm_mb": _hwm_mb()}))
+        return
+    if args.replot:
+        results = json.loads(args.json.read_text())["results"]
+        plot(results, args.png)
+        print(table(results))
         return
     if not args.skip_others:
         for script in OTHERS:

@@ -34,8 +34,10 @@ from privseg.streaming import WriteBehind, prefetched
 __all__ = ["PARTITION_BYTES", "AssignRun", "CountRun", "InputStats", "assign_files", "count_file"]
 
 R = TypeVar("R")
-#: Input bytes per partition: a partition's tables and their pandas copies stay well under 1 GB.
-PARTITION_BYTES = 256 << 20
+#: Input bytes per partition: two partitions in flight (and their pandas copies) stay under
+#: 1.5 GB; Parquet counts ``PARQUET_EXPANSION`` times its size (it is compressed).
+PARTITION_BYTES = 160 << 20
+PARQUET_EXPANSION = 5
 _CHUNK_ROWS = 200_000
 
 
@@ -79,7 +81,11 @@ def _partitions_for(paths: Sequence[Path], partitions: int | None) -> int:
         if partitions < 1:
             raise InputError(f"partitions must be at least 1, got {partitions}")
         return partitions
-    size = sum(p.stat().st_size for p in paths if p.exists())
+    size = sum(
+        p.stat().st_size * (PARQUET_EXPANSION if p.suffix == ".parquet" else 1)
+        for p in paths
+        if p.exists()
+    )
     return max(1, math.ceil(size / PARTITION_BYTES))
 
 
