@@ -349,7 +349,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "privseg-bench")
     parser.add_argument("--sizes", default="1000000,5000000")
-    parser.add_argument("--only", default=None, help="Comma-separated task names to run.")
+    parser.add_argument("--only", default=None, help="Task names to run, separated by ';'.")
     parser.add_argument("--skip-others", action="store_true", help="Only the scale benchmark.")
     parser.add_argument(
         "--replot", action="store_true", help="Redraw the PNG and table from --json only."
@@ -376,7 +376,7 @@ def main() -> None:
     info = machine()
     print(f"## scale: {info}", flush=True)
     results: list[dict[str, Any]] = []
-    names = args.only.split(",") if args.only else list(TASKS)
+    names = args.only.split(";") if args.only else list(TASKS)
     for size in (int(s) for s in args.sizes.split(",")):
         data = args.data / f"{size}"
         if not (data / "interactions.csv").exists():
