@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from privseg.datasets import DEMO_AS_OF, generate
+from privseg.errors import SourceNotFoundError
 from privseg.io import read_table, write_table
 from privseg.partitioned import assign_files, count_file
 from privseg.release import Bounding, exact_counts, release_counts
@@ -54,6 +55,17 @@ def test_assign_files_equals_in_memory_assign(demo: Path, tmp_path: Path, partit
         _sorted(read_table(out)), _sorted(read_table(tmp_path / "expected.csv"))
     )
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("privseg-parts-")]
+
+
+def test_missing_output_folder_is_an_input_error(demo: Path, tmp_path: Path) -> None:
+    with pytest.raises(SourceNotFoundError, match="output folder"):
+        assign_files(
+            demo / "customers.csv",
+            demo / "orders.csv",
+            demo / "interactions.csv",
+            as_of=DEMO_AS_OF,
+            out=tmp_path / "nowhere" / "labels.csv",
+        )
 
 
 def test_partitions_hold_each_customer_once(demo: Path, tmp_path: Path) -> None:
