@@ -6,10 +6,11 @@ The public API is re-exported here; ``__all__`` is kept sorted and tested.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from privseg.budget import BudgetStatus, Ledger, PrivacyBudget
-from privseg.datasets import DemoData, write_demo_data
 from privseg.errors import (
     BudgetExceededError,
     EmptyInputError,
@@ -25,25 +26,89 @@ from privseg.errors import (
     SourceNotFoundError,
     UnsupportedFormatError,
 )
-from privseg.io import TableFormat, iter_table, read_table, write_table
-from privseg.kmeans import KMeansMethod, KMeansResult
-from privseg.pipeline import DemoSummary, run_demo
-from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
-from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
-from privseg.release import (
-    Account,
-    Bounding,
-    Release,
-    ReleasePlan,
-    release_counts,
-    release_kmeans,
-    release_means,
-    release_quantiles,
-)
-from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
-from privseg.segments import SchemeKind, Schemes, load_schemes
-from privseg.segments import assign as assign_segments
 from privseg.taxonomy import Category
+
+if TYPE_CHECKING:
+    from privseg.budget import BudgetStatus, Ledger, PrivacyBudget
+    from privseg.datasets import DemoData, write_demo_data
+    from privseg.io import TableFormat, iter_table, read_table, write_table
+    from privseg.kmeans import KMeansMethod, KMeansResult
+    from privseg.pipeline import DemoSummary, run_demo
+    from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
+    from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
+    from privseg.release import (
+        Account,
+        Bounding,
+        Release,
+        ReleasePlan,
+        release_counts,
+        release_kmeans,
+        release_means,
+        release_quantiles,
+    )
+    from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
+    from privseg.segments import SchemeKind, Schemes, load_schemes
+    from privseg.segments import assign as assign_segments
+
+#: Public names loaded on first use (name -> module, attribute), so that ``import privseg``
+#: and the CLI start fast: diffprivlib, scikit-learn and presidio load only when needed.
+_LAZY: dict[str, tuple[str, str]] = {
+    "Account": ("privseg.release", "Account"),
+    "Bounding": ("privseg.release", "Bounding"),
+    "BudgetStatus": ("privseg.budget", "BudgetStatus"),
+    "ColumnVerdict": ("privseg.screening", "ColumnVerdict"),
+    "DemoData": ("privseg.datasets", "DemoData"),
+    "DemoSummary": ("privseg.pipeline", "DemoSummary"),
+    "Evidence": ("privseg.screening", "Evidence"),
+    "IdKind": ("privseg.pseudonym", "IdKind"),
+    "KMeansMethod": ("privseg.kmeans", "KMeansMethod"),
+    "KMeansResult": ("privseg.kmeans", "KMeansResult"),
+    "Key": ("privseg.pseudonym", "Key"),
+    "Ledger": ("privseg.budget", "Ledger"),
+    "Plan": ("privseg.policy", "Plan"),
+    "Policy": ("privseg.policy", "Policy"),
+    "PolicyKeys": ("privseg.policy", "PolicyKeys"),
+    "PrivacyBudget": ("privseg.budget", "PrivacyBudget"),
+    "Release": ("privseg.release", "Release"),
+    "ReleasePlan": ("privseg.release", "ReleasePlan"),
+    "ReversibleCipher": ("privseg.pseudonym", "ReversibleCipher"),
+    "SchemeKind": ("privseg.segments", "SchemeKind"),
+    "Schemes": ("privseg.segments", "Schemes"),
+    "ScreenReport": ("privseg.screening", "ScreenReport"),
+    "TableFormat": ("privseg.io", "TableFormat"),
+    "Tokenizer": ("privseg.pseudonym", "Tokenizer"),
+    "assign_segments": ("privseg.segments", "assign"),
+    "enforce": ("privseg.policy", "enforce"),
+    "iter_table": ("privseg.io", "iter_table"),
+    "load_policy": ("privseg.policy", "load_policy"),
+    "load_schemes": ("privseg.segments", "load_schemes"),
+    "plan": ("privseg.policy", "plan"),
+    "read_table": ("privseg.io", "read_table"),
+    "release_counts": ("privseg.release", "release_counts"),
+    "release_kmeans": ("privseg.release", "release_kmeans"),
+    "release_means": ("privseg.release", "release_means"),
+    "release_quantiles": ("privseg.release", "release_quantiles"),
+    "run_demo": ("privseg.pipeline", "run_demo"),
+    "screen": ("privseg.screening", "screen"),
+    "write_demo_data": ("privseg.datasets", "write_demo_data"),
+    "write_table": ("privseg.io", "write_table"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazily exported public name on first access."""
+    try:
+        module, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'privseg' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "Account",
