@@ -12,6 +12,7 @@ from privseg.errors import InputError, PolicyError, PolicyRefusal
 from privseg.policy import Action, PolicyKeys, enforce, load_policy, plan, schema_text
 from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
 from privseg.screening import ColumnVerdict, ScreenReport
+from privseg.segments import load_schemes
 from privseg.taxonomy import Category, is_sensitive
 
 SENSITIVE = [c for c in Category if is_sensitive(c)]
@@ -61,8 +62,11 @@ def test_shipped_policies_load(name: str) -> None:
 def test_marketing_release_section() -> None:
     release = load_policy(policies_dir() / "wecom-marketing.yaml").release
     assert release is not None
-    assert release.keys["lifecycle"] == ("introduction", "growth", "mature", "decline")
-    assert release.keys["value_tier"] == ("platinum", "gold", "silver", "bronze")
+    assert release.keys["lifecycle"] == ("introduction", "growth", "mature", "decline", "other")
+    assert release.keys["value_tier"][:4] == ("platinum", "gold", "silver", "bronze")
+    # every label the shipped segment schemes can assign is a declared release key
+    for kind, labels in load_schemes().labels().items():
+        assert set(release.keys[kind.value]) == set(labels), kind
     assert release.bounds["monetary"] == (0, 50000)
     assert release.budget.epsilon == 5.0 and release.max_orders_per_customer == 50
 
