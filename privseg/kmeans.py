@@ -6,6 +6,11 @@ one row, every row is clipped to the declared ``bounds`` first (bounds are never
 the data), and the whole fit spends exactly ``epsilon`` (pure epsilon-DP) on diffprivlib's
 mechanisms drawing from ``secrets.SystemRandom`` unless a ``random_state`` is given (tests).
 
+Every method clusters in the unit box of the declared bounds (each feature scaled by its
+declared range) and maps the centroids back to input units, so features in different units
+(days, orders, yuan) each keep their share of the signal; ``cost`` and ``analytic_value``
+take the same ``bounds`` to measure in that space.
+
 Methods (chosen by measurement, see ``benchmarks/README.md``):
 
 ``hybrid`` (default)
@@ -20,7 +25,7 @@ Methods (chosen by measurement, see ``benchmarks/README.md``):
 ``lloyd``
     DP Lloyd iterations (as diffprivlib's, with a correct split): each of a fixed number of iterations releases, per cluster, a noisy
     count (geometric, sensitivity 1) and a noisy sum of the box-centred points (Laplace with
-    L1 sensitivity ``sum(hi - lo) / 2``), starting from data-independent centroids spread
+    L1 sensitivity ``d / 2`` in the unit box), starting from data-independent centroids spread
     along the box diagonal. Sizes are the last iteration's noisy counts. Measured worst: a
     data-independent start gets stuck.
 
@@ -115,7 +120,12 @@ def fit(
         raise InputError(f"k must be a positive integer, got {k!r}")
     if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon > 0):
         raise InputError(f"epsilon must be a positive finite number, got {epsilon!r}")
-    data = np.clip(data, lo, hi)
+    # Features in different units (days, orders, yuan) are clustered in the unit box their
+    # declared bounds define: otherwise the widest feature's sensitivity drowns the others in
+    # noise and dominates the distances. Centroids are mapped back to input units at the end.
+    span = hi - lo
+    data = (np.clip(data, lo, hi) - lo) / span
+    lo, hi = np.zeros_like(lo), np.ones_like(hi)
     rng = _rng(random_state)
     budget = _Budget(float(epsilon))
     method = KMeansMethod(method)
@@ -129,15 +139,28 @@ def fit(
     else:
         centroids, sizes, iterations = _fit_hybrid(data, lo, hi, int(k), budget, rng)
     budget.close()
+    centroids = _check_bounds(bounds)[0] + centroids * span
     centroids.setflags(write=False)
     sizes.setflags(write=False)
     return KMeansResult(centroids, sizes, budget.total, method, iterations)
 
 
-def cost(X: npt.ArrayLike, centroids: npt.ArrayLike) -> float:
-    """k-means cost: the sum over rows of the squared distance to the nearest centroid."""
+def cost(
+    X: npt.ArrayLike,
+    centroids: npt.ArrayLike,
+    *,
+    bounds: Sequence[tuple[float, float]] | None = None,
+) -> float:
+    """k-means cost: the sum over rows of the squared distance to the nearest centroid.
+
+    With ``bounds``, rows and centroids are first scaled to the unit box of the bounds: the
+    space ``fit`` clusters in.
+    """
     data = np.asarray(X, dtype=np.float64)
     centres = np.asarray(centroids, dtype=np.float64)
+    if bounds is not None:
+        lo, hi = _check_bounds(bounds)
+        data, centres = (np.clip(data, lo, hi) - lo) / (hi - lo), (centres - lo) / (hi - lo)
     total = 0.0
     for start in range(0, len(data), 65_536):
         chunk = data[start : start + 65_536]
@@ -146,15 +169,25 @@ def cost(X: npt.ArrayLike, centroids: npt.ArrayLike) -> float:
     return total
 
 
-def analytic_value(X: npt.ArrayLike, centroids_dp: npt.ArrayLike, *, n_init: int = 10) -> float:
+def analytic_value(
+    X: npt.ArrayLike,
+    centroids_dp: npt.ArrayLike,
+    *,
+    n_init: int = 10,
+    bounds: Sequence[tuple[float, float]] | None = None,
+) -> float:
     """Analytic value retained: exact k-means cost / cost of the DP centroids on the same rows.
 
     The exact cost is sklearn's best of ``n_init`` k-means++ runs with the same k. Values are
-    in (0, 1] up to the exact optimiser's own suboptimality. Internal evaluation only: it
+    in (0, 1] up to the exact optimiser's own suboptimality. With ``bounds`` both costs are
+    taken in the bounds' unit box, the space ``fit`` clusters in. Internal evaluation only: it
     reads the raw rows and must never be released.
     """
     data = np.asarray(X, dtype=np.float64)
     centres = np.asarray(centroids_dp, dtype=np.float64)
+    if bounds is not None:
+        lo, hi = _check_bounds(bounds)
+        data, centres = (np.clip(data, lo, hi) - lo) / (hi - lo), (centres - lo) / (hi - lo)
     exact = KMeans(n_clusters=len(centres), n_init=n_init, random_state=0).fit(data)
     dp_cost = cost(data, centres)
     return 1.0 if dp_cost == 0 else float(exact.inertia_) / dp_cost

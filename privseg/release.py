@@ -930,5 +930,5 @@ def release_kmeans(
     table["guarantee"] = _guarantee(epsilon, bounding)
     evaluation = None
     if evaluate:
-        evaluation = {"realised_value": kmeans.analytic_value(data, result.centroids)}
+        evaluation = {"realised_value": kmeans.analytic_value(data, result.centroids, bounds=box)}
     return Release(plan, table, tuple(spends), None, evaluation)

@@ -76,8 +76,8 @@ def test_every_mechanism_call_adds_up_to_epsilon(
             assert record["sensitivity"] == 1
             assert record["calls"] == 1 or record["calls"] == k or _is_grid(record["calls"])
         else:
-            widths = np.array([hi - lo for lo, hi in BOUNDS])
-            assert record["sensitivity"] == pytest.approx(widths.sum() / 2)
+            # rows are scaled into the unit box of the bounds and centred: L1 norm <= d / 2
+            assert record["sensitivity"] == pytest.approx(len(BOUNDS) / 2)
             assert record["calls"] == k * len(BOUNDS)
         spent += record["epsilon"]
     assert math.isclose(spent, epsilon, rel_tol=1e-12)
@@ -180,3 +180,18 @@ def test_default_epsilon_keeps_85_percent_on_demo_features(
         for seed in range(5)
     ]
     assert np.median(values) >= 0.85
+
+
+def test_features_in_different_units_each_keep_their_signal() -> None:
+    """A yuan feature 500x wider than the others must not drown them in noise."""
+    rng = np.random.default_rng(7)
+    centres = np.array([[30.0, 5.0, 1_000.0], [180.0, 40.0, 20_000.0], [330.0, 80.0, 45_000.0]])
+    bounds = [(0.0, 365.0), (0.0, 100.0), (0.0, 50_000.0)]
+    widths = np.array([hi - lo for lo, hi in bounds])
+    X = np.concatenate([c + rng.normal(0, 0.02, (1_000, 3)) * widths for c in centres])
+    result = kmeans.fit(X, bounds=bounds, k=3, epsilon=1.0, random_state=3)
+    for centre in centres:
+        nearest = result.centroids[
+            np.abs((result.centroids - centre) / widths).sum(axis=1).argmin()
+        ]
+        assert np.all(np.abs(nearest - centre) <= 0.15 * widths), (centre, result.centroids)
