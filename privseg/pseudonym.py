@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
@@ -62,6 +63,10 @@ _PSEUDONYM_SALT = b"privseg-pseudonym-v1"
 _REVERSIBLE_SALT = b"privseg-reversible-v1"
 _HEX_KEY = re.compile(r"[0-9a-f]{64}")
 _B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
+#: Two base32 characters per 10-bit value, as little-endian uint16 (first character low).
+_B32_PAIRS = _B32[np.arange(1024) >> 5].astype("<u2") | (
+    _B32[np.arange(1024) & 31].astype("<u2") << 8
+)
 _PARALLEL_MIN = 50_000
 #: How long a tokenizing child may take beyond its parent's half before it is replaced.
 _CHILD_GRACE_S = 10.0
@@ -181,14 +186,12 @@ def purpose_key(master: Key, purpose: str) -> bytes:
 
 # ---------------------------------------------------------------------------- normalization
 
-# Patterns as strings (not compiled) so pandas hands them to Arrow's vectorized regex engine.
-_MOBILE_NOISE = (" ", "-", "(", ")")
-_MOBILE_PREFIX = r"^(?:\+86|0086)"
+_MOBILE_PREFIXES = (b"+86", b"0086")
 
 
 def normalize(kind: IdKind, value: str) -> str:
     """Normalize one id: trim; mobile also loses spaces, dashes, parentheses and +86/0086."""
-    return _normalize_strings(kind, pd.Series([value], dtype="str")).iloc[0]  # type: ignore[no-any-return]
+    return str(_normalize_arrow(kind, pa.array([value], pa.large_string()))[0].as_py())
 
 
 def _as_text(values: pd.Series) -> pd.Series:
@@ -201,16 +204,73 @@ def _as_text(values: pd.Series) -> pd.Series:
 
 
 def _normalize_strings(kind: IdKind, values: pd.Series) -> pd.Series:
-    out = values.str.strip()
+    """``_normalize_arrow`` of a string Series (same index)."""
+    normalized = _normalize_arrow(kind, _arrow_text(values))
+    return pd.Series(normalized, index=values.index, dtype="str", name=values.name)
+
+
+def _normalize_arrow(kind: IdKind, values: pa.Array) -> pa.Array:
+    """Normalize a ``large_string`` array with Arrow kernels (mobile: byte-level numpy)."""
     if kind is IdKind.MOBILE:
-        for noise in _MOBILE_NOISE:  # literal replaces: twice as fast as one regex class
-            out = out.str.replace(noise, "", regex=False)
-        out = out.str.replace(_MOBILE_PREFIX, "", regex=True)
-    elif kind is IdKind.NATIONAL_ID:
-        out = out.str.upper()
-    elif kind is IdKind.EMAIL:
-        out = out.str.lower()
+        return _normalize_mobile(values)
+    out = pc.utf8_trim_whitespace(values)
+    if kind is IdKind.NATIONAL_ID:
+        return pc.utf8_upper(out)
+    if kind is IdKind.EMAIL:
+        return pc.utf8_lower(out)
     return out
+
+
+def _utf8_parts(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (from 0) and data bytes of a ``large_string`` array."""
+    _, offsets_buf, data_buf = values.buffers()
+    offsets = np.frombuffer(offsets_buf, np.int64)[values.offset : values.offset + len(values) + 1]
+    data = np.frombuffer(data_buf, np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    return offsets - offsets[0], data[offsets[0] : offsets[-1]]
+
+
+def _drop_bytes(
+    offsets: np.ndarray, data: np.ndarray, drop: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Remove the bytes where ``drop`` is True; offsets follow."""
+    lengths = np.diff(offsets)
+    if len(lengths):  # a False sentinel keeps every start a valid index
+        dropped = np.add.reduceat(np.append(drop, False), offsets[:-1], dtype=np.int64)
+        lengths -= np.where(lengths > 0, dropped, 0)  # reduceat gives drop[i] for empty slices
+    new_offsets = np.zeros(len(offsets), np.int64)
+    np.cumsum(lengths, out=new_offsets[1:])
+    return new_offsets, data[~drop]
+
+
+def _normalize_mobile(values: pa.Array) -> pa.Array:
+    """Trim, remove spaces, dashes and parentheses, then one leading +86 or 0086.
+
+    The same as Arrow's ``utf8_trim_whitespace`` then literal and ``^(?:\\+86|0086)``
+    replaces, done on the UTF-8 bytes: the removed characters are ASCII, which never occur
+    inside a multi-byte sequence. Only text with other whitespace goes through Arrow's trim.
+    """
+    offsets, data = _utf8_parts(values)
+    if bool((data.view(np.int8) < 0x20).any()):  # control characters or non-ASCII
+        values = pc.utf8_trim_whitespace(values)
+        offsets, data = _utf8_parts(values)
+    noise = (data == 0x20) | (data == 0x2D) | (data == 0x28) | (data == 0x29)
+    offsets, data = _drop_bytes(offsets, data, noise)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    padded = np.concatenate([data, np.zeros(4, np.uint8)])
+    drop = np.zeros(len(data), bool)
+    for prefix in _MOBILE_PREFIXES:  # "+86" and "0086" cannot both match
+        match = lengths >= len(prefix)
+        for i, byte in enumerate(prefix):
+            match &= padded[starts + i] == byte
+        for i in range(len(prefix)):
+            drop[starts[match] + i] = True
+        lengths[match] -= len(prefix)
+    np.cumsum(lengths, out=offsets[1:])
+    data = data[~drop]
+    validity = pc.is_valid(values).buffers()[1] if values.null_count else None
+    return pa.LargeStringArray.from_buffers(
+        len(values), pa.py_buffer(offsets), pa.py_buffer(data), validity, values.null_count
+    )
 
 
 # ---------------------------------------------------------------------------- tokens
@@ -237,19 +297,48 @@ def _token_bytes(inner: hashlib._Hash, outer: hashlib._Hash, texts: Sequence[byt
     return _base32_prefix(_hmac_digests(inner, outer, texts)).tobytes()
 
 
+def _mostly_distinct(values: pa.Array, sample: int = 4096) -> bool:
+    """Whether ``values`` look at least 80% distinct, from collisions in an even sample.
+
+    With m sampled values among u distinct ones about m**2 / (2 u) pairs collide, so u is
+    estimated from the collisions seen. It only chooses whether deduplicating pays off.
+    """
+    m = min(len(values), sample)
+    if m < 2:
+        return True
+    picked = values.take(np.linspace(0, len(values) - 1, m).astype(np.int64))
+    collisions = m - len(pc.unique(picked))
+    return collisions == 0 or m * m / (2 * collisions) >= 0.8 * len(values)
+
+
 def _token_block(
     inner: hashlib._Hash, outer: hashlib._Hash, kind: IdKind | None, values: pa.Array
 ) -> bytes:
-    """Normalize ``values`` (unless ``kind`` is None) and hash them.
+    """Tokens of one block of ``large_string`` values, normalized first unless ``kind`` is None.
 
+    Unless the values look mostly distinct, distinct values are normalized and hashed once.
     Returns one validity byte per value (False: null or empty after normalization), then
     the 26-byte tokens of the valid values.
     """
-    text = pd.Series(values, dtype="str")
-    normalized = text if kind is None else _normalize_strings(kind, text)
-    valid: np.ndarray = (normalized.str.len() > 0).to_numpy(dtype=bool, na_value=False)
-    texts = _arrow_text(normalized[valid]).cast(pa.binary()).to_pylist()
-    return bytes(valid.tobytes()) + _token_bytes(inner, outer, texts)
+    indices: np.ndarray | None = None
+    uniques = values
+    if not _mostly_distinct(values):
+        encoded = values.dictionary_encode()
+        uniques, indices = encoded.dictionary, encoded.indices.fill_null(-1).to_numpy()
+    normalized = uniques if kind is None else _normalize_arrow(kind, uniques)
+    offsets, _ = _utf8_parts(normalized)
+    valid = np.diff(offsets) > 0
+    if normalized.null_count:
+        valid &= normalized.is_valid().to_numpy(zero_copy_only=False)
+    texts = normalized.filter(pa.array(valid)).cast(pa.large_binary()).to_pylist()
+    tokens = _token_bytes(inner, outer, texts)
+    if indices is None:
+        return bytes(valid.tobytes()) + tokens
+    by_unique = np.zeros(len(uniques), f"S{TOKEN_LENGTH}")
+    by_unique[valid] = np.frombuffer(tokens, f"S{TOKEN_LENGTH}")
+    row_valid = indices >= 0
+    row_valid[row_valid] = valid[indices[row_valid]]
+    return bytes(row_valid.tobytes()) + bytes(by_unique[indices[row_valid]].tobytes())
 
 
 def _block_ok(data: bytes, n: int) -> bool:
@@ -323,24 +412,22 @@ def _base32_prefix(digests: bytes) -> np.ndarray:
     """First 26 lowercase base32 characters of each 32-byte digest, as an ``S26`` array.
 
     Base32 maps every 5 bytes to 8 characters, so the first 20 bytes of a digest give 32
-    characters with no padding; each 5-byte group is split into 5-bit indexes with uint8 ops.
+    characters with no padding; each 5-byte group is split into four 10-bit values, each
+    looked up as a pair of characters (13 pairs = 26 characters).
     """
-    groups = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 32)[:, :20].reshape(-1, 4, 5)
-    b0, b1, b2, b3, b4 = (groups[:, :, i] for i in range(5))
-    indexes = np.stack(
+    n = len(digests) // 32
+    groups = np.frombuffer(digests, np.uint8).reshape(n, 32)[:, :20].reshape(n, 4, 5)
+    b0, b1, b2, b3, b4 = (groups[:, :, i].astype(np.uint16) for i in range(5))
+    pairs = np.stack(
         [
-            b0 >> 3,
-            ((b0 & 7) << 2) | (b1 >> 6),
-            (b1 >> 1) & 31,
-            ((b1 & 1) << 4) | (b2 >> 4),
-            ((b2 & 15) << 1) | (b3 >> 7),
-            (b3 >> 2) & 31,
-            ((b3 & 3) << 3) | (b4 >> 5),
-            b4 & 31,
+            (b0 << 2) | (b1 >> 6),
+            ((b1 & 63) << 4) | (b2 >> 4),
+            ((b2 & 15) << 6) | (b3 >> 2),
+            ((b3 & 3) << 8) | b4,
         ],
         axis=2,
     )
-    chars = _B32[indexes.reshape(-1, 32)[:, :TOKEN_LENGTH]]
+    chars = _B32_PAIRS[pairs.reshape(n, 16)[:, : TOKEN_LENGTH // 2]]
     return np.ascontiguousarray(chars).view(f"S{TOKEN_LENGTH}").ravel()
 
 
@@ -363,32 +450,24 @@ class Tokenizer:
             raise InputError("the id is empty after normalization")
         return str(result)
 
-    def tokens_of_normalized(self, normalized: Sequence[str]) -> np.ndarray:
-        """Tokens (``S26`` array) of already-normalized ids, in order."""
-        texts = [t.encode() for t in normalized]
-        return np.frombuffer(_token_bytes(self._inner, self._outer, texts), f"S{TOKEN_LENGTH}")
-
     def tokenize(self, values: pd.Series, kind: IdKind) -> pd.Series:
         """Token per value; nulls (and ids empty after normalization) stay null.
 
         Distinct raw values are normalized and hashed once, then expanded back to the rows.
         """
-        encoded = _arrow_text(_as_text(values)).dictionary_encode()
-        taken = self._unique_tokens(encoded.dictionary, kind).take(encoded.indices)
-        return pd.Series(taken, index=values.index, dtype="str", name=values.name)
+        tokens = self._tokens(_arrow_text(_as_text(values)), kind)
+        return pd.Series(tokens, index=values.index, dtype="str", name=values.name)
 
     def tokenize_normalized(self, normalized: pd.Series) -> pd.Series:
         """Token per already-normalized id."""
-        codes, uniques = pd.factorize(normalized.astype("str"), use_na_sentinel=True)
-        return _take(
-            codes, self._unique_tokens(_arrow_text(pd.Series(uniques, dtype="str"))), normalized
-        )
+        tokens = self._tokens(_arrow_text(normalized.astype("str")), None)
+        return pd.Series(tokens, index=normalized.index, dtype="str", name=normalized.name)
 
-    def _unique_tokens(self, values: pa.Array, kind: IdKind | None = None) -> pa.Array:
-        """Tokens of distinct ids (normalized first unless ``kind`` is None); empty ids -> null.
+    def _tokens(self, values: pa.Array, kind: IdKind | None) -> pa.Array:
+        """Token per value (normalized first unless ``kind`` is None); empty ids -> null.
 
-        Large batches are split with one forked child: normalization, HMAC and base32 of
-        each half run on their own core.
+        Large batches are split by rows with one forked child: each half is deduplicated,
+        normalized, hashed and base32-encoded on its own core.
         """
 
         def work(part: pa.Array) -> bytes:

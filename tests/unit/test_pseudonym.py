@@ -6,10 +6,12 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import stat
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -78,6 +80,23 @@ def test_mobile_normalization_equivalences(number: str, prefix: str) -> None:
     spaced = f"  {prefix} ({number[:3]}) {number[3:7]}-{number[7:]} "
     assert normalize(IdKind.MOBILE, spaced) == number
     assert tokenizer.token(IdKind.MOBILE, spaced) == tokenizer.token(IdKind.MOBILE, number)
+
+
+_MOBILE_CHARS = st.sampled_from(list("+086 -()\t\u3000\xa0手13x"))
+
+
+@given(st.lists(st.none() | st.text(_MOBILE_CHARS, max_size=9), max_size=40), st.integers(0, 5))
+def test_vectorized_mobile_normalization_matches_the_rule(
+    values: list[str | None], start: int
+) -> None:
+    """Byte-level mobile normalization = trim, drop ' -()', then one leading +86/0086."""
+
+    def rule(value: str) -> str:
+        return re.sub(r"^(?:\+86|0086)", "", re.sub(r"[ ()-]", "", value.strip()))
+
+    array = pa.array(values, pa.large_string()).slice(min(start, len(values)))
+    got = pseudonym._normalize_arrow(IdKind.MOBILE, array).to_pylist()
+    assert got == [None if v is None else rule(v) for v in array.to_pylist()]
 
 
 @given(st.from_regex(r"[a-z0-9._]{1,12}@[a-z0-9]{1,10}\.(com|cn)", fullmatch=True))
