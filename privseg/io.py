@@ -394,10 +394,16 @@ def _check_arrow_names(got: Sequence[str], expected: Sequence[str], src: _Source
 
 
 def _iter_csv_arrow(
-    src: _Source, fmt: TableFormat, encoding: str, chunk_rows: int
+    src: _Source,
+    fmt: TableFormat,
+    encoding: str,
+    chunk_rows: int,
+    columns: Sequence[str] | None = None,
 ) -> Iterator[pa.Table]:
-    names = _csv_header(src, encoding, fmt.delimiter)
-    read, parse, convert = _csv_options(names, encoding, fmt.delimiter)
+    header = _csv_header(src, encoding, fmt.delimiter)
+    names = _selected(header, columns, src)
+    read, parse, convert = _csv_options(header, encoding, fmt.delimiter)
+    convert.include_columns = names
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
@@ -410,10 +416,21 @@ def _iter_csv_arrow(
             _check_arrow_names(reader.schema.names, names, src)
             yield from reader
         except (pa.ArrowException, UnicodeDecodeError, ValueError) as error:
-            raise _arrow_failure(error, src, encoding, fmt.delimiter, len(names)) from None
+            raise _arrow_failure(error, src, encoding, fmt.delimiter, len(header)) from None
 
     schema = pa.schema([(name, pa.string()) for name in names])
     yield from _rechunk(batches(), schema, chunk_rows)
+
+
+def _selected(names: Sequence[str], columns: Sequence[str] | None, src: _Source) -> list[str]:
+    """The ``columns`` to read, in the file's order (all when None); unknown ones raise."""
+    if columns is None:
+        return list(names)
+    missing = sorted(set(columns) - set(names))
+    if missing:
+        raise MalformedInputError(f"the table has no column(s) {missing}", source=src.name)
+    wanted = set(columns)
+    return [n for n in names if n in wanted]
 
 
 def _rechunk(
@@ -551,11 +568,16 @@ def _parquet_file(src: _Source) -> pq.ParquetFile:
         raise MalformedInputError("not a valid Parquet file", source=src.name) from None
 
 
-def _iter_parquet(src: _Source, chunk_rows: int) -> Iterator[pa.Table]:
+def _iter_parquet(
+    src: _Source, chunk_rows: int, columns: Sequence[str] | None = None
+) -> Iterator[pa.Table]:
     pf = _parquet_file(src)
     _check_columns(pf.schema_arrow.names, src, line=None)
+    names = _selected(pf.schema_arrow.names, columns, src)
+    schema = pa.schema([pf.schema_arrow.field(n) for n in names])
     try:
-        yield from _rechunk(pf.iter_batches(batch_size=chunk_rows), pf.schema_arrow, chunk_rows)
+        batches = pf.iter_batches(batch_size=chunk_rows, columns=names)
+        yield from _rechunk(batches, schema, chunk_rows)
     except pa.ArrowException:
         raise MalformedInputError("corrupt Parquet data", source=src.name) from None
 
@@ -702,34 +724,45 @@ def open_table(
     chunk_rows: int = 100_000,
     fmt: TableFormat | None = None,
     encoding: str | None = None,
+    columns: Sequence[str] | None = None,
 ) -> TableStream:
     """Open a table for streaming: check the file and detect its encoding now, read lazily.
 
     Unlike :func:`sniff` followed by :func:`iter_table`, this reads standard input only once.
+    ``columns`` reads only those columns (in the file's order; CSV and Parquet readers skip
+    converting the others); naming a column the table lacks raises MalformedInputError.
     """
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
     src, resolved = _resolve(source, fmt)
     enc = _encoding_for(src, resolved, encoding)
     info = SourceInfo(src.path or Path(STDIO), resolved, enc)
-    return TableStream(info, _chunks(src, resolved, enc, chunk_rows))
+    return TableStream(info, _chunks(src, resolved, enc, chunk_rows, columns))
 
 
 def _chunks(
-    src: _Source, fmt: TableFormat, encoding: str | None, chunk_rows: int
+    src: _Source,
+    fmt: TableFormat,
+    encoding: str | None,
+    chunk_rows: int,
+    columns: Sequence[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
     frames: Iterator[pd.DataFrame]
     if fmt is TableFormat.XLSX:
         whole = _read_xlsx(src)
+        whole = whole[_selected([str(c) for c in whole.columns], columns, src)]
         frames = (whole.iloc[i : i + chunk_rows] for i in range(0, len(whole), chunk_rows))
     elif fmt is TableFormat.JSONL:
         assert encoding is not None
         frames = _jsonl_frames(src, encoding, chunk_rows)
+        if columns is not None:
+            frames = (f[_selected([str(c) for c in f.columns], columns, src)] for f in frames)
     elif fmt is TableFormat.PARQUET:
-        frames = (_to_pandas(t) for t in _iter_parquet(src, chunk_rows))
+        frames = (_to_pandas(t) for t in _iter_parquet(src, chunk_rows, columns))
     else:
         assert encoding is not None
-        frames = (_to_pandas(t) for t in _iter_csv_arrow(src, fmt, encoding, chunk_rows))
+        tables = _iter_csv_arrow(src, fmt, encoding, chunk_rows, columns)
+        frames = (_to_pandas(t) for t in tables)
     offset = 0
     for frame in frames:
         if len(frame) == 0:
@@ -747,6 +780,7 @@ def iter_table(
     chunk_rows: int = 100_000,
     fmt: TableFormat | None = None,
     encoding: str | None = None,
+    columns: Sequence[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Stream a table in chunks of ``chunk_rows`` rows (the last may be shorter).
 
@@ -754,9 +788,11 @@ def iter_table(
     raised when the reader gets there, so consume the whole iterator before trusting a result.
     The chunks' indexes continue one another, so ``pd.concat(iter_table(p))`` equals
     ``read_table(p)``. CSV, TSV, JSONL and Parquet are streamed; an XLSX sheet (at most about
-    a million rows) is read whole and then sliced.
+    a million rows) is read whole and then sliced. ``columns`` reads only those (see
+    :func:`open_table`).
     """
-    return open_table(source, chunk_rows=chunk_rows, fmt=fmt, encoding=encoding).chunks
+    stream = open_table(source, chunk_rows=chunk_rows, fmt=fmt, encoding=encoding, columns=columns)
+    return stream.chunks
 
 
 def sniff(

@@ -388,6 +388,20 @@ def test_chunked_reading_equals_whole_reading(tmp_path: Path, ext: str) -> None:
     pd.testing.assert_frame_equal(pd.concat(chunks), read_table(path))
 
 
+@pytest.mark.parametrize("ext", ["csv", "tsv", "jsonl", "parquet", "xlsx"])
+def test_streaming_only_some_columns(tmp_path: Path, ext: str) -> None:
+    df = text_frame(23) if ext in ("csv", "tsv", "jsonl") else native_frame(23)
+    path = write_table(df, tmp_path / f"c.{ext}")
+    wanted = [str(df.columns[-1]), str(df.columns[0])]
+    chunks = list(iter_table(path, chunk_rows=10, columns=wanted))
+    assert [list(c.columns) for c in chunks] == [[df.columns[0], df.columns[-1]]] * 3
+    whole = read_table(path)
+    pd.testing.assert_frame_equal(pd.concat(chunks), whole[[df.columns[0], df.columns[-1]]])
+    with pytest.raises(MalformedInputError, match="no column") as info:
+        list(iter_table(path, columns=["nope"]))
+    assert info.value.source == str(path)
+
+
 def test_csv_streaming_across_many_blocks(tmp_path: Path) -> None:
     rows = 90_000  # several pyarrow blocks, with quoted newlines crossing block edges
     df = pd.DataFrame(
