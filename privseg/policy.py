@@ -10,10 +10,11 @@ screening report (deny by default; PIPL Art. 28-29 and 31 refusals) without touc
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
+import multiprocessing
+from collections import deque
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
@@ -561,13 +562,19 @@ class PolicyKeys:
     reversible: Key | None = None
 
 
-def enforce(plan: Plan, df: pd.DataFrame, keys: PolicyKeys) -> pd.DataFrame:
-    """Apply a plan to a table (or a chunk of it); returns only the planned output columns."""
-    missing = [c.column for c in plan.columns if c.column not in df.columns]
+def enforce(
+    plan: Plan, df: pd.DataFrame, keys: PolicyKeys, *, workers: int | None = None
+) -> pd.DataFrame:
+    """Apply a plan to a table (or a chunk of it); returns only the planned output columns.
+
+    ``df`` needs only the columns the plan outputs (dropped ones may be absent);
+    ``workers`` is the tokenizer's process count (default: up to two).
+    """
+    missing = [c for c in input_columns(plan) if c not in df.columns]
     if missing:
         raise InputError(f"table lacks planned columns {missing}")
     purpose = plan.policy.purpose
-    tokenizer = Tokenizer(keys.master, purpose)
+    tokenizer = Tokenizer(keys.master, purpose, workers=workers)
     cipher: ReversibleCipher | None = None
     if plan.needs_reversible_key:
         if keys.reversible is None:
@@ -593,6 +600,44 @@ def enforce(plan: Plan, df: pd.DataFrame, keys: PolicyKeys) -> pd.DataFrame:
     return pd.DataFrame(out, index=df.index)
 
 
+def input_columns(the_plan: Plan) -> list[str]:
+    """The input columns ``enforce`` reads: those with an output."""
+    return [step.column for step in the_plan.columns if step.output_columns]
+
+
+_worker_job: tuple[Plan, PolicyKeys] | None = None
+
+
+def _start_worker(the_plan: Plan, keys: PolicyKeys) -> None:
+    global _worker_job
+    _worker_job = (the_plan, keys)
+
+
+def _enforce_in_worker(chunk: pd.DataFrame) -> pd.DataFrame:
+    """``enforce`` in a pool worker: the pool already spreads chunks over the cores."""
+    assert _worker_job is not None
+    the_plan, keys = _worker_job
+    return enforce(the_plan, chunk, keys, workers=1)
+
+
+def _worker_pool(the_plan: Plan, keys: PolicyKeys) -> ProcessPoolExecutor | None:
+    """Forked worker processes that enforce ``the_plan`` (None where fork is unavailable).
+
+    They are forked at once, before ``apply_file`` starts its own threads; the plan and keys
+    are inherited, never pickled.
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    pool = ProcessPoolExecutor(
+        _APPLY_WORKERS,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(the_plan, keys),
+    )
+    pool.submit(int).result()  # a fork pool starts all its workers on the first submit
+    return pool
+
+
 def manifest_path(out: str | Path) -> Path:
     """Where ``apply`` writes the manifest of ``out``: ``OUT.manifest.json``."""
     path = Path(out)
@@ -601,6 +646,9 @@ def manifest_path(out: str | Path) -> Path:
 
 #: Rows per chunk of a streamed ``apply``: a few chunks in flight stay far below 1.5 GB.
 APPLY_CHUNK_ROWS = 100_000
+#: Worker processes enforcing chunks of a streamed ``apply``, and chunks in flight per worker.
+_APPLY_WORKERS = 2
+_IN_FLIGHT_PER_WORKER = 2
 
 
 def fingerprint_dict(path: Path, rows: int, columns: Sequence[str], sha256: str) -> dict[str, Any]:
@@ -646,15 +694,17 @@ def apply_file(
 
     The table is streamed in chunks of ``chunk_rows`` rows (memory stays bounded whatever
     its size): the sampling screen looks at the first chunk; ``full`` screens every chunk in
-    a first pass. Reading, enforcing (tokens on two processes) and writing overlap. A refusal
+    a first pass. Reading, enforcing (whole chunks in two worker processes, reading only the
+    columns with an output) and writing overlap. A refusal
     raises before anything is written. Returns the manifest: input fingerprint, policy
     sha256, per-column action and categories found, key ids (never keys), output fingerprint.
     """
     source, out = Path(source), Path(out)
     if str(source) == "-":
         raise InputError("apply needs a file (its fingerprint goes into the manifest), not stdin")
-    chunks = prefetched(open_table(source, chunk_rows=chunk_rows, encoding=encoding))
-    first = next(chunks)
+    first_pass = open_table(source, chunk_rows=chunk_rows, encoding=encoding).chunks
+    first = next(first_pass)
+    del first_pass  # the last reference: the reader closes
     if full:
         report = _merge_reports(
             [
@@ -665,13 +715,30 @@ def apply_file(
     else:
         report = screen(first)
     the_plan = plan(policy, report)
-    with ThreadPoolExecutor(1, thread_name_prefix="privseg-sha256") as pool:
-        input_sha = pool.submit(file_sha256, source)
+    pool = _worker_pool(the_plan, keys)
+    with ThreadPoolExecutor(1, thread_name_prefix="privseg-sha256") as hashing:
+        input_sha = hashing.submit(file_sha256, source)
+        # Second pass over the whole file, reading only the columns with an output.
+        chunks = iter_table(
+            source, chunk_rows=chunk_rows, encoding=encoding, columns=input_columns(the_plan)
+        )
         rows = 0
-        with open_table_writer(out) as writer, WriteBehind(writer.write) as behind:
-            for chunk in itertools.chain([first], chunks):
-                rows += len(chunk)
-                behind.submit(enforce(the_plan, chunk, keys))
+        pending: deque[Future[pd.DataFrame]] = deque()
+        try:
+            with open_table_writer(out) as writer, WriteBehind(writer.write) as behind:
+                for chunk in prefetched(chunks):
+                    rows += len(chunk)
+                    if pool is None:
+                        behind.submit(enforce(the_plan, chunk, keys))
+                        continue
+                    pending.append(pool.submit(_enforce_in_worker, chunk))
+                    if len(pending) >= _APPLY_WORKERS * _IN_FLIGHT_PER_WORKER:
+                        behind.submit(pending.popleft().result())
+                while pending:
+                    behind.submit(pending.popleft().result())
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
         input_fp = fingerprint_dict(
             source, rows, [str(c) for c in first.columns], input_sha.result()
         )
