@@ -110,3 +110,15 @@ def test_bucketize_and_clip() -> None:
     assert clipped.tolist()[:3] == [0, 50, 100] and pd.isna(clipped.iloc[3])
     with pytest.raises(MalformedInputError, match="not numbers"):
         Clip(0, 1).apply(s("x"), column="x")
+
+
+def test_iso_text_and_other_formats_truncate_alike_on_any_index() -> None:
+    """ISO text (Arrow's fast parse) and other formats (pandas) give the same days."""
+    iso = pd.Series(["2026-06-30 23:59:59", None, "2024-02-29"], index=[7, 8, 9], dtype="str")
+    other = pd.Series(["2026/06/30 23:59:59", None, "2024/02/29"], index=[7, 8, 9], dtype="str")
+    expected = pd.Series(["2026-06-30", None, "2024-02-29"], index=[7, 8, 9], dtype="str")
+    for values in (iso, other):
+        out = TruncateTime(TimeUnit.DAY).apply(values, column="t")
+        pd.testing.assert_series_equal(out, expected, check_names=False)
+    with pytest.raises(MalformedInputError, match="1 values are not dates"):
+        TruncateTime(TimeUnit.DAY).apply(pd.Series(["2023-02-30"], dtype="str"), column="t")
