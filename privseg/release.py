@@ -51,6 +51,7 @@ __all__ = [
     "Account",
     "Bounding",
     "ExactCounts",
+    "ExactSums",
     "Mechanism",
     "Release",
     "ReleaseKind",
@@ -59,12 +60,16 @@ __all__ = [
     "distribution_value",
     "epsilon_for_target",
     "exact_counts",
+    "exact_sums",
+    "grid_units",
     "means_value",
+    "measure_bounds",
     "predict_distribution_value",
     "release_counts",
     "release_kmeans",
     "release_means",
     "release_quantiles",
+    "sum_grid",
 ]
 
 DEFAULT_EPSILON = 1.0
@@ -384,7 +389,8 @@ def _cells_of_rows(df: pd.DataFrame, by: Sequence[str], index: pd.MultiIndex) ->
     return np.asarray(index.get_indexer(pd.MultiIndex.from_frame(frame)), dtype=np.int64)
 
 
-def _check_bounds(column: str, bounds: Mapping[str, tuple[float, float]]) -> tuple[float, float]:
+def measure_bounds(column: str, bounds: Mapping[str, tuple[float, float]]) -> tuple[float, float]:
+    """The declared ``(lo, hi)`` of a measure; raises InputError if undeclared or not finite."""
     if column not in bounds:
         raise InputError(
             "no declared bounds for this measure (use --bounds COL=LO:HI or the policy's "
@@ -399,8 +405,13 @@ def _check_bounds(column: str, bounds: Mapping[str, tuple[float, float]]) -> tup
 
 def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
     _require_columns(df, [column])
-    values = pd.to_numeric(df[column], errors="coerce")
-    return np.asarray(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+    return _to_float(df[column])
+
+
+def _to_float(values: pd.Series) -> np.ndarray:
+    """Numbers of a column; text that is not a number becomes NaN."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return np.asarray(numbers.to_numpy(dtype=float, na_value=np.nan), dtype=float)
 
 
 def _geometric(
@@ -630,8 +641,64 @@ def _with_totals(table: pd.DataFrame, by: Sequence[str], plan: ReleasePlan) -> p
 
 
 # -- sums and means ---------------------------------------------------------------------------
-def release_means(
+def sum_grid(lo: float, hi: float) -> float:
+    """The step of the integer grid sums are drawn on: ``max(|lo|, |hi|) / SUM_GRID``."""
+    return max(abs(lo), abs(hi)) / SUM_GRID
+
+
+def grid_units(values: pd.Series, lo: float, hi: float) -> np.ndarray:
+    """Each value parsed, clipped to ``[lo, hi]`` and rounded to the sum grid (half to even),
+    in grid units; NaN where the value is missing or not a number.
+
+    The one per-row step of a mean release, shared by the local and Spark engines.
+    """
+    return np.asarray(np.rint(np.clip(_to_float(values), lo, hi) / sum_grid(lo, hi)), dtype=float)
+
+
+@dataclass(frozen=True)
+class ExactSums:
+    """Exact bounded counts and grid sums per declared cell (``index`` order) of a measure
+    clipped to ``bounds``: what a mean release adds noise to, never released as is.
+
+    ``counts`` has one more entry, last: the kept rows with an undeclared key or a missing
+    measure. ``sums`` are in units of ``sum_grid(*bounds)``. Made by ``exact_sums`` here or on
+    Spark (``privseg.spark``).
+    """
+
+    counts: np.ndarray
+    sums: np.ndarray
+    index: pd.MultiIndex
+    value: str
+    bounds: tuple[float, float]
+    bounding: Bounding
+
+
+def exact_sums(
     df: pd.DataFrame,
+    *,
+    by: Sequence[str],
+    keys: Mapping[str, Sequence[str]],
+    value: str,
+    bounds: Mapping[str, tuple[float, float]],
+    bounding: Bounding = Bounding(),
+) -> ExactSums:
+    """Exact counts and clipped grid sums of ``value`` per declared cell of ``by``, after
+    keeping each unit's first rows (rows with a missing measure go to the last count)."""
+    lo, hi = measure_bounds(value, bounds)
+    bounded = _bound_rows(df, bounding)
+    mask, index = _declared_mask(bounded, by, keys)
+    _require_columns(bounded, [value])
+    units = grid_units(bounded[value], lo, hi)
+    mask &= ~np.isnan(units)
+    cell_of_row = _cells_of_rows(bounded[mask], by, index)
+    counts = np.bincount(cell_of_row, minlength=len(index))
+    sums = np.bincount(cell_of_row, weights=units[mask], minlength=len(index)).astype(np.int64)
+    undeclared = len(bounded) - int(mask.sum())
+    return ExactSums(np.append(counts, undeclared), sums, index, value, (lo, hi), bounding)
+
+
+def release_means(
+    df: pd.DataFrame | ExactSums,
     *,
     by: Sequence[str],
     keys: Mapping[str, Sequence[str]],
@@ -647,18 +714,21 @@ def release_means(
 
     The sum is drawn on an integer grid of ``max(|lo|, |hi|) / SUM_GRID`` with geometric noise;
     mean = noisy sum / noisy count (add/remove-one-customer neighbours), clipped to the bounds.
-    Budget: ``MEAN_COUNT_SHARE`` of epsilon to the counts, the rest to the sums.
+    Budget: ``MEAN_COUNT_SHARE`` of epsilon to the counts, the rest to the sums. ``df`` may be
+    the table or its ``ExactSums`` (computed on Spark; its bounding then applies).
     """
     random_state = _seeded(random_state)
     _check_epsilon(epsilon)
-    lo, hi = _check_bounds(value, bounds)
-    bounded = _bound_rows(df, bounding)
-    mask, index = _declared_mask(bounded, by, keys)
-    measure = _numeric(bounded, value)
-    mask &= ~np.isnan(measure)
-    declared = bounded[mask]
-    grid = max(abs(lo), abs(hi)) / SUM_GRID
-    units = np.rint(np.clip(measure[mask], lo, hi) / grid).astype(np.int64)
+    lo, hi = measure_bounds(value, bounds)
+    if isinstance(df, ExactSums):
+        if not df.index.equals(cell_index(by, keys)) or (df.value, df.bounds) != (value, (lo, hi)):
+            raise InputError("the exact sums were made for other cells, measure or bounds")
+        exact = df
+    else:
+        exact = exact_sums(df, by=by, keys=keys, value=value, bounds=bounds, bounding=bounding)
+    index, bounding = exact.index, exact.bounding
+    exact_n, exact_s = exact.counts[:-1], exact.sums
+    grid = sum_grid(lo, hi)
     eps_count = epsilon * MEAN_COUNT_SHARE
     eps_sum = epsilon - eps_count
     k = bounding.max_rows_per_unit
@@ -679,12 +749,7 @@ def release_means(
         ),
     )
     spends = [account.spend(epsilon, ReleaseKind.MEANS)] if account is not None else []
-    cell_of_row = _cells_of_rows(declared, by, index)
-    exact_n = np.bincount(cell_of_row, minlength=len(index))
-    exact_s = np.bincount(cell_of_row, weights=units, minlength=len(index)).astype(np.int64)
-    noisy_n = _geometric(
-        np.append(exact_n, len(bounded) - len(declared)), eps_count, k, random_state
-    )
+    noisy_n = _geometric(exact.counts, eps_count, k, random_state)
     noisy_s = _geometric(exact_s, eps_sum, sum_sensitivity, random_state)
     n_pos = np.clip(noisy_n[:-1], 0, None)
     sums = noisy_s * grid
@@ -789,7 +854,7 @@ def release_quantiles(
     """
     random_state = _seeded(random_state)
     _check_epsilon(epsilon)
-    lo, hi = _check_bounds(value, bounds)
+    lo, hi = measure_bounds(value, bounds)
     qs = [float(q) for q in quantiles]
     if not qs or any(not 0 <= q <= 1 for q in qs):
         raise InputError("quantiles must be numbers in [0, 1]")
@@ -896,7 +961,7 @@ def release_kmeans(
         raise InputError("at least one feature is needed")
     if bounding.max_rows_per_unit != 1:
         raise InputError("k-means takes one row per customer (max rows per unit 1)")
-    box = [_check_bounds(f, bounds) for f in features]
+    box = [measure_bounds(f, bounds) for f in features]
     bounded = _bound_rows(df, bounding)
     data = np.column_stack([_numeric(bounded, f) for f in features])
     data = np.clip(data[~np.isnan(data).any(axis=1)], [b[0] for b in box], [b[1] for b in box])

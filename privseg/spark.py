@@ -1,11 +1,14 @@
-"""The same stages on PySpark DataFrames (extra ``privseg[spark]``): policy, tokens, segments, counts.
+"""The same stages on PySpark DataFrames (extra ``privseg[spark]``): policy, tokens, segments,
+counts, sums and means.
 
 Executors run privseg's own code on Arrow batches (``mapInArrow``, ``applyInPandas``), so
 tokens and labels are bit-identical to the local engine; screening looks at the first rows on
 the driver, like the streamed local ``apply``. Releases never add noise on the executors:
 ``exact_counts`` brings the exact bounded counts (one integer per declared cell) to the
 driver, where ``privseg.release.release_counts`` plans, charges the ledger and draws the
-noise once, as for a local table.
+noise once, as for a local table. ``exact_sums`` does the same for a mean release (one count
+and one integer grid sum per cell, for ``release_means``); each value is clipped and put on
+the grid by ``release.grid_units`` itself, on the executors.
 
 Row order: ``read_csv`` numbers rows in file order (``ROW_ID``); bounding (a customer's first
 rows) and per-customer sums follow that order, as locally.
@@ -37,7 +40,15 @@ from privseg.policy import (
     write_manifest,
 )
 from privseg.policy import Policy as _Policy
-from privseg.release import PER_ROW, Bounding, ExactCounts, cell_index
+from privseg.release import (
+    PER_ROW,
+    Bounding,
+    ExactCounts,
+    ExactSums,
+    cell_index,
+    grid_units,
+    measure_bounds,
+)
 from privseg.screening import screen
 from privseg.segments import Schemes, assign, load_schemes
 from privseg.streaming import file_sha256
@@ -50,6 +61,7 @@ __all__ = [
     "assign_segments",
     "collect_to",
     "exact_counts",
+    "exact_sums",
     "plan_from_sample",
     "read_csv",
     "read_table",
@@ -268,7 +280,43 @@ def assign_segments(
     return tagged.groupBy(bucket.alias("__privseg_bucket")).applyInPandas(run, schema)
 
 
-# -- exact bounded counts ---------------------------------------------------------------------
+# -- exact bounded counts, sums ----------------------------------------------------------------
+def _bounded(df: Any, bounding: Bounding, columns: Sequence[str]) -> Any:
+    """``df`` with at most ``max_rows_per_unit`` rows per unit (the first in file order)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    wanted = [*columns, *([bounding.unit] if bounding.unit else [])]
+    missing = [c for c in wanted if c not in df.columns]
+    if missing:
+        raise InputError(f"no such columns in the input: {missing}")
+    if bounding.unit is None:
+        return df
+    order = F.col(ROW_ID) if ROW_ID in df.columns else F.monotonically_increasing_id()
+    window = Window.partitionBy(bounding.unit).orderBy(order)
+    return (
+        df.where(F.col(bounding.unit).isNotNull())
+        .withColumn("__privseg_rank", F.row_number().over(window))
+        .where(F.col("__privseg_rank") <= bounding.max_rows_per_unit)
+    )
+
+
+def _declared(by: Sequence[str], index: pd.MultiIndex) -> Any:
+    """A Spark condition: every ``by`` value is one of the declared keys (never null)."""
+    from pyspark.sql import functions as F
+
+    declared = F.lit(True)
+    for i, column in enumerate(by):
+        declared = declared & F.col(column).cast("string").isin(list(index.unique(level=i)))
+    return F.coalesce(declared, F.lit(False))
+
+
+def _positions(rows: list[Any], by: Sequence[str], index: pd.MultiIndex) -> np.ndarray:
+    """Position in ``index`` of each collected cell row."""
+    found = pd.MultiIndex.from_tuples([tuple(r[c] for c in by) for r in rows], names=list(by))
+    return np.asarray(index.get_indexer(found), dtype=np.int64)
+
+
 def exact_counts(
     df: Any,
     *,
@@ -280,34 +328,60 @@ def exact_counts(
 
     Only ``len(cells) + 1`` integers reach the driver; pass the result to ``release_counts``.
     """
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    missing = [c for c in [*by, *([bounding.unit] if bounding.unit else [])] if c not in df.columns]
-    if missing:
-        raise InputError(f"no such columns in the input: {missing}")
     index = cell_index(by, keys)
-    rows = df
-    if bounding.unit is not None:
-        order = F.col(ROW_ID) if ROW_ID in df.columns else F.monotonically_increasing_id()
-        window = Window.partitionBy(bounding.unit).orderBy(order)
-        rows = (
-            rows.where(F.col(bounding.unit).isNotNull())
-            .withColumn("__privseg_rank", F.row_number().over(window))
-            .where(F.col("__privseg_rank") <= bounding.max_rows_per_unit)
-        )
-    declared = F.lit(True)
-    for i, column in enumerate(by):
-        declared = declared & F.col(column).cast("string").isin(list(index.unique(level=i)))
-    declared = F.coalesce(declared, F.lit(False))
+    rows = _bounded(df, bounding, by)
+    declared = _declared(by, index)
     cells = [F.col(c).cast("string").alias(c) for c in by]
     grouped = rows.where(declared).groupBy(*cells).count().collect()
-    undeclared = rows.where(~declared).count()
     counts = np.zeros(len(index) + 1, dtype=np.int64)
     if grouped:
-        found = pd.MultiIndex.from_tuples(
-            [tuple(r[c] for c in by) for r in grouped], names=list(by)
-        )
-        counts[index.get_indexer(found)] = [r["count"] for r in grouped]
-    counts[-1] = undeclared
+        counts[_positions(grouped, by, index)] = [r["count"] for r in grouped]
+    counts[-1] = rows.where(~declared).count()
     return ExactCounts(counts, index, bounding)
+
+
+def exact_sums(
+    df: Any,
+    *,
+    by: Sequence[str],
+    keys: Mapping[str, Sequence[str]],
+    value: str,
+    bounds: Mapping[str, tuple[float, float]],
+    bounding: Bounding = PER_ROW,
+) -> ExactSums:
+    """``release.exact_sums`` on Spark: bound rows per unit, clip ``value`` to its declared
+    bounds on the sum grid (``release.grid_units`` on each batch), count and sum per declared
+    cell, collect. Only ``2 * len(cells) + 1`` integers reach the driver; pass the result to
+    ``release_means``.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.pandas.functions import pandas_udf
+
+    lo, hi = measure_bounds(value, bounds)
+    index = cell_index(by, keys)
+    rows = _bounded(df, bounding, [*by, value])
+
+    def units(values: pd.Series) -> pd.Series:
+        return pd.Series(grid_units(values, lo, hi)).astype("Int64")
+
+    to_units = pandas_udf(units, "long")  # type: ignore[call-overload]  # stubs miss Series
+    unit_column = "__privseg_units"
+    rows = rows.withColumn(unit_column, to_units(F.col(value)))
+    kept = _declared(by, index) & F.col(unit_column).isNotNull()
+    cells = [F.col(c).cast("string").alias(c) for c in by]
+    grouped = (
+        rows.where(kept)
+        .groupBy(*cells)
+        .agg(F.count(F.lit(1)).alias("n"), F.sum(unit_column).alias("s"))
+        .collect()
+    )
+    counts = np.zeros(len(index) + 1, dtype=np.int64)
+    sums = np.zeros(len(index), dtype=np.int64)
+    if grouped:
+        where = _positions(grouped, by, index)
+        counts[where] = [r["n"] for r in grouped]
+        sums[where] = [r["s"] for r in grouped]
+    counts[-1] = rows.where(~kept).count()
+    return ExactSums(counts, sums, index, value, (lo, hi), bounding)

@@ -29,6 +29,7 @@ from privseg.release import (
     Account,
     Bounding,
     ExactCounts,
+    ExactSums,
     Release,
     release_counts,
     release_kmeans,
@@ -416,6 +417,7 @@ def counts_command(
 @click.option("--value", required=True, help="Numeric measure column (clipped to --bounds).")
 @_bounds_option
 @click.option("--epsilon", type=float, required=True, help="Epsilon to spend (counts and sums).")
+@engine_option
 @_release_options
 def mean_command(
     input_path: Path,
@@ -424,6 +426,7 @@ def mean_command(
     value: str,
     bounds: tuple[str, ...],
     epsilon: float,
+    engine: str,
     **common: Any,
 ) -> None:
     """Noisy count, sum and mean of a clipped measure per segment (mean = noisy sum / noisy count).
@@ -432,11 +435,15 @@ def mean_command(
     Examples:
       privseg release mean rfm.csv --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --epsilon 1 --dataset crm --out means.csv
       privseg release mean orders.csv --by 省份 --policy policies/wecom-marketing.yaml --value 金额 --max-rows-per-unit 50 --epsilon 1 --dataset crm --out spend.csv
+      privseg release mean rfm.parquet --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --epsilon 1 --dataset crm --engine spark --out means.csv
+
+    With --engine spark the exact bounded counts and clipped sums per segment are computed
+    on Spark; noise is drawn once, here, after the ledger is charged.
     """
     setup, rest = _common_setup(common, keys=keys, bounds=bounds)
     with _audited("release mean", setup, rest) as record:
         release = release_means(
-            read_input(input_path, record),
+            _exact_sums(input_path, engine, _columns(by), value, setup, record),
             by=_columns(by),
             keys=setup.keys,
             value=value,
@@ -568,6 +575,28 @@ def _exact_counts(
     run = count_file(source, by=by, keys=setup.keys, bounding=setup.bounding)
     record.add_input(source, rows=run.input.rows, columns=list(run.input.columns))
     return run.exact
+
+
+def _exact_sums(
+    source: Path,
+    engine: str,
+    by: Sequence[str],
+    value: str,
+    setup: _Setup,
+    record: audit.RunRecorder,
+) -> pd.DataFrame | ExactSums:
+    """The exact bounded counts and clipped sums of a file on Spark, or the table (local)."""
+    if engine != Engine.SPARK:
+        return read_input(source, record)
+    from privseg import spark
+
+    with spark_session() as session:
+        df = spark.read_table(session, source)
+        columns = [c for c in df.columns if c != spark.ROW_ID]
+        record.add_input(source, rows=df.count(), columns=columns)
+        return spark.exact_sums(
+            df, by=by, keys=setup.keys, value=value, bounds=setup.bounds, bounding=setup.bounding
+        )
 
 
 COMMANDS: list[click.Command] = [budget_group, release_group]

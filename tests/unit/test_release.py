@@ -18,6 +18,8 @@ from privseg.release import (
     _no_privacy_leak,
     distribution_value,
     epsilon_for_target,
+    exact_sums,
+    grid_units,
     means_value,
     predict_distribution_value,
     release_counts,
@@ -157,6 +159,35 @@ def test_means_are_noisy_sum_over_noisy_count(account: Account) -> None:
     assert release.plan.predicted_value is not None and release.plan.predicted_value >= 0.9
     history = account.ledger.status("crm").history
     assert history[-1].kind == "means" and history[-1].predicted_value is not None
+
+
+def test_exact_sums_bound_rows_clip_and_round_to_the_grid() -> None:
+    df = pd.DataFrame(
+        {
+            "u": ["a", "b", "a", "a", "c", None, "b", "c", "a"],
+            "tier": ["gold", "silver", "gold", "silver", "other", "gold", "gold", "silver", "gold"],
+            "spend": ["120.5", "-80", "abc", "3000", "40", "10", None, "0.025", "7"],
+        },
+        dtype="string",
+    )
+    got = exact_sums(
+        df, by=["tier"], keys={"tier": ["gold", "silver", "bronze"]}, value="spend",
+        bounds={"spend": (-50, 500)}, bounding=Bounding("u", 2),
+    )  # fmt: skip
+    # kept: a's first two rows, b's two, c's two (no unit: dropped); grid 500/10000 = 0.05:
+    # 120.5 -> 2410, -80 -> -50 -> -1000, 0.025 -> 0.5 -> 0 (half to even); "abc", missing
+    # and the undeclared "other" go to the last count
+    assert got.counts.tolist() == [1, 2, 0, 3]
+    assert got.sums.tolist() == [2410, -1000, 0]
+    assert got.bounds == (-50.0, 500.0) and got.value == "spend"
+    units = grid_units(pd.Series(["1.5", "inf", "-inf", "x", "0.075"]), 0.0, 1.0)
+    np.testing.assert_array_equal(units[:3], [10000.0, 10000.0, 0.0])
+    assert np.isnan(units[3]) and units[4] == 750.0
+    with pytest.raises(InputError, match="other cells, measure or bounds"):
+        release_means(
+            got, by=["tier"], keys={"tier": ["gold", "silver"]}, value="spend",
+            bounds={"spend": (-50, 500)}, epsilon=1.0, account=None,
+        )  # fmt: skip
 
 
 def test_quantiles_per_segment(account: Account) -> None:

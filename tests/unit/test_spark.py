@@ -19,10 +19,18 @@ from privseg._resources import policies_dir
 from privseg.budget import Ledger, PrivacyBudget
 from privseg.cli import main
 from privseg.datasets import DEMO_AS_OF, generate
+from privseg.errors import InputError
 from privseg.io import read_table, write_table
 from privseg.policy import PolicyKeys, apply_file, load_policy
 from privseg.pseudonym import Key
-from privseg.release import Account, Bounding, exact_counts, release_counts
+from privseg.release import (
+    Account,
+    Bounding,
+    exact_counts,
+    exact_sums,
+    release_counts,
+    release_means,
+)
 from privseg.segments import assign, load_schemes
 
 pytestmark = [
@@ -103,6 +111,62 @@ def test_counts_match_and_noise_is_drawn_once_on_the_ledger(
     assert list(release.table["互动类型"]) == ["消息", "点击"]
 
 
+# Units "a" (4 rows), "b", "c", none: undeclared and missing keys, text, blanks, NaN, inf,
+# values outside the bounds and exactly half a grid step (rounded half to even).
+SPEND_CSV = """u,tier,spend
+a,gold,120.5
+b,silver,-80
+a,gold,abc
+a,silver,3000
+c,bronze,40
+,gold,10
+b,gold,
+c,silver,0.025
+a,gold,0.075
+b,silver,NaN
+c,gold,inf
+a,silver,7
+"""
+SPEND_KEYS = {"tier": ("gold", "silver", "platinum")}
+SPEND_BOUNDS = {"spend": (-50.0, 500.0)}
+
+
+@pytest.mark.parametrize("bounding", [Bounding(), Bounding("u", 2)], ids=["rows", "unit"])
+def test_sums_and_means_match_the_local_engine(
+    spark: Any, tmp_path: Path, bounding: Bounding
+) -> None:
+    path = tmp_path / "spend.csv"
+    path.write_text(SPEND_CSV, encoding="utf-8")
+    local_df = read_table(path)
+    spec = {"by": ["tier"], "keys": SPEND_KEYS, "value": "spend", "bounds": SPEND_BOUNDS}
+    got = ps.exact_sums(ps.read_csv(spark, str(path)), **spec, bounding=bounding)
+    want = exact_sums(local_df, **spec, bounding=bounding)
+    np.testing.assert_array_equal(got.counts, want.counts)
+    np.testing.assert_array_equal(got.sums, want.sums)
+    assert got.sums.dtype == want.sums.dtype == np.int64
+    assert got.index.equals(want.index) and got.bounds == want.bounds == (-50.0, 500.0)
+    assert got.bounding == bounding and got.value == "spend"
+
+    seeded = {**spec, "epsilon": 0.8, "account": None, "evaluate": True, "random_state": 11}
+    on_spark = release_means(got, **seeded)
+    local = release_means(local_df, **seeded, bounding=bounding)
+    pd.testing.assert_frame_equal(on_spark.table, local.table)
+    assert on_spark.undeclared_noisy == local.undeclared_noisy
+    assert on_spark.evaluation == local.evaluation
+    assert on_spark.plan == local.plan
+
+
+def test_exact_sums_are_checked_against_the_release(spark: Any, tmp_path: Path) -> None:
+    path = tmp_path / "spend.csv"
+    path.write_text(SPEND_CSV, encoding="utf-8")
+    spec = {"by": ["tier"], "keys": SPEND_KEYS, "value": "spend"}
+    got = ps.exact_sums(ps.read_csv(spark, str(path)), **spec, bounds=SPEND_BOUNDS)
+    with pytest.raises(InputError, match="other cells, measure or bounds"):
+        release_means(got, **spec, bounds={"spend": (0, 500)}, epsilon=1.0, account=None)
+    with pytest.raises(InputError, match="no such columns"):
+        ps.exact_sums(ps.read_csv(spark, str(path)), **{**spec, "value": "x"}, bounds={"x": (0, 1)})
+
+
 # -- the CLI's --engine spark (CliRunner, reusing this module's session) -----------------------
 def _cli(*args: str | Path) -> Any:
     result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
@@ -153,3 +217,23 @@ def test_cli_segments_and_counts_on_spark(spark: Any, demo: Path, tmp_path: Path
     ]  # fmt: skip
     remaining = Ledger(ledger).remaining("crm")
     assert float(remaining.epsilon) == pytest.approx(0.75)
+
+
+def test_cli_mean_on_spark_charges_once_and_writes_every_segment(
+    spark: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "spend.csv"
+    path.write_text(SPEND_CSV, encoding="utf-8")
+    ledger = tmp_path / "budget.db"
+    _cli("budget", "set", "crm", "--epsilon", "1", "--ledger", ledger)
+    result = _cli(
+        "release", "mean", path, "--by", "tier", "--keys", "tier=gold,silver,platinum",
+        "--value", "spend", "--bounds", "spend=-50:500", "--epsilon", "0.5", "--dataset", "crm",
+        "--unit", "u", "--max-rows-per-unit", "2", "--ledger", ledger,
+        "--out", tmp_path / "means.csv", "--engine", "spark",
+    )  # fmt: skip
+    table = read_table(tmp_path / "means.csv")
+    assert list(table["tier"]) == ["gold", "silver", "platinum"]
+    assert {"count", "sum", "mean", "mean_ci95_low", "mean_ci95_high"} <= set(table.columns)
+    assert "at most 2 row(s) each" in result.output
+    assert float(Ledger(ledger).remaining("crm").epsilon) == pytest.approx(0.5)
