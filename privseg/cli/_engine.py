@@ -1,4 +1,4 @@
-"""The ``--engine local|spark`` option of apply, segment assign and release counts."""
+"""The ``--engine local|spark`` option of apply, segment assign, release counts and release mean."""
 
 from __future__ import annotations
 
