@@ -533,17 +533,28 @@ def _refusals(column: str, rule: FieldRule, sensitive: list[Category]) -> list[s
 
 def plan(policy: Policy, screen_report: ScreenReport) -> Plan:
     """Check ``policy`` against a screening report; PolicyRefusal lists every refused column."""
+    return _plan(
+        policy, [(v.name, tuple(Category(c) for c in v.categories)) for v in screen_report.columns]
+    )
+
+
+def _unscreened_plan(policy: Policy, columns: Sequence[str]) -> Plan:
+    """The plan's actions before screening: they follow from the policy and the header alone
+    (screening adds categories and refusals, never changes an action)."""
+    return _plan(policy, [(str(c), ()) for c in columns])
+
+
+def _plan(policy: Policy, columns: Sequence[tuple[str, tuple[Category, ...]]]) -> Plan:
     steps: list[ColumnPlan] = []
     reasons: list[str] = []
-    for verdict in screen_report.columns:
-        categories = tuple(Category(c) for c in verdict.categories)
-        rule = policy.fields.get(verdict.name)
+    for name, categories in columns:
+        rule = policy.fields.get(name)
         if rule is None:
-            steps.append(ColumnPlan(verdict.name, Action.DROP, False, categories, None))
+            steps.append(ColumnPlan(name, Action.DROP, False, categories, None))
             continue
         sensitive = [c for c in categories if is_sensitive(c)]
-        reasons.extend(_refusals(verdict.name, rule, sensitive))
-        steps.append(ColumnPlan(verdict.name, rule.action, True, categories, rule))
+        reasons.extend(_refusals(name, rule, sensitive))
+        steps.append(ColumnPlan(name, rule.action, True, categories, rule))
     if reasons:
         raise PolicyRefusal(
             f"policy {policy.path.name} (purpose {policy.purpose}) refused: " + "; ".join(reasons)
@@ -605,26 +616,34 @@ def input_columns(the_plan: Plan) -> list[str]:
     return [step.column for step in the_plan.columns if step.output_columns]
 
 
-_worker_job: tuple[Plan, PolicyKeys] | None = None
+_worker_job: tuple[Plan, PolicyKeys, pd.DataFrame] | None = None
 
 
-def _start_worker(the_plan: Plan, keys: PolicyKeys) -> None:
+def _start_worker(the_plan: Plan, keys: PolicyKeys, first: pd.DataFrame) -> None:
     global _worker_job
-    _worker_job = (the_plan, keys)
+    _worker_job = (the_plan, keys, first)
 
 
 def _enforce_in_worker(chunk: pd.DataFrame) -> pd.DataFrame:
     """``enforce`` in a pool worker: the pool already spreads chunks over the cores."""
     assert _worker_job is not None
-    the_plan, keys = _worker_job
+    the_plan, keys, _ = _worker_job
     return enforce(the_plan, chunk, keys, workers=1)
 
 
-def _worker_pool(the_plan: Plan, keys: PolicyKeys) -> ProcessPoolExecutor | None:
+def _screen_in_worker() -> ScreenReport:
+    """The sampling screen of the first chunk (inherited at the fork) in a pool worker."""
+    assert _worker_job is not None
+    return screen(_worker_job[2])
+
+
+def _worker_pool(
+    the_plan: Plan, keys: PolicyKeys, first: pd.DataFrame
+) -> ProcessPoolExecutor | None:
     """Forked worker processes that enforce ``the_plan`` (None where fork is unavailable).
 
-    They are forked at once, before ``apply_file`` starts its own threads; the plan and keys
-    are inherited, never pickled.
+    They are forked at once, before ``apply_file`` starts its own threads; the plan, keys and
+    first chunk are inherited, never pickled.
     """
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
@@ -632,7 +651,7 @@ def _worker_pool(the_plan: Plan, keys: PolicyKeys) -> ProcessPoolExecutor | None
         _APPLY_WORKERS,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_start_worker,
-        initargs=(the_plan, keys),
+        initargs=(the_plan, keys, first),
     )
     pool.submit(int).result()  # a fork pool starts all its workers on the first submit
     return pool
@@ -693,10 +712,12 @@ def apply_file(
     """Screen ``source``, plan ``policy`` against it, enforce, write ``out`` and its manifest.
 
     The table is streamed in chunks of ``chunk_rows`` rows (memory stays bounded whatever
-    its size): the sampling screen looks at the first chunk; ``full`` screens every chunk in
-    a first pass. Reading, enforcing (whole chunks in two worker processes, reading only the
-    columns with an output) and writing overlap. A refusal
-    raises before anything is written. Returns the manifest: input fingerprint, policy
+    its size). Reading, enforcing (whole chunks in two worker processes, reading only the
+    columns with an output) and writing overlap. The sampling screen of the first chunk runs
+    in one of the workers while the stream starts: the actions follow from the policy and
+    the header alone, and the output stays a temporary file until the screen has passed.
+    ``full`` screens every chunk in a first pass instead. A refusal raises as soon as the
+    screen is done and leaves no output. Returns the manifest: input fingerprint, policy
     sha256, per-column action and categories found, key ids (never keys), output fingerprint.
     """
     source, out = Path(source), Path(out)
@@ -705,45 +726,65 @@ def apply_file(
     first_pass = open_table(source, chunk_rows=chunk_rows, encoding=encoding).chunks
     first = next(first_pass)
     del first_pass  # the last reference: the reader closes
+    screened: ScreenReport | None = None
     if full:
-        report = _merge_reports(
+        screened = _merge_reports(
             [
                 screen(c, full=True)
                 for c in iter_table(source, chunk_rows=chunk_rows, encoding=encoding)
             ]
         )
-    else:
-        report = screen(first)
-    the_plan = plan(policy, report)
-    pool = _worker_pool(the_plan, keys)
+    provisional = _unscreened_plan(policy, first.columns)
+    pool = _worker_pool(provisional, keys, first)
+    screening: Future[ScreenReport] | None = None
+    if screened is None:
+        if pool is None:
+            screened = screen(first)
+        else:
+            screening = pool.submit(_screen_in_worker)
+    the_plan = plan(policy, screened) if screened is not None else None
+    del first
+
+    def checked() -> Plan | None:
+        """The plan once the screen is done (raises PolicyRefusal), else None."""
+        nonlocal the_plan
+        if the_plan is None and screening is not None and screening.done():
+            the_plan = plan(policy, screening.result())
+        return the_plan
+
     with ThreadPoolExecutor(1, thread_name_prefix="privseg-sha256") as hashing:
         input_sha = hashing.submit(file_sha256, source)
         # Second pass over the whole file, reading only the columns with an output.
         chunks = iter_table(
-            source, chunk_rows=chunk_rows, encoding=encoding, columns=input_columns(the_plan)
+            source, chunk_rows=chunk_rows, encoding=encoding, columns=input_columns(provisional)
         )
         rows = 0
         pending: deque[Future[pd.DataFrame]] = deque()
         try:
             with open_table_writer(out) as writer, WriteBehind(writer.write) as behind:
                 for chunk in prefetched(chunks):
+                    checked()
                     rows += len(chunk)
                     if pool is None:
-                        behind.submit(enforce(the_plan, chunk, keys))
+                        behind.submit(enforce(provisional, chunk, keys))
                         continue
                     pending.append(pool.submit(_enforce_in_worker, chunk))
                     if len(pending) >= _APPLY_WORKERS * _IN_FLIGHT_PER_WORKER:
                         behind.submit(pending.popleft().result())
                 while pending:
                     behind.submit(pending.popleft().result())
+                if screening is not None:
+                    screening.result()  # wait: the output is committed only once screened
+                final = checked()
+                assert final is not None
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
         input_fp = fingerprint_dict(
-            source, rows, [str(c) for c in first.columns], input_sha.result()
+            source, rows, [s.column for s in final.columns], input_sha.result()
         )
-    output = fingerprint_dict(out, writer.rows, output_columns(the_plan), file_sha256(out))
-    return write_manifest(the_plan, keys, input_fp, output)
+    output = fingerprint_dict(out, writer.rows, output_columns(final), file_sha256(out))
+    return write_manifest(final, keys, input_fp, output)
 
 
 def output_columns(the_plan: Plan) -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from privseg import policy as policy_module
 from privseg import pseudonym
 from privseg._resources import policies_dir
 from privseg.datasets import generate
@@ -101,3 +102,37 @@ def test_full_screen_sees_every_chunk(tmp_path: Path) -> None:
     with pytest.raises(PolicyRefusal, match="code"):
         apply_file(source, policy, KEYS, tmp_path / "o.csv", full=True, chunk_rows=250)
     assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("fork", [True, False])
+def test_sampling_refusal_leaves_no_output(
+    customers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork: bool
+) -> None:
+    """The stream starts while a worker screens the first chunk; a refusal still commits nothing."""
+    if not fork:  # platforms without fork screen first, in the main process
+        monkeypatch.setattr(policy_module, "_worker_pool", lambda *_: None)
+    text = (policies_dir() / "wecom-marketing.yaml").read_text(encoding="utf-8")
+    policy_path = tmp_path / "p.yaml"
+    policy_path.write_text(text.replace("宗教信仰: {action: drop}", "宗教信仰: {action: keep}"))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with pytest.raises(PolicyRefusal, match="宗教信仰"):
+        apply_file(customers, load_policy(policy_path), KEYS, out_dir / "o.csv", chunk_rows=200)
+    assert list(out_dir.iterdir()) == []
+
+
+def test_sampling_screen_runs_beside_the_stream(
+    customers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest's categories come from the first chunk's screen, whichever process ran it."""
+    policy = load_policy(policies_dir() / "wecom-marketing.yaml")
+    manifest = apply_file(customers, policy, KEYS, tmp_path / "a.csv", chunk_rows=500)
+    monkeypatch.setattr(policy_module, "_worker_pool", lambda *_: None)
+    inline = apply_file(customers, policy, KEYS, tmp_path / "b.csv", chunk_rows=500)
+    assert manifest["columns"] == inline["columns"]
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    first = read_table(customers).head(500)
+    expected = plan(policy, screen(first))
+    assert [c["categories"] for c in manifest["columns"]] == [
+        [c.value for c in step.categories] for step in expected.columns
+    ]
