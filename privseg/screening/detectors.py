@@ -19,6 +19,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from privseg.screening import vocab
 from privseg.screening.masking import mask
@@ -145,22 +147,41 @@ def _plain(pattern: re.Pattern[str]) -> re.Pattern[str]:
 
 
 @lru_cache(maxsize=256)
-def _loose(pattern: re.Pattern[str]) -> str:
-    """The pattern without lookarounds: a superset that pyarrow's RE2 engine can run."""
-    case = "(?i)" if pattern.flags & re.IGNORECASE else ""
-    return case + _LOOKAROUND.sub("", _plain(pattern).pattern)
+def _loose(pattern: re.Pattern[str]) -> str | None:
+    """A superset of the pattern that pyarrow's RE2 engine runs, or None if there is none here.
+
+    Lookarounds and word boundaries are dropped; ``\\d`` becomes ``\\p{Nd}`` (Python's
+    ``\\d`` is every Unicode decimal digit, RE2's only ASCII ones); ``(?ms)`` lets ``.``,
+    ``^`` and ``$`` match more, never less. ``\\w`` and ``\\s`` differ between the engines:
+    patterns using them get None.
+    """
+    text = _LOOKAROUND.sub("", _plain(pattern).pattern)
+    if _PYTHON_CLASSES.search(text):
+        return None
+    text = _DIGITS_AND_BOUNDARIES.sub(
+        lambda m: m[1] + {"d": r"\p{Nd}", "D": r"\P{Nd}"}.get(m[2], ""), text
+    )
+    return ("(?ims)" if pattern.flags & re.IGNORECASE else "(?ms)") + text
+
+
+_PYTHON_CLASSES = re.compile(r"(?<!\\)(?:\\\\)*\\[wWsS]")
+_DIGITS_AND_BOUNDARIES = re.compile(r"(?<!\\)((?:\\\\)*)\\([dDbB])")
 
 
 def contains(values: pd.Series, pattern: re.Pattern[str]) -> np.ndarray:
     """Where ``pattern`` matches somewhere in each value.
 
-    Lookarounds push pandas onto a per-value Python loop; so the lookaround-free superset of
-    the pattern runs first in pyarrow's RE2 (vectorized), and the exact pattern only on the
-    values it let through.
+    Lookarounds push pandas onto a per-value Python loop; so a superset of the pattern
+    (:func:`_loose`) runs first in pyarrow's RE2 (vectorized, called directly: pandas parses
+    the pattern again on every call), and the exact pattern only on the values it let through.
     """
+    loose = _loose(pattern)
     try:
-        maybe = values.str.contains(_loose(pattern), regex=True).to_numpy(dtype=bool)
-    except ValueError:  # RE2 cannot run it: check every value exactly
+        if loose is None:
+            raise ValueError("no RE2 superset")
+        found = pc.match_substring_regex(pa.array(values, from_pandas=True), loose)
+        maybe = found.fill_null(False).to_numpy(zero_copy_only=False)
+    except (ValueError, pa.ArrowException):  # check every value exactly
         maybe = np.ones(len(values), dtype=bool)
     hit = np.zeros(len(values), dtype=bool)
     idx = np.flatnonzero(maybe)

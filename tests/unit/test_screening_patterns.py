@@ -11,7 +11,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from privseg.screening import detectors
 from privseg.screening.detectors import Values, scan_patterns
 from privseg.screening.engine import analyze_sample, build_analyzer
 from privseg.screening.patterns import LANGUAGE, SPECS, is_resident_id
@@ -168,3 +171,20 @@ def test_resident_id_wins_over_card_for_the_same_digits() -> None:
     assert matched.get("financial_account", 0) == 0
     (finding,) = [f for f in analyze_sample(vals, "", as_of=AS_OF) if f.matched]
     assert finding.category.value == "national_id"
+
+
+_ALPHABET = "0123456789１２３٣xX+-. :,@年月日岁省市路号ab\n　" + "o_wmE京A"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet=_ALPHABET, max_size=40), min_size=1, max_size=30, unique=True))
+def test_contains_equals_python_search(texts: list[str]) -> None:
+    """The RE2 prefilter never drops a value Python's ``re`` would match (Unicode digits too)."""
+    values = pd.Series(texts, dtype="str")
+    patterns = [s.compiled for s in SPECS] + [
+        detectors._AGE_SUFFIX, detectors._ADDRESS, detectors._LAT_KEY, detectors._TIMESTAMP,
+        detectors._IMAGE_URL,
+    ]  # fmt: skip
+    for pattern in patterns:
+        expected = [pattern.search(t) is not None for t in texts]
+        assert detectors.contains(values, pattern).tolist() == expected, pattern.pattern
