@@ -7,6 +7,8 @@ vectorized detectors over every value instead and never calls presidio per cell.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +25,21 @@ from privseg.screening.verdict import decide
 __all__ = ["DEFAULT_SAMPLE", "screen"]
 
 DEFAULT_SAMPLE = 1000
+
+
+def _warm_up() -> threading.Thread:
+    """Import presidio and build the analyzer in a thread while the table is read (pyarrow
+    parses without the GIL); a failure here is left for the screen itself to raise."""
+
+    def build() -> None:
+        with contextlib.suppress(Exception):
+            from privseg.screening.engine import build_analyzer
+
+            build_analyzer()
+
+    thread = threading.Thread(target=build, name="privseg-presidio", daemon=True)
+    thread.start()
+    return thread
 
 
 def screen(
@@ -48,8 +65,11 @@ def screen(
         table = table_or_path
         label = source or "<table>"
     else:
+        warming = None if full else _warm_up()
         table = io.read_table(table_or_path, encoding=encoding)
         label = source or str(table_or_path)
+        if warming is not None:
+            warming.join()
     as_of = as_of or date.today()
     rows = len(table)
     touched = np.zeros(rows, dtype=bool)
