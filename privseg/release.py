@@ -14,8 +14,10 @@ Mechanisms come from diffprivlib with ``random_state=None`` (``secrets.SystemRan
 imported where used (diffprivlib pulls in scikit-learn, slow to import for every command):
 - counts and sums: ``Geometric`` (two-sided geometric, integer noise; sums are computed on an
   integer grid of ``max|bound| / SUM_GRID``), immune to floating-point attacks;
-- quantiles: ``Exponential`` over the intervals between sorted clipped values (Smith 2011),
-  with the point inside the chosen interval drawn from a secure source;
+- quantiles: the exponential mechanism over the intervals between sorted clipped values
+  (Smith 2011), as a pure function of two secure uniforms per quantile and cell
+  (``quantile_from_uniforms``; diffprivlib's ``Exponential`` underflows on many ties), so
+  Spark executors compute it from uniforms drawn once on the driver;
 - a mean is noisy sum / noisy count (never diffprivlib's ``tools.mean``, which assumes a public
   count); its budget is split ``MEAN_COUNT_SHARE`` to the count and the rest to the sum.
 
@@ -33,7 +35,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -53,6 +55,8 @@ __all__ = [
     "ExactCounts",
     "ExactSums",
     "Mechanism",
+    "QuantileRows",
+    "QuantileTask",
     "Release",
     "ReleaseKind",
     "ReleasePlan",
@@ -65,6 +69,8 @@ __all__ = [
     "means_value",
     "measure_bounds",
     "predict_distribution_value",
+    "quantile_from_uniforms",
+    "quantile_uniforms",
     "release_counts",
     "release_kmeans",
     "release_means",
@@ -336,7 +342,7 @@ def _no_privacy_leak() -> Iterator[None]:
             raise PrivsegError(f"diffprivlib reported a privacy leak: {warning}") from warning
 
 
-def _require_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
+def _require_columns(df: pd.DataFrame | QuantileRows, columns: Sequence[str]) -> None:
     for column in columns:
         if column not in df.columns:
             raise InputError("no such column in the input", column=column)
@@ -835,8 +841,111 @@ def _predict_means_value(
 
 
 # -- quantiles ----------------------------------------------------------------------------------
+def quantile_from_uniforms(
+    sorted_values: np.ndarray,
+    q: float,
+    epsilon: float,
+    sensitivity: int,
+    lo: float,
+    hi: float,
+    u_pick: float,
+    u_within: float,
+) -> float:
+    """Smith's exponential-mechanism ``q``-quantile of values clipped to ``[lo, hi]`` and
+    sorted, as a pure function of two uniforms in [0, 1).
+
+    The ``n + 1`` intervals between ``lo``, the values and ``hi`` weigh
+    ``gap_i * exp(-epsilon * |i - q n| / (2 * sensitivity))``; ``u_pick`` chooses one by the
+    inverse of the normalised cumulative weights and ``u_within`` the point inside it, so with
+    independent uniforms this is the exponential mechanism itself. Weights are computed in log
+    space: diffprivlib's ``Exponential`` (used before) multiplies ``exp(utility)`` by the gaps
+    in linear space, which underflows to 0/0 and fails when the best intervals are empty
+    (thousands of tied values, e.g. a median of many identical amounts). Every engine draws
+    the uniforms once (``quantile_uniforms``) and calls this on each cell's values.
+    """
+    n = len(sorted_values)
+    points = np.concatenate([[lo], np.asarray(sorted_values, dtype=float), [hi]])
+    gaps = np.diff(points)
+    if not (lo < hi and (gaps >= 0).all()):
+        raise InputError("quantile values must be sorted and within LO < HI")
+    with np.errstate(divide="ignore"):  # an empty interval weighs exp(-inf) = 0
+        log_weights = np.log(gaps) - epsilon * np.abs(np.arange(n + 1) - q * n) / (2 * sensitivity)
+    cumulative = np.cumsum(np.exp(log_weights - log_weights.max()))
+    cumulative /= cumulative[-1]  # the last is exactly 1 > u_pick: an interval of weight > 0
+    idx = int(np.searchsorted(cumulative, u_pick, side="right"))
+    return float(points[idx] + u_within * (points[idx + 1] - points[idx]))
+
+
+def quantile_uniforms(quantiles: int, cells: int, random_state: RandomState = None) -> np.ndarray:
+    """The uniforms in [0, 1) of a quantile release, shape ``(quantiles, cells, 2)``: for each
+    quantile, for each cell, the pick then the point within (in that order from one source).
+
+    ``None`` draws from ``secrets.SystemRandom`` (53-bit floats); a seed or RandomState is for
+    tests only.
+    """
+    shape = (quantiles, cells, 2)
+    if random_state is None:
+        secure = secrets.SystemRandom()
+        return np.array([secure.random() for _ in range(math.prod(shape))]).reshape(shape)
+    state = _seeded(random_state)
+    assert isinstance(state, np.random.RandomState)
+    return np.asarray(state.random_sample(shape), dtype=float)
+
+
+@dataclass(frozen=True, eq=False)
+class QuantileTask:
+    """All a quantile release's output depends on besides the rows, fixed on the driver before
+    any value is read: declared cells (``index``; None: one overall cell), the measure and its
+    declared bounds, the quantiles with their epsilon each, the bounding and the uniforms
+    (``quantile_uniforms``). Engines bound the rows, group them by declared cell and call
+    ``released`` on each group.
+    """
+
+    value: str
+    by: tuple[str, ...]
+    index: pd.MultiIndex | None
+    quantiles: tuple[float, ...]
+    epsilon_each: float
+    bounds: tuple[float, float]
+    bounding: Bounding
+    uniforms: np.ndarray
+
+    @property
+    def cells(self) -> int:
+        """Number of declared cells."""
+        return 1 if self.index is None else len(self.index)
+
+    def released(self, cell: int, values: pd.Series) -> np.ndarray:
+        """The released quantiles of cell number ``cell`` from its rows' raw measure (text or
+        numbers; missing values and non-numbers are dropped), clipped to the declared bounds."""
+        lo, hi = self.bounds
+        numbers = _to_float(values)
+        ordered = np.sort(np.clip(numbers[~np.isnan(numbers)], lo, hi))
+        k = self.bounding.max_rows_per_unit
+        return np.array(
+            [
+                quantile_from_uniforms(ordered, q, self.epsilon_each, k, lo, hi, *u[cell])
+                for q, u in zip(self.quantiles, self.uniforms, strict=True)
+            ]
+        )
+
+
+class QuantileRows(Protocol):
+    """Rows held elsewhere (``privseg.spark.SparkRows``) where each cell's quantiles are
+    computed: only the released numbers come back."""
+
+    @property
+    def columns(self) -> Sequence[str]:
+        """The columns of the rows."""
+        ...
+
+    def cell_quantiles(self, task: QuantileTask) -> np.ndarray:
+        """``task.released`` of every declared cell: shape ``(task.cells, len(task.quantiles))``."""
+        ...
+
+
 def release_quantiles(
-    df: pd.DataFrame,
+    df: pd.DataFrame | QuantileRows,
     *,
     value: str,
     quantiles: Sequence[float],
@@ -848,28 +957,26 @@ def release_quantiles(
     bounding: Bounding = Bounding(),
     random_state: RandomState = None,
 ) -> Release:
-    """DP quantiles of a clipped measure, overall or per declared segment (exponential mechanism).
+    """DP quantiles of a clipped measure, overall or per declared segment (exponential mechanism,
+    ``quantile_from_uniforms``).
 
     Epsilon is split evenly across the quantiles; segments are disjoint (parallel composition).
+    ``df`` may be rows held elsewhere (``QuantileRows``, e.g. on Spark): the uniforms are drawn
+    here, once, after the ledger is charged, and the same seed gives the same release.
     """
     random_state = _seeded(random_state)
     _check_epsilon(epsilon)
     lo, hi = measure_bounds(value, bounds)
-    qs = [float(q) for q in quantiles]
+    qs = tuple(float(q) for q in quantiles)
     if not qs or any(not 0 <= q <= 1 for q in qs):
         raise InputError("quantiles must be numbers in [0, 1]")
-    bounded = _bound_rows(df, bounding)
-    measure = _numeric(bounded, value)
-    if by:
-        mask, index = _declared_mask(bounded, by, keys or {})
-        mask &= ~np.isnan(measure)
-        cell_of_row = _cells_of_rows(bounded[mask], by, index)
-        table = _cell_frame(index)
+    index = cell_index(by, keys or {}) if by else None
+    groups: list[pd.Series] = []
+    if isinstance(df, pd.DataFrame):
+        groups = _cell_values(df, value, by, keys or {}, bounding)
     else:
-        mask = ~np.isnan(measure)
-        cell_of_row = np.zeros(int(mask.sum()), dtype=np.int64)
-        table = pd.DataFrame(index=[0])
-    values = np.clip(measure[mask], lo, hi)
+        _require_columns(df, [*by, value, *([bounding.unit] if bounding.unit else [])])
+    table = pd.DataFrame(index=[0]) if index is None else _cell_frame(index)
     eps_each = epsilon / len(qs)
     k = bounding.max_rows_per_unit
     plan = ReleasePlan(
@@ -888,14 +995,22 @@ def release_quantiles(
         ),
     )
     spends = [account.spend(epsilon, ReleaseKind.QUANTILES)] if account is not None else []
-    rng: Any = secrets.SystemRandom() if random_state is None else random_state
-    n_cells = len(table)
-    for q in qs:
-        column = f"q{q:g}"
-        table[column] = [
-            _dp_quantile(values[cell_of_row == c], q, eps_each, k, lo, hi, random_state, rng)
-            for c in range(n_cells)
-        ]
+    task = QuantileTask(
+        value=value,
+        by=tuple(by),
+        index=index,
+        quantiles=qs,
+        epsilon_each=eps_each,
+        bounds=(lo, hi),
+        bounding=bounding,
+        uniforms=quantile_uniforms(len(qs), len(table), random_state),
+    )
+    if isinstance(df, pd.DataFrame):
+        released = np.array([task.released(c, values) for c, values in enumerate(groups)])
+    else:
+        released = np.asarray(df.cell_quantiles(task), dtype=float)
+    for j, q in enumerate(qs):
+        table[f"q{q:g}"] = released[:, j]
     table["mechanism"] = plan.mechanism.value
     table["epsilon"] = epsilon
     table["noise_scale"] = plan.noise_scale
@@ -904,35 +1019,25 @@ def release_quantiles(
     return Release(plan, table, tuple(spends), None, None)
 
 
-def _dp_quantile(
-    values: np.ndarray,
-    q: float,
-    epsilon: float,
-    sensitivity: int,
-    lo: float,
-    hi: float,
-    random_state: RandomState,
-    rng: Any,
-) -> float:
-    """Smith's exponential mechanism over the gaps between sorted values, on diffprivlib's Exponential."""
-    points = np.concatenate([[lo], np.sort(values), [hi]])
-    gaps = np.diff(points)
-    n = len(values)
-    utility = list(-np.abs(np.arange(n + 1) - q * n))
-    if gaps.sum() <= 0:
-        return lo
-    with _no_privacy_leak():
-        from diffprivlib.mechanisms import Exponential
-
-        mech = Exponential(
-            epsilon=epsilon,
-            sensitivity=sensitivity,
-            utility=utility,
-            measure=list(gaps),
-            random_state=random_state,
-        )
-        idx = int(mech.randomise())
-    return float(points[idx] + rng.random() * (points[idx + 1] - points[idx]))
+def _cell_values(
+    df: pd.DataFrame,
+    value: str,
+    by: Sequence[str],
+    keys: Mapping[str, Sequence[str]],
+    bounding: Bounding,
+) -> list[pd.Series]:
+    """The raw measure of each declared cell's rows (one cell without ``by``), after keeping
+    each unit's first rows."""
+    bounded = _bound_rows(df, bounding)
+    _require_columns(bounded, [*by, value])
+    if not by:
+        return [bounded[value]]
+    mask, index = _declared_mask(bounded, by, keys)
+    cell_of_row = _cells_of_rows(bounded[mask], by, index)
+    values = bounded[value][mask]
+    order = np.argsort(cell_of_row, kind="stable")
+    edges = np.searchsorted(cell_of_row[order], np.arange(len(index) + 1))
+    return [values.iloc[rows] for rows in np.split(order, edges[1:-1])]
 
 
 # -- k-means ------------------------------------------------------------------------------------

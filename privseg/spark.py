@@ -1,5 +1,5 @@
 """The same stages on PySpark DataFrames (extra ``privseg[spark]``): policy, tokens, segments,
-counts, sums and means.
+counts, sums, means and quantiles.
 
 Executors run privseg's own code on Arrow batches (``mapInArrow``, ``applyInPandas``), so
 tokens and labels are bit-identical to the local engine; screening looks at the first rows on
@@ -8,7 +8,11 @@ the driver, like the streamed local ``apply``. Releases never add noise on the e
 driver, where ``privseg.release.release_counts`` plans, charges the ledger and draws the
 noise once, as for a local table. ``exact_sums`` does the same for a mean release (one count
 and one integer grid sum per cell, for ``release_means``); each value is clipped and put on
-the grid by ``release.grid_units`` itself, on the executors.
+the grid by ``release.grid_units`` itself, on the executors. Quantiles (``SparkRows``) need
+the values themselves: the driver draws the uniforms, each declared segment's values are
+sorted on one executor and only the released quantiles come back. ``kmeans_source`` keeps a
+k-means release's rows on the executors: the fit, on the driver, asks them only for exact
+counts per grid cell and per-cluster counts and sums (``privseg.kmeans.Synopses``).
 
 Row order: ``read_csv`` numbers rows in file order (``ROW_ID``); bounding (a customer's first
 rows) and per-customer sums follow that order, as locally.
@@ -20,6 +24,7 @@ import hashlib
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,6 +50,7 @@ from privseg.release import (
     Bounding,
     ExactCounts,
     ExactSums,
+    QuantileTask,
     cell_index,
     grid_units,
     measure_bounds,
@@ -56,6 +62,7 @@ from privseg.streaming import file_sha256
 __all__ = [
     "ROW_ID",
     "SCREEN_ROWS",
+    "SparkRows",
     "apply_file",
     "apply_policy",
     "assign_segments",
@@ -385,3 +392,52 @@ def exact_sums(
         sums[where] = [r["s"] for r in grouped]
     counts[-1] = rows.where(~kept).count()
     return ExactSums(counts, sums, index, value, (lo, hi), bounding)
+
+
+# -- quantiles ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SparkRows:
+    """A Spark DataFrame as the rows of ``release.release_quantiles`` (``QuantileRows``).
+
+    The driver plans, charges the ledger and draws every uniform (``QuantileTask``); the
+    executors bound the rows per unit, keep the declared cells, group by cell
+    (``applyInPandas``) and run ``QuantileTask.released`` on each group (values clipped to the
+    declared bounds, sorted, selected with that cell's uniforms): only the released numbers
+    reach the driver. A group is held whole, so one segment's values (all rows without ``by``)
+    must fit in one executor's memory.
+    """
+
+    df: Any
+
+    @property
+    def columns(self) -> list[str]:
+        """The data columns (without ``ROW_ID``)."""
+        return _data_columns(self.df)
+
+    def cell_quantiles(self, task: QuantileTask) -> np.ndarray:
+        """``task.released`` of every declared cell (cells without rows: on the driver)."""
+        from pyspark.sql import functions as F
+
+        rows = _bounded(self.df, task.bounding, [*task.by, task.value])
+        names = [f"q{j}" for j in range(len(task.quantiles))]
+        schema = ", ".join(["cell long", *(f"{n} double" for n in names)])
+        index, by = task.index, list(task.by)
+
+        def run(key: tuple[Any, ...], group: pd.DataFrame) -> pd.DataFrame:
+            cell = 0
+            if index is not None:
+                cell = int(_positions([dict(zip(by, key, strict=True))], by, index)[0])
+            out = task.released(cell, group[task.value])
+            return pd.DataFrame([[cell, *out]], columns=["cell", *names])
+
+        if index is None:
+            groups = rows.select(task.value).groupBy(F.lit(0).alias("__privseg_cell"))
+        else:
+            cells = [F.col(c).cast("string").alias(c) for c in by]
+            groups = rows.where(_declared(by, index)).select(*cells, task.value).groupBy(*by)
+        found = groups.applyInPandas(run, schema).collect()
+        empty = pd.Series([], dtype="float64")
+        released = np.array([task.released(c, empty) for c in range(task.cells)])
+        for row in found:
+            released[row["cell"]] = [row[n] for n in names]
+        return released

@@ -1,4 +1,5 @@
-"""The ``--engine local|spark`` option of apply, segment assign, release counts and release mean."""
+"""The ``--engine local|spark`` option of apply, segment assign and release counts, mean and
+quantile."""
 
 from __future__ import annotations
 

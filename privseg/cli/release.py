@@ -30,6 +30,7 @@ from privseg.release import (
     Bounding,
     ExactCounts,
     ExactSums,
+    QuantileRows,
     Release,
     release_counts,
     release_kmeans,
@@ -470,6 +471,7 @@ def mean_command(
 @click.option(
     "--epsilon", type=float, required=True, help="Epsilon to spend (split over quantiles)."
 )
+@engine_option
 @_release_options
 def quantile_command(
     input_path: Path,
@@ -479,6 +481,7 @@ def quantile_command(
     keys: tuple[str, ...],
     bounds: tuple[str, ...],
     epsilon: float,
+    engine: str,
     **common: Any,
 ) -> None:
     """DP quantiles of a clipped measure (exponential mechanism), e.g. to set RFM thresholds.
@@ -486,6 +489,11 @@ def quantile_command(
     \b
     Examples:
       privseg release quantile rfm.csv --value monetary --bounds monetary=0:50000 --quantiles 0.2,0.4,0.6,0.8 --epsilon 0.5 --dataset crm --out thresholds.csv
+      privseg release quantile rfm.parquet --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --quantiles 0.5 --epsilon 0.5 --dataset crm --engine spark --out medians.csv
+
+    With --engine spark each segment's values stay on Spark (one segment must fit in one
+    executor's memory); the randomness is drawn once, here, after the ledger is charged, and
+    only the released quantiles come back.
     """
     try:
         qs = [float(q) for q in _columns(quantiles)]
@@ -494,9 +502,12 @@ def quantile_command(
     if common["evaluate"]:
         raise click.UsageError("--evaluate measures counts, means and k-means, not quantiles")
     setup, rest = _common_setup(common, keys=keys, bounds=bounds)
-    with _audited("release quantile", setup, rest) as record:
+    with (
+        _audited("release quantile", setup, rest) as record,
+        _quantile_rows(input_path, engine, record) as rows,
+    ):
         release = release_quantiles(
-            read_input(input_path, record),
+            rows,
             value=value,
             quantiles=qs,
             bounds=setup.bounds,
@@ -509,6 +520,22 @@ def quantile_command(
         _publish(
             release, setup, rest["out"], rest["report"], record, by=_columns(by), measures=[value]
         )
+
+
+@contextmanager
+def _quantile_rows(
+    source: Path, engine: str, record: audit.RunRecorder
+) -> Iterator[pd.DataFrame | QuantileRows]:
+    """The table (local), or its rows kept on Spark while the quantiles are released."""
+    if engine != Engine.SPARK:
+        yield read_input(source, record)
+        return
+    from privseg import spark
+
+    with spark_session() as session:
+        rows = spark.SparkRows(spark.read_table(session, source))
+        record.add_input(source, rows=rows.df.count(), columns=rows.columns)
+        yield rows
 
 
 @release_group.command("kmeans")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,8 @@ from privseg.release import (
     grid_units,
     means_value,
     predict_distribution_value,
+    quantile_from_uniforms,
+    quantile_uniforms,
     release_counts,
     release_kmeans,
     release_means,
@@ -200,6 +203,79 @@ def test_quantiles_per_segment(account: Account) -> None:
     for _, row in release.table.iterrows():
         assert abs(row["q0.5"] - exact[row["tier"]]) < 0.1 * exact[row["tier"]]
     assert (release.table["mechanism"] == "exponential").all()
+
+
+def test_quantile_sampler_is_the_inverse_cdf_of_the_exponential_mechanism() -> None:
+    """Exact CDF comparison: the u_pick at which the chosen interval moves past interval i is
+    the exponential mechanism's cumulative probability of intervals 0..i (written out here)."""
+    values = np.array([0.0, 3.0, 3.0, 3.0, 4.5, 9.0, 9.5])  # a value at lo, ties, gaps of 0
+    lo, hi, q, eps, k = 0.0, 10.0, 0.3, 1.7, 2
+    points = np.concatenate([[lo], values, [hi]])
+    n = len(values)
+    weights = np.diff(points) * np.exp(-eps * np.abs(np.arange(n + 1) - q * n) / (2 * k))
+    expected = np.cumsum(weights / weights.sum())
+
+    def left(u: float) -> float:  # u_within = 0: the left end of the chosen interval
+        return quantile_from_uniforms(values, q, eps, k, lo, hi, u, 0.0)
+
+    for i in np.flatnonzero(weights > 0):
+        below, above = 0.0, 1.0 - 1e-16  # bisect the first u choosing beyond interval i
+        for _ in range(60):
+            mid = (below + above) / 2
+            below, above = (mid, above) if left(mid) <= points[i] else (below, mid)
+        assert above == pytest.approx(expected[i], abs=1e-12)
+    # never an empty interval, the point inside is u_within of the way, the empty cell is uniform
+    chosen = {left(u) for u in np.linspace(0, 1, 2001, endpoint=False)}
+    assert chosen <= set(points[:-1][weights > 0])
+    u = expected[4] - 1e-9  # inside interval 4: [3, 4.5]
+    assert quantile_from_uniforms(values, q, eps, k, lo, hi, u, 0.25) == pytest.approx(3.375)
+    assert quantile_from_uniforms(np.array([]), 0.5, 1.0, 1, -2.0, 6.0, 0.9, 0.75) == 4.0
+
+
+def test_quantile_weights_do_not_underflow_on_many_ties() -> None:
+    """200,000 equal values: the intervals next to the median are empty and every other weight
+    is below exp(-745); computed in log space the two outer intervals share the mass."""
+    values = np.full(200_000, 50.0)
+    low = quantile_from_uniforms(values, 0.5, 1.0, 1, 0.0, 100.0, 0.25, 0.5)
+    high = quantile_from_uniforms(values, 0.5, 1.0, 1, 0.0, 100.0, 0.75, 0.5)
+    assert (low, high) == (25.0, 75.0)
+    with pytest.raises(InputError, match="sorted and within"):
+        quantile_from_uniforms(np.array([2.0, 1.0]), 0.5, 1.0, 1, 0.0, 3.0, 0.5, 0.5)
+    with pytest.raises(InputError, match="sorted and within"):
+        quantile_from_uniforms(np.array([4.0]), 0.5, 1.0, 1, 0.0, 3.0, 0.5, 0.5)
+
+
+def test_quantile_uniforms_order_and_secure_default() -> None:
+    seeded = quantile_uniforms(2, 3, 7)
+    assert seeded.shape == (2, 3, 2)
+    # per quantile, per cell: the pick then the point within, one stream
+    stream = np.random.RandomState(7)
+    np.testing.assert_array_equal(seeded.ravel(), [stream.random_sample() for _ in range(12)])
+    secure = quantile_uniforms(2, 3)
+    assert secure.shape == (2, 3, 2) and ((secure >= 0) & (secure < 1)).all()
+    assert not np.array_equal(secure, quantile_uniforms(2, 3))
+
+
+def test_quantile_release_is_the_task_applied_to_each_cell(account: Account) -> None:
+    """The local engine: bounded rows grouped by declared cell (an empty one too), each cell's
+    quantiles from its own uniforms, ledger charged once."""
+    df = _customers(800)
+    keys = {"tier": ["gold", "silver", "platinum"]}
+    spec: dict[str, Any] = {
+        "value": "spend", "quantiles": [0.2, 0.8], "bounds": {"spend": (0, 900)},
+        "epsilon": 0.5, "by": ["tier"], "keys": keys, "bounding": Bounding("unit"),
+    }  # fmt: skip
+    release = release_quantiles(df, **spec, account=account, random_state=3)
+    uniforms = quantile_uniforms(2, 3, 3)
+    for c, tier in enumerate(keys["tier"]):
+        spend = np.sort(np.clip(df.loc[df["tier"] == tier, "spend"].astype(float), 0, 900))
+        for j, q in enumerate((0.2, 0.8)):
+            want = quantile_from_uniforms(spend, q, 0.25, 1, 0, 900, *uniforms[j, c])
+            assert release.table.loc[c, f"q{q:g}"] == want
+    assert release.table.loc[2, "q0.2"] == 900 * uniforms[0, 2, 1]  # platinum: no rows
+    assert account.ledger.status("crm").spent == PrivacyBudget(0.5)
+    secure = [release_quantiles(df, **spec, account=None).table["q0.2"] for _ in range(2)]
+    assert not secure[0].equals(secure[1])
 
 
 def test_target_picks_epsilon_and_refuses_when_out_of_budget(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from privseg.release import (
     exact_sums,
     release_counts,
     release_means,
+    release_quantiles,
 )
 from privseg.segments import assign, load_schemes
 
@@ -165,6 +166,71 @@ def test_exact_sums_are_checked_against_the_release(spark: Any, tmp_path: Path) 
         release_means(got, **spec, bounds={"spend": (0, 500)}, epsilon=1.0, account=None)
     with pytest.raises(InputError, match="no such columns"):
         ps.exact_sums(ps.read_csv(spark, str(path)), **{**spec, "value": "x"}, bounds={"x": (0, 1)})
+
+
+# -- quantiles: the driver's uniforms, each segment's values on the executors ----------------
+def _tiered(path: Path) -> None:
+    """800 rows of 300 customers: tied integer amounts, some text and blanks, an undeclared tier."""
+    rng = np.random.default_rng(3)
+    spend = rng.poisson(40, 800).astype(str).astype(object)
+    spend[rng.choice(800, 40, replace=False)] = rng.choice(["", "n/a", "9e9", "-5"], 40)
+    pd.DataFrame(
+        {
+            "u": [f"c{i}" for i in rng.integers(0, 300, 800)],
+            "tier": rng.choice(["gold", "silver", "other"], 800, p=[0.3, 0.6, 0.1]),
+            "spend": spend,
+        }
+    ).to_csv(path, index=False)
+
+
+@pytest.mark.parametrize(
+    ("table", "by", "bounding"),
+    [
+        ("spend", ["tier"], Bounding("u", 2)),
+        ("spend", [], Bounding()),
+        ("tiered", ["tier"], Bounding("u", 3)),
+    ],
+    ids=["segments-unit", "overall-rows", "ties-unit"],
+)
+def test_quantiles_match_the_local_engine(
+    spark: Any, tmp_path: Path, table: str, by: list[str], bounding: Bounding
+) -> None:
+    path = tmp_path / f"{table}.csv"
+    if table == "spend":
+        path.write_text(SPEND_CSV, encoding="utf-8")
+    else:
+        _tiered(path)
+    spec: dict[str, Any] = {
+        "value": "spend", "quantiles": [0.1, 0.5, 0.9], "bounds": SPEND_BOUNDS, "epsilon": 0.9,
+        "by": by, "keys": SPEND_KEYS, "bounding": bounding, "account": None,
+    }  # fmt: skip
+    for seed in (13, 14):
+        on_spark = release_quantiles(ps.SparkRows(ps.read_csv(spark, str(path))), **spec,
+                                     random_state=seed)  # fmt: skip
+        local = release_quantiles(read_table(path), **spec, random_state=seed)
+        pd.testing.assert_frame_equal(on_spark.table, local.table)
+        assert repr(on_spark.plan) == repr(local.plan)  # NaN error fields: == would fail
+    assert len(local.table) == (3 if by else 1)  # platinum (no rows) is released too
+
+
+def test_quantiles_on_spark_charge_once_and_check_columns_first(spark: Any, tmp_path: Path) -> None:
+    path = tmp_path / "spend.csv"
+    path.write_text(SPEND_CSV, encoding="utf-8")
+    rows = ps.SparkRows(ps.read_csv(spark, str(path)))
+    assert rows.columns == ["u", "tier", "spend"]
+    ledger = Ledger(tmp_path / "budget.db")
+    ledger.set_budget("crm", PrivacyBudget(1.0))
+    account = Account(ledger, "crm")
+    spec: dict[str, Any] = {"quantiles": [0.5], "epsilon": 0.4, "account": account}
+    with pytest.raises(InputError, match="no such column"):
+        release_quantiles(rows, value="x", bounds={"x": (0, 1)}, **spec)
+    with pytest.raises(InputError, match="no such column"):
+        release_quantiles(rows, value="spend", bounds=SPEND_BOUNDS, bounding=Bounding("v"), **spec)
+    assert float(ledger.remaining("crm").epsilon) == pytest.approx(1.0)
+    release = release_quantiles(rows, value="spend", bounds=SPEND_BOUNDS, **spec)
+    assert -50 <= release.table["q0.5"].iloc[0] <= 500
+    assert [s.kind for s in ledger.status("crm").history] == ["quantiles"]
+    assert float(ledger.remaining("crm").epsilon) == pytest.approx(0.6)
 
 
 # -- the CLI's --engine spark (CliRunner, reusing this module's session) -----------------------
