@@ -39,7 +39,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -50,14 +50,18 @@ from privseg.errors import InputError
 
 __all__ = [
     "DEFAULT_EPSILON",
+    "ArraySynopses",
     "KMeansMethod",
     "KMeansResult",
+    "Synopses",
     "analytic_value",
     "cost",
     "fit",
+    "fit_synopses",
 ]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 #: Epsilon at which ``hybrid`` keeps >= 0.85 of the exact clustering value on the demo features
 #: (median over runs, with margin; measured in benchmarks/bench_kmeans.py).
@@ -100,6 +104,72 @@ class KMeansResult:
         return int(self.centroids.shape[0])
 
 
+class Synopses(Protocol):
+    """The exact aggregates ``fit_synopses`` reads: all it ever learns about the rows.
+
+    The rows are clipped to their declared bounds and scaled to the unit box ``[0, 1]^d``.
+    ``ArraySynopses`` computes them from rows in memory; ``privseg.spark`` on executors, so
+    only these aggregates reach the caller, where the noise is drawn.
+    """
+
+    @property
+    def dims(self) -> int:
+        """Number of features ``d``."""
+        ...  # pragma: no cover
+
+    def count(self) -> int:
+        """Number of rows."""
+        ...  # pragma: no cover
+
+    def grid_counts(self, m: int) -> IntArray:
+        """Rows per cell of the ``m**d`` grid over the unit box (cells in C order, cell ``i``
+        of an axis holding ``[i/m, (i+1)/m)``, the last one also its upper face)."""
+        ...  # pragma: no cover
+
+    def cluster_stats(self, centroids: FloatArray) -> tuple[IntArray, FloatArray]:
+        """Per centroid (``k x d``, unit box): the rows nearest it (the first centroid on
+        ties) and the sum of their offsets from the box centre (``k x d``)."""
+        ...  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class ArraySynopses:
+    """``Synopses`` of rows in memory, ``data`` already in the unit box."""
+
+    data: FloatArray
+
+    @classmethod
+    def from_rows(cls, X: npt.ArrayLike, bounds: Sequence[tuple[float, float]]) -> ArraySynopses:
+        """Rows in input units, checked, clipped to ``bounds`` and scaled to the unit box."""
+        lo, hi = _check_bounds(bounds)
+        data = _check_data(X, len(lo))
+        return cls((np.clip(data, lo, hi) - lo) / (hi - lo))
+
+    @property
+    def dims(self) -> int:
+        """Number of features."""
+        return int(self.data.shape[1])
+
+    def count(self) -> int:
+        """Number of rows."""
+        return len(self.data)
+
+    def grid_counts(self, m: int) -> IntArray:
+        """Rows per grid cell (see ``Synopses.grid_counts``)."""
+        d = self.dims
+        idx = np.minimum((self.data * m).astype(np.int64), m - 1)
+        flat = np.ravel_multi_index(idx.T, (m,) * d) if len(idx) else np.zeros(0, np.int64)
+        return np.bincount(flat, minlength=m**d)
+
+    def cluster_stats(self, centroids: FloatArray) -> tuple[IntArray, FloatArray]:
+        """Rows and offset sums per nearest centroid (see ``Synopses.cluster_stats``)."""
+        k, d = centroids.shape
+        labels = _nearest(self.data, centroids)
+        sums = np.zeros((k, d))
+        np.add.at(sums, labels, self.data - 0.5)
+        return np.bincount(labels, minlength=k), sums
+
+
 def fit(
     X: npt.ArrayLike,
     *,
@@ -114,30 +184,50 @@ def fit(
     ``random_state`` is for tests only: ``None`` (the default) draws all noise from a
     cryptographically secure source.
     """
+    # Features in different units (days, orders, yuan) are clustered in the unit box their
+    # declared bounds define: otherwise the widest feature's sensitivity drowns the others in
+    # noise and dominates the distances. Centroids are mapped back to input units at the end.
+    synopses = ArraySynopses.from_rows(X, bounds)
+    return fit_synopses(
+        synopses, bounds=bounds, k=k, epsilon=epsilon, method=method, random_state=random_state
+    )
+
+
+def fit_synopses(
+    synopses: Synopses,
+    *,
+    bounds: Sequence[tuple[float, float]],
+    k: int,
+    epsilon: float = DEFAULT_EPSILON,
+    method: KMeansMethod = KMeansMethod.HYBRID,
+    random_state: int | np.random.RandomState | None = None,
+) -> KMeansResult:
+    """``fit`` over the exact ``synopses`` of rows scaled to the unit box of ``bounds``.
+
+    Reads only ``synopses`` (in the same order as ``fit``) and draws all noise here: with the
+    same ``random_state`` and synopses it returns what ``fit`` returns on the rows.
+    """
     lo, hi = _check_bounds(bounds)
-    data = _check_data(X, len(lo))
+    if synopses.dims != len(lo):
+        raise InputError(f"the synopses have {synopses.dims} features, the bounds {len(lo)}")
     if not (isinstance(k, int | np.integer) and k >= 1):
         raise InputError(f"k must be a positive integer, got {k!r}")
     if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon > 0):
         raise InputError(f"epsilon must be a positive finite number, got {epsilon!r}")
-    # Features in different units (days, orders, yuan) are clustered in the unit box their
-    # declared bounds define: otherwise the widest feature's sensitivity drowns the others in
-    # noise and dominates the distances. Centroids are mapped back to input units at the end.
     span = hi - lo
-    data = (np.clip(data, lo, hi) - lo) / span
     lo, hi = np.zeros_like(lo), np.ones_like(hi)
     rng = _rng(random_state)
     budget = _Budget(float(epsilon))
     method = KMeansMethod(method)
     if method is KMeansMethod.GRID:
-        centroids, sizes, iterations = _fit_grid(data, lo, hi, int(k), budget, rng)
+        centroids, sizes, iterations = _fit_grid(synopses, lo, hi, int(k), budget, rng)
     elif method is KMeansMethod.LLOYD:
         centroids, sizes = _lloyd(
-            data, lo, hi, _diagonal_init(lo, hi, int(k)), budget, budget.total, rng
+            synopses, lo, hi, _diagonal_init(lo, hi, int(k)), budget, budget.total, rng
         )
         iterations = _LLOYD_ITERATIONS
     else:
-        centroids, sizes, iterations = _fit_hybrid(data, lo, hi, int(k), budget, rng)
+        centroids, sizes, iterations = _fit_hybrid(synopses, lo, hi, int(k), budget, rng)
     budget.close()
     centroids = _check_bounds(bounds)[0] + centroids * span
     centroids.setflags(write=False)
@@ -276,13 +366,13 @@ def _grid_resolution(n_noisy: float, epsilon: float, d: int) -> int:
 
 
 def _noisy_grid(
-    data: FloatArray, lo: FloatArray, hi: FloatArray, m: int, epsilon: float, rng: Any
+    synopses: Synopses, lo: FloatArray, hi: FloatArray, m: int, epsilon: float, rng: Any
 ) -> tuple[FloatArray, FloatArray]:
-    """Cell centres (input units) and their noisy counts (signed: negative noise is kept)."""
+    """Cell centres and their noisy counts (signed: negative noise is kept)."""
     d = len(lo)
-    idx = np.minimum(((data - lo) / (hi - lo) * m).astype(np.int64), m - 1)
-    flat = np.ravel_multi_index(idx.T, (m,) * d) if len(data) else np.zeros(0, np.int64)
-    counts = np.bincount(flat, minlength=m**d)
+    counts = synopses.grid_counts(m)
+    if counts.shape != (m**d,):
+        raise AssertionError("grid counts of the wrong shape")  # pragma: no cover
     noisy = _noisy_counts(counts, epsilon, rng).astype(np.float64)
     axes = [lo[j] + (np.arange(m) + 0.5) * (hi[j] - lo[j]) / m for j in range(d)]
     centres = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d)
@@ -340,14 +430,14 @@ def _nearest(data: FloatArray, centroids: FloatArray) -> npt.NDArray[np.int64]:
 
 
 def _sizes(
-    data: FloatArray, centroids: FloatArray, epsilon: float, rng: Any
+    synopses: Synopses, centroids: FloatArray, epsilon: float, rng: Any
 ) -> npt.NDArray[np.int64]:
-    counts = np.bincount(_nearest(data, centroids), minlength=len(centroids))
+    counts = synopses.cluster_stats(centroids)[0]
     return np.clip(_noisy_counts(counts, epsilon, rng), 0, None)
 
 
 def _grid_synopsis_centroids(
-    data: FloatArray,
+    synopses: Synopses,
     lo: FloatArray,
     hi: FloatArray,
     k: int,
@@ -357,39 +447,39 @@ def _grid_synopsis_centroids(
 ) -> FloatArray | None:
     """Spend ``eps_grid`` (of which a share on a noisy n) on the grid; None if too coarse."""
     eps_n = budget.take(budget.total * _SPLITS["grid.n"])
-    n_noisy = float(_noisy_counts(np.asarray([len(data)]), eps_n, rng)[0])
+    n_noisy = float(_noisy_counts(np.asarray([synopses.count()]), eps_n, rng)[0])
     eps_hist = eps_grid - eps_n
     m = _grid_resolution(n_noisy, eps_hist, len(lo))
     if m < 2:
         return None
-    centres, weights = _noisy_grid(data, lo, hi, m, budget.take(eps_hist), rng)
+    centres, weights = _noisy_grid(synopses, lo, hi, m, budget.take(eps_hist), rng)
     return _weighted_kmeans(centres, weights, k, lo, hi, rng)
 
 
 def _fit_grid(
-    data: FloatArray, lo: FloatArray, hi: FloatArray, k: int, budget: _Budget, rng: Any
+    synopses: Synopses, lo: FloatArray, hi: FloatArray, k: int, budget: _Budget, rng: Any
 ) -> tuple[FloatArray, npt.NDArray[np.int64], int]:
     eps_grid = budget.total * (1.0 - _SPLITS["grid.sizes"])
-    centroids = _grid_synopsis_centroids(data, lo, hi, k, eps_grid, budget, rng)
+    centroids = _grid_synopsis_centroids(synopses, lo, hi, k, eps_grid, budget, rng)
     if centroids is None:  # too little data or budget for a grid: Lloyd with what is left
         centroids, sizes = _lloyd(
-            data, lo, hi, _diagonal_init(lo, hi, k), budget, budget.total - budget.spent, rng
+            synopses, lo, hi, _diagonal_init(lo, hi, k), budget, budget.total - budget.spent, rng
         )
         return centroids, sizes, _LLOYD_ITERATIONS
-    return centroids, _sizes(data, centroids, budget.rest(), rng), 0
+    return centroids, _sizes(synopses, centroids, budget.rest(), rng), 0
 
 
 def _fit_hybrid(
-    data: FloatArray, lo: FloatArray, hi: FloatArray, k: int, budget: _Budget, rng: Any
+    synopses: Synopses, lo: FloatArray, hi: FloatArray, k: int, budget: _Budget, rng: Any
 ) -> tuple[FloatArray, npt.NDArray[np.int64], int]:
     init = _grid_synopsis_centroids(
-        data, lo, hi, k, budget.total * _SPLITS["hybrid.grid"], budget, rng
+        synopses, lo, hi, k, budget.total * _SPLITS["hybrid.grid"], budget, rng
     )
     if init is None:
         init = _diagonal_init(lo, hi, k)
     lloyd = budget.total * (1.0 - _SPLITS["grid.sizes"]) - budget.spent
-    centroids, _ = _lloyd(data, lo, hi, init, budget, lloyd, rng)
-    return centroids, _sizes(data, centroids, budget.rest(), rng), _LLOYD_ITERATIONS
+    centroids, _ = _lloyd(synopses, lo, hi, init, budget, lloyd, rng)
+    return centroids, _sizes(synopses, centroids, budget.rest(), rng), _LLOYD_ITERATIONS
 
 
 # -- Lloyd ------------------------------------------------------------------------------------
@@ -402,7 +492,7 @@ def _diagonal_init(lo: FloatArray, hi: FloatArray, k: int) -> FloatArray:
 
 
 def _lloyd(
-    data: FloatArray,
+    synopses: Synopses,
     lo: FloatArray,
     hi: FloatArray,
     init: FloatArray,
@@ -411,18 +501,14 @@ def _lloyd(
     rng: Any,
 ) -> tuple[FloatArray, npt.NDArray[np.int64]]:
     """``_LLOYD_ITERATIONS`` DP Lloyd steps spending ``epsilon`` in equal parts."""
-    k, d = init.shape
-    mid = (lo + hi) / 2.0
-    centred = data - mid
+    k = len(init)
+    mid = (lo + hi) / 2.0  # the unit box's centre, which cluster_stats sums offsets from
     sensitivity = float((hi - lo).sum() / 2.0)  # L1 norm of one clipped, centred row
     centroids = init.copy()
     noisy_counts = np.zeros(k, dtype=np.int64)
     per_iter = epsilon / _LLOYD_ITERATIONS
     for _ in range(_LLOYD_ITERATIONS):
-        labels = _nearest(data, centroids)
-        counts = np.bincount(labels, minlength=k)
-        sums = np.zeros((k, d))
-        np.add.at(sums, labels, centred)
+        counts, sums = synopses.cluster_stats(centroids)
         eps_count = budget.take(per_iter * _SPLITS["lloyd.count"])
         eps_sum = budget.take(per_iter - eps_count)
         noisy_counts = _noisy_counts(counts, eps_count, rng)

@@ -35,13 +35,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from privseg.budget import DEFAULT_PURPOSE, Ledger, PrivacyBudget, Spend
 from privseg.errors import BudgetExceededError, InputError, PrivsegError
+
+if TYPE_CHECKING:  # privseg.kmeans imports scikit-learn, slow: only k-means releases load it
+    from privseg.kmeans import Synopses
 
 __all__ = [
     "DEFAULT_EPSILON",
@@ -54,6 +57,7 @@ __all__ = [
     "Bounding",
     "ExactCounts",
     "ExactSums",
+    "KMeansSource",
     "Mechanism",
     "QuantileRows",
     "QuantileTask",
@@ -66,6 +70,7 @@ __all__ = [
     "exact_counts",
     "exact_sums",
     "grid_units",
+    "kmeans_rows",
     "means_value",
     "measure_bounds",
     "predict_distribution_value",
@@ -1041,8 +1046,33 @@ def _cell_values(
 
 
 # -- k-means ------------------------------------------------------------------------------------
+def kmeans_rows(
+    df: pd.DataFrame, features: Sequence[str], box: Sequence[tuple[float, float]]
+) -> np.ndarray:
+    """The rows with every feature numeric, each feature clipped to its declared ``box`` pair.
+
+    The one per-row step of a k-means release, shared by the local and Spark engines.
+    """
+    data = np.column_stack([_numeric(df, f) for f in features])
+    lo, hi = [b[0] for b in box], [b[1] for b in box]
+    return np.asarray(np.clip(data[~np.isnan(data).any(axis=1)], lo, hi), dtype=float)
+
+
+@dataclass(frozen=True)
+class KMeansSource:
+    """The rows of a k-means release held elsewhere (``privseg.spark.kmeans_source``): their
+    exact ``synopses`` (``privseg.kmeans.Synopses``), made from ``features`` clipped to
+    ``bounds`` (declared, in order) after ``bounding``. Only the synopses reach ``release_kmeans``.
+    """
+
+    synopses: Synopses
+    features: tuple[str, ...]
+    bounds: tuple[tuple[float, float], ...]
+    bounding: Bounding
+
+
 def release_kmeans(
-    df: pd.DataFrame,
+    df: pd.DataFrame | KMeansSource,
     *,
     features: Sequence[str],
     bounds: Mapping[str, tuple[float, float]],
@@ -1057,6 +1087,8 @@ def release_kmeans(
 
     One row per customer (rows with a missing feature are excluded; their number is not
     released). Evaluation: exact k-means cost / cost of the DP centroids on the same rows.
+    ``df`` may be a ``KMeansSource`` (rows on Spark; its bounding then applies): the fit reads
+    only its exact synopses and draws all noise here, so a seed gives the local release.
     """
     from privseg import kmeans  # sklearn is slow to import; only k-means needs it
 
@@ -1064,13 +1096,24 @@ def release_kmeans(
     _check_epsilon(epsilon)
     if not features:
         raise InputError("at least one feature is needed")
+    if isinstance(df, KMeansSource):
+        bounding = df.bounding
     if bounding.max_rows_per_unit != 1:
         raise InputError("k-means takes one row per customer (max rows per unit 1)")
     box = [measure_bounds(f, bounds) for f in features]
-    bounded = _bound_rows(df, bounding)
-    data = np.column_stack([_numeric(bounded, f) for f in features])
-    data = np.clip(data[~np.isnan(data).any(axis=1)], [b[0] for b in box], [b[1] for b in box])
-    if len(data) == 0:
+    data: np.ndarray | None = None
+    if isinstance(df, KMeansSource):
+        if (df.features, df.bounds) != (tuple(features), tuple(box)):
+            raise InputError("the k-means synopses were made for other features or bounds")
+        if evaluate:
+            raise InputError(
+                "evaluating k-means needs the rows on this machine: use the local engine"
+            )
+        synopses = df.synopses
+    else:
+        data = kmeans_rows(_bound_rows(df, bounding), features, box)
+        synopses = kmeans.ArraySynopses.from_rows(data, box)
+    if synopses.count() == 0:
         raise InputError("no row has all features numeric")
     plan = ReleasePlan(
         kind=ReleaseKind.KMEANS,
@@ -1089,7 +1132,9 @@ def release_kmeans(
     )
     spends = [account.spend(epsilon, ReleaseKind.KMEANS)] if account is not None else []
     with _no_privacy_leak():
-        result = kmeans.fit(data, bounds=box, k=k, epsilon=epsilon, random_state=random_state)
+        result = kmeans.fit_synopses(
+            synopses, bounds=box, k=k, epsilon=epsilon, random_state=random_state
+        )
     table = pd.DataFrame(result.centroids, columns=list(features))
     table.insert(0, "cluster", np.arange(result.k))
     table["size"] = np.clip(result.sizes, 0, None)
@@ -1099,6 +1144,6 @@ def release_kmeans(
     table["postprocessing"] = "sizes clamped to >= 0"
     table["guarantee"] = _guarantee(epsilon, bounding)
     evaluation = None
-    if evaluate:
+    if evaluate and data is not None:  # a KMeansSource was refused above
         evaluation = {"realised_value": kmeans.analytic_value(data, result.centroids, bounds=box)}
     return Release(plan, table, tuple(spends), None, evaluation)

@@ -24,6 +24,7 @@ import hashlib
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -50,9 +51,11 @@ from privseg.release import (
     Bounding,
     ExactCounts,
     ExactSums,
+    KMeansSource,
     QuantileTask,
     cell_index,
     grid_units,
+    kmeans_rows,
     measure_bounds,
 )
 from privseg.screening import screen
@@ -69,6 +72,7 @@ __all__ = [
     "collect_to",
     "exact_counts",
     "exact_sums",
+    "kmeans_source",
     "plan_from_sample",
     "read_csv",
     "read_table",
@@ -441,3 +445,125 @@ class SparkRows:
         for row in found:
             released[row["cell"]] = [row[n] for n in names]
         return released
+
+
+# -- k-means ------------------------------------------------------------------------------------
+_UNIT_BOX = "__privseg_u"
+
+
+def _unit_rows(batch: pa.RecordBatch) -> np.ndarray:
+    """The unit-box coordinates of a batch of ``kmeans_source`` rows (one column per feature)."""
+    return np.column_stack([column.to_numpy() for column in batch.columns]).astype(np.float64)
+
+
+class _SparkSynopses:
+    """``kmeans.Synopses`` of persisted unit-box rows: each partition computes its part with
+    ``kmeans.ArraySynopses`` (the local code); only the parts' counts and sums are collected."""
+
+    def __init__(self, rows: Any, dims: int) -> None:
+        self._rows = rows
+        self._dims = dims
+        self._count: int | None = None
+
+    @property
+    def dims(self) -> int:
+        """Number of features."""
+        return self._dims
+
+    def count(self) -> int:
+        """Number of rows."""
+        if self._count is None:
+            self._count = int(self._rows.count())
+        return self._count
+
+    def grid_counts(self, m: int) -> np.ndarray:
+        """Rows per cell of the ``m**d`` grid (``kmeans.Synopses.grid_counts``)."""
+        from pyspark.sql import functions as F
+
+        cells = m**self._dims
+
+        def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            from privseg.kmeans import ArraySynopses
+
+            counts = np.zeros(cells, dtype=np.int64)
+            for batch in batches:
+                counts += ArraySynopses(_unit_rows(batch)).grid_counts(m)
+            where = np.flatnonzero(counts)
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(where, pa.int64()), pa.array(counts[where], pa.int64())],
+                names=["cell", "n"],
+            )
+
+        parts = self._rows.mapInArrow(run, "cell long, n long")
+        grouped = parts.groupBy("cell").agg(F.sum("n").alias("n")).collect()
+        counts = np.zeros(cells, dtype=np.int64)
+        counts[[r["cell"] for r in grouped]] = [r["n"] for r in grouped]
+        return counts
+
+    def cluster_stats(self, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and offset sums per nearest centroid (``kmeans.Synopses.cluster_stats``)."""
+        k, d = centroids.shape
+        names = ["cluster", "n", *(f"s{j}" for j in range(d))]
+
+        def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            from privseg.kmeans import ArraySynopses
+
+            counts, sums = np.zeros(k, dtype=np.int64), np.zeros((k, d))
+            for batch in batches:
+                part_counts, part_sums = ArraySynopses(_unit_rows(batch)).cluster_stats(centroids)
+                counts += part_counts
+                sums += part_sums
+            arrays = [
+                pa.array(np.arange(k), pa.int64()),
+                pa.array(counts, pa.int64()),
+                *(pa.array(sums[:, j]) for j in range(d)),
+            ]
+            yield pa.RecordBatch.from_arrays(arrays, names=names)
+
+        schema = ", ".join(["cluster long", "n long", *(f"s{j} double" for j in range(d))])
+        parts = self._rows.mapInArrow(run, schema).toArrow()  # k rows per partition
+        cluster = parts.column("cluster").to_numpy()
+        counts, sums = np.zeros(k, dtype=np.int64), np.zeros((k, d))
+        np.add.at(counts, cluster, parts.column("n").to_numpy())
+        for j in range(d):
+            np.add.at(sums[:, j], cluster, parts.column(f"s{j}").to_numpy())
+        return counts, sums
+
+
+@contextmanager
+def kmeans_source(
+    df: Any,
+    *,
+    features: Sequence[str],
+    bounds: Mapping[str, tuple[float, float]],
+    bounding: Bounding = PER_ROW,
+) -> Iterator[KMeansSource]:
+    """The rows of a k-means release on Spark, for ``release.release_kmeans``.
+
+    Each unit's first row is kept (``bounding``), its features parsed and clipped to their
+    declared ``bounds`` (``release.kmeans_rows``) and scaled to the unit box on the executors,
+    where the rows stay (persisted while the block runs). The fit on the driver reads only
+    their exact synopses: the row count, counts per grid cell, per-cluster counts and sums.
+    """
+    from pyspark.sql.types import DoubleType, StructField, StructType
+
+    from privseg.kmeans import ArraySynopses  # scikit-learn: loaded for k-means only
+
+    if not features:
+        raise InputError("at least one feature is needed")
+    box = tuple(measure_bounds(f, bounds) for f in features)
+    names = [f"{_UNIT_BOX}{j}" for j in range(len(box))]
+    columns = list(features)
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            rows = ArraySynopses.from_rows(kmeans_rows(batch.to_pandas(), columns, box), box)
+            arrays = [pa.array(rows.data[:, j]) for j in range(len(box))]
+            yield pa.RecordBatch.from_arrays(arrays, names=names)
+
+    schema = StructType([StructField(n, DoubleType(), False) for n in names])
+    rows = _bounded(df, bounding, columns).select(*columns).mapInArrow(run, schema).persist()
+    try:
+        yield KMeansSource(_SparkSynopses(rows, len(box)), tuple(columns), box, bounding)
+    finally:
+        rows.unpersist()

@@ -1,5 +1,5 @@
-"""The ``--engine local|spark`` option of apply, segment assign and release counts, mean and
-quantile."""
+"""The ``--engine local|spark`` option of apply, segment assign and release counts, mean,
+quantile and kmeans."""
 
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ from privseg.release import (
     Bounding,
     ExactCounts,
     ExactSums,
+    KMeansSource,
     QuantileRows,
     Release,
     release_counts,
@@ -544,29 +545,64 @@ def _quantile_rows(
 @_bounds_option
 @click.option("--k", "k", type=click.IntRange(min=1), required=True, help="Number of clusters.")
 @click.option("--epsilon", type=float, required=True, help="Epsilon to spend.")
+@engine_option
 @_release_options
 def kmeans_command(
-    input_path: Path, features: str, bounds: tuple[str, ...], k: int, epsilon: float, **common: Any
+    input_path: Path,
+    features: str,
+    bounds: tuple[str, ...],
+    k: int,
+    epsilon: float,
+    engine: str,
+    **common: Any,
 ) -> None:
     """DP k-means over clipped features: one row per cluster, a column per feature, `size`.
 
     \b
     Examples:
       privseg release kmeans rfm.csv --features recency,frequency,monetary --bounds recency=0:365,frequency=0:100,monetary=0:50000 --k 4 --epsilon 1 --dataset crm --unit 外部联系人ID --out clusters.csv
+      privseg release kmeans rfm.parquet --features recency,frequency --bounds recency=0:365,frequency=0:100 --k 4 --epsilon 1 --dataset crm --unit 外部联系人ID --engine spark --out clusters.csv
+
+    With --engine spark the rows stay on Spark: each step of the fit brings only exact counts
+    per grid cell or per cluster (and per-cluster sums) here, where the noise is drawn after
+    the ledger is charged. --evaluate needs the rows here: local engine only.
     """
+    if engine == Engine.SPARK and common["evaluate"]:
+        raise click.UsageError("--evaluate for k-means needs the rows here: use --engine local")
     setup, rest = _common_setup(common, bounds=bounds)
     with _audited("release kmeans", setup, rest) as record:
-        release = release_kmeans(
-            read_input(input_path, record),
-            features=_columns(features),
-            bounds=setup.bounds,
-            k=k,
-            epsilon=epsilon,
-            account=setup.account,
-            bounding=setup.bounding,
-            evaluate=rest["evaluate"],
-        )
+        with _kmeans_rows(input_path, engine, _columns(features), setup, record) as rows:
+            release = release_kmeans(
+                rows,
+                features=_columns(features),
+                bounds=setup.bounds,
+                k=k,
+                epsilon=epsilon,
+                account=setup.account,
+                bounding=setup.bounding,
+                evaluate=rest["evaluate"],
+            )
         _publish(release, setup, rest["out"], rest["report"], record, measures=_columns(features))
+
+
+@contextmanager
+def _kmeans_rows(
+    source: Path, engine: str, features: Sequence[str], setup: _Setup, record: audit.RunRecorder
+) -> Iterator[pd.DataFrame | KMeansSource]:
+    """The table (local), or its k-means rows kept on Spark while the release runs."""
+    if engine != Engine.SPARK:
+        yield read_input(source, record)
+        return
+    from privseg import spark
+
+    with spark_session() as session:
+        df = spark.read_table(session, source)
+        columns = [c for c in df.columns if c != spark.ROW_ID]
+        record.add_input(source, rows=df.count(), columns=columns)
+        with spark.kmeans_source(
+            df, features=features, bounds=setup.bounds, bounding=setup.bounding
+        ) as rows:
+            yield rows
 
 
 def _common_setup(

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 pytest.importorskip("pyspark")
 
+from privseg import audit, kmeans
 from privseg import spark as ps
 from privseg._resources import policies_dir
 from privseg.budget import Ledger, PrivacyBudget
@@ -28,7 +29,9 @@ from privseg.release import (
     Bounding,
     exact_counts,
     exact_sums,
+    kmeans_rows,
     release_counts,
+    release_kmeans,
     release_means,
     release_quantiles,
 )
@@ -303,3 +306,164 @@ def test_cli_mean_on_spark_charges_once_and_writes_every_segment(
     assert {"count", "sum", "mean", "mean_ci95_low", "mean_ci95_high"} <= set(table.columns)
     assert "at most 2 row(s) each" in result.output
     assert float(Ledger(ledger).remaining("crm").epsilon) == pytest.approx(0.5)
+
+
+# -- k-means: the fit on the driver, the rows on the executors ---------------------------------
+KM_BOUNDS = {"days": (0.0, 365.0), "orders": (0.0, 24.0)}
+
+
+def _km_table(path: Path, n: int = 900) -> None:
+    """``n`` rows of 700 customers in three blobs, with repeated customers, a row without one,
+    text, blanks, inf and values outside the bounds."""
+    rng = np.random.default_rng(8)
+    centres = np.array([[30.0, 18.0], [200.0, 4.0], [320.0, 12.0]])
+    points = centres[rng.integers(0, 3, n)] + rng.normal(0, [25.0, 2.0], (n, 2))
+    table = pd.DataFrame(
+        {
+            "u": [f"c{i % 700}" for i in range(n)],
+            "days": points[:, 0].round(2).astype(str),
+            "orders": points[:, 1].round(1).astype(str),
+        }
+    ).astype(object)
+    table.loc[[3, 40], "days"] = ["n/a", "inf"]
+    table.loc[[5, 41], "orders"] = ["", "-3"]
+    table.loc[[7, 42], "days"] = ["900", "-1e9"]
+    table.loc[9, "u"] = None
+    table.to_csv(path, index=False)
+
+
+@pytest.fixture(scope="module")
+def km_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("kmeans") / "features.csv"
+    _km_table(path)
+    return path
+
+
+def test_kmeans_synopses_match_the_local_rows(spark: Any, km_path: Path) -> None:
+    features = ["days", "orders"]
+    box = [KM_BOUNDS[f] for f in features]
+    bounding = Bounding("u", 1)
+    table = read_table(km_path)
+    first_rows = table[table["u"].notna()].drop_duplicates("u")  # one row per customer
+    local = kmeans.ArraySynopses.from_rows(kmeans_rows(first_rows, features, box), box)
+    df = ps.read_csv(spark, str(km_path))
+    with ps.kmeans_source(df, features=features, bounds=KM_BOUNDS, bounding=bounding) as source:
+        got = source.synopses
+        assert got.dims == 2 and got.count() == local.count() == 698  # 700 customers, 2 unparsable
+        for m in (1, 3, 7):
+            np.testing.assert_array_equal(got.grid_counts(m), local.grid_counts(m))
+        centroids = np.array([[0.1, 0.8], [0.5, 0.2], [0.9, 0.5], [0.9, 0.5]])  # a tie: first
+        counts, sums = got.cluster_stats(centroids)
+        want_counts, want_sums = local.cluster_stats(centroids)
+        np.testing.assert_array_equal(counts, want_counts)
+        assert counts[3] == 0 and counts.sum() == 698
+        np.testing.assert_allclose(sums, want_sums, rtol=1e-12, atol=1e-9)
+    assert source.features == ("days", "orders") and source.bounds == tuple(box)
+
+
+@pytest.mark.parametrize("bounding", [Bounding(), Bounding("u", 1)], ids=["rows", "unit"])
+def test_kmeans_release_matches_the_local_engine(
+    spark: Any, km_path: Path, tmp_path: Path, bounding: Bounding
+) -> None:
+    spec: dict[str, Any] = {"features": ["days", "orders"], "bounds": KM_BOUNDS}
+    ledger = Ledger(tmp_path / "budget.db")
+    ledger.set_budget("crm", PrivacyBudget(1.0))
+    account = Account(ledger, "crm")
+    df = ps.read_csv(spark, str(km_path))
+    fit: dict[str, Any] = {**spec, "k": 3, "epsilon": 0.6, "random_state": 5}
+    with ps.kmeans_source(df, **spec, bounding=bounding) as source:
+        on_spark = release_kmeans(source, **fit, account=account)
+    local = release_kmeans(read_table(km_path), **fit, account=None, bounding=bounding)
+    assert repr(on_spark.plan) == repr(local.plan) and on_spark.plan.bounding == bounding  # NaNs
+    assert on_spark.table["method"].iloc[0] == "hybrid"
+    pd.testing.assert_frame_equal(
+        on_spark.table.drop(columns=["days", "orders"]),
+        local.table.drop(columns=["days", "orders"]),
+    )  # cluster, sizes (noisy counts), mechanism, epsilon, guarantee: identical
+    np.testing.assert_allclose(
+        on_spark.table[["days", "orders"]], local.table[["days", "orders"]], rtol=1e-9
+    )
+    assert float(ledger.remaining("crm").epsilon) == pytest.approx(0.4)  # charged once
+
+
+@pytest.mark.parametrize("method", [kmeans.KMeansMethod.GRID, kmeans.KMeansMethod.LLOYD])
+def test_kmeans_fit_on_spark_synopses_equals_fit(
+    spark: Any, km_path: Path, method: kmeans.KMeansMethod
+) -> None:
+    features = ["days", "orders"]
+    box = [KM_BOUNDS[f] for f in features]
+    rows = kmeans_rows(read_table(km_path), features, box)
+    want = kmeans.fit(rows, bounds=box, k=4, epsilon=2.0, method=method, random_state=9)
+    df = ps.read_csv(spark, str(km_path))
+    with ps.kmeans_source(df, features=features, bounds=KM_BOUNDS) as source:
+        got = kmeans.fit_synopses(
+            source.synopses, bounds=box, k=4, epsilon=2.0, method=method, random_state=9
+        )
+    np.testing.assert_array_equal(got.sizes, want.sizes)
+    np.testing.assert_allclose(got.centroids, want.centroids, rtol=1e-9)
+    assert (got.method, got.iterations) == (want.method, want.iterations)
+
+
+def test_kmeans_on_spark_refusals_spend_nothing(spark: Any, km_path: Path, tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "budget.db")
+    ledger.set_budget("crm", PrivacyBudget(1.0))
+    account = Account(ledger, "crm")
+    spec: dict[str, Any] = {"k": 2, "epsilon": 0.5, "account": account}
+    df = ps.read_csv(spark, str(km_path))
+    declared_days = {"days": (0.0, 365.0)}
+    with (
+        pytest.raises(InputError, match="never inferred from the data"),
+        ps.kmeans_source(df, features=["days", "orders"], bounds=declared_days),
+    ):
+        pass  # pragma: no cover
+    with (
+        pytest.raises(InputError, match="no such columns"),
+        ps.kmeans_source(df, features=["days", "x"], bounds={**KM_BOUNDS, "x": (0, 1)}),
+    ):
+        pass  # pragma: no cover
+    with ps.kmeans_source(df, features=["days", "orders"], bounds=KM_BOUNDS) as source:
+        with pytest.raises(InputError, match="other features or bounds"):
+            release_kmeans(source, features=["days", "orders"], bounds={**KM_BOUNDS,
+                           "orders": (0, 30)}, **spec)  # fmt: skip
+        with pytest.raises(InputError, match="needs the rows on this machine"):
+            release_kmeans(source, features=["days", "orders"], bounds=KM_BOUNDS,
+                           evaluate=True, **spec)  # fmt: skip
+    bounded = Bounding("u", 2)
+    with (
+        ps.kmeans_source(df, features=["days"], bounds=KM_BOUNDS, bounding=bounded) as source,
+        pytest.raises(InputError, match="one row per customer"),
+    ):
+        release_kmeans(source, features=["days"], bounds=KM_BOUNDS, **spec)
+    text = spark.createDataFrame(pd.DataFrame({"days": ["none", "", "n/a"]}))
+    with (
+        ps.kmeans_source(text, features=["days"], bounds=KM_BOUNDS) as source,
+        pytest.raises(InputError, match="no row has all features numeric"),
+    ):
+        release_kmeans(source, features=["days"], bounds=KM_BOUNDS, **spec)
+    assert float(ledger.remaining("crm").epsilon) == pytest.approx(1.0)
+
+
+def test_cli_kmeans_on_spark_writes_the_local_columns_and_audit_record(
+    spark: Any, km_path: Path, tmp_path: Path
+) -> None:
+    ledger = tmp_path / "budget.db"
+    _cli("budget", "set", "crm", "--epsilon", "2", "--ledger", ledger)
+    args = ["release", "kmeans", km_path, "--features", "days,orders",
+            "--bounds", "days=0:365,orders=0:24", "--k", "3", "--epsilon", "0.5",
+            "--dataset", "crm", "--unit", "u", "--ledger", ledger]  # fmt: skip
+    for engine in ("local", "spark"):
+        _cli(*args, "--engine", engine, "--out", tmp_path / f"{engine}.csv")
+    local, on_spark = (read_table(tmp_path / f"{e}.csv") for e in ("local", "spark"))
+    assert list(on_spark.columns) == list(local.columns)
+    assert list(on_spark["cluster"]) == ["0", "1", "2"]
+    assert float(Ledger(ledger).remaining("crm").epsilon) == pytest.approx(1.0)
+    records = [r for r in audit.read_records(audit.default_trail()) if "kmeans" in r.command]
+    assert len(records) == 2 and all(r.ok for r in records)
+    assert records[0].inputs == records[1].inputs  # same file, rows, columns, hash
+    assert records[0].epsilon_spent == records[1].epsilon_spent == 0.5
+    assert [r.epsilon_remaining for r in records] == [1.5, 1.0]
+    result = CliRunner().invoke(main, [*map(str, args), "--engine", "spark", "--evaluate",
+                                       "--out", tmp_path / "e.csv"])  # fmt: skip
+    assert result.exit_code == 2 and "use --engine local" in result.output
+    assert not (tmp_path / "e.csv").exists()
+    assert float(Ledger(ledger).remaining("crm").epsilon) == pytest.approx(1.0)
