@@ -70,6 +70,7 @@ __all__ = [
     "apply_policy",
     "assign_segments",
     "collect_to",
+    "data_columns",
     "exact_counts",
     "exact_sums",
     "kmeans_source",
@@ -124,7 +125,8 @@ def read_csv(spark: Any, path: str, *, multiline: bool = True) -> Any:
     return df.withColumn(ROW_ID, F.monotonically_increasing_id())
 
 
-def _data_columns(df: Any) -> list[str]:
+def data_columns(df: Any) -> list[str]:
+    """The columns of a table read by ``read_csv``/``read_table``, without ``ROW_ID``."""
     return [c for c in df.columns if c != ROW_ID]
 
 
@@ -144,7 +146,7 @@ def apply_policy(the_plan: Plan, df: Any, keys: PolicyKeys) -> Any:
 
     names = [c for step in the_plan.columns for c in step.output_columns]
     schema = StructType([StructField(n, StringType(), True) for n in names])
-    columns = _data_columns(df)
+    columns = data_columns(df)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
@@ -192,7 +194,7 @@ def apply_file(
     result = apply_policy(the_plan, df, keys)
     rows_out = collect_to(result, out)
     rows_in = df.count()
-    input_fp = fingerprint_dict(Path(source), rows_in, _data_columns(df), _sha256(source))
+    input_fp = fingerprint_dict(Path(source), rows_in, data_columns(df), _sha256(source))
     output_fp = fingerprint_dict(Path(out), rows_out, output_columns(the_plan), _sha256(out))
     return write_manifest(the_plan, keys, input_fp, output_fp)
 
@@ -237,7 +239,7 @@ def assign_segments(
     for name, df in tables.items():
         if unit not in df.columns:
             raise InputError("column not found (the scheme file's unit)", source=name, column=unit)
-    columns = {name: _data_columns(df) for name, df in tables.items()}
+    columns = {name: data_columns(df) for name, df in tables.items()}
     every = list(dict.fromkeys(c for cols in columns.values() for c in cols))
     tagged = None
     for name, df in tables.items():
@@ -416,7 +418,7 @@ class SparkRows:
     @property
     def columns(self) -> list[str]:
         """The data columns (without ``ROW_ID``)."""
-        return _data_columns(self.df)
+        return data_columns(self.df)
 
     def cell_quantiles(self, task: QuantileTask) -> np.ndarray:
         """``task.released`` of every declared cell (cells without rows: on the driver)."""

@@ -524,6 +524,17 @@ def quantile_command(
 
 
 @contextmanager
+def _spark_table(source: Path, record: audit.RunRecorder) -> Iterator[Any]:
+    """``source`` read on Spark (a local session unless one is active), its input recorded."""
+    from privseg import spark
+
+    with spark_session() as session:
+        df = spark.read_table(session, source)
+        record.add_input(source, rows=df.count(), columns=spark.data_columns(df))
+        yield df
+
+
+@contextmanager
 def _quantile_rows(
     source: Path, engine: str, record: audit.RunRecorder
 ) -> Iterator[pd.DataFrame | QuantileRows]:
@@ -533,10 +544,8 @@ def _quantile_rows(
         return
     from privseg import spark
 
-    with spark_session() as session:
-        rows = spark.SparkRows(spark.read_table(session, source))
-        record.add_input(source, rows=rows.df.count(), columns=rows.columns)
-        yield rows
+    with _spark_table(source, record) as df:
+        yield spark.SparkRows(df)
 
 
 @release_group.command("kmeans")
@@ -595,14 +604,13 @@ def _kmeans_rows(
         return
     from privseg import spark
 
-    with spark_session() as session:
-        df = spark.read_table(session, source)
-        columns = [c for c in df.columns if c != spark.ROW_ID]
-        record.add_input(source, rows=df.count(), columns=columns)
-        with spark.kmeans_source(
+    with (
+        _spark_table(source, record) as df,
+        spark.kmeans_source(
             df, features=features, bounds=setup.bounds, bounding=setup.bounding
-        ) as rows:
-            yield rows
+        ) as rows,
+    ):
+        yield rows
 
 
 def _common_setup(
@@ -628,10 +636,7 @@ def _exact_counts(
     if engine == Engine.SPARK:
         from privseg import spark
 
-        with spark_session() as session:
-            df = spark.read_table(session, source)
-            columns = [c for c in df.columns if c != spark.ROW_ID]
-            record.add_input(source, rows=df.count(), columns=columns)
+        with _spark_table(source, record) as df:
             return spark.exact_counts(df, by=by, keys=setup.keys, bounding=setup.bounding)
     if str(source) == "-":
         return read_input(source, record)
@@ -653,10 +658,7 @@ def _exact_sums(
         return read_input(source, record)
     from privseg import spark
 
-    with spark_session() as session:
-        df = spark.read_table(session, source)
-        columns = [c for c in df.columns if c != spark.ROW_ID]
-        record.add_input(source, rows=df.count(), columns=columns)
+    with _spark_table(source, record) as df:
         return spark.exact_sums(
             df, by=by, keys=setup.keys, value=value, bounds=setup.bounds, bounding=setup.bounding
         )

@@ -138,8 +138,7 @@ def _assign_spark(
     with spark_session() as session:
         frames = [spark.read_table(session, source) for source in sources]
         for source, frame in zip(sources, frames, strict=True):
-            columns = [c for c in frame.columns if c != spark.ROW_ID]
-            record.add_input(source, rows=frame.count(), columns=columns)
+            record.add_input(source, rows=frame.count(), columns=spark.data_columns(frame))
         c, o, i = frames
         labels = spark.assign_segments(c, o, i, schemes, as_of=day)
         return spark.collect_to(labels, out), list(labels.columns)
