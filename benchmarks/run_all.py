@@ -206,7 +206,7 @@ TASKS: dict[str, Callable[[Path, Path], dict[str, Any]]] = {
     "pyarrow read": task_pyarrow_read,
     "pyarrow read+write": task_pyarrow_read_write,
     "screen (privseg screen, sampled)": task_screen,
-    "screen (first chunk, as in apply)": task_screen_first_chunk,
+    "screen of the first chunk (in an apply worker)": task_screen_first_chunk,
     "presidio-structured (extrapolated)": task_presidio_structured,
     "apply (streamed)": task_apply,
     "tokens (Tokenizer, mobile column)": task_tokens,
