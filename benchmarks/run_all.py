@@ -1,7 +1,7 @@
 """Run every benchmark: the other scripts, then the scale benchmark (this file).
 
     python benchmarks/run_all.py [--sizes 1000000,5000000] [--data /tmp/privseg-bench]
-                                 [--skip-others] [--json benchmarks/scale.json]
+                                 [--skip-others] [--repeat N] [--json benchmarks/scale.json]
 
 The scale benchmark measures, per size (customers rows), throughput and peak memory of
 screen, apply, segment assign and release counts, each beside its baseline measured in the
@@ -326,18 +326,34 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     fig.savefig(path)
 
 
+def medians(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One result per (size, task): the run with the median seconds, with every run's seconds."""
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for r in results:
+        groups.setdefault((r["size"], r["task"]), []).append(r)
+    picked = []
+    for runs in groups.values():
+        timed = sorted((r for r in runs if "seconds" in r), key=lambda r: r["seconds"])
+        if not timed:
+            picked.append(runs[0])
+            continue
+        picked.append(timed[(len(timed) - 1) // 2] | {"runs": [r["seconds"] for r in runs]})
+    return picked
+
+
 def table(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| size | task | seconds | rows/s | peak MB |",
-        "|---:|---|---:|---:|---:|",
+        "| size | task | seconds (median) | runs | rows/s | peak MB |",
+        "|---:|---|---:|---|---:|---:|",
     ]
     for r in results:
         if "seconds" not in r:
-            lines.append(f"| {r['size']:,} | {r['task']} | {r['error']} | | |")
+            lines.append(f"| {r['size']:,} | {r['task']} | {r['error']} | | | |")
             continue
         rate = r["rows"] / r["seconds"] if r["seconds"] else float("inf")
+        runs = ", ".join(f"{s:.1f}" for s in r.get("runs", [r["seconds"]]))
         lines.append(
-            f"| {r['size']:,} | {r['task']} | {r['seconds']:.1f} | {rate:,.0f} | "
+            f"| {r['size']:,} | {r['task']} | {r['seconds']:.1f} | {runs} | {rate:,.0f} | "
             f"{r['peak_mb']:,.0f} |"
         )
     return "\n".join(lines)
@@ -350,6 +366,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "privseg-bench")
     parser.add_argument("--sizes", default="1000000,5000000")
     parser.add_argument("--only", default=None, help="Task names to run, separated by ';'.")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="Runs of each task, interleaved (task A, B, ..., then again); the tables and plot "
+        "show the median run, the JSON keeps every run.",
+    )
     parser.add_argument("--skip-others", action="store_true", help="Only the scale benchmark.")
     parser.add_argument(
         "--replot", action="store_true", help="Redraw the PNG and table from --json only."
@@ -362,7 +385,7 @@ def main() -> None:
         print(json.dumps(result | {"main_hwm_mb": _hwm_mb()}))
         return
     if args.replot:
-        results = json.loads(args.json.read_text())["results"]
+        results = medians(json.loads(args.json.read_text())["results"])
         plot(results, args.png)
         print(table(results))
         return
@@ -382,15 +405,16 @@ def main() -> None:
         if not (data / "interactions.csv").exists():
             write_blocks(data, size, 100_000)
         with tempfile.TemporaryDirectory(prefix="privseg-bench-", dir=args.data) as work:
-            for name in names:
-                result = measure(name, data, Path(work)) | {"size": size}
-                results.append(result)
-                print(json.dumps(result, ensure_ascii=False), flush=True)
+            for run in range(args.repeat):
+                for name in names:
+                    result = measure(name, data, Path(work)) | {"size": size, "run": run}
+                    results.append(result)
+                    print(json.dumps(result, ensure_ascii=False), flush=True)
     args.json.write_text(
         json.dumps({"machine": info, "results": results}, ensure_ascii=False, indent=1) + "\n"
     )
-    plot(results, args.png)
-    print(table(results))
+    plot(medians(results), args.png)
+    print(table(medians(results)))
 
 
 if __name__ == "__main__":
