@@ -8,6 +8,7 @@ vectorized detectors over every value instead and never calls presidio per cell.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from datetime import date
 from pathlib import Path
@@ -16,13 +17,14 @@ import numpy as np
 import pandas as pd
 
 from privseg import io
+from privseg.errors import InputError
 from privseg.screening.detectors import Values, scan_patterns, scan_shapes, split_opaque
 from privseg.screening.lexicon import header_hits
-from privseg.screening.report import ScreenReport
+from privseg.screening.report import ColumnVerdict, ScreenReport
 from privseg.screening.sampling import sample_positions
 from privseg.screening.verdict import decide
 
-__all__ = ["DEFAULT_SAMPLE", "screen"]
+__all__ = ["DEFAULT_SAMPLE", "fits_in_memory", "screen"]
 
 DEFAULT_SAMPLE = 1000
 
@@ -42,6 +44,27 @@ def _warm_up() -> threading.Thread:
     return thread
 
 
+#: A table read whole takes about this many times its file size in memory (pyarrow + pandas).
+_MEMORY_PER_FILE_BYTE = 2.5
+
+
+def _available_memory() -> int:
+    """Bytes of memory available to new allocations (MemAvailable; free pages elsewhere)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        with open("/proc/meminfo", encoding="ascii") as f:
+            line = next(x for x in f if x.startswith("MemAvailable:"))
+        return int(line.split()[1]) * 1024
+    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def fits_in_memory(path: str | Path) -> bool:
+    """Whether ``path`` read whole would take at most half the memory available now."""
+    if str(path) == io.STDIO:
+        return True  # standard input is read once, whole
+    size = Path(path).stat().st_size if Path(path).exists() else 0
+    return size * _MEMORY_PER_FILE_BYTE <= _available_memory() / 2
+
+
 def screen(
     table_or_path: pd.DataFrame | str | Path,
     *,
@@ -57,20 +80,37 @@ def screen(
     ``sample`` values per column are examined with presidio (``None``: all of them);
     ``full=True`` scans every value with vectorized detectors instead. ``as_of`` (default
     today) is the date against which holders under 14 are judged. The report never holds a
-    raw value.
+    raw value. A file is read whole when that takes at most half the available memory
+    (:func:`fits_in_memory`); a larger one is sampled in two streamed passes (count the
+    non-empty cells, then pick the same sample), with the same report.
     """
     if sample is not None and sample <= 0:
         raise ValueError("sample must be a positive number of values")
+    as_of = as_of or date.today()
     if isinstance(table_or_path, pd.DataFrame):
-        table = table_or_path
-        label = source or "<table>"
-    else:
-        warming = None if full else _warm_up()
-        table = io.read_table(table_or_path, encoding=encoding)
-        label = source or str(table_or_path)
+        return _screen_table(table_or_path, source or "<table>", sample, full, as_of)
+    label = source or str(table_or_path)
+    warming = None if full else _warm_up()
+    try:
+        if full or sample is None or fits_in_memory(table_or_path):
+            table = io.read_table(table_or_path, encoding=encoding)
+            if warming is not None:
+                warming.join()
+            return _screen_table(table, label, sample, full, as_of)
+        rows, columns = _streamed_sample(table_or_path, sample, encoding)
+    finally:
         if warming is not None:
             warming.join()
-    as_of = as_of or date.today()
+    verdicts = [_verdict(name, values, sampled, False, as_of) for name, values, sampled in columns]
+    touched = np.unique(np.concatenate([v.index.to_numpy() for _, v, _ in columns] or [[]]))
+    return ScreenReport(
+        source=label, rows=rows, rows_examined=len(touched), columns=tuple(verdicts), full=False
+    )
+
+
+def _screen_table(
+    table: pd.DataFrame, label: str, sample: int | None, full: bool, as_of: date
+) -> ScreenReport:
     rows = len(table)
     touched = np.zeros(rows, dtype=bool)
     verdicts = []
@@ -85,18 +125,7 @@ def screen(
         else:
             sampled = False
         touched[present] = True
-        vals = Values.of(column.iloc[present])
-        findings, rest = split_opaque(vals)
-        if full:
-            findings += scan_patterns(rest, name, as_of=as_of)
-        else:
-            from privseg.screening.engine import analyze_sample  # presidio loads lazily
-
-            findings += analyze_sample(rest, name, as_of=as_of)
-        findings += scan_shapes(rest, as_of=as_of)
-        verdicts.append(
-            decide(name, header_hits(name), findings, sampled=sampled, examined=vals.examined)
-        )
+        verdicts.append(_verdict(name, column.iloc[present], sampled, full, as_of))
     return ScreenReport(
         source=label,
         rows=rows,
@@ -104,3 +133,58 @@ def screen(
         columns=tuple(verdicts),
         full=full,
     )
+
+
+def _verdict(name: str, values: pd.Series, sampled: bool, full: bool, as_of: date) -> ColumnVerdict:
+    """One column's verdict from the values examined (non-empty cells)."""
+    vals = Values.of(values)
+    findings, rest = split_opaque(vals)
+    if full:
+        findings += scan_patterns(rest, name, as_of=as_of)
+    else:
+        from privseg.screening.engine import analyze_sample  # presidio loads lazily
+
+        findings += analyze_sample(rest, name, as_of=as_of)
+    findings += scan_shapes(rest, as_of=as_of)
+    return decide(name, header_hits(name), findings, sampled=sampled, examined=vals.examined)
+
+
+def _streamed_sample(
+    path: str | Path, sample: int, encoding: str | None
+) -> tuple[int, list[tuple[str, pd.Series, bool]]]:
+    """Rows, and per column (name, sampled non-empty values indexed by row, sampled?), in
+    two passes over ``path``: the same cells as ``sample_positions`` picks on the whole table."""
+    counts: np.ndarray | None = None
+    names: list[str] = []
+    rows = 0
+    for chunk in io.iter_table(path, encoding=encoding):
+        present = chunk.notna().to_numpy().sum(axis=0)
+        counts = present if counts is None else counts + present
+        names = [str(c) for c in chunk.columns]
+        rows += len(chunk)
+    assert counts is not None  # iter_table raises on a table without rows
+    wanted = [
+        sample_positions(int(n), sample, name) if n > sample else None
+        for name, n in zip(names, counts, strict=True)
+    ]
+    seen = np.zeros(len(names), dtype=np.int64)
+    pieces: list[list[pd.Series]] = [[] for _ in names]
+    again = 0
+    for chunk in io.iter_table(path, encoding=encoding):
+        again += len(chunk)
+        for j in range(len(names)):
+            column = chunk.iloc[:, j]
+            present = np.flatnonzero(column.notna().to_numpy())
+            keep = wanted[j]
+            if keep is not None:
+                lo, hi = np.searchsorted(keep, [seen[j], seen[j] + len(present)])
+                present = present[keep[lo:hi] - seen[j]]
+            seen[j] += int(column.notna().sum())
+            pieces[j].append(column.iloc[present])
+    if again != rows or not np.array_equal(seen, counts):
+        raise InputError("the file changed while it was being screened", source=str(path))
+    columns = [
+        (name, pd.concat(parts), keep is not None)
+        for name, parts, keep in zip(names, pieces, wanted, strict=True)
+    ]
+    return rows, columns

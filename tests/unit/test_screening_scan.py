@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -209,3 +210,43 @@ def test_minor_uses_the_as_of_date() -> None:
 def test_invalid_sample_size() -> None:
     with pytest.raises(ValueError, match="sample"):
         screen(pd.DataFrame({"a": ["x"]}), sample=0)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_file_too_large_for_memory_is_sampled_in_two_passes_with_the_same_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    """Forcing the streamed path (small chunks, sparse columns) changes nothing in the report."""
+    from privseg import io
+    from privseg.datasets import generate
+    from privseg.screening import scan
+
+    df = generate(3_000, seed=5).customers
+    path = tmp_path / f"c{suffix}"
+    io.write_table(df, path)
+    whole = screen(path, sample=400, as_of=AS_OF)
+    calls: list[int] = []
+    real_iter = io.iter_table
+    monkeypatch.setattr(scan, "fits_in_memory", lambda p: False)
+    monkeypatch.setattr(
+        io, "iter_table", lambda p, **kw: calls.append(1) or real_iter(p, chunk_rows=700, **kw)
+    )
+    streamed = screen(path, sample=400, as_of=AS_OF)
+    assert len(calls) == 2  # two passes, never the whole table
+    assert streamed.to_dict() == whole.to_dict()
+    assert streamed.rows_examined == whole.rows_examined < len(df)
+
+
+def test_fits_in_memory_compares_the_file_with_available_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from privseg.screening import scan
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"a\n" + b"1\n" * 1000)
+    monkeypatch.setattr(scan, "_available_memory", lambda: 12_000)
+    assert scan.fits_in_memory(path) and scan.fits_in_memory("-")
+    monkeypatch.setattr(scan, "_available_memory", lambda: 4_000)
+    assert not scan.fits_in_memory(path)
+    monkeypatch.undo()
+    assert scan._available_memory() > 0
