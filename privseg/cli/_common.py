@@ -96,3 +96,25 @@ def encoding_option(f: F) -> F:
         default=None,
         help="CSV text encoding (default: detect UTF-8, UTF-8 with BOM, GB18030).",
     )(f)
+
+
+def report_out_option(f: F) -> F:
+    """``--out FILE``: write the report there (atomically) instead of standard output."""
+    return click.option(
+        "--out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Write the report to FILE (atomically) instead of standard output.",
+    )(f)
+
+
+def emit(text: str, out: Path | None) -> None:
+    """Write ``text`` to ``out`` atomically (saying so on stderr), or to standard output."""
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    from privseg.io import atomic_path
+
+    with atomic_path(out) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out}", err=True)

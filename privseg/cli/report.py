@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from privseg.cli._common import encoding_option, path_argument
+from privseg.cli._common import F, emit, encoding_option, path_argument, report_out_option
 from privseg.cli.audit import operator_option, trail_option
 from privseg.cli.release import ledger_option
+from privseg.cli.screen import sample_options, screened
 from privseg.report import ReportFormat
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _report_options(f: F) -> F:
     """``--format html|md`` and ``--out FILE``."""
-    f = click.option(
-        "--out",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Write the report to FILE (atomically) instead of standard output.",
-    )(f)
+    f = report_out_option(f)
     return click.option(
         "--format",
         "fmt",
@@ -32,18 +24,6 @@ def _report_options(f: F) -> F:
         show_default=True,
         help="Report format.",
     )(f)
-
-
-def _emit(text: str, out: Path | None) -> None:
-    """Write ``text`` to ``out`` atomically, or to standard output."""
-    if out is None:
-        click.echo(text, nl=False)
-        return
-    from privseg.io import atomic_path
-
-    with atomic_path(out) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {out}", err=True)
 
 
 @click.group("report")
@@ -64,13 +44,7 @@ def report_group() -> None:
 @report_group.command("screen")
 @path_argument("input_path")
 @_report_options
-@click.option(
-    "--sample",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Values examined per column when screening a table (default 1000).",
-)
-@click.option("--full", is_flag=True, help="Scan every value of a table instead of a sample.")
+@sample_options
 @encoding_option
 @trail_option
 @operator_option
@@ -96,22 +70,25 @@ def screen_command(
       privseg screen customers.csv --format json --out screen.json
       privseg report screen screen.json --out screening.html
     """
-    from privseg import audit
     from privseg.report import load_screen_json, render_screening
     from privseg.report.screening import is_screen_json
-    from privseg.screening import DEFAULT_SAMPLE, screen
 
-    if full and sample is not None:
-        raise click.UsageError("--sample and --full exclude each other")
     if is_screen_json(input_path):
         if full or sample is not None or encoding is not None:
             raise click.UsageError("--sample, --full and --encoding apply to tables, not JSON")
-        _emit(render_screening(load_screen_json(input_path), ReportFormat(fmt)), out)
+        emit(render_screening(load_screen_json(input_path), ReportFormat(fmt)), out)
         return
-    with audit.run("report screen", trail=trail, operator=operator) as record:
-        report = screen(input_path, sample=sample or DEFAULT_SAMPLE, full=full, encoding=encoding)
-        record.add_screening(report, input_path)
-        _emit(render_screening(report, ReportFormat(fmt)), out)
+    run = screened(
+        "report screen",
+        input_path,
+        sample=sample,
+        full=full,
+        encoding=encoding,
+        trail=trail,
+        operator=operator,
+    )
+    with run as (report, record):
+        emit(render_screening(report, ReportFormat(fmt)), out)
         if out is not None:
             record.add_output(out)
 
@@ -164,7 +141,7 @@ def run_command(
         missing = wanted - {r.run_id for r in records} - {str(r.seq) for r in records}
         if missing:
             raise InputError(f"no run {', '.join(sorted(missing))} in the trail", source=path)
-    _emit(render_run(records, verification, ReportFormat(fmt), trail=str(path)), out)
+    emit(render_run(records, verification, ReportFormat(fmt), trail=str(path)), out)
 
 
 @report_group.command("budget")
@@ -200,7 +177,7 @@ def budget_command(
     ]
     if not statuses and (dataset is not None or purpose is not None):
         raise InputError("no budget matches --dataset/--purpose", source=book.path)
-    _emit(render_budget(statuses, ReportFormat(fmt), source=str(book.path)), out)
+    emit(render_budget(statuses, ReportFormat(fmt), source=str(book.path)), out)
 
 
 COMMANDS: list[click.Command] = [report_group]

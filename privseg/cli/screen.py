@@ -3,36 +3,77 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 
-from privseg.cli._common import OutputFormat, encoding_option, format_option, path_argument
+from privseg.cli._common import (
+    F,
+    OutputFormat,
+    emit,
+    encoding_option,
+    format_option,
+    path_argument,
+    report_out_option,
+)
 from privseg.cli.audit import operator_option, trail_option
 
+if TYPE_CHECKING:
+    from privseg.audit import RunRecorder
+    from privseg.screening import ScreenReport
+
 COMMANDS: list[click.Command] = []
+
+
+def sample_options(f: F) -> F:
+    """``--sample N`` and ``--full`` (they exclude each other)."""
+    f = click.option(
+        "--full",
+        is_flag=True,
+        help="Scan every value with vectorized detectors instead of a sample.",
+    )(f)
+    return click.option(
+        "--sample",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Values examined per column (default 1000): the first half in file order, the "
+        "rest drawn reproducibly (seeded by the column name).",
+    )(f)
+
+
+@contextmanager
+def screened(
+    command: str,
+    input_path: Path,
+    *,
+    sample: int | None,
+    full: bool,
+    encoding: str | None,
+    trail: Path | None,
+    operator: str | None,
+) -> Iterator[tuple[ScreenReport, RunRecorder]]:
+    """Screen ``input_path`` inside an audited run of ``command``; yields the report and the
+    run's recorder (to add outputs)."""
+    from privseg import audit
+    from privseg.screening import DEFAULT_SAMPLE, screen
+
+    if full and sample is not None:
+        raise click.UsageError("--sample and --full exclude each other")
+    with audit.run(command, trail=trail, operator=operator) as record:
+        report = screen(input_path, sample=sample or DEFAULT_SAMPLE, full=full, encoding=encoding)
+        record.add_screening(report, input_path)
+        yield report, record
 
 
 @click.command("screen")
 @path_argument("input_path")
 @format_option(*OutputFormat)
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the report to FILE (atomically) instead of standard output.",
-)
-@click.option(
-    "--sample",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Values examined per column (default 1000): the first half in file order, the rest "
-    "drawn reproducibly (seeded by the column name).",
-)
-@click.option(
-    "--full", is_flag=True, help="Scan every value with vectorized detectors instead of a sample."
-)
+@report_out_option
+@sample_options
 @encoding_option
 @trail_option
 @operator_option
@@ -60,25 +101,24 @@ def screen_command(
       privseg screen export.csv --format json --full       # every value, JSON contract
       privseg screen gbk.csv --encoding gb18030 --sample 5000 --format md
     """
-    from privseg import audit
-    from privseg.io import atomic_path
-    from privseg.screening import DEFAULT_SAMPLE, screen
     from privseg.screening.render import render, renderable
 
-    if full and sample is not None:
-        raise click.UsageError("--sample and --full exclude each other")
-    with audit.run("screen", trail=trail, operator=operator) as record:
-        report = screen(input_path, sample=sample or DEFAULT_SAMPLE, full=full, encoding=encoding)
-        record.add_screening(report, input_path)
-        if out is not None:
-            with atomic_path(out) as tmp:
-                tmp.write_text(render(report, fmt), encoding="utf-8")
-            record.add_output(out)
-            click.echo(f"wrote {out}", err=True)
-        elif fmt == OutputFormat.TEXT and sys.stdout.isatty():
+    run = screened(
+        "screen",
+        input_path,
+        sample=sample,
+        full=full,
+        encoding=encoding,
+        trail=trail,
+        operator=operator,
+    )
+    with run as (report, record):
+        if out is None and fmt == OutputFormat.TEXT and sys.stdout.isatty():
             Console().print(renderable(report))
-        else:
-            click.echo(render(report, fmt), nl=False)
+            return
+        emit(render(report, fmt), out)
+        if out is not None:
+            record.add_output(out)
 
 
 COMMANDS.append(screen_command)
