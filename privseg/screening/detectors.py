@@ -10,6 +10,7 @@ same :data:`~privseg.screening.patterns.SPECS` as the presidio recognizers.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -175,14 +176,12 @@ def contains(values: pd.Series, pattern: re.Pattern[str]) -> np.ndarray:
     (:func:`_loose`) runs first in pyarrow's RE2 (vectorized, called directly: pandas parses
     the pattern again on every call), and the exact pattern only on the values it let through.
     """
+    maybe = np.ones(len(values), dtype=bool)  # without a superset RE2 runs: check every value
     loose = _loose(pattern)
-    try:
-        if loose is None:
-            raise ValueError("no RE2 superset")
-        found = pc.match_substring_regex(pa.array(values, from_pandas=True), loose)
-        maybe = found.fill_null(False).to_numpy(zero_copy_only=False)
-    except (ValueError, pa.ArrowException):  # check every value exactly
-        maybe = np.ones(len(values), dtype=bool)
+    if loose is not None:
+        with contextlib.suppress(pa.ArrowException):  # RE2 refused the pattern
+            found = pc.match_substring_regex(pa.array(values, from_pandas=True), loose)
+            maybe = found.fill_null(False).to_numpy(zero_copy_only=False)
     hit = np.zeros(len(values), dtype=bool)
     idx = np.flatnonzero(maybe)
     if len(idx):

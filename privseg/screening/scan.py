@@ -91,16 +91,18 @@ def screen(
         return _screen_table(table_or_path, source or "<table>", sample, full, as_of)
     label = source or str(table_or_path)
     warming = None if full else _warm_up()
+    in_memory = full or sample is None or fits_in_memory(table_or_path)
     try:
-        if full or sample is None or fits_in_memory(table_or_path):
+        if in_memory:
             table = io.read_table(table_or_path, encoding=encoding)
-            if warming is not None:
-                warming.join()
-            return _screen_table(table, label, sample, full, as_of)
-        rows, columns = _streamed_sample(table_or_path, sample, encoding)
+        else:
+            assert sample is not None
+            rows, columns = _streamed_sample(table_or_path, sample, encoding)
     finally:
         if warming is not None:
-            warming.join()
+            warming.join()  # before any analysis: the analyzer is built once
+    if in_memory:
+        return _screen_table(table, label, sample, full, as_of)
     verdicts = [_verdict(name, values, sampled, False, as_of) for name, values, sampled in columns]
     touched = np.unique(np.concatenate([v.index.to_numpy() for _, v, _ in columns] or [[]]))
     return ScreenReport(
@@ -178,9 +180,11 @@ def _streamed_sample(
             keep = wanted[j]
             if keep is not None:
                 lo, hi = np.searchsorted(keep, [seen[j], seen[j] + len(present)])
-                present = present[keep[lo:hi] - seen[j]]
-            seen[j] += int(column.notna().sum())
-            pieces[j].append(column.iloc[present])
+                picked = present[keep[lo:hi] - seen[j]]
+            else:
+                picked = present
+            seen[j] += len(present)
+            pieces[j].append(column.iloc[picked])
     if again != rows or not np.array_equal(seen, counts):
         raise InputError("the file changed while it was being screened", source=str(path))
     columns = [
