@@ -726,31 +726,26 @@ def apply_file(
     first_pass = open_table(source, chunk_rows=chunk_rows, encoding=encoding).chunks
     first = next(first_pass)
     del first_pass  # the last reference: the reader closes
-    screened: ScreenReport | None = None
-    if full:
-        screened = _merge_reports(
-            [
-                screen(c, full=True)
-                for c in iter_table(source, chunk_rows=chunk_rows, encoding=encoding)
-            ]
+    the_plan: Plan | None = None
+    if full:  # a refusal raises before any worker starts
+        the_plan = plan(
+            policy,
+            _merge_reports(
+                [
+                    screen(c, full=True)
+                    for c in iter_table(source, chunk_rows=chunk_rows, encoding=encoding)
+                ]
+            ),
         )
     provisional = _unscreened_plan(policy, first.columns)
     pool = _worker_pool(provisional, keys, first)
     screening: Future[ScreenReport] | None = None
-    if screened is None:
+    if the_plan is None:
         if pool is None:
-            screened = screen(first)
+            the_plan = plan(policy, screen(first))
         else:
             screening = pool.submit(_screen_in_worker)
-    the_plan = plan(policy, screened) if screened is not None else None
     del first
-
-    def checked() -> Plan | None:
-        """The plan once the screen is done (raises PolicyRefusal), else None."""
-        nonlocal the_plan
-        if the_plan is None and screening is not None and screening.done():
-            the_plan = plan(policy, screening.result())
-        return the_plan
 
     with ThreadPoolExecutor(1, thread_name_prefix="privseg-sha256") as hashing:
         input_sha = hashing.submit(file_sha256, source)
@@ -763,7 +758,8 @@ def apply_file(
         try:
             with open_table_writer(out) as writer, WriteBehind(writer.write) as behind:
                 for chunk in prefetched(chunks):
-                    checked()
+                    if the_plan is None and screening is not None and screening.done():
+                        the_plan = plan(policy, screening.result())  # a refusal raises now
                     rows += len(chunk)
                     if pool is None:
                         behind.submit(enforce(provisional, chunk, keys))
@@ -773,18 +769,17 @@ def apply_file(
                         behind.submit(pending.popleft().result())
                 while pending:
                     behind.submit(pending.popleft().result())
-                if screening is not None:
-                    screening.result()  # wait: the output is committed only once screened
-                final = checked()
-                assert final is not None
+                if the_plan is None:  # the output is committed only once screened
+                    assert screening is not None
+                    the_plan = plan(policy, screening.result())
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
         input_fp = fingerprint_dict(
-            source, rows, [s.column for s in final.columns], input_sha.result()
+            source, rows, [s.column for s in the_plan.columns], input_sha.result()
         )
-    output = fingerprint_dict(out, writer.rows, output_columns(final), file_sha256(out))
-    return write_manifest(final, keys, input_fp, output)
+    output = fingerprint_dict(out, writer.rows, output_columns(the_plan), file_sha256(out))
+    return write_manifest(the_plan, keys, input_fp, output)
 
 
 def output_columns(the_plan: Plan) -> list[str]:
