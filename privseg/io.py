@@ -330,7 +330,7 @@ def _csv_options(
         read.block_size = block_size
     parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
     convert = pacsv.ConvertOptions(
-        column_types=dict.fromkeys(names, pa.string()),
+        column_types=dict.fromkeys(names, pa.large_string()),
         strings_can_be_null=True,
         quoted_strings_can_be_null=True,
         null_values=[""],
@@ -418,7 +418,7 @@ def _iter_csv_arrow(
         except (pa.ArrowException, UnicodeDecodeError, ValueError) as error:
             raise _arrow_failure(error, src, encoding, fmt.delimiter, len(header)) from None
 
-    schema = pa.schema([(name, pa.string()) for name in names])
+    schema = pa.schema([(name, pa.large_string()) for name in names])
     yield from _rechunk(batches(), schema, chunk_rows)
 
 

@@ -130,7 +130,7 @@ def _split(
         for p, writer in enumerate(writers):
             if writer is None:  # an empty partition: an empty table with the same columns
                 if schema is None:
-                    schema = pa.schema([(c, pa.string()) for c in table.columns])
+                    schema = pa.schema([(c, pa.large_string()) for c in table.columns])
                 with pa.OSFile(str(paths[p]), "wb") as sink, pa.ipc.new_file(sink, schema):
                     pass
     return paths, InputStats(table.path, rows, columns)
