@@ -298,17 +298,22 @@ def _token_bytes(inner: hashlib._Hash, outer: hashlib._Hash, texts: Sequence[byt
 
 
 def _mostly_distinct(values: pa.Array, sample: int = 4096) -> bool:
-    """Whether ``values`` look at least 80% distinct, from collisions in an even sample.
+    """Whether the non-empty ``values`` look at least 80% distinct, from collisions in an
+    even sample.
 
-    With m sampled values among u distinct ones about m**2 / (2 u) pairs collide, so u is
-    estimated from the collisions seen. It only chooses whether deduplicating pays off.
+    With k sampled non-empty values among u distinct ones about k**2 / (2 u) pairs collide,
+    so u is estimated from the collisions seen. Nulls and empty strings are left out: they
+    are never hashed, so repeating them costs nothing. It only chooses whether
+    deduplicating pays off.
     """
     m = min(len(values), sample)
     if m < 2:
         return True
     picked = values.take(np.linspace(0, len(values) - 1, m).astype(np.int64))
-    collisions = m - len(pc.unique(picked))
-    return collisions == 0 or m * m / (2 * collisions) >= 0.8 * len(values)
+    present = picked.filter(pc.greater(pc.binary_length(picked), 0))  # drops nulls too
+    k = len(present)
+    collisions = k - len(pc.unique(present))
+    return collisions == 0 or k * k / (2 * collisions) >= 0.8 * len(values) * k / m
 
 
 def _token_block(

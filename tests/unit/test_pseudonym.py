@@ -130,6 +130,25 @@ def test_integral_numbers_tokenize_like_text() -> None:
     assert as_float.iloc[0] == tokenizer.token(IdKind.MOBILE, "13812345678")
 
 
+def test_dedup_is_chosen_by_repeats_among_non_empty_ids() -> None:
+    distinct = [f"id{i}" for i in range(9000)]
+    with_blanks = pa.array(distinct + [""] * 1000 + [None] * 1000, pa.large_string())
+    assert pseudonym._mostly_distinct(with_blanks)  # blank cells are not repeats
+    repeated = pa.array([f"id{i % 500}" for i in range(10000)], pa.large_string())
+    assert not pseudonym._mostly_distinct(repeated)
+
+
+@pytest.mark.parametrize("repeats", [1, 20])
+def test_tokens_are_the_same_with_and_without_dedup(repeats: int) -> None:
+    ids = [f"+86 138{i % (4000 // repeats):08d}" for i in range(4000)] + ["", None]
+    values = pd.Series(ids, dtype="str")
+    tokenizer = Tokenizer(VECTOR_KEY, "p", workers=1)
+    one_by_one = [None if v in ("", None) else tokenizer.token(IdKind.MOBILE, v) for v in ids]
+    tokens = tokenizer.tokenize(values, IdKind.MOBILE)
+    assert [None if pd.isna(t) else t for t in tokens] == one_by_one
+    assert pseudonym._mostly_distinct(pa.array(ids, pa.large_string())) == (repeats == 1)
+
+
 def test_forked_split_gives_the_same_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     values = pd.Series([f"id{i}" for i in range(2001)], dtype="str")
     single = Tokenizer(VECTOR_KEY, "p", workers=1).tokenize(values, IdKind.OTHER)
