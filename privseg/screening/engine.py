@@ -113,7 +113,11 @@ def analyze_sample(vals: Values, header: str, *, as_of: date) -> list[Finding]:
     starts = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]]).tolist()
     joined = "\n".join(texts)
     context = [header, *header_tokens(header)]
-    results = build_analyzer().analyze(text=joined, language=LANGUAGE, context=context)
+    # only the recognizers of entities with candidates here: the others cannot match
+    entities = [entity for entity, cand in cands.items() if cand.any()]
+    results = build_analyzer().analyze(
+        text=joined, language=LANGUAGE, entities=entities, context=context
+    )
     per_entity: dict[str, dict[int, list[str]]] = {}
     scores: dict[str, list[float]] = {}
     resident_spans = {(r.start, r.end) for r in results if r.entity_type == "CN_RESIDENT_ID"}
