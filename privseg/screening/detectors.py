@@ -13,7 +13,7 @@ import base64
 import contextlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -169,10 +169,31 @@ _PYTHON_CLASSES = re.compile(r"(?<!\\)(?:\\\\)*\\[wWsS]")
 _DIGITS_AND_BOUNDARIES = re.compile(r"(?<!\\)((?:\\\\)*)\\([dDbB])")
 
 
-def contains(values: pd.Series, pattern: re.Pattern[str]) -> np.ndarray:
-    """Where ``pattern`` matches somewhere in each value.
+#: Up to this many values (a sample) ``fullmatch`` runs Python's ``re`` directly: its
+#: compiled patterns are cached, while pandas parses the pattern again on every call to choose
+#: an engine and pyarrow compiles it again.
+_PYTHON_RE_MAX = 20_000
 
-    Lookarounds push pandas onto a per-value Python loop; so a superset of the pattern
+
+def _python_re(values: pd.Series, method: Callable[[str], re.Match[str] | None]) -> np.ndarray:
+    """Where ``method`` (a compiled pattern's search, match or fullmatch) finds a match."""
+    return np.fromiter(
+        (method(v) is not None for v in values.tolist()), dtype=bool, count=len(values)
+    )
+
+
+def fullmatch(values: pd.Series, pattern: re.Pattern[str]) -> np.ndarray:
+    """Where each (non-null) value matches ``pattern`` whole."""
+    if len(values) <= _PYTHON_RE_MAX:
+        return _python_re(values, pattern.fullmatch)
+    return np.asarray(values.str.fullmatch(pattern.pattern, flags=pattern.flags), dtype=bool)
+
+
+def contains(values: pd.Series, pattern: re.Pattern[str]) -> np.ndarray:
+    """Where ``pattern`` matches somewhere in each (non-null) value.
+
+    Lookarounds push pandas onto a per-value Python loop, and Python's ``re`` searches the
+    long vocabulary alternations slowly even on a sample; so a superset of the pattern
     (:func:`_loose`) runs first in pyarrow's RE2 (vectorized, called directly: pandas parses
     the pattern again on every call), and the exact pattern only on the values it let through.
     """
@@ -292,6 +313,7 @@ _IMAGE_URL = re.compile(r"https?://\S+\.(?:jpe?g|png|webp|bmp|gif|heic)(?:\?\S*)
 _LAT_KEY = re.compile(r"[\"']?(?:lat|latitude|纬度)[\"']? *[:=] *-?\d{1,2}\.\d{3,}", re.I)
 _TIMESTAMP = re.compile(r"(?:19|20)\d{2}-\d{2}-\d{2}[ T]\d{2}:\d{2}|(?<!\d)1[5-9]\d{8}(?!\d)")
 _GEOHASH = re.compile(r"[0-9bcdefghjkmnpqrstuvwxyz]{5,12}")
+_LOWER_LETTER = re.compile("[a-z]")
 _UUID = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}|[0-9a-f]{16}")
 _ADDRESS = re.compile(
     r"(?:省|市|区|县|自治州|镇|乡).{0,30}?(?:路|街|大道|巷|弄|胡同|村|小区|号|栋|幢|室)"
@@ -360,8 +382,7 @@ def _vocabulary(vals: Values, pattern: re.Pattern[str], category: Category) -> F
 
 
 def _birth_dates(vals: Values, as_of: date) -> list[Finding]:
-    parts = vals.values.str.fullmatch(_DATE.pattern)
-    hit = parts.to_numpy(dtype=bool)
+    hit = fullmatch(vals.values, _DATE)
     if not hit.any():
         return []
     ymd = vals.values[hit].str.extract(_DATE.pattern).astype(int)
@@ -398,7 +419,7 @@ def _ages(vals: Values) -> list[Finding]:
     suffix = vals.values.where(contains(vals.values, _AGE_SUFFIX)).str.extract(_AGE_SUFFIX.pattern)[
         0
     ]
-    number = vals.values.where(vals.values.str.fullmatch(_AGE_NUMBER.pattern))
+    number = vals.values.where(fullmatch(vals.values, _AGE_NUMBER))
     for rule, raw, needs_header in (
         ("number with 岁/years", suffix, False),
         ("integer 0-120", number, True),
@@ -439,8 +460,7 @@ def _gender(vals: Values) -> Finding | None:
 
 
 def _names(vals: Values) -> Finding | None:
-    hit = vals.values.str.fullmatch(_NAME.pattern).to_numpy(dtype=bool, copy=True)
-    hit &= ~vals.values.str.fullmatch(_PLACES.pattern).to_numpy(dtype=bool)
+    hit = fullmatch(vals.values, _NAME) & ~fullmatch(vals.values, _PLACES)
     hit &= ~vals.values.str.endswith(vocab.ADMIN_SUFFIX).to_numpy(dtype=bool)
     if not hit.any():
         return None
@@ -473,7 +493,7 @@ def _places(vals: Values) -> list[Finding]:
     )
     if f:
         out.append(f)
-    place = vals.values.str.fullmatch(_PLACES.pattern).to_numpy(dtype=bool)
+    place = fullmatch(vals.values, _PLACES)
     f = _finding(vals, place, C.ADDRESS, Detector.VOCABULARY, PLACE_RULE, score=0.5, min_share=0.8)
     if f:
         out.append(f)
@@ -490,7 +510,7 @@ def split_opaque(vals: Values) -> tuple[list[Finding], Values]:
     lengths = vals.values.str.len()
     commas = (lengths - vals.values.str.replace(",", "", regex=False).str.len()).to_numpy()
     vector = np.isin(commas, (127, 511))
-    vector[vector] = vals.values[vector].str.fullmatch(_VECTOR.pattern).to_numpy(dtype=bool)
+    vector[vector] = fullmatch(vals.values[vector], _VECTOR)
     found = []
     for hit, rule in (
         (payload, "image payload (data URI, JPEG/PNG magic bytes)"),
@@ -503,7 +523,7 @@ def split_opaque(vals: Values) -> tuple[list[Finding], Values]:
 
 
 def _image_urls(vals: Values) -> Finding | None:
-    url = vals.values.str.fullmatch(_IMAGE_URL.pattern, case=False).to_numpy(dtype=bool)
+    url = fullmatch(vals.values, _IMAGE_URL)
     return _finding(
         vals,
         url,
@@ -536,8 +556,7 @@ def _whereabouts(vals: Values) -> list[Finding]:
     )
     if f:
         out.append(f)
-    geo = vals.values.str.fullmatch(_GEOHASH.pattern).to_numpy(dtype=bool, copy=True)
-    geo &= vals.values.str.contains("[a-z]").to_numpy(dtype=bool)  # not plain numbers
+    geo = fullmatch(vals.values, _GEOHASH) & contains(vals.values, _LOWER_LETTER)  # not numbers
     if geo.sum() >= 5:
         heads = vals.values[geo].str[0].value_counts().to_numpy()
         lengths = vals.values[geo].str.len().nunique()
@@ -552,7 +571,7 @@ def _whereabouts(vals: Values) -> list[Finding]:
 
 
 def _device(vals: Values) -> Finding | None:
-    hit = vals.values.str.fullmatch(_UUID.pattern).to_numpy(dtype=bool)
+    hit = fullmatch(vals.values, _UUID)
     return _finding(
         vals,
         hit,

@@ -178,13 +178,20 @@ _ALPHABET = "0123456789１２３٣xX+-. :,@年月日岁省市路号ab\n　" + "o
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(alphabet=_ALPHABET, max_size=40), min_size=1, max_size=30, unique=True))
-def test_contains_equals_python_search(texts: list[str]) -> None:
-    """The RE2 prefilter never drops a value Python's ``re`` would match (Unicode digits too)."""
+def test_contains_and_fullmatch_equal_python_re(texts: list[str]) -> None:
+    """Both engines (Python's ``re`` on samples, the RE2 prefilter and pandas on more values)
+    give what Python's ``re`` gives: the prefilter never drops a match (Unicode digits too)."""
     values = pd.Series(texts, dtype="str")
     patterns = [s.compiled for s in SPECS] + [
         detectors._AGE_SUFFIX, detectors._ADDRESS, detectors._LAT_KEY, detectors._TIMESTAMP,
-        detectors._IMAGE_URL,
+        detectors._IMAGE_URL, detectors._DATE, detectors._NAME, detectors._PLACES,
+        detectors._GEOHASH, detectors._UUID, detectors._AGE_NUMBER,
     ]  # fmt: skip
-    for pattern in patterns:
-        expected = [pattern.search(t) is not None for t in texts]
-        assert detectors.contains(values, pattern).tolist() == expected, pattern.pattern
+    for small in (detectors._PYTHON_RE_MAX, 0):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(detectors, "_PYTHON_RE_MAX", small)
+            for pattern in patterns:
+                searched = [pattern.search(t) is not None for t in texts]
+                whole = [pattern.fullmatch(t) is not None for t in texts]
+                assert detectors.contains(values, pattern).tolist() == searched, pattern.pattern
+                assert detectors.fullmatch(values, pattern).tolist() == whole, pattern.pattern
