@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from privseg.errors import MalformedInputError
 from privseg.transforms import (
@@ -21,7 +24,9 @@ from privseg.transforms import (
     Mask,
     MaskKind,
     TimeUnit,
+    Transform,
     TruncateTime,
+    _iso_dates,
     geohash_encode,
 )
 
@@ -122,3 +127,90 @@ def test_iso_text_and_other_formats_truncate_alike_on_any_index() -> None:
         pd.testing.assert_series_equal(out, expected, check_names=False)
     with pytest.raises(MalformedInputError, match="1 values are not dates"):
         TruncateTime(TimeUnit.DAY).apply(pd.Series(["2023-02-30"], dtype="str"), column="t")
+
+
+_REFERENCE = date(2024, 2, 29)
+_NOTABLE_DAYS = [
+    _REFERENCE - timedelta(days=1),
+    _REFERENCE,
+    _REFERENCE + timedelta(days=1),
+    date(1900, 2, 28),
+    date(2000, 2, 29),
+    date(2099, 12, 31),
+]
+_DATE_TRANSFORMS: list[Transform] = [
+    TruncateTime(TimeUnit.DAY),
+    TruncateTime(TimeUnit.WEEK),
+    TruncateTime(TimeUnit.MONTH),
+    BirthDateYear(),
+    BirthDateAgeBand(7, _REFERENCE),
+    BirthDateAgeBand(10, date(2099, 12, 31)),
+]
+_iso_values = st.one_of(
+    st.none(),
+    st.builds(date.isoformat, st.dates(date(1900, 1, 1), date(2099, 12, 31))),
+    st.builds(date.isoformat, st.sampled_from(_NOTABLE_DAYS)),
+    st.builds(
+        lambda day, at: datetime.combine(day, at).isoformat(sep=" "),
+        st.one_of(st.dates(date(1900, 1, 1), date(2099, 12, 31)), st.sampled_from(_NOTABLE_DAYS)),
+        st.times(),
+    ).map(lambda text: text[:19]),
+)
+
+
+def _outcome(transform: Transform, values: pd.Series) -> pd.Series | str:
+    try:
+        return transform.apply(values, column="d")
+    except MalformedInputError as error:
+        return str(error)
+
+
+@given(st.lists(_iso_values, max_size=30))
+def test_iso_text_fast_path_equals_the_pandas_path(texts: list[str | None]) -> None:
+    """ISO text (Arrow and numpy) gives what the same instants as datetime64 (pandas) give."""
+    iso = pd.Series(texts, index=range(100, 100 + len(texts)), dtype="str", name="d")
+    stamps = pd.Series(pd.to_datetime(iso, format="ISO8601"), name="d")
+    for transform in _DATE_TRANSFORMS:
+        fast, reference = _outcome(transform, iso), _outcome(transform, stamps)
+        if isinstance(reference, str):
+            assert fast == reference and "birth dates are after the reference date" in fast
+        else:
+            assert isinstance(fast, pd.Series)
+            pd.testing.assert_series_equal(fast, reference, check_exact=True)
+
+
+_ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?: [0-9]{2}:[0-9]{2}:[0-9]{2})?")
+
+
+@given(
+    st.sampled_from(["2024-02-29", "2023-12-31 23:59:59", "1999-01-01 00:00:00"]),
+    st.integers(0, 18),
+    st.sampled_from([*"T:-+Z. 0９a", "", "+08", "+08:00", ".5", "Z", "\n"]),
+)
+def test_fast_path_takes_exactly_valid_iso_text(text: str, at: int, edit: str) -> None:
+    """No regex pass, yet the fast path accepts exactly the ISO regex with a real date."""
+    edited = (text[:at] + edit + text[at + 1 :]) if at < len(text) else text + edit
+    try:
+        real = _ISO.fullmatch(edited) is not None and bool(datetime.fromisoformat(edited))
+    except ValueError:
+        real = False
+    assert (_iso_dates(s(edited, None)) is not None) == real
+
+
+def test_invalid_or_mixed_iso_text_takes_the_pandas_path() -> None:
+    with pytest.raises(MalformedInputError, match=": 1 values are not dates") as info:
+        BirthDateAgeBand(10, _REFERENCE).apply(s("2024-02-29", "2023-02-30"), column="born")
+    assert "2023-02-30" not in str(info.value) and "'born'" in str(info.value)
+    mixed = s("2024-02-29 08:00:00", "2024/03/04", "2023-02-28T23:00:00", None)
+    assert TruncateTime(TimeUnit.WEEK).apply(mixed, column="t").tolist()[:3] == [
+        "2024-02-26",
+        "2024-03-04",
+        "2023-02-27",
+    ]
+    assert BirthDateYear().apply(mixed, column="t").tolist()[:3] == ["2024", "2024", "2023"]
+
+
+@pytest.mark.parametrize("born", [s("2024-03-01", None, "2024-02-29"), s("2024/03/01", "1990/1/1")])
+def test_birth_dates_after_the_reference_date_raise_on_either_path(born: pd.Series) -> None:
+    with pytest.raises(MalformedInputError, match=": 1 birth dates are after"):
+        BirthDateAgeBand(10, _REFERENCE).apply(born, column="born")
