@@ -15,19 +15,20 @@ import multiprocessing
 from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from privseg import __version__
-from privseg.errors import InputError, PolicyError, PolicyRefusal
+from privseg.errors import InputError, PolicyError, PolicyRefusal, PrivsegError
 from privseg.io import atomic_path, iter_table, open_table, open_table_writer
 from privseg.pseudonym import (
     REVERSIBLE_SUFFIX,
@@ -653,8 +654,38 @@ def _worker_pool(
         initializer=_start_worker,
         initargs=(the_plan, keys, first),
     )
-    pool.submit(int).result()  # a fork pool starts all its workers on the first submit
+    _worker_result(pool.submit(int))  # a fork pool starts all its workers on the first submit
     return pool
+
+
+_R = TypeVar("_R")
+#: A chunk takes well under a second in a worker; one silent this long is stuck (e.g. it
+#: inherited a lock held by another thread at fork time).
+_WORKER_TIMEOUT_S = 600.0
+
+
+def _worker_result(future: Future[_R]) -> _R:
+    """A pool worker's result; a worker that died or hangs raises PrivsegError (the errors
+    the work itself raises, such as InputError, pass through)."""
+    try:
+        return future.result(timeout=_WORKER_TIMEOUT_S)
+    except BrokenProcessPool:
+        raise PrivsegError(
+            "an apply worker process died (killed by the system, e.g. out of memory?)"
+        ) from None
+    except TimeoutError:
+        raise PrivsegError(
+            f"an apply worker process gave no result in {_WORKER_TIMEOUT_S:.0f} s"
+        ) from None
+
+
+def _kill_pool(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's workers and shut it down without waiting (after a failure; workers
+    write nothing). ``ProcessPoolExecutor.kill_workers`` only arrives in Python 3.14."""
+    processes = getattr(pool, "_processes", None) or {}
+    for process in list(processes.values()):
+        process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def manifest_path(out: str | Path) -> Path:
@@ -759,19 +790,24 @@ def apply_file(
             with open_table_writer(out) as writer, WriteBehind(writer.write) as behind:
                 for chunk in prefetched(chunks):
                     if the_plan is None and screening is not None and screening.done():
-                        the_plan = plan(policy, screening.result())  # a refusal raises now
+                        the_plan = plan(policy, _worker_result(screening))  # a refusal raises now
                     rows += len(chunk)
                     if pool is None:
                         behind.submit(enforce(provisional, chunk, keys))
                         continue
                     pending.append(pool.submit(_enforce_in_worker, chunk))
                     if len(pending) >= _APPLY_WORKERS * _IN_FLIGHT_PER_WORKER:
-                        behind.submit(pending.popleft().result())
+                        behind.submit(_worker_result(pending.popleft()))
                 while pending:
-                    behind.submit(pending.popleft().result())
+                    behind.submit(_worker_result(pending.popleft()))
                 if the_plan is None:  # the output is committed only once screened
                     assert screening is not None
-                    the_plan = plan(policy, screening.result())
+                    the_plan = plan(policy, _worker_result(screening))
+        except BaseException:
+            if pool is not None:  # a stuck worker would never finish: do not wait for it
+                _kill_pool(pool)
+                pool = None
+            raise
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)

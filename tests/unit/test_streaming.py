@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +15,7 @@ from privseg import policy as policy_module
 from privseg import pseudonym
 from privseg._resources import policies_dir
 from privseg.datasets import generate
-from privseg.errors import PolicyRefusal
+from privseg.errors import PolicyRefusal, PrivsegError
 from privseg.io import fingerprint, read_table, write_table
 from privseg.policy import PolicyKeys, apply_file, enforce, load_policy, plan
 from privseg.pseudonym import Key
@@ -136,3 +138,34 @@ def test_sampling_screen_runs_beside_the_stream(
     assert [c["categories"] for c in manifest["columns"]] == [
         [c.value for c in step.categories] for step in expected.columns
     ]
+
+
+def _die(chunk: pd.DataFrame) -> pd.DataFrame:
+    os._exit(9)  # as if the system killed the worker (e.g. out of memory)
+
+
+def _hang(chunk: pd.DataFrame) -> pd.DataFrame:
+    time.sleep(60)  # as if the worker were stuck on a lock inherited at fork time
+    return chunk
+
+
+@pytest.mark.parametrize(
+    ("work", "message"), [(_die, "worker process died"), (_hang, "gave no result in 1 s")]
+)
+def test_a_failed_worker_raises_at_once_and_leaves_no_output(
+    customers: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    work: Callable[[pd.DataFrame], pd.DataFrame],
+    message: str,
+) -> None:
+    monkeypatch.setattr(policy_module, "_enforce_in_worker", work)
+    monkeypatch.setattr(policy_module, "_WORKER_TIMEOUT_S", 1.0)
+    policy = load_policy(policies_dir() / "wecom-marketing.yaml")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    started = time.monotonic()
+    with pytest.raises(PrivsegError, match=message):
+        apply_file(customers, policy, KEYS, out_dir / "o.csv", chunk_rows=500)
+    assert time.monotonic() - started < 30  # the stuck worker was killed, not awaited
+    assert list(out_dir.iterdir()) == []
