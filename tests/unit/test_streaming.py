@@ -150,17 +150,19 @@ def _hang(chunk: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(
-    ("work", "message"), [(_die, "worker process died"), (_hang, "gave no result in 1 s")]
+    ("work", "timeout", "message"),
+    [(_die, 600.0, "worker process died"), (_hang, 3.0, "gave no result in 3 s")],
 )
 def test_a_failed_worker_raises_at_once_and_leaves_no_output(
     customers: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     work: Callable[[pd.DataFrame], pd.DataFrame],
+    timeout: float,
     message: str,
 ) -> None:
     monkeypatch.setattr(policy_module, "_enforce_in_worker", work)
-    monkeypatch.setattr(policy_module, "_WORKER_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(policy_module, "_WORKER_TIMEOUT_S", timeout)
     policy = load_policy(policies_dir() / "wecom-marketing.yaml")
     out_dir = tmp_path / "out"
     out_dir.mkdir()
