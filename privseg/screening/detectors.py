@@ -13,7 +13,7 @@ import base64
 import contextlib
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -175,17 +175,13 @@ _DIGITS_AND_BOUNDARIES = re.compile(r"(?<!\\)((?:\\\\)*)\\([dDbB])")
 _PYTHON_RE_MAX = 20_000
 
 
-def _python_re(values: pd.Series, method: Callable[[str], re.Match[str] | None]) -> np.ndarray:
-    """Where ``method`` (a compiled pattern's search, match or fullmatch) finds a match."""
-    return np.fromiter(
-        (method(v) is not None for v in values.tolist()), dtype=bool, count=len(values)
-    )
-
-
 def fullmatch(values: pd.Series, pattern: re.Pattern[str]) -> np.ndarray:
     """Where each (non-null) value matches ``pattern`` whole."""
     if len(values) <= _PYTHON_RE_MAX:
-        return _python_re(values, pattern.fullmatch)
+        whole = pattern.fullmatch
+        return np.fromiter(
+            (whole(v) is not None for v in values.tolist()), dtype=bool, count=len(values)
+        )
     return np.asarray(values.str.fullmatch(pattern.pattern, flags=pattern.flags), dtype=bool)
 
 
