@@ -654,7 +654,11 @@ def _worker_pool(
         initializer=_start_worker,
         initargs=(the_plan, keys, first),
     )
-    _worker_result(pool.submit(int))  # a fork pool starts all its workers on the first submit
+    try:
+        _worker_result(pool.submit(int))  # a fork pool starts all its workers on the first submit
+    except BaseException:
+        _kill_pool(pool)  # a worker stuck from the start would otherwise hang the exit
+        raise
     return pool
 
 

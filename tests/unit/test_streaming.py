@@ -171,3 +171,17 @@ def test_a_failed_worker_raises_at_once_and_leaves_no_output(
         apply_file(customers, policy, KEYS, out_dir / "o.csv", chunk_rows=500)
     assert time.monotonic() - started < 30  # the stuck worker was killed, not awaited
     assert list(out_dir.iterdir()) == []
+
+
+def test_a_pool_that_does_not_start_is_killed(
+    customers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(policy_module, "_WORKER_TIMEOUT_S", 1e-9)  # no fork is this fast
+    killed: list[object] = []
+    kill = policy_module._kill_pool
+    monkeypatch.setattr(policy_module, "_kill_pool", lambda pool: killed.append(kill(pool)))
+    policy = load_policy(policies_dir() / "wecom-marketing.yaml")
+    with pytest.raises(PrivsegError, match="gave no result"):
+        apply_file(customers, policy, KEYS, tmp_path / "o.csv")
+    assert len(killed) == 1
+    assert not (tmp_path / "o.csv").exists()
