@@ -23,11 +23,12 @@ customers in blocks of 100,000, each from its own random stream spawned from the
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import IntEnum, StrEnum
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -110,7 +111,12 @@ _INTERACTION_SHARES = (0.6, 0.3, 0.1)
 
 @dataclass(frozen=True, eq=False)
 class DemoData:
-    """The three demo tables; every column is text."""
+    """The three demo tables; every column is text.
+
+    Unpacks in file order: ``customers, orders, interactions = generate(500)``.
+    """
+
+    NAMES: ClassVar[tuple[str, str, str]] = ("customers", "orders", "interactions")
 
     customers: pd.DataFrame
     orders: pd.DataFrame
@@ -118,11 +124,10 @@ class DemoData:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by file stem: customers, orders, interactions."""
-        return {
-            "customers": self.customers,
-            "orders": self.orders,
-            "interactions": self.interactions,
-        }
+        return {name: getattr(self, name) for name in self.NAMES}
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return iter(self.tables().values())
 
 
 def generate(
@@ -173,19 +178,25 @@ def write_demo_data(
     seed: int = 0,
     lang: Lang = Lang.ZH,
     as_of: date = DEMO_AS_OF,
+    overwrite: bool = False,
 ) -> dict[str, Path]:
-    """Generate and write ``customers.csv``, ``orders.csv``, ``interactions.csv`` (UTF-8)."""
-    from privseg.io import write_table
+    """Generate and write ``customers.csv``, ``orders.csv``, ``interactions.csv`` (UTF-8).
 
-    folder = Path(outdir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
+    Refuses (``InputError``) when one of them exists, unless ``overwrite`` is true.
+    """
+    from privseg.io import make_parent, write_table
+
+    paths = {name: Path(outdir) / f"{name}.csv" for name in DemoData.NAMES}
+    existing = [p.name for p in paths.values() if p.exists()]
+    if existing and not overwrite:
         raise InputError(
-            f"cannot create the output folder ({error.strerror})", source=folder
-        ) from None
+            f"{', '.join(existing)} already exist here; choose another folder or pass --force"
+            " to overwrite",
+            source=outdir,
+        )
+    make_parent(paths["customers"])
     data = generate(customers, seed=seed, lang=lang, as_of=as_of)
-    return {name: write_table(df, folder / f"{name}.csv") for name, df in data.tables().items()}
+    return {name: write_table(df, paths[name]) for name, df in data.tables().items()}
 
 
 # --------------------------------------------------------------------------- text building

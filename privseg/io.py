@@ -53,6 +53,7 @@ __all__ = [
     "atomic_path",
     "fingerprint",
     "iter_table",
+    "make_parent",
     "open_table",
     "open_table_writer",
     "read_table",
@@ -839,18 +840,29 @@ def fingerprint(path: str | Path) -> Fingerprint:
 # Writing
 
 
+def make_parent(dest: str | Path) -> Path:
+    """Create the folder ``dest`` goes into (and its parents) if missing; return it."""
+    folder = Path(dest).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(
+            f"cannot create the output folder ({error.strerror})", source=folder
+        ) from None
+    return folder
+
+
 @contextlib.contextmanager
 def atomic_path(dest: str | Path, *, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path next to ``dest``; rename it over ``dest`` on success, else remove it.
 
-    The file gets the usual umask permissions, or exactly ``mode`` (e.g. ``0o600`` for keys).
+    Missing parent folders are created. The file gets the usual umask permissions, or
+    exactly ``mode`` (e.g. ``0o600`` for keys).
     """
     target = Path(dest)
     if target.is_dir():
         raise InputError("is a directory", source=target)
-    folder = target.parent
-    if not folder.is_dir():
-        raise SourceNotFoundError("the output folder does not exist", source=folder)
+    folder = make_parent(target)
     tmp = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if mode is not None else 0o666)
     os.close(fd)

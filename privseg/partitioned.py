@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from privseg.errors import InputError, SourceNotFoundError
-from privseg.io import iter_table, open_table_writer
+from privseg.errors import InputError
+from privseg.io import iter_table, make_parent, open_table_writer
 from privseg.release import PER_ROW, Bounding, ExactCounts, exact_counts
 from privseg.segments import SchemeKind, Schemes, assign, load_schemes
 from privseg.streaming import WriteBehind, prefetched
@@ -203,9 +203,7 @@ def assign_files(
     ]
     parts = _partitions_for([t.path for t in tables], partitions)
     unit = schemes.columns.unit
-    near = None if str(out) == "-" else Path(out).parent
-    if near is not None and not near.is_dir():
-        raise SourceNotFoundError("the output folder does not exist", source=near)
+    near = None if str(out) == "-" else make_parent(out)
     with tempfile.TemporaryDirectory(prefix="privseg-parts-", dir=near) as tmp:
         split = [_split(t, unit, parts, Path(tmp), encoding) for t in tables]
         jobs = list(zip(*(paths for paths, _ in split), strict=True))

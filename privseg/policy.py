@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from privseg import __version__
+from privseg._resources import policies_dir
 from privseg.errors import InputError, PolicyError, PolicyRefusal, PrivsegError
 from privseg.io import atomic_path, iter_table, open_table, open_table_writer
 from privseg.pseudonym import (
@@ -428,9 +429,22 @@ def _duplicate_key(node: yaml.Node | None) -> tuple[str, int] | None:
     return None
 
 
+def shipped_policies() -> tuple[str, ...]:
+    """Names of the policies privseg ships (``load_policy`` accepts them as well as paths)."""
+    return tuple(sorted(p.stem for p in policies_dir().glob("*.yaml") if p.stem != "segments"))
+
+
 def load_policy(path: str | Path) -> Policy:
-    """Read and validate a policy file; PolicyError names the file, line and field."""
+    """Read and validate a policy file; PolicyError names the file, line and field.
+
+    ``path`` is a YAML file, or the name of a shipped policy when no such file exists::
+
+        policy = load_policy("wecom-marketing")          # policies/wecom-marketing.yaml
+        policy = load_policy("policies/bi-dashboard.yaml")
+    """
     source = Path(path)
+    if not source.exists() and source.name == str(path) and str(path) in shipped_policies():
+        source = policies_dir() / f"{path}.yaml"
     try:
         raw = source.read_bytes()
     except FileNotFoundError as error:
@@ -504,6 +518,13 @@ class Plan:
         return tuple(c.column for c in self.columns if not c.declared)
 
     @property
+    def missing_declared(self) -> tuple[str, ...]:
+        """Columns the policy declares that this table lacks (normal when a policy spans
+        several tables, as the shipped ones do)."""
+        present = {c.column for c in self.columns}
+        return tuple(name for name in self.policy.fields if name not in present)
+
+    @property
     def needs_reversible_key(self) -> bool:
         """True if a kept column is pseudonymized in reversible mode."""
         return any(len(c.output_columns) == 2 for c in self.columns)
@@ -533,19 +554,55 @@ def _refusals(column: str, rule: FieldRule, sensitive: list[Category]) -> list[s
 
 
 def plan(policy: Policy, screen_report: ScreenReport) -> Plan:
-    """Check ``policy`` against a screening report; PolicyRefusal lists every refused column."""
+    """Check ``policy`` against a screening report; PolicyRefusal lists every refused column.
+
+    A table without the policy's unit column is not the table the policy was written for:
+    InputError names the missing unit, the table's undeclared columns and the declared
+    columns the table lacks.
+    """
     return _plan(
-        policy, [(v.name, tuple(Category(c) for c in v.categories)) for v in screen_report.columns]
+        policy,
+        [(v.name, tuple(Category(c) for c in v.categories)) for v in screen_report.columns],
+        source=screen_report.source,
     )
 
 
-def _unscreened_plan(policy: Policy, columns: Sequence[str]) -> Plan:
+def _unscreened_plan(
+    policy: Policy, columns: Sequence[str], *, source: str | Path | None = None
+) -> Plan:
     """The plan's actions before screening: they follow from the policy and the header alone
     (screening adds categories and refusals, never changes an action)."""
-    return _plan(policy, [(str(c), ()) for c in columns])
+    return _plan(policy, [(str(c), ()) for c in columns], source=source)
 
 
-def _plan(policy: Policy, columns: Sequence[tuple[str, tuple[Category, ...]]]) -> Plan:
+def _listed(names: Sequence[str], most: int = 8) -> str:
+    shown = ", ".join(repr(n) for n in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def _check_unit(policy: Policy, names: Sequence[str], source: str | Path | None) -> None:
+    """InputError explaining the mismatch when the table lacks the policy's unit column."""
+    if policy.unit in names:
+        return
+    undeclared = [n for n in names if n not in policy.fields]
+    missing = [n for n in policy.fields if n not in names]
+    raise InputError(
+        f"policy {policy.path.name} does not fit this table: its unit column "
+        f"{policy.unit!r} (one customer) is missing; the table's {len(undeclared)} undeclared "
+        f"columns ({_listed(undeclared)}) would be dropped, and the policy declares "
+        f"{len(missing)} columns the table lacks ({_listed(missing)}). Use a policy written for "
+        f"these headers (shipped: {', '.join(shipped_policies())}) or rename the columns",
+        source=source,
+    )
+
+
+def _plan(
+    policy: Policy,
+    columns: Sequence[tuple[str, tuple[Category, ...]]],
+    *,
+    source: str | Path | None = None,
+) -> Plan:
+    _check_unit(policy, [name for name, _ in columns], source)
     steps: list[ColumnPlan] = []
     reasons: list[str] = []
     for name, categories in columns:
@@ -761,6 +818,7 @@ def apply_file(
     first_pass = open_table(source, chunk_rows=chunk_rows, encoding=encoding).chunks
     first = next(first_pass)
     del first_pass  # the last reference: the reader closes
+    provisional = _unscreened_plan(policy, first.columns, source=source)  # a mismatch raises
     the_plan: Plan | None = None
     if full:  # a refusal raises before any worker starts
         the_plan = plan(
@@ -772,7 +830,6 @@ def apply_file(
                 ]
             ),
         )
-    provisional = _unscreened_plan(policy, first.columns)
     pool = _worker_pool(provisional, keys, first)
     screening: Future[ScreenReport] | None = None
     if the_plan is None:

@@ -208,7 +208,7 @@ def _release_options(f: F) -> F:
                 "--policy",
                 "policy_path",
                 type=click.Path(dir_okay=False, path_type=Path),
-                help="Policy giving keys, bounds, unit, purpose and the budget.",
+                help="Policy (YAML file or shipped name) giving keys, bounds, unit, purpose, budget.",
             ),
             click.option("--unit", help="Column identifying one customer (default: the policy's)."),
             click.option(
