@@ -660,10 +660,10 @@ def enforce(
         if transform is None:
             out[step.column] = values
         elif isinstance(transform, Pseudonymize):
-            out[step.column] = tokenizer.tokenize(values, transform.kind)
+            out[step.column] = tokenizer.tokenize(values, kind=transform.kind)
             if transform.reversible:
                 assert cipher is not None
-                out[step.column + REVERSIBLE_SUFFIX] = cipher.encrypt(values, transform.kind)
+                out[step.column + REVERSIBLE_SUFFIX] = cipher.encrypt(values, kind=transform.kind)
         else:
             out[step.column] = transform.apply(values, column=step.column)
     return pd.DataFrame(out, index=df.index)

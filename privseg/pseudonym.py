@@ -3,7 +3,7 @@
 The token is a contract downstream systems reproduce (README, "Pseudonym tokens")::
 
     purpose key = HKDF-SHA256(ikm=master key, salt=b"privseg-pseudonym-v1", info=purpose, 32)
-    token       = base32(HMAC-SHA256(purpose key, normalize(kind, id))).lower()[:26]
+    token       = base32(HMAC-SHA256(purpose key, normalize(id, kind=kind))).lower()[:26]
 
 Tokens are one-way: the same key and purpose give the same token in every table (joins), other
 purposes give unlinkable tokens. The reversible mode adds an AES-SIV ciphertext of the
@@ -62,6 +62,7 @@ REVERSIBLE_SUFFIX = "__reversible"
 _PSEUDONYM_SALT = b"privseg-pseudonym-v1"
 _REVERSIBLE_SALT = b"privseg-reversible-v1"
 _HEX_KEY = re.compile(r"[0-9a-f]{64}")
+_KIND_NAME = re.compile(r"[a-z_]{1,20}")
 _B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
 #: Two base32 characters per 10-bit value, as little-endian uint16 (first character low).
 _B32_PAIRS = _B32[np.arange(1024) >> 5].astype("<u2") | (
@@ -74,13 +75,35 @@ _CHILD_GRACE_PER_VALUE_S = 20e-6
 
 
 class IdKind(StrEnum):
-    """Kinds of identifier; each has its own normalization."""
+    """Kinds of identifier; each has its own normalization.
+
+    The same names serve the CLI (``--kind mobile``), policies (``kind: mobile``) and Python,
+    where a kind may be given as the enum or its string: ``IdKind.MOBILE`` and ``"mobile"``
+    give the same token.
+    """
 
     MOBILE = "mobile"
     NATIONAL_ID = "national_id"
     EMAIL = "email"
     WECHAT_ID = "wechat_id"
     OTHER = "other"
+
+    @classmethod
+    def parse(cls, kind: IdKind | str) -> IdKind:
+        """The kind named by ``kind`` (enum or string); InputError for any other value.
+
+        >>> IdKind.parse("mobile") is IdKind.MOBILE
+        True
+        """
+        try:
+            return cls(kind)
+        except ValueError:
+            text = str(kind)
+            # the value may be an id passed in the wrong place: show it only if it looks
+            # like a kind name
+            shown = repr(text) if _KIND_NAME.fullmatch(text) else "(value not shown)"
+            names = ", ".join(k.value for k in cls)
+            raise InputError(f"unknown id kind {shown}; use one of: {names}") from None
 
 
 @dataclass(frozen=True)
@@ -189,9 +212,14 @@ def purpose_key(master: Key, purpose: str) -> bytes:
 _MOBILE_PREFIXES = (b"+86", b"0086")
 
 
-def normalize(kind: IdKind, value: str) -> str:
-    """Normalize one id: trim; mobile also loses spaces, dashes, parentheses and +86/0086."""
-    return str(_normalize_arrow(kind, pa.array([value], pa.large_string()))[0].as_py())
+def normalize(value: str, *, kind: IdKind | str) -> str:
+    """Normalize one id: trim; mobile also loses spaces, dashes, parentheses and +86/0086.
+
+    >>> normalize("+86 138-1234-5678", kind="mobile")
+    '13812345678'
+    """
+    array = pa.array([value], pa.large_string())
+    return str(_normalize_arrow(IdKind.parse(kind), array)[0].as_py())
 
 
 def _as_text(values: pd.Series) -> pd.Series:
@@ -448,19 +476,24 @@ class Tokenizer:
         cpus = os.cpu_count() or 1
         self._workers = min(2, cpus) if workers is None else workers
 
-    def token(self, kind: IdKind, value: str) -> str:
-        """Token of one id (after normalization)."""
-        result = self.tokenize(pd.Series([value], dtype="str"), kind).iloc[0]
+    def token(self, value: str, *, kind: IdKind | str) -> str:
+        """Token of one id (after normalization); ``kind`` as in ``IdKind.parse``.
+
+        >>> tok = Tokenizer(Key(bytes(32)), "wecom-marketing")
+        >>> tok.token("+86 138-1234-5678", kind="mobile") == tok.token("13812345678", kind=IdKind.MOBILE)
+        True
+        """
+        result = self.tokenize(pd.Series([value], dtype="str"), kind=kind).iloc[0]
         if pd.isna(result):
             raise InputError("the id is empty after normalization")
         return str(result)
 
-    def tokenize(self, values: pd.Series, kind: IdKind) -> pd.Series:
+    def tokenize(self, values: pd.Series, *, kind: IdKind | str) -> pd.Series:
         """Token per value; nulls (and ids empty after normalization) stay null.
 
         Distinct raw values are normalized and hashed once, then expanded back to the rows.
         """
-        tokens = self._tokens(_arrow_text(_as_text(values)), kind)
+        tokens = self._tokens(_arrow_text(_as_text(values)), IdKind.parse(kind))
         return pd.Series(tokens, index=values.index, dtype="str", name=values.name)
 
     def tokenize_normalized(self, normalized: pd.Series) -> pd.Series:
@@ -537,10 +570,10 @@ class ReversibleCipher:
                 "a reversible token does not decrypt under this key and purpose"
             ) from error
 
-    def encrypt(self, values: pd.Series, kind: IdKind) -> pd.Series:
+    def encrypt(self, values: pd.Series, *, kind: IdKind | str) -> pd.Series:
         """Ciphertext per value (normalized first); nulls stay null."""
         codes, uniques = pd.factorize(_as_text(values), use_na_sentinel=True)
-        normalized = _normalize_strings(kind, pd.Series(uniques, dtype="str"))
+        normalized = _normalize_strings(IdKind.parse(kind), pd.Series(uniques, dtype="str"))
         encrypted = self.encrypt_normalized(normalized)
         return _take(codes, pa.array(encrypted.to_numpy(na_value=None), pa.large_string()), values)
 

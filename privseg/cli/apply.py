@@ -297,7 +297,7 @@ def token_command(
         load_key(key_path, insecure_permissions=insecure_key_permissions), purpose
     )
     for value in values:
-        click.echo(tokenizer.token(IdKind(kind), value))
+        click.echo(tokenizer.token(value, kind=kind))
 
 
 @click.command("reidentify")
