@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from privseg.cli import main
-from privseg.datasets import write_demo_data
+from privseg.datasets import Lang, write_demo_data
 from privseg.io import read_table
 
 PRIVSEG = shutil.which("privseg") or str(Path(sys.executable).with_name("privseg"))
@@ -80,6 +80,36 @@ def test_refusal_writes_nothing(demo: Path, tmp_path: Path) -> None:
     assert "宗教信仰" in done.stderr and "religious_belief" in done.stderr
     assert "Art. 28" in done.stderr
     assert list(tmp_path.iterdir()) == [policy]
+
+
+@pytest.mark.slow
+def test_english_headers_apply_with_the_english_policy(demo: Path, tmp_path: Path) -> None:
+    english = tmp_path / "en"
+    write_demo_data(english, customers=300, lang=Lang.EN)
+    trail = {"PRIVSEG_TRAIL": str(tmp_path / "trail.jsonl")}
+    mismatch = run("apply", english / "customers.csv", "--policy", "wecom-marketing",
+                   "--key", demo / "k.key", "--out", tmp_path / "zh" / "c.csv", env=trail)  # fmt: skip
+    assert mismatch.returncode == 2
+    assert "unit column '外部联系人ID' (one customer) is missing" in mismatch.stderr
+    assert "'external_userid'" in mismatch.stderr and "wecom-marketing-en" in mismatch.stderr
+    assert not (tmp_path / "zh").exists()
+    for table in ("customers", "orders", "interactions"):
+        done = run("apply", english / f"{table}.csv", "--policy", "wecom-marketing-en",
+                   "--key", demo / "k.key", "--out", tmp_path / "p" / f"{table}.csv", env=trail)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    chinese = run("apply", demo / "customers.csv", "--policy", "wecom-marketing",
+                  "--key", demo / "k.key", "--out", tmp_path / "zh.csv", env=trail)  # fmt: skip
+    assert chinese.returncode == 0, chinese.stderr
+    en, zh = read_table(tmp_path / "p" / "customers.csv"), read_table(tmp_path / "zh.csv")
+    assert list(en.columns) == [
+        "external_userid", "mobile", "gender", "birth_date", "province", "city",
+        "registered_at", "channel",
+    ]  # fmt: skip
+    # same seed, same purpose, same key: the same customers get the same tokens
+    assert en["external_userid"].tolist() == zh["外部联系人ID"].tolist()
+    assert en["mobile"].equals(zh["手机号"].rename("mobile"))
+    orders = read_table(tmp_path / "p" / "orders.csv")
+    assert orders["external_userid"].isin(en["external_userid"]).all()
 
 
 def test_token_command_prints_the_test_vector(tmp_path: Path) -> None:
