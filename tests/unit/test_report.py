@@ -133,6 +133,25 @@ def test_run_report_structure(demo_run: Ledger) -> None:
     )
 
 
+def test_run_report_names_files_by_path_below_their_shared_folder(tmp_path: Path) -> None:
+    raw, minimized = tmp_path / "data" / "customers.csv", tmp_path / "p" / "customers.csv"
+    for path in (raw, minimized):
+        path.parent.mkdir()
+        path.write_text("id\nwm1\n", encoding="utf-8")
+    with audit.run("apply") as record:
+        record.add_input(raw, rows=3, columns=["id"])
+        record.add_column("id", ["wechat_id"], "pseudonymize", output_columns=["id"])
+        record.add_output(minimized, rows=3, columns=["id"])
+    with audit.run("segment assign") as record:
+        record.add_input(minimized, rows=3, columns=["id"])
+    text = _run_report(ReportFormat.MD)
+    inputs = text.split("### Inputs")[1].split("### Outputs")[0]
+    assert "data/customers.csv" in inputs and "p/customers.csv" in inputs
+    html = _run_report(ReportFormat.HTML)
+    assert f'title="{raw}">data/customers.csv<' in html
+    assert f'title="{minimized}">p/customers.csv<' in html
+
+
 def test_run_report_flags_missing_consent(tmp_path: Path) -> None:
     with audit.run("apply") as record:
         record.add_column("宗教", ["religious_belief"], "generalize", output_columns=["宗教"])
