@@ -71,7 +71,14 @@ _XLSX_MAX_COLUMNS: Final = 16_384
 
 
 class TableFormat(StrEnum):
-    """File formats privseg reads and writes."""
+    """File formats privseg reads and writes; chosen by the file extension unless given.
+
+    >>> [f.value for f in privseg.TableFormat]
+    ['csv', 'tsv', 'parquet', 'xlsx', 'jsonl']
+    >>> df = pd.DataFrame({"外部联系人ID": ["wm1"]})
+    >>> privseg.write_table(df, "no-extension", fmt=privseg.TableFormat.PARQUET).name
+    'no-extension'
+    """
 
     CSV = "csv"
     TSV = "tsv"
@@ -687,9 +694,17 @@ def _no_rows(src: _Source, fmt: TableFormat) -> EmptyInputError:
 def read_table(
     source: str | Path, *, fmt: TableFormat | None = None, encoding: str | None = None
 ) -> pd.DataFrame:
-    """Read a whole table; ``-`` reads CSV from standard input.
+    r"""Read a whole table; ``-`` reads CSV from standard input.
 
     Raises a :class:`privseg.errors.InputError` subclass naming the file, line and column.
+    CSV, TSV and JSONL cells stay text exactly as written (leading zeros kept, empty = missing):
+
+    >>> with open("c.csv", "w", encoding="utf-8") as f:
+    ...     _ = f.write("外部联系人ID,邮编\nwm1,010010\nwm2,\n")
+    >>> privseg.read_table("c.csv")
+      外部联系人ID      邮编
+    0      wm1  010010
+    1      wm2     NaN
     """
     src, resolved = _resolve(source, fmt)
     enc = _encoding_for(src, resolved, encoding)
@@ -784,6 +799,10 @@ def iter_table(
     columns: Sequence[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Stream a table in chunks of ``chunk_rows`` rows (the last may be shorter).
+
+    >>> _ = privseg.write_table(pd.DataFrame({"id": [str(i) for i in range(5)]}), "ids.csv")
+    >>> [len(chunk) for chunk in privseg.iter_table("ids.csv", chunk_rows=2)]
+    [2, 2, 1]
 
     A missing, empty or unreadable file raises at once; errors further into the file are
     raised when the reader gets there, so consume the whole iterator before trusting a result.
@@ -1052,7 +1071,13 @@ def _finishing(writer: TableWriter) -> Iterator[TableWriter]:
 
 
 def write_table(df: pd.DataFrame, dest: str | Path, *, fmt: TableFormat | None = None) -> Path:
-    """Write ``df`` atomically (``-`` writes CSV to standard output); returns the path."""
+    """Write ``df`` atomically (``-`` writes CSV to standard output); returns the path.
+
+    The format follows the extension; missing folders are created.
+
+    >>> privseg.write_table(pd.DataFrame({"省份": ["上海市"]}), "out/regions.parquet")
+    PosixPath('out/regions.parquet')
+    """
     with open_table_writer(dest, fmt=fmt) as writer:
         writer.write(df)
     return Path(dest)
