@@ -308,7 +308,14 @@ class ReleaseSpec:
 
 @dataclass(frozen=True)
 class Policy:
-    """A validated policy."""
+    """A validated policy (frozen); ``load_policy`` makes one from YAML.
+
+    >>> policy = privseg.load_policy("wecom-marketing")
+    >>> policy.purpose, policy.unit, policy.fields["手机号"].action.value
+    ('wecom-marketing', '外部联系人ID', 'pseudonymize')
+    >>> len(policy.sha256)
+    64
+    """
 
     path: Path
     sha256: str
@@ -437,10 +444,13 @@ def shipped_policies() -> tuple[str, ...]:
 def load_policy(path: str | Path) -> Policy:
     """Read and validate a policy file; PolicyError names the file, line and field.
 
-    ``path`` is a YAML file, or the name of a shipped policy when no such file exists::
+    ``path`` is a YAML file, or the name of a shipped policy when no such file exists:
 
-        policy = load_policy("wecom-marketing")          # policies/wecom-marketing.yaml
-        policy = load_policy("policies/bi-dashboard.yaml")
+    >>> from privseg.policy import shipped_policies
+    >>> shipped_policies()
+    ('bi-dashboard', 'customer-service-quality', 'wecom-marketing', 'wecom-marketing-en')
+    >>> privseg.load_policy("wecom-marketing-en").unit
+    'external_userid'
     """
     source = Path(path)
     if not source.exists() and source.name == str(path) and str(path) in shipped_policies():
@@ -507,7 +517,17 @@ class ColumnPlan:
 
 @dataclass(frozen=True)
 class Plan:
-    """A policy checked against one table's screening: per-column actions, no data touched."""
+    """A policy checked against one table's screening: per-column actions, no data touched.
+
+    >>> table = pd.DataFrame({"外部联系人ID": ["wm1", "wm2"], "姓名": ["张三", "李四"], "会员等级": ["金", "银"]})
+    >>> plan = privseg.plan(privseg.load_policy("wecom-marketing"), privseg.screen(table))
+    >>> [(c.column, c.action.value) for c in plan.columns]
+    [('外部联系人ID', 'pseudonymize'), ('姓名', 'drop'), ('会员等级', 'drop')]
+    >>> plan.dropped_undeclared  # not named by the policy: dropped (PIPL Art. 6)
+    ('会员等级',)
+    >>> len(plan.missing_declared)  # declared for the other demo tables
+    26
+    """
 
     policy: Policy
     columns: tuple[ColumnPlan, ...]
@@ -559,6 +579,14 @@ def plan(policy: Policy, screen_report: ScreenReport) -> Plan:
     A table without the policy's unit column is not the table the policy was written for:
     InputError names the missing unit, the table's undeclared columns and the declared
     columns the table lacks.
+
+    >>> english = pd.DataFrame({"external_userid": ["wm1"], "city": ["上海市"]})
+    >>> privseg.plan(privseg.load_policy("wecom-marketing"), privseg.screen(english))
+    Traceback (most recent call last):
+    privseg.errors.InputError: <table>: policy wecom-marketing.yaml does not fit this table: ...
+    >>> plan = privseg.plan(privseg.load_policy("wecom-marketing-en"), privseg.screen(english))
+    >>> [(c.column, c.action.value) for c in plan.columns]
+    [('external_userid', 'pseudonymize'), ('city', 'keep')]
     """
     return _plan(
         policy,
@@ -625,7 +653,11 @@ def _plan(
 
 @dataclass(frozen=True)
 class PolicyKeys:
-    """Keys ``enforce`` needs: the pseudonym master key and, for reversible columns, a second one."""
+    """Keys ``enforce`` needs: the pseudonym master key and, for reversible columns, a second one.
+
+    >>> privseg.PolicyKeys(privseg.Key(bytes(32)))  # key bytes are never shown
+    PolicyKeys(master=Key(), reversible=None)
+    """
 
     master: Key
     reversible: Key | None = None
@@ -638,6 +670,13 @@ def enforce(
 
     ``df`` needs only the columns the plan outputs (dropped ones may be absent);
     ``workers`` is the tokenizer's process count (default: up to two).
+
+    >>> table = pd.DataFrame({"外部联系人ID": ["wm1"], "手机号": ["+86 138-1234-5678"], "姓名": ["张三"]})
+    >>> policy = privseg.load_policy("wecom-marketing")
+    >>> keys = privseg.PolicyKeys(privseg.Key(bytes(32)))
+    >>> out = privseg.enforce(privseg.plan(policy, privseg.screen(table)), table, keys)
+    >>> list(out.columns), out["手机号"].str.len().tolist()
+    (['外部联系人ID', '手机号'], [26])
     """
     missing = [c for c in input_columns(plan) if c not in df.columns]
     if missing:

@@ -79,7 +79,15 @@ class IdKind(StrEnum):
 
     The same names serve the CLI (``--kind mobile``), policies (``kind: mobile``) and Python,
     where a kind may be given as the enum or its string: ``IdKind.MOBILE`` and ``"mobile"``
-    give the same token.
+    give the same token; any other string raises ``InputError``.
+
+    >>> [k.value for k in privseg.IdKind]
+    ['mobile', 'national_id', 'email', 'wechat_id', 'other']
+    >>> privseg.IdKind.parse("national_id") is privseg.IdKind.NATIONAL_ID
+    True
+    >>> privseg.IdKind.parse("phone")
+    Traceback (most recent call last):
+    privseg.errors.InputError: unknown id kind 'phone'; use one of: mobile, national_id, email, ...
     """
 
     MOBILE = "mobile"
@@ -92,7 +100,7 @@ class IdKind(StrEnum):
     def parse(cls, kind: IdKind | str) -> IdKind:
         """The kind named by ``kind`` (enum or string); InputError for any other value.
 
-        >>> IdKind.parse("mobile") is IdKind.MOBILE
+        >>> privseg.IdKind.parse("mobile") is privseg.IdKind.MOBILE
         True
         """
         try:
@@ -108,7 +116,17 @@ class IdKind(StrEnum):
 
 @dataclass(frozen=True)
 class Key:
-    """32 bytes of key material; ``repr`` never shows it."""
+    """32 bytes of key material; ``repr`` never shows it, ``key_id`` names it safely.
+
+    Keys normally come from a key file (``privseg keys new``, mode 0600):
+
+    >>> from privseg.pseudonym import new_key_file, read_key_file
+    >>> key = new_key_file("marketing.key")
+    >>> read_key_file("marketing.key") == key, len(key.key_id)
+    (True, 16)
+    >>> privseg.Key(bytes(32))
+    Key()
+    """
 
     material: bytes = field(repr=False)
 
@@ -215,6 +233,7 @@ _MOBILE_PREFIXES = (b"+86", b"0086")
 def normalize(value: str, *, kind: IdKind | str) -> str:
     """Normalize one id: trim; mobile also loses spaces, dashes, parentheses and +86/0086.
 
+    >>> from privseg.pseudonym import normalize
     >>> normalize("+86 138-1234-5678", kind="mobile")
     '13812345678'
     """
@@ -465,7 +484,19 @@ def _base32_prefix(digests: bytes) -> np.ndarray:
 
 
 class Tokenizer:
-    """Tokens for one master key and purpose; vectorized over pandas columns."""
+    """Tokens for one master key and purpose; vectorized over pandas columns.
+
+    The README's test vector (``kind`` is keyword-only: a string or an ``IdKind``):
+
+    >>> key = privseg.Key(bytes.fromhex(
+    ...     "7f3a9c0e5b2d4f6a8c1e3b5d7f9a0c2e4b6d8f1a3c5e7b9d0f2a4c6e8b1d3f5a"))
+    >>> tokenizer = privseg.Tokenizer(key, "wecom-marketing")
+    >>> tokenizer.token("+86 138-1234-5678", kind="mobile")
+    'he4lscfas47ru2rbfeus4mgjj5'
+    >>> ids = pd.Series(["13812345678", "0086 138 1234 5678", None])
+    >>> tokenizer.tokenize(ids, kind=privseg.IdKind.MOBILE).tolist()
+    ['he4lscfas47ru2rbfeus4mgjj5', 'he4lscfas47ru2rbfeus4mgjj5', nan]
+    """
 
     def __init__(self, master: Key, purpose: str, *, workers: int | None = None) -> None:
         key = purpose_key(master, purpose).ljust(64, b"\0")
@@ -479,8 +510,8 @@ class Tokenizer:
     def token(self, value: str, *, kind: IdKind | str) -> str:
         """Token of one id (after normalization); ``kind`` as in ``IdKind.parse``.
 
-        >>> tok = Tokenizer(Key(bytes(32)), "wecom-marketing")
-        >>> tok.token("+86 138-1234-5678", kind="mobile") == tok.token("13812345678", kind=IdKind.MOBILE)
+        >>> tok = privseg.Tokenizer(privseg.Key(bytes(32)), "wecom-marketing")
+        >>> tok.token("+86 138-1234-5678", kind="mobile") == tok.token("13812345678", kind="mobile")
         True
         """
         result = self.tokenize(pd.Series([value], dtype="str"), kind=kind).iloc[0]
@@ -543,6 +574,11 @@ class ReversibleCipher:
     info=b"aes-256-siv", length=64); the purpose (UTF-8) is the associated data, so a
     ciphertext opens only under the purpose it was made for. Ciphertexts are lowercase,
     unpadded base32.
+
+    >>> cipher = privseg.ReversibleCipher(privseg.Key(bytes(range(32))), "wecom-marketing")
+    >>> sealed = cipher.encrypt(pd.Series(["+86 138-1234-5678"]), kind="mobile")
+    >>> cipher.decrypt(sealed).tolist()  # the normalized id
+    ['13812345678']
     """
 
     def __init__(self, key: Key, purpose: str) -> None:
