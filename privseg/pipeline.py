@@ -61,7 +61,14 @@ class DemoStep:
 
 @dataclass(frozen=True)
 class DemoSummary:
-    """What a demo run did and where its files are."""
+    """What a demo run did and where its files are.
+
+    >>> summary = privseg.run_demo("demo", quiet=True, customers=150)
+    >>> summary.steps[0], summary.data["customers"]
+    ('generate demo data', PosixPath('demo/data/customers.csv'))
+    >>> summary.outputs["run_report"]
+    PosixPath('demo/reports/run.html')
+    """
 
     out_dir: Path
     data: Mapping[str, Path]
@@ -329,6 +336,14 @@ def run_demo(
     already holds a demo's entries (``DEMO_ENTRIES``) is refused (``InputError``), or with
     ``force`` those entries are deleted first. The first step creates the folders. A
     progress bar is drawn on an interactive terminal unless ``quiet``.
+
+    >>> summary = privseg.run_demo("demo", quiet=True, customers=150)
+    >>> summary.lines[-1].split(",")[0]
+    'audit: trail verified'
+    >>> privseg.run_demo("demo", quiet=True, customers=150)
+    Traceback (most recent call last):
+    privseg.errors.InputError: demo: already holds a demo run ...
+    >>> _ = privseg.run_demo("demo", quiet=True, customers=150, force=True)  # a fresh run
     """
     folder = Path(out_dir)
     _start_afresh(folder, force=force)

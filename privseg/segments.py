@@ -58,7 +58,11 @@ _DAY = np.timedelta64(1, "D")
 
 
 class SchemeKind(StrEnum):
-    """The segment schemes; each names its label column."""
+    """The segment schemes; each names its label column.
+
+    >>> [k.value for k in privseg.SchemeKind]
+    ['rfm', 'lifecycle', 'value_tier', 'activity', 'channel']
+    """
 
     RFM = "rfm"
     LIFECYCLE = "lifecycle"
@@ -320,7 +324,14 @@ Scheme = Rfm | Lifecycle | ValueTier | Activity | Channel
 
 @dataclass(frozen=True)
 class Schemes:
-    """A scheme file: input columns, kept dimensions, and the schemes in file order."""
+    """A scheme file: input columns, kept dimensions, and the schemes in file order.
+
+    >>> schemes = privseg.load_schemes()
+    >>> schemes.columns.unit, schemes.dimensions
+    ('外部联系人ID', ('省份',))
+    >>> schemes.labels()[privseg.SchemeKind.LIFECYCLE]  # the declared keys of a release
+    ('introduction', 'decline', 'growth', 'mature', 'other')
+    """
 
     columns: Columns
     dimensions: tuple[str, ...]
@@ -342,7 +353,13 @@ def default_schemes_path() -> Path:
 
 
 def load_schemes(path: str | Path | None = None) -> Schemes:
-    """Read and validate a scheme file; ``PolicyError`` names the file, line and field."""
+    """Read and validate a scheme file; ``PolicyError`` names the file, line and field.
+
+    Without a path: the shipped ``policies/segments.yaml``.
+
+    >>> [kind.value for kind, _ in privseg.load_schemes().schemes]
+    ['rfm', 'lifecycle', 'value_tier', 'activity', 'channel']
+    """
     source = Path(path) if path is not None else default_schemes_path()
     try:
         text = source.read_text(encoding="utf-8")
@@ -483,6 +500,13 @@ def assign(
     lookback, the lookback length if none), ``frequency`` (orders) and ``monetary`` (yuan) in
     the lookback, the raw per-customer features the scores come from. Orders and
     interactions of units absent from ``customers`` are ignored.
+
+    >>> from datetime import date
+    >>> from privseg.datasets import generate
+    >>> customers, orders, interactions = generate(200, seed=0)
+    >>> labels = privseg.assign_segments(customers, orders, interactions, as_of=date(2026, 6, 30))
+    >>> len(labels), list(labels.columns[:2]), "lifecycle" in labels, "省份" in labels
+    (200, ['外部联系人ID', 'rfm'], True, True)
     """
     schemes = schemes if schemes is not None else load_schemes()
     cols = schemes.columns
