@@ -140,6 +140,13 @@ def apply_command(
             f"key id {manifest['key_id']}",
             err=True,
         )
+        undeclared = manifest["dropped_undeclared"]
+        if undeclared:
+            click.echo(
+                f"dropped {len(undeclared)} columns the policy does not declare (PIPL Art. 6): "
+                f"{', '.join(map(repr, undeclared))}; declare them in the policy to keep them",
+                err=True,
+            )
 
 
 @click.group("keys")
