@@ -29,31 +29,25 @@ def blocks(text: str, language: str) -> list[str]:
     return [body for lang, body in BLOCK.findall(text) if lang == language]
 
 
-def fresh_env(home: Path) -> dict[str, str]:
-    """A new user's environment: privseg on PATH, an empty home, no PRIVSEG_* settings."""
+def run_fresh(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run as a new user would: privseg on PATH, an empty home, no PRIVSEG_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PRIVSEG_")}
-    env["HOME"] = str(home)
+    env["HOME"] = str(cwd.parent / f"{cwd.name}-home")
+    Path(env["HOME"]).mkdir(exist_ok=True)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
+    return subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
 
 
 @pytest.mark.slow
 def test_the_cli_tour_runs_verbatim_in_an_empty_folder(tmp_path: Path) -> None:
     tour = blocks(section("A tour of the command line"), "bash")
     assert tour and "privseg demo-data" in tour[0]
-    folder, home = tmp_path / "tour", tmp_path / "home"
+    folder = tmp_path / "tour"
     folder.mkdir()
-    home.mkdir()
     for block in tour:
-        done = subprocess.run(
-            ["bash", "-e", "-o", "pipefail", "-c", block],
-            cwd=folder,
-            env=fresh_env(home),
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        done = run_fresh(["bash", "-e", "-o", "pipefail", "-c", block], folder)
         assert done.returncode == 0, done.stderr
     records = audit.read_records(folder / "audits" / "trail.jsonl")
     assert records and all(r.ok for r in records), [(r.command, r.outcome) for r in records]
@@ -65,15 +59,5 @@ def test_the_cli_tour_runs_verbatim_in_an_empty_folder(tmp_path: Path) -> None:
 @pytest.mark.parametrize("index", range(len(blocks(README.read_text(encoding="utf-8"), "python"))))
 def test_python_blocks_run_verbatim(index: int, tmp_path: Path) -> None:
     code = blocks(README.read_text(encoding="utf-8"), "python")[index]
-    home = tmp_path / "home"
-    home.mkdir()
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env=fresh_env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_fresh([sys.executable, "-c", code], tmp_path)
     assert done.returncode == 0, f"README python block {index}:\n{code}\n{done.stderr}"
