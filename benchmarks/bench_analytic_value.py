@@ -33,9 +33,9 @@ from diffprivlib.models import KMeans as DiffprivlibKMeans
 from diffprivlib.tools import mean as dpl_mean
 from sklearn.cluster import KMeans
 
-from privseg import datasets, kmeans, segments
-from privseg.policy import load_policy
-from privseg.release import (
+from privseg import datasets, segments
+from privseg.dp import kmeans
+from privseg.dp.release import (
     MEANS_SANITY,
     Bounding,
     distribution_value,
@@ -44,6 +44,7 @@ from privseg.release import (
     release_kmeans,
     release_means,
 )
+from privseg.policy import load_policy
 
 EPSILONS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 UNIT = Bounding("外部联系人ID")

@@ -161,7 +161,7 @@ def task_presidio_structured(data: Path, work: Path) -> dict[str, Any]:
 
 def task_assign(data: Path, work: Path) -> dict[str, Any]:
     from privseg.datasets import DEMO_AS_OF
-    from privseg.partitioned import assign_files
+    from privseg.engines.partitioned import assign_files
 
     out = work / "labels.parquet"
     seconds, run = _timed(
@@ -184,8 +184,8 @@ def task_pyarrow_read_labels(data: Path, work: Path) -> dict[str, Any]:
 
 
 def task_release(data: Path, work: Path) -> dict[str, Any]:
-    from privseg.partitioned import count_file
-    from privseg.release import Bounding, release_counts
+    from privseg.dp.release import Bounding, release_counts
+    from privseg.engines.partitioned import count_file
     from privseg.segments import load_schemes
 
     lifecycle = dict(load_schemes().labels())

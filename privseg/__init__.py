@@ -29,14 +29,10 @@ from privseg.errors import (
 from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
-    from privseg.budget import BudgetStatus, Ledger, PrivacyBudget
     from privseg.datasets import DemoData, write_demo_data
-    from privseg.io import TableFormat, iter_table, read_table, write_table
-    from privseg.kmeans import KMeansMethod, KMeansResult
-    from privseg.pipeline import DemoSummary, run_demo
-    from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
-    from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
-    from privseg.release import (
+    from privseg.dp.kmeans import KMeansMethod, KMeansResult
+    from privseg.dp.ledger import BudgetStatus, Ledger, PrivacyBudget
+    from privseg.dp.release import (
         Account,
         Bounding,
         Release,
@@ -46,6 +42,10 @@ if TYPE_CHECKING:
         release_means,
         release_quantiles,
     )
+    from privseg.io import TableFormat, iter_table, read_table, write_table
+    from privseg.pipeline import DemoSummary, run_demo
+    from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
+    from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
     from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
     from privseg.segments import SchemeKind, Schemes, load_schemes
     from privseg.segments import assign as assign_segments
@@ -53,24 +53,24 @@ if TYPE_CHECKING:
 #: Public names loaded on first use (name -> module, attribute), so that ``import privseg``
 #: and the CLI start fast: diffprivlib, scikit-learn and presidio load only when needed.
 _LAZY: dict[str, tuple[str, str]] = {
-    "Account": ("privseg.release", "Account"),
-    "Bounding": ("privseg.release", "Bounding"),
-    "BudgetStatus": ("privseg.budget", "BudgetStatus"),
+    "Account": ("privseg.dp.release", "Account"),
+    "Bounding": ("privseg.dp.release", "Bounding"),
+    "BudgetStatus": ("privseg.dp.ledger", "BudgetStatus"),
     "ColumnVerdict": ("privseg.screening", "ColumnVerdict"),
     "DemoData": ("privseg.datasets", "DemoData"),
     "DemoSummary": ("privseg.pipeline", "DemoSummary"),
     "Evidence": ("privseg.screening", "Evidence"),
     "IdKind": ("privseg.pseudonym", "IdKind"),
-    "KMeansMethod": ("privseg.kmeans", "KMeansMethod"),
-    "KMeansResult": ("privseg.kmeans", "KMeansResult"),
+    "KMeansMethod": ("privseg.dp.kmeans", "KMeansMethod"),
+    "KMeansResult": ("privseg.dp.kmeans", "KMeansResult"),
     "Key": ("privseg.pseudonym", "Key"),
-    "Ledger": ("privseg.budget", "Ledger"),
+    "Ledger": ("privseg.dp.ledger", "Ledger"),
     "Plan": ("privseg.policy", "Plan"),
     "Policy": ("privseg.policy", "Policy"),
     "PolicyKeys": ("privseg.policy", "PolicyKeys"),
-    "PrivacyBudget": ("privseg.budget", "PrivacyBudget"),
-    "Release": ("privseg.release", "Release"),
-    "ReleasePlan": ("privseg.release", "ReleasePlan"),
+    "PrivacyBudget": ("privseg.dp.ledger", "PrivacyBudget"),
+    "Release": ("privseg.dp.release", "Release"),
+    "ReleasePlan": ("privseg.dp.release", "ReleasePlan"),
     "ReversibleCipher": ("privseg.pseudonym", "ReversibleCipher"),
     "SchemeKind": ("privseg.segments", "SchemeKind"),
     "Schemes": ("privseg.segments", "Schemes"),
@@ -84,10 +84,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "load_schemes": ("privseg.segments", "load_schemes"),
     "plan": ("privseg.policy", "plan"),
     "read_table": ("privseg.io", "read_table"),
-    "release_counts": ("privseg.release", "release_counts"),
-    "release_kmeans": ("privseg.release", "release_kmeans"),
-    "release_means": ("privseg.release", "release_means"),
-    "release_quantiles": ("privseg.release", "release_quantiles"),
+    "release_counts": ("privseg.dp.release", "release_counts"),
+    "release_kmeans": ("privseg.dp.release", "release_kmeans"),
+    "release_means": ("privseg.dp.release", "release_means"),
+    "release_quantiles": ("privseg.dp.release", "release_quantiles"),
     "run_demo": ("privseg.pipeline", "run_demo"),
     "screen": ("privseg.screening", "screen"),
     "write_demo_data": ("privseg.datasets", "write_demo_data"),

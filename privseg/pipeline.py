@@ -182,10 +182,10 @@ def _assign_segments(run: DemoRun) -> None:
 def _release_segment_counts(run: DemoRun) -> None:
     """DP segment counts (lifecycle x province, value tier) charged to a fresh demo ledger."""
     from privseg._resources import policies_dir
-    from privseg.budget import Ledger, PrivacyBudget
+    from privseg.dp.ledger import Ledger, PrivacyBudget
+    from privseg.dp.release import DEFAULT_EPSILON, Account, Bounding, release_counts
     from privseg.io import read_table, write_table
     from privseg.policy import load_policy
-    from privseg.release import DEFAULT_EPSILON, Account, Bounding, release_counts
     from privseg.segments import load_schemes
 
     labels = read_table(run.outputs["segment_labels"])
@@ -238,7 +238,7 @@ def _release_segment_counts(run: DemoRun) -> None:
 
 def _write_reports(run: DemoRun) -> None:
     """Run and privacy-budget reports (HTML and Markdown) beside the screening report."""
-    from privseg.budget import Ledger
+    from privseg.dp.ledger import Ledger
     from privseg.io import atomic_path
     from privseg.report import ReportFormat, render_budget, render_run
 

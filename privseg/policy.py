@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from privseg import __version__
+from privseg.engines.streaming import WriteBehind, file_sha256, prefetched
 from privseg.errors import InputError, PolicyError, PolicyRefusal, PrivsegError
 from privseg.io import atomic_path, iter_table, open_table, open_table_writer
 from privseg.pseudonym import (
@@ -39,7 +40,6 @@ from privseg.pseudonym import (
     Tokenizer,
 )
 from privseg.screening import ScreenReport, screen
-from privseg.streaming import WriteBehind, file_sha256, prefetched
 from privseg.taxonomy import Category, info, is_sensitive
 from privseg.transforms import (
     AddressLevel,

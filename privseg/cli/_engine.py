@@ -38,7 +38,7 @@ def engine_option(f: F) -> F:
 @contextmanager
 def spark_session() -> Iterator[Any]:
     """The active Spark session, or a local one started (and stopped) for this command."""
-    from privseg import spark
+    from privseg.engines import spark
 
     try:
         from pyspark.sql import SparkSession

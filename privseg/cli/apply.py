@@ -133,7 +133,7 @@ def apply_command(
             _load_optional_key(reversible_key_path, insecure_key_permissions),
         )
         if engine == Engine.SPARK:
-            from privseg import spark
+            from privseg.engines import spark
 
             with spark_session() as session:
                 manifest = spark.apply_file(session, source, policy, keys, out)

@@ -1,6 +1,6 @@
 """CLI commands of the release stage: ``budget set|status`` and ``release counts|mean|quantile|kmeans``.
 
-A thin layer over ``privseg.budget`` and ``privseg.release``: options become declared keys,
+A thin layer over ``privseg.dp.ledger`` and ``privseg.dp.release``: options become declared keys,
 bounds, a unit and a ledger account; the library plans, charges the ledger, then draws noise.
 """
 
@@ -18,14 +18,11 @@ import click
 import pandas as pd
 
 from privseg import audit, io
-from privseg.budget import DEFAULT_PURPOSE, LEDGER_ENV, Ledger, PrivacyBudget
 from privseg.cli._common import OutputFormat, format_option, path_argument
 from privseg.cli._engine import Engine, engine_option, spark_session
 from privseg.cli.audit import operator_option, read_input, trail_option
-from privseg.errors import InputError
-from privseg.partitioned import count_file
-from privseg.policy import Policy, load_policy
-from privseg.release import (
+from privseg.dp.ledger import DEFAULT_PURPOSE, LEDGER_ENV, Ledger, PrivacyBudget
+from privseg.dp.release import (
     Account,
     Bounding,
     ExactCounts,
@@ -38,6 +35,9 @@ from privseg.release import (
     release_means,
     release_quantiles,
 )
+from privseg.engines.partitioned import count_file
+from privseg.errors import InputError
+from privseg.policy import Policy, load_policy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -526,7 +526,7 @@ def quantile_command(
 @contextmanager
 def _spark_table(source: Path, record: audit.RunRecorder) -> Iterator[Any]:
     """``source`` read on Spark (a local session unless one is active), its input recorded."""
-    from privseg import spark
+    from privseg.engines import spark
 
     with spark_session() as session:
         df = spark.read_table(session, source)
@@ -542,7 +542,7 @@ def _quantile_rows(
     if engine != Engine.SPARK:
         yield read_input(source, record)
         return
-    from privseg import spark
+    from privseg.engines import spark
 
     with _spark_table(source, record) as df:
         yield spark.SparkRows(df)
@@ -602,7 +602,7 @@ def _kmeans_rows(
     if engine != Engine.SPARK:
         yield read_input(source, record)
         return
-    from privseg import spark
+    from privseg.engines import spark
 
     with (
         _spark_table(source, record) as df,
@@ -634,7 +634,7 @@ def _exact_counts(
 ) -> pd.DataFrame | ExactCounts:
     """The exact bounded counts of a file (out of core or on Spark), or standard input's table."""
     if engine == Engine.SPARK:
-        from privseg import spark
+        from privseg.engines import spark
 
         with _spark_table(source, record) as df:
             return spark.exact_counts(df, by=by, keys=setup.keys, bounding=setup.bounding)
@@ -656,7 +656,7 @@ def _exact_sums(
     """The exact bounded counts and clipped sums of a file on Spark, or the table (local)."""
     if engine != Engine.SPARK:
         return read_input(source, record)
-    from privseg import spark
+    from privseg.engines import spark
 
     with _spark_table(source, record) as df:
         return spark.exact_sums(

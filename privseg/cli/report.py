@@ -163,7 +163,7 @@ def budget_command(
       privseg report budget --ledger privseg-demo/audits/budget.db --format md
       privseg report budget --dataset customers --purpose marketing --out b.html
     """
-    from privseg.budget import Ledger
+    from privseg.dp.ledger import Ledger
     from privseg.errors import InputError, SourceNotFoundError
     from privseg.report import render_budget
 

@@ -12,8 +12,8 @@ from privseg import audit
 from privseg.cli._common import F, encoding_option, quiet_option
 from privseg.cli._engine import Engine, engine_option, spark_session
 from privseg.cli.audit import operator_option, read_input, trail_option
+from privseg.engines.partitioned import assign_files
 from privseg.io import write_table
-from privseg.partitioned import assign_files
 from privseg.segments import Schemes, default_schemes_path, load_schemes
 from privseg.segments import assign as assign_segments
 
@@ -133,7 +133,7 @@ def _assign_spark(
     out: Path,
     record: audit.RunRecorder,
 ) -> tuple[int, list[str]]:
-    from privseg import spark
+    from privseg.engines import spark
 
     with spark_session() as session:
         frames = [spark.read_table(session, source) for source in sources]

@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 
 from privseg.datasets import DEMO_AS_OF, generate
-from privseg.policy import load_policy
-from privseg.release import (
+from privseg.dp.release import (
     DEFAULT_EPSILON,
     Bounding,
     release_counts,
     release_kmeans,
     release_means,
 )
+from privseg.policy import load_policy
 from privseg.segments import assign, load_schemes
 
 TARGET = 0.85

@@ -18,7 +18,7 @@ import pytest
 from scipy.stats import chisquare
 from test_dp_counts import _clopper_pearson
 
-from privseg.release import Bounding, release_quantiles
+from privseg.dp.release import Bounding, release_quantiles
 
 EPSILON = 1.0
 CELLS = 4000

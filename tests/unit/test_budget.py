@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from privseg.budget import LEDGER_ENV, Ledger, PrivacyBudget, default_ledger_path
+from privseg.dp.ledger import LEDGER_ENV, Ledger, PrivacyBudget, default_ledger_path
 from privseg.errors import BudgetExceededError, InputError
 
 

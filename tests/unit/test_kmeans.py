@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from diffprivlib.mechanisms import Geometric, Laplace
 
-from privseg import kmeans
+from privseg.dp import kmeans
 from privseg.errors import InputError
 
 BOUNDS = ((0.0, 12.0), (0.0, 24.0), (0.0, 13.0))
@@ -24,7 +24,7 @@ def _blobs(n: int = 3000, seed: int = 0) -> np.ndarray:
 
 
 class _Ledger:
-    """Records every mechanism instance privseg.kmeans creates and each value it randomises."""
+    """Records every mechanism instance privseg.dp.kmeans creates and each value it randomises."""
 
     def __init__(self) -> None:
         self.instances: list[dict[str, Any]] = []

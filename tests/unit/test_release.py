@@ -11,9 +11,8 @@ import pandas as pd
 import pytest
 from diffprivlib.tools import quantile as dpl_quantile
 
-from privseg.budget import Ledger, PrivacyBudget
-from privseg.errors import BudgetExceededError, InputError, PrivsegError
-from privseg.release import (
+from privseg.dp.ledger import Ledger, PrivacyBudget
+from privseg.dp.release import (
     Account,
     Bounding,
     _no_privacy_leak,
@@ -30,6 +29,7 @@ from privseg.release import (
     release_means,
     release_quantiles,
 )
+from privseg.errors import BudgetExceededError, InputError, PrivsegError
 
 KEYS = {"tier": ["gold", "silver", "bronze"], "province": ["北京市", "上海市"]}
 

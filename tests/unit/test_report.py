@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from privseg import audit
 from privseg._resources import policies_dir
-from privseg.budget import Ledger, PrivacyBudget
 from privseg.cli import main
 from privseg.datasets import DEMO_AS_OF, generate
+from privseg.dp.ledger import Ledger, PrivacyBudget
 from privseg.errors import MalformedInputError
 from privseg.policy import PolicyKeys, apply_file, load_policy, manifest_path
 from privseg.pseudonym import Key

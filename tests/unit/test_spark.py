@@ -14,17 +14,13 @@ from click.testing import CliRunner
 
 pytest.importorskip("pyspark")
 
-from privseg import audit, kmeans
-from privseg import spark as ps
+from privseg import audit
 from privseg._resources import policies_dir
-from privseg.budget import Ledger, PrivacyBudget
 from privseg.cli import main
 from privseg.datasets import DEMO_AS_OF, generate
-from privseg.errors import InputError
-from privseg.io import read_table, write_table
-from privseg.policy import PolicyKeys, apply_file, load_policy
-from privseg.pseudonym import Key
-from privseg.release import (
+from privseg.dp import kmeans
+from privseg.dp.ledger import Ledger, PrivacyBudget
+from privseg.dp.release import (
     Account,
     Bounding,
     exact_counts,
@@ -35,6 +31,11 @@ from privseg.release import (
     release_means,
     release_quantiles,
 )
+from privseg.engines import spark as ps
+from privseg.errors import InputError
+from privseg.io import read_table, write_table
+from privseg.policy import PolicyKeys, apply_file, load_policy
+from privseg.pseudonym import Key
 from privseg.segments import assign, load_schemes
 
 pytestmark = [

@@ -15,12 +15,12 @@ from privseg import policy as policy_module
 from privseg import pseudonym
 from privseg._resources import policies_dir
 from privseg.datasets import generate
+from privseg.engines.streaming import WriteBehind, file_sha256, prefetched
 from privseg.errors import PolicyRefusal, PrivsegError
 from privseg.io import fingerprint, read_table, write_table
 from privseg.policy import PolicyKeys, apply_file, enforce, load_policy, plan
 from privseg.pseudonym import Key
 from privseg.screening import screen
-from privseg.streaming import WriteBehind, file_sha256, prefetched
 
 KEYS = PolicyKeys(Key(bytes(range(32))))
 

@@ -1,6 +1,6 @@
 """Differentially private k-means over clipped numeric features.
 
-``fit`` is a pure library function (no ledger; ``privseg.release`` charges the budget). The
+``fit`` is a pure library function (no ledger; ``privseg.dp.release`` charges the budget). The
 privacy unit is one row (one customer): neighbouring datasets differ by adding or removing
 one row, every row is clipped to the declared ``bounds`` first (bounds are never taken from
 the data), and the whole fit spends exactly ``epsilon`` (pure epsilon-DP) on diffprivlib's
@@ -108,7 +108,7 @@ class Synopses(Protocol):
     """The exact aggregates ``fit_synopses`` reads: all it ever learns about the rows.
 
     The rows are clipped to their declared bounds and scaled to the unit box ``[0, 1]^d``.
-    ``ArraySynopses`` computes them from rows in memory; ``privseg.spark`` on executors, so
+    ``ArraySynopses`` computes them from rows in memory; ``privseg.engines.spark`` on executors, so
     only these aggregates reach the caller, where the noise is drawn.
     """
 

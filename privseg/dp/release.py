@@ -40,11 +40,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pandas as pd
 
-from privseg.budget import DEFAULT_PURPOSE, Ledger, PrivacyBudget, Spend
+from privseg.dp.ledger import DEFAULT_PURPOSE, Ledger, PrivacyBudget, Spend
 from privseg.errors import BudgetExceededError, InputError, PrivsegError
 
-if TYPE_CHECKING:  # privseg.kmeans imports scikit-learn, slow: only k-means releases load it
-    from privseg.kmeans import Synopses
+if TYPE_CHECKING:  # privseg.dp.kmeans imports scikit-learn, slow: only k-means releases load it
+    from privseg.dp.kmeans import Synopses
 
 __all__ = [
     "DEFAULT_EPSILON",
@@ -454,8 +454,8 @@ class ExactCounts:
     """Exact bounded counts per declared cell (``index`` order) plus, last, the rows with an
     undeclared key: what a count release adds noise to, never released as is.
 
-    Made by ``exact_counts`` here, or out of core (``privseg.partitioned``) or on Spark
-    (``privseg.spark``); parts of a table split by unit add up.
+    Made by ``exact_counts`` here, or out of core (``privseg.engines.partitioned``) or on Spark
+    (``privseg.engines.spark``); parts of a table split by unit add up.
     """
 
     counts: np.ndarray
@@ -673,7 +673,7 @@ class ExactSums:
 
     ``counts`` has one more entry, last: the kept rows with an undeclared key or a missing
     measure. ``sums`` are in units of ``sum_grid(*bounds)``. Made by ``exact_sums`` here or on
-    Spark (``privseg.spark``).
+    Spark (``privseg.engines.spark``).
     """
 
     counts: np.ndarray
@@ -936,7 +936,7 @@ class QuantileTask:
 
 
 class QuantileRows(Protocol):
-    """Rows held elsewhere (``privseg.spark.SparkRows``) where each cell's quantiles are
+    """Rows held elsewhere (``privseg.engines.spark.SparkRows``) where each cell's quantiles are
     computed: only the released numbers come back."""
 
     @property
@@ -1060,8 +1060,8 @@ def kmeans_rows(
 
 @dataclass(frozen=True)
 class KMeansSource:
-    """The rows of a k-means release held elsewhere (``privseg.spark.kmeans_source``): their
-    exact ``synopses`` (``privseg.kmeans.Synopses``), made from ``features`` clipped to
+    """The rows of a k-means release held elsewhere (``privseg.engines.spark.kmeans_source``): their
+    exact ``synopses`` (``privseg.dp.kmeans.Synopses``), made from ``features`` clipped to
     ``bounds`` (declared, in order) after ``bounding``. Only the synopses reach ``release_kmeans``.
     """
 
@@ -1083,14 +1083,14 @@ def release_kmeans(
     evaluate: bool = False,
     random_state: RandomState = None,
 ) -> Release:
-    """DP k-means (``privseg.kmeans.fit``) over clipped features: centroids and noisy sizes.
+    """DP k-means (``privseg.dp.kmeans.fit``) over clipped features: centroids and noisy sizes.
 
     One row per customer (rows with a missing feature are excluded; their number is not
     released). Evaluation: exact k-means cost / cost of the DP centroids on the same rows.
     ``df`` may be a ``KMeansSource`` (rows on Spark; its bounding then applies): the fit reads
     only its exact synopses and draws all noise here, so a seed gives the local release.
     """
-    from privseg import kmeans  # sklearn is slow to import; only k-means needs it
+    from privseg.dp import kmeans  # sklearn is slow to import; only k-means needs it
 
     random_state = _seeded(random_state)
     _check_epsilon(epsilon)

@@ -5,14 +5,14 @@ Executors run privseg's own code on Arrow batches (``mapInArrow``, ``applyInPand
 tokens and labels are bit-identical to the local engine; screening looks at the first rows on
 the driver, like the streamed local ``apply``. Releases never add noise on the executors:
 ``exact_counts`` brings the exact bounded counts (one integer per declared cell) to the
-driver, where ``privseg.release.release_counts`` plans, charges the ledger and draws the
+driver, where ``privseg.dp.release.release_counts`` plans, charges the ledger and draws the
 noise once, as for a local table. ``exact_sums`` does the same for a mean release (one count
 and one integer grid sum per cell, for ``release_means``); each value is clipped and put on
 the grid by ``release.grid_units`` itself, on the executors. Quantiles (``SparkRows``) need
 the values themselves: the driver draws the uniforms, each declared segment's values are
 sorted on one executor and only the released quantiles come back. ``kmeans_source`` keeps a
 k-means release's rows on the executors: the fit, on the driver, asks them only for exact
-counts per grid cell and per-cluster counts and sums (``privseg.kmeans.Synopses``).
+counts per grid cell and per-cluster counts and sums (``privseg.dp.kmeans.Synopses``).
 
 Row order: ``read_csv`` numbers rows in file order (``ROW_ID``); bounding (a customer's first
 rows) and per-customer sums follow that order, as locally.
@@ -34,6 +34,19 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from privseg.dp.release import (
+    PER_ROW,
+    Bounding,
+    ExactCounts,
+    ExactSums,
+    KMeansSource,
+    QuantileTask,
+    cell_index,
+    grid_units,
+    kmeans_rows,
+    measure_bounds,
+)
+from privseg.engines.streaming import file_sha256
 from privseg.errors import InputError
 from privseg.io import open_table_writer
 from privseg.policy import (
@@ -46,21 +59,8 @@ from privseg.policy import (
     write_manifest,
 )
 from privseg.policy import Policy as _Policy
-from privseg.release import (
-    PER_ROW,
-    Bounding,
-    ExactCounts,
-    ExactSums,
-    KMeansSource,
-    QuantileTask,
-    cell_index,
-    grid_units,
-    kmeans_rows,
-    measure_bounds,
-)
 from privseg.screening import screen
 from privseg.segments import Schemes, assign, load_schemes
-from privseg.streaming import file_sha256
 
 __all__ = [
     "ROW_ID",
@@ -485,7 +485,7 @@ class _SparkSynopses:
         cells = m**self._dims
 
         def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            from privseg.kmeans import ArraySynopses
+            from privseg.dp.kmeans import ArraySynopses
 
             counts = np.zeros(cells, dtype=np.int64)
             for batch in batches:
@@ -508,7 +508,7 @@ class _SparkSynopses:
         names = ["cluster", "n", *(f"s{j}" for j in range(d))]
 
         def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            from privseg.kmeans import ArraySynopses
+            from privseg.dp.kmeans import ArraySynopses
 
             counts, sums = np.zeros(k, dtype=np.int64), np.zeros((k, d))
             for batch in batches:
@@ -549,7 +549,7 @@ def kmeans_source(
     """
     from pyspark.sql.types import DoubleType, StructField, StructType
 
-    from privseg.kmeans import ArraySynopses  # scikit-learn: loaded for k-means only
+    from privseg.dp.kmeans import ArraySynopses  # scikit-learn: loaded for k-means only
 
     if not features:
         raise InputError("at least one feature is needed")
