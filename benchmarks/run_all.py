@@ -184,7 +184,8 @@ def task_pyarrow_read_labels(data: Path, work: Path) -> dict[str, Any]:
 
 
 def task_release(data: Path, work: Path) -> dict[str, Any]:
-    from privseg.dp.release import Bounding, release_counts
+    from privseg.dp.counts import release_counts
+    from privseg.dp.types import Bounding
     from privseg.engines.partitioned import count_file
     from privseg.segments import load_schemes
 

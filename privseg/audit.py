@@ -50,7 +50,7 @@ from privseg.errors import IntegrityError, KeyFileError, PrivsegError, SourceNot
 from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
-    from privseg.dp.release import Release
+    from privseg.dp.types import Release
     from privseg.policy import Policy
     from privseg.screening import ScreenReport
 

@@ -182,8 +182,9 @@ def _assign_segments(run: DemoRun) -> None:
 def _release_segment_counts(run: DemoRun) -> None:
     """DP segment counts (lifecycle x province, value tier) charged to a fresh demo ledger."""
     from privseg._resources import policies_dir
+    from privseg.dp.counts import release_counts
     from privseg.dp.ledger import Ledger, PrivacyBudget
-    from privseg.dp.release import DEFAULT_EPSILON, Account, Bounding, release_counts
+    from privseg.dp.types import DEFAULT_EPSILON, Account, Bounding
     from privseg.io import read_table, write_table
     from privseg.policy import load_policy
     from privseg.segments import load_schemes

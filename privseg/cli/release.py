@@ -21,20 +21,13 @@ from privseg import audit, io
 from privseg.cli._common import OutputFormat, format_option, path_argument
 from privseg.cli._engine import Engine, engine_option, spark_session
 from privseg.cli.audit import operator_option, read_input, trail_option
+from privseg.dp.cells import ExactCounts, ExactSums
+from privseg.dp.counts import release_counts
+from privseg.dp.kmeans_release import KMeansSource, release_kmeans
 from privseg.dp.ledger import DEFAULT_PURPOSE, LEDGER_ENV, Ledger, PrivacyBudget
-from privseg.dp.release import (
-    Account,
-    Bounding,
-    ExactCounts,
-    ExactSums,
-    KMeansSource,
-    QuantileRows,
-    Release,
-    release_counts,
-    release_kmeans,
-    release_means,
-    release_quantiles,
-)
+from privseg.dp.means import release_means
+from privseg.dp.quantiles import QuantileRows, release_quantiles
+from privseg.dp.types import Account, Bounding, Release
 from privseg.engines.partitioned import count_file
 from privseg.errors import InputError
 from privseg.policy import Policy, load_policy

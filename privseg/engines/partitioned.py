@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from privseg.dp.release import PER_ROW, Bounding, ExactCounts, exact_counts
+from privseg.dp.cells import ExactCounts, exact_counts
+from privseg.dp.types import PER_ROW, Bounding
 from privseg.engines.streaming import WriteBehind, prefetched
 from privseg.errors import InputError, SourceNotFoundError
 from privseg.io import iter_table, open_table_writer

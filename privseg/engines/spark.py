@@ -5,7 +5,7 @@ Executors run privseg's own code on Arrow batches (``mapInArrow``, ``applyInPand
 tokens and labels are bit-identical to the local engine; screening looks at the first rows on
 the driver, like the streamed local ``apply``. Releases never add noise on the executors:
 ``exact_counts`` brings the exact bounded counts (one integer per declared cell) to the
-driver, where ``privseg.dp.release.release_counts`` plans, charges the ledger and draws the
+driver, where ``privseg.dp.counts.release_counts`` plans, charges the ledger and draws the
 noise once, as for a local table. ``exact_sums`` does the same for a mean release (one count
 and one integer grid sum per cell, for ``release_means``); each value is clipped and put on
 the grid by ``release.grid_units`` itself, on the executors. Quantiles (``SparkRows``) need
@@ -34,18 +34,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from privseg.dp.release import (
-    PER_ROW,
-    Bounding,
-    ExactCounts,
-    ExactSums,
-    KMeansSource,
-    QuantileTask,
-    cell_index,
-    grid_units,
-    kmeans_rows,
-    measure_bounds,
-)
+from privseg.dp.cells import ExactCounts, ExactSums, cell_index, grid_units
+from privseg.dp.kmeans_release import KMeansSource, kmeans_rows
+from privseg.dp.quantiles import QuantileTask
+from privseg.dp.types import PER_ROW, Bounding
+from privseg.dp.validation import measure_bounds
 from privseg.engines.streaming import file_sha256
 from privseg.errors import InputError
 from privseg.io import open_table_writer

@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 from scipy.stats import beta
 
+from privseg.dp.counts import release_counts
 from privseg.dp.ledger import Ledger, PrivacyBudget
-from privseg.dp.release import Account, Bounding, release_counts
+from privseg.dp.types import Account, Bounding
 from privseg.errors import BudgetExceededError
 
 EPSILON = 1.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import diffprivlib.mechanisms
 import numpy as np
 import pytest
 from diffprivlib.mechanisms import Geometric, Laplace
@@ -53,8 +54,9 @@ class _Ledger:
 @pytest.fixture
 def ledger(monkeypatch: pytest.MonkeyPatch) -> _Ledger:
     recorded = _Ledger()
-    monkeypatch.setattr(kmeans, "Geometric", recorded.wrap(Geometric))
-    monkeypatch.setattr(kmeans, "Laplace", recorded.wrap(Laplace))
+    # privseg.dp.noise imports the mechanisms where used: patch them at their source
+    monkeypatch.setattr(diffprivlib.mechanisms, "Geometric", recorded.wrap(Geometric))
+    monkeypatch.setattr(diffprivlib.mechanisms, "Laplace", recorded.wrap(Laplace))
     return recorded
 
 

@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from privseg.datasets import DEMO_AS_OF, generate
-from privseg.dp.release import Bounding, exact_counts, release_counts
+from privseg.dp.cells import exact_counts
+from privseg.dp.counts import release_counts
+from privseg.dp.types import Bounding
 from privseg.engines.partitioned import assign_files, count_file
 from privseg.errors import SourceNotFoundError
 from privseg.io import read_table, write_table
