@@ -34,22 +34,20 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from privseg._files import file_sha256
 from privseg.dp.cells import ExactCounts, ExactSums, cell_index, grid_units
 from privseg.dp.kmeans_release import KMeansSource, kmeans_rows
 from privseg.dp.quantiles import QuantileTask
 from privseg.dp.types import PER_ROW, Bounding
 from privseg.dp.validation import measure_bounds
-from privseg.engines.streaming import file_sha256
 from privseg.errors import InputError
-from privseg.io import open_table_writer
+from privseg.io import Fingerprint, open_table_writer
+from privseg.manifest import Manifest, output_columns
 from privseg.policy import (
     Plan,
     PolicyKeys,
     enforce,
-    fingerprint_dict,
-    output_columns,
     plan,
-    write_manifest,
 )
 from privseg.policy import Policy as _Policy
 from privseg.screening import screen
@@ -176,8 +174,8 @@ def collect_to(df: Any, out: str | Path) -> int:
 
 def apply_file(
     spark: Any, source: str | Path, policy: _Policy, keys: PolicyKeys, out: str | Path
-) -> dict[str, Any]:
-    """``policy.apply_file`` on Spark: same screening sample, tokens, output and manifest.
+) -> Manifest:
+    """``engines.apply.apply_file`` on Spark: same screening sample, tokens, output and manifest.
 
     The output is collected to the driver and written as one file (use ``apply_policy`` and
     Spark's writers for outputs larger than the driver's memory).
@@ -187,9 +185,11 @@ def apply_file(
     result = apply_policy(the_plan, df, keys)
     rows_out = collect_to(result, out)
     rows_in = df.count()
-    input_fp = fingerprint_dict(Path(source), rows_in, data_columns(df), _sha256(source))
-    output_fp = fingerprint_dict(Path(out), rows_out, output_columns(the_plan), _sha256(out))
-    return write_manifest(the_plan, keys, input_fp, output_fp)
+    input_fp = Fingerprint(_sha256(source), rows_in, tuple(data_columns(df)))
+    output_fp = Fingerprint(_sha256(out), rows_out, tuple(output_columns(the_plan)))
+    manifest = Manifest.of(the_plan, keys, Path(source), input_fp, Path(out), output_fp)
+    manifest.write()
+    return manifest
 
 
 def _sha256(path: str | Path) -> str:

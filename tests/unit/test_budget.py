@@ -64,14 +64,6 @@ def test_budget_cannot_drop_below_spent_and_policy_budget_does_not_override(
     assert [s.dataset for s in ledger.statuses()] == ["crm"]
 
 
-def test_checkpoints_round_trip(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "budget.db")
-    assert ledger.get_checkpoint("audit") is None
-    ledger.put_checkpoint("audit", b"\x00signed")
-    ledger.put_checkpoint("audit", b"\x01newer")
-    assert ledger.get_checkpoint("audit") == b"\x01newer"
-
-
 def test_default_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv(LEDGER_ENV, raising=False)

@@ -27,9 +27,10 @@ from privseg.dp.means import release_means
 from privseg.dp.quantiles import release_quantiles
 from privseg.dp.types import Account, Bounding
 from privseg.engines import spark as ps
+from privseg.engines.apply import apply_file
 from privseg.errors import InputError
 from privseg.io import read_table, write_table
-from privseg.policy import PolicyKeys, apply_file, load_policy
+from privseg.policy import PolicyKeys, load_policy
 from privseg.pseudonym import Key
 from privseg.segments import assign, load_schemes
 
