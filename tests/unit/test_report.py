@@ -13,11 +13,14 @@ from click.testing import CliRunner
 
 from privseg import audit
 from privseg._resources import policies_dir
-from privseg.budget import Ledger, PrivacyBudget
 from privseg.cli import main
 from privseg.datasets import DEMO_AS_OF, generate
+from privseg.dp.ledger import Ledger, PrivacyBudget
+from privseg.dp.types import ReleaseKind
+from privseg.engines.apply import apply_file
 from privseg.errors import MalformedInputError
-from privseg.policy import PolicyKeys, apply_file, load_policy, manifest_path
+from privseg.manifest import manifest_path
+from privseg.policy import PolicyKeys, load_policy
 from privseg.pseudonym import Key
 from privseg.report import (
     ReportFormat,
@@ -72,7 +75,7 @@ def demo_run(tmp_path: Path, demo_tables: tuple[pd.DataFrame, pd.DataFrame]) -> 
     key = Key(bytes(range(32)))
     out = tmp_path / "out.csv"
     with audit.run("apply", purpose=policy.purpose, policy_sha256=policy.sha256) as record:
-        record.add_manifest(apply_file(source, policy, PolicyKeys(key), out), policy)
+        record.add_manifest(apply_file(source, policy, PolicyKeys(key), out).to_dict(), policy)
         record.add_output(manifest_path(out))
     ledger = Ledger(tmp_path / "budget.db")
     ledger.set_budget("demo", PrivacyBudget(2), purpose=policy.purpose)
@@ -211,12 +214,32 @@ def test_budget_report_numbers_and_chart(demo_run: Ledger) -> None:
     assert html.count('<tr class="release">') == 3
     assert '<polyline class="spent"' in html and 'class="total"' in html
     assert "total ε = 2" in html
-    assert "1 below the 85.0% analytic-value target" in html
     section = html.split('<div class="summary">')[1]
     assert '<div class="n">1</div>spent ε (50.0%)' in section
     assert '<div class="n">1</div>remaining ε' in section
     markdown = render_budget(demo_run.statuses(), ReportFormat.MD, source="budget.db")
-    assert "| 2 | " in markdown and "80.0% ⚠" in markdown and "| — |" in markdown
+    assert "| 2 | " in markdown and "80.0%" in markdown and "| — |" in markdown
+    # no release was sized for a target: the report neither names one nor flags against it
+    for text in (html, markdown):
+        assert "target" not in text and "⚠" not in text and "num bad" not in text
+
+
+def test_budget_report_judges_against_the_target_only_where_one_was_used(
+    demo_run: Ledger,
+) -> None:
+    demo_run.spend(
+        "demo", PrivacyBudget("0.02"), purpose="wecom-marketing", kind=ReleaseKind.SIZE_ESTIMATE
+    )
+    demo_run.set_budget("other", PrivacyBudget(1), purpose="wecom-marketing")
+    demo_run.spend(
+        "other", PrivacyBudget("0.5"), purpose="wecom-marketing", kind="counts", predicted_value=0.5
+    )
+    html = render_budget(demo_run.statuses(), ReportFormat.HTML, source="budget.db")
+    targeted, untargeted = html.split('id="budget-')[1:3]
+    assert "1 below the 85.0% analytic-value target" in targeted and "num bad" in targeted
+    assert "target" not in untargeted and "num bad" not in untargeted
+    markdown = render_budget(demo_run.statuses(), ReportFormat.MD, source="budget.db")
+    assert markdown.count("⚠") == 1 and "target 85.0% where a release was sized" in markdown
 
 
 def test_budget_report_without_releases(tmp_path: Path) -> None:

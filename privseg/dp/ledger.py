@@ -6,8 +6,6 @@ The ledger is one SQLite file (default ``audits/budget.db`` under the working fo
 ``BEGIN IMMEDIATE`` transaction, so concurrent processes serialize on the write lock and can
 never overspend together. Budgets are exact: epsilons are kept as fractions of their decimal
 spelling (``0.1`` is exactly 1/10), so ten spends of 0.1 fit a total of 1.0.
-
-A small key-value table stores opaque blobs (e.g. a signed audit checkpoint) beside the spends.
 """
 
 from __future__ import annotations
@@ -60,11 +58,6 @@ CREATE TABLE IF NOT EXISTS spends (
     note TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS spends_by_budget ON spends (dataset, purpose);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    name TEXT PRIMARY KEY,
-    blob BLOB NOT NULL,
-    at TEXT NOT NULL
-);
 """
 
 
@@ -91,6 +84,10 @@ class PrivacyBudget:
 
     ``PrivacyBudget(1.0)``, ``PrivacyBudget("0.5", 1e-6)``; ``a + b`` composes sequentially,
     ``a - b`` raises if ``b`` does not fit in ``a``, ``b.fits_in(a)`` tests without raising.
+
+    >>> total = privseg.PrivacyBudget("0.5") + privseg.PrivacyBudget(0.25)
+    >>> total.epsilon, privseg.PrivacyBudget(1).fits_in(total)
+    (Fraction(3, 4), False)
     """
 
     epsilon: Fraction
@@ -163,7 +160,15 @@ class Spend:
 
 @dataclass(frozen=True)
 class BudgetStatus:
-    """Total, spent and remaining budget of one dataset and purpose."""
+    """Total, spent and remaining budget of one dataset and purpose.
+
+    >>> ledger = privseg.Ledger("budget.db")
+    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(2), purpose="wecom-marketing")
+    >>> _ = ledger.spend("crm", privseg.PrivacyBudget("0.5"), purpose="wecom-marketing", kind="counts")
+    >>> status = ledger.status("crm", "wecom-marketing")
+    >>> status.spent.epsilon, status.remaining.epsilon, len(status.history)
+    (Fraction(1, 2), Fraction(3, 2), 1)
+    """
 
     dataset: str
     purpose: str
@@ -207,7 +212,17 @@ def _now() -> str:
 
 
 class Ledger:
-    """The persistent ledger of one SQLite file. Cheap to construct; each call opens a connection."""
+    """The persistent ledger of one SQLite file. Cheap to construct; each call opens a connection.
+
+    A release checks and records its spend in one transaction before any noise is drawn:
+
+    >>> ledger = privseg.Ledger("budget.db")
+    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(1), purpose="wecom-marketing")
+    >>> for _ in range(10):  # exact fractions: ten spends of 0.1 fit a budget of 1
+    ...     _ = ledger.spend("crm", privseg.PrivacyBudget("0.1"), purpose="wecom-marketing", kind="counts")
+    >>> ledger.remaining("crm", "wecom-marketing").epsilon
+    Fraction(0, 1)
+    """
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = default_ledger_path(path)
@@ -383,30 +398,6 @@ class Ledger:
             conn.execute(
                 "UPDATE spends SET predicted_value = ? WHERE id = ?", (predicted_value, spend_id)
             )
-
-    # -- checkpoints ----------------------------------------------------------------------
-    def put_checkpoint(self, name: str, blob: bytes) -> None:
-        """Store (or replace) an opaque blob under ``name``, e.g. a signed audit checkpoint."""
-        _check_name(name, "checkpoint name")
-        with self._transaction(write=True) as conn:
-            conn.execute(
-                "INSERT INTO checkpoints (name, blob, at) VALUES (?, ?, ?) ON CONFLICT (name) "
-                "DO UPDATE SET blob = excluded.blob, at = excluded.at",
-                (name, bytes(blob), _now()),
-            )
-
-    def get_checkpoint(self, name: str) -> bytes | None:
-        """The blob stored under ``name``, or None."""
-        if not self.path.exists():
-            return None
-        with self._transaction(write=False) as conn:
-            try:
-                row = conn.execute(
-                    "SELECT blob FROM checkpoints WHERE name = ?", (name,)
-                ).fetchone()
-            except sqlite3.OperationalError:
-                return None
-        return None if row is None else bytes(row[0])
 
 
 def _total_of(history: tuple[Spend, ...]) -> PrivacyBudget:
