@@ -8,6 +8,7 @@ import inspect
 import io
 import runpy
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 
 import pandas as pd
@@ -32,7 +33,10 @@ def test_the_reference_builds_and_shows_every_public_name_with_its_signature(
     for name in privseg.__all__:
         section = page.split(f'<section id="{name}">')[1].split("</section>")[0]
         assert f'<span class="name">{name}</span>' in section, name
-        if callable(getattr(privseg, name)):
+        value = getattr(privseg, name)
+        if isinstance(value, type) and issubclass(value, Enum | BaseException):
+            assert '<span class="base">' in section, name  # built from a value or a message
+        elif callable(value):
             assert '<span class="signature' in section, name
         if name != "__version__":
             assert "&gt;&gt;&gt;" in section or "pycon" in section, f"{name}: no example shown"
