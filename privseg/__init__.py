@@ -38,9 +38,10 @@ if TYPE_CHECKING:
     from privseg.dp.quantiles import release_quantiles
     from privseg.dp.types import Account, Bounding, Release, ReleasePlan
     from privseg.io import TableFormat, iter_table, read_table, write_table
+    from privseg.keys import Key
     from privseg.pipeline import DemoSummary, run_demo
     from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
-    from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
+    from privseg.pseudonym import IdKind, ReversibleCipher, Tokenizer
     from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
     from privseg.segments import SchemeKind, Schemes, load_schemes
     from privseg.segments import assign as assign_segments
@@ -58,7 +59,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "IdKind": ("privseg.pseudonym", "IdKind"),
     "KMeansMethod": ("privseg.dp.kmeans", "KMeansMethod"),
     "KMeansResult": ("privseg.dp.kmeans", "KMeansResult"),
-    "Key": ("privseg.pseudonym", "Key"),
+    "Key": ("privseg.keys", "Key"),
     "Ledger": ("privseg.dp.ledger", "Ledger"),
     "Plan": ("privseg.policy", "Plan"),
     "Policy": ("privseg.policy", "Policy"),
