@@ -29,7 +29,8 @@ from privseg.errors import (
 from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
-    from privseg.datasets import DemoData, write_demo_data
+    from privseg.demo.generator import DemoData, write_demo_data
+    from privseg.demo.pipeline import DemoSummary, run_demo
     from privseg.dp.counts import release_counts
     from privseg.dp.kmeans import KMeansMethod, KMeansResult
     from privseg.dp.kmeans_release import release_kmeans
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
     from privseg.dp.quantiles import release_quantiles
     from privseg.dp.types import Account, Bounding, Release, ReleasePlan
     from privseg.io import TableFormat, iter_table, read_table, write_table
-    from privseg.pipeline import DemoSummary, run_demo
     from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
     from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
     from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
@@ -52,8 +52,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Bounding": ("privseg.dp.types", "Bounding"),
     "BudgetStatus": ("privseg.dp.ledger", "BudgetStatus"),
     "ColumnVerdict": ("privseg.screening", "ColumnVerdict"),
-    "DemoData": ("privseg.datasets", "DemoData"),
-    "DemoSummary": ("privseg.pipeline", "DemoSummary"),
+    "DemoData": ("privseg.demo.generator", "DemoData"),
+    "DemoSummary": ("privseg.demo.pipeline", "DemoSummary"),
     "Evidence": ("privseg.screening", "Evidence"),
     "IdKind": ("privseg.pseudonym", "IdKind"),
     "KMeansMethod": ("privseg.dp.kmeans", "KMeansMethod"),
@@ -83,9 +83,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "release_kmeans": ("privseg.dp.kmeans_release", "release_kmeans"),
     "release_means": ("privseg.dp.means", "release_means"),
     "release_quantiles": ("privseg.dp.quantiles", "release_quantiles"),
-    "run_demo": ("privseg.pipeline", "run_demo"),
+    "run_demo": ("privseg.demo.pipeline", "run_demo"),
     "screen": ("privseg.screening", "screen"),
-    "write_demo_data": ("privseg.datasets", "write_demo_data"),
+    "write_demo_data": ("privseg.demo.generator", "write_demo_data"),
     "write_table": ("privseg.io", "write_table"),
 }
 

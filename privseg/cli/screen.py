@@ -66,7 +66,7 @@ def screened(
         raise click.UsageError("--sample and --full exclude each other")
     with audit.run(command, trail=trail, operator=operator) as record:
         report = screen(input_path, sample=sample or DEFAULT_SAMPLE, full=full, encoding=encoding)
-        record.add_screening(report, input_path)
+        report.record_to(record, input_path)
         yield report, record
 
 

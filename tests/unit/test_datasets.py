@@ -14,8 +14,8 @@ import pytest
 from stdnum import luhn, numdb
 from stdnum.cn import ric
 
-from privseg import _demo_vocab as vocab
-from privseg.datasets import DEMO_AS_OF, ZH_HEADERS, DemoData, Lang, generate, write_demo_data
+from privseg.demo import vocab
+from privseg.demo.generator import DEMO_AS_OF, ZH_HEADERS, DemoData, Lang, generate, write_demo_data
 from privseg.io import read_table
 
 N = 5_000

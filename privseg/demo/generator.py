@@ -35,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from privseg import _demo_vocab as vocab
+from privseg.demo import vocab
 from privseg.errors import InputError
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Small vocabularies behind ``privseg.datasets``: places, names, streets, SKUs, remarks.
+"""Small vocabularies behind ``privseg.demo.generator``: places, names, streets, SKUs, remarks.
 
 Region codes are real GB/T 2260 codes. A resident ID carries the code that was in force in the
 holder's birth year, so each district records the first year its code was valid, and each city
