@@ -1,6 +1,7 @@
 """privseg: make Chinese private-domain customer data safe to segment under PIPL.
 
-Stages (one module each): screen -> policy -> pseudonymize -> segment -> release -> audit.
+Stages: screen -> policy -> pseudonymize -> segment -> release (privseg.dp) -> audit; see
+ARCHITECTURE.md for the layers.
 The public API is re-exported here; ``__all__`` is kept sorted and tested.
 """
 
@@ -41,8 +42,8 @@ if TYPE_CHECKING:
     from privseg.io import TableFormat, iter_table, read_table, write_table
     from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
     from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
+    from privseg.schemes import SchemeKind, Schemes, load_schemes
     from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
-    from privseg.segments import SchemeKind, Schemes, load_schemes
     from privseg.segments import assign as assign_segments
 
 #: Public names loaded on first use (name -> module, attribute), so that ``import privseg``
@@ -67,8 +68,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Release": ("privseg.dp.types", "Release"),
     "ReleasePlan": ("privseg.dp.types", "ReleasePlan"),
     "ReversibleCipher": ("privseg.pseudonym", "ReversibleCipher"),
-    "SchemeKind": ("privseg.segments", "SchemeKind"),
-    "Schemes": ("privseg.segments", "Schemes"),
+    "SchemeKind": ("privseg.schemes", "SchemeKind"),
+    "Schemes": ("privseg.schemes", "Schemes"),
     "ScreenReport": ("privseg.screening", "ScreenReport"),
     "TableFormat": ("privseg.io", "TableFormat"),
     "Tokenizer": ("privseg.pseudonym", "Tokenizer"),
@@ -76,7 +77,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "enforce": ("privseg.policy", "enforce"),
     "iter_table": ("privseg.io", "iter_table"),
     "load_policy": ("privseg.policy", "load_policy"),
-    "load_schemes": ("privseg.segments", "load_schemes"),
+    "load_schemes": ("privseg.schemes", "load_schemes"),
     "plan": ("privseg.policy", "plan"),
     "read_table": ("privseg.io", "read_table"),
     "release_counts": ("privseg.dp.counts", "release_counts"),

@@ -90,7 +90,7 @@ def _profile_tables(run: DemoRun) -> None:
 
 def _screen_customers(run: DemoRun) -> None:
     """Screen the customers table; write the screening report (HTML and Markdown)."""
-    from privseg.io import atomic_path
+    from privseg._files import atomic_path
     from privseg.report import ReportFormat, render_screening
     from privseg.screening import screen
 
@@ -241,8 +241,8 @@ def _release_segment_counts(run: DemoRun) -> None:
 
 def _write_reports(run: DemoRun) -> None:
     """Run and privacy-budget reports (HTML and Markdown) beside the screening report."""
+    from privseg._files import atomic_path
     from privseg.dp.ledger import Ledger
-    from privseg.io import atomic_path
     from privseg.report import ReportFormat, render_budget, render_run
 
     trail, key = run.out_dir / "audits" / "trail.jsonl", run.out_dir / "keys" / "audit-signing.key"

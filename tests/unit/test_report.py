@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from privseg import audit
 from privseg._resources import policies_dir
+from privseg._templates import md
 from privseg.cli import main
 from privseg.demo.generator import DEMO_AS_OF, generate
 from privseg.dp.ledger import Ledger, PrivacyBudget
@@ -28,7 +29,6 @@ from privseg.report import (
     render_run,
     render_screening,
 )
-from privseg.report._env import md
 from privseg.screening import screen
 
 EVIL = "<script>alert(1)</script>|x"
