@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from privseg import audit
+from privseg.demo.pipeline import DEMO_ENTRIES, DEMO_STEPS, run_demo
 from privseg.dp.ledger import Ledger
 from privseg.dp.types import DEFAULT_EPSILON
 from privseg.errors import InputError
 from privseg.io import fingerprint
-from privseg.pipeline import DEMO_ENTRIES, DEMO_STEPS, run_demo
 
 
 def test_steps_have_unique_names_and_start_with_the_data() -> None:
