@@ -35,17 +35,17 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import cdnow  # noqa: E402
-from diffprivlib import BudgetAccountant  # noqa: E402
-from diffprivlib.mechanisms import Geometric, Laplace  # noqa: E402
-from diffprivlib.models import KMeans as DiffprivlibKMeans  # noqa: E402
-from diffprivlib.tools import mean as dpl_mean  # noqa: E402
-from diffprivlib.tools import median as dpl_median  # noqa: E402
-from sklearn.cluster import KMeans  # noqa: E402
+import cdnow
+from diffprivlib import BudgetAccountant
+from diffprivlib.mechanisms import Geometric, Laplace
+from diffprivlib.models import KMeans as DiffprivlibKMeans
+from diffprivlib.tools import mean as dpl_mean
+from diffprivlib.tools import median as dpl_median
+from sklearn.cluster import KMeans
 
-from privseg import datasets, kmeans, segments  # noqa: E402
-from privseg.dp.accuracy import FLOOR_SHARE, segment_accuracy  # noqa: E402
-from privseg.release import (  # noqa: E402
+from privseg import datasets, kmeans, segments
+from privseg.dp.accuracy import FLOOR_SHARE, segment_accuracy
+from privseg.release import (
     MEANS_SANITY,
     distribution_value,
     means_value,
@@ -266,7 +266,9 @@ def bench_kmeans(data: pd.DataFrame, runs: int) -> list[str]:
 
 def _demo_tiers() -> pd.DataFrame:
     demo = datasets.generate(20_000)
-    return segments.assign(demo.customers, demo.orders, demo.interactions, as_of=datasets.DEMO_AS_OF)
+    return segments.assign(
+        demo.customers, demo.orders, demo.interactions, as_of=datasets.DEMO_AS_OF
+    )
 
 
 def main() -> None:

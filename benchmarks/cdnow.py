@@ -60,9 +60,7 @@ def customers() -> pd.DataFrame:
     recency = (END - per["last"]).dt.days
     per["recency_days"] = recency.astype(float)
     per["log_spend"] = np.log1p(per["spend"])
-    per["recency_segment"] = pd.cut(
-        recency, RECENCY_EDGES, labels=RECENCY, right=False
-    ).astype(str)
+    per["recency_segment"] = pd.cut(recency, RECENCY_EDGES, labels=RECENCY, right=False).astype(str)
     week = ((per["first"] - pd.Timestamp("1997-01-01")).dt.days // 7).clip(0, 11) + 1
     per["first_week"] = week.map(lambda w: f"W{w:02d}")
     month = (per["last"].dt.year - 1997) * 12 + per["last"].dt.month

@@ -25,6 +25,7 @@ smoothed table met or beat in every measurement (``benchmarks/README.md``).
 from __future__ import annotations
 
 import itertools
+
 import numpy as np
 
 from privseg.errors import InputError
@@ -42,7 +43,7 @@ def smooth(noisy: np.ndarray, noise_var: float) -> np.ndarray:
         raise InputError("a structured estimate needs a non-empty table of two or more columns")
     if not (np.isfinite(cells).all() and noise_var > 0):
         raise InputError("noisy cells must be finite and the noise variance positive")
-    return np.clip(_shrink(cells, noise_var), 0, None)
+    return np.asarray(np.clip(_shrink(cells, noise_var), 0, None), dtype=float)
 
 
 def _shrink(noisy: np.ndarray, sigma2: float) -> np.ndarray:
@@ -59,7 +60,7 @@ def _shrink(noisy: np.ndarray, sigma2: float) -> np.ndarray:
     excess = float(((noisy - model) ** 2).sum()) - sigma2 * noisy.size
     tau2 = max(0.0, excess) / max(float(model.sum()), 1.0)
     weight = tau2 * model / (tau2 * model + sigma2)
-    return model + weight * (noisy - model)
+    return np.asarray(model + weight * (noisy - model), dtype=float)
 
 
 def _fit(

@@ -34,7 +34,9 @@ def test_a_table_its_marginals_explain_gains_a_lot(shape: tuple[int, ...]) -> No
     gains = []
     for seed in range(5):
         noisy = _noisy(table, scale, seed)
-        gains.append(_mse(smooth(noisy, 2 * scale**2), table) / _mse(np.clip(noisy, 0, None), table))
+        gains.append(
+            _mse(smooth(noisy, 2 * scale**2), table) / _mse(np.clip(noisy, 0, None), table)
+        )
     assert max(gains) < 0.5
 
 
