@@ -41,6 +41,15 @@ import numpy as np
 import pandas as pd
 
 from privseg.budget import DEFAULT_PURPOSE, Ledger, PrivacyBudget, Spend
+from privseg.dp.accuracy import (
+    epsilon_for_counts_target,
+    epsilon_for_value,
+    predict_counts_value,
+    segment_accuracy,
+    value_floor,
+    worst_case_sizes,
+)
+from privseg.dp.consistency import smooth
 from privseg.errors import BudgetExceededError, InputError, PrivsegError
 
 if TYPE_CHECKING:  # privseg.kmeans imports scikit-learn, slow: only k-means releases load it
@@ -111,6 +120,20 @@ class ReleaseKind(StrEnum):
     MEANS = "means"
     QUANTILES = "quantiles"
     KMEANS = "kmeans"
+
+    @property
+    def value_measure(self) -> str:
+        """What the analytic value of this kind of release measures (README)."""
+        return _VALUE_MEASURES[self]
+
+
+_VALUE_MEASURES = {
+    ReleaseKind.COUNTS: "per-segment accuracy",
+    ReleaseKind.SIZE_ESTIMATE: "per-segment accuracy",
+    ReleaseKind.MEANS: "1 - mean relative error of the segment means",
+    ReleaseKind.QUANTILES: "1 - mean relative error of the segment quantiles",
+    ReleaseKind.KMEANS: "exact cost / cost of the DP centroids",
+}
 
 
 @dataclass(frozen=True)
@@ -186,6 +209,7 @@ class ReleasePlan:
             "bounding": self.bounding.describe(),
             "size_estimate": self.size_estimate,
             "predicted_value": self.predicted_value,
+            "value_measure": self.kind.value_measure,
             "notes": list(self.notes),
         }
 
@@ -194,6 +218,8 @@ class ReleasePlan:
 class Release:
     """A released table (one row per cell) with its plan and what it cost.
 
+    ``undeclared_noisy`` is the noisy count of rows dropped by bounding (undeclared keys,
+    missing measures) and ``undeclared_ci95`` its 95% interval: an estimate, never exact.
     ``evaluation`` is filled only in evaluation mode: the realised analytic value against the
     exact result, INTERNAL to the data controller and never part of the DP artefact.
     """
@@ -203,6 +229,7 @@ class Release:
     spends: tuple[Spend, ...]
     undeclared_noisy: int | None
     evaluation: Mapping[str, float] | None = field(default=None)
+    undeclared_ci95: tuple[int, int] | None = None
 
     @property
     def epsilon_spent(self) -> float:
@@ -216,6 +243,9 @@ class Release:
             "epsilon_spent": self.epsilon_spent,
             "ledger_spends": [s.id for s in self.spends],
             "undeclared_rows_noisy": self.undeclared_noisy,
+            "undeclared_rows_ci95": None
+            if self.undeclared_ci95 is None
+            else list(self.undeclared_ci95),
         }
         return out
 
@@ -305,32 +335,20 @@ def predict_distribution_value(
 def epsilon_for_target(
     target: float, sizes: Sequence[float] | np.ndarray, *, sensitivity: int = 1, ceiling: float
 ) -> float:
-    """Smallest epsilon predicted to reach ``target`` (3 significant digits, rounded up).
+    """Smallest epsilon predicted to reach ``target`` as 1 - TVD (3 significant digits,
+    rounded up); raises BudgetExceededError when even ``ceiling`` falls short.
 
-    Raises BudgetExceededError with the reason when even ``ceiling`` (the remaining budget)
-    is predicted to fall short.
+    Count releases now aim at per-segment accuracy (``privseg.dp.accuracy``); this is the
+    secondary figure's search.
     """
-    if not 0 < target < 1:
-        raise InputError(f"target must be between 0 and 1, got {target}")
-    reach = (
-        predict_distribution_value(ceiling, sizes, sensitivity=sensitivity) if ceiling > 0 else 0.0
+    shape = np.clip(np.asarray(sizes, dtype=float), 0, None)
+    return epsilon_for_value(
+        target,
+        lambda eps: predict_distribution_value(eps, shape, sensitivity=sensitivity),
+        ceiling=ceiling,
+        what=f"about {int(shape.sum())} rows over {len(shape)} cells (segments too small for "
+        "the remaining budget)",
     )
-    if reach < target:
-        raise BudgetExceededError(
-            f"target {target:g} unreachable: the remaining epsilon {ceiling:g} predicts "
-            f"{reach:.3f} for about {int(np.clip(sizes, 0, None).sum())} rows over {len(sizes)} "
-            "cells (segments too small for the remaining budget)"
-        )
-    lo, hi = 0.0, ceiling
-    for _ in range(50):
-        mid = (lo + hi) / 2
-        if predict_distribution_value(mid, sizes, sensitivity=sensitivity) >= target:
-            hi = mid
-        else:
-            lo = mid
-    step = 10.0 ** (math.floor(math.log10(hi)) - 2)
-    rounded = float(f"{math.ceil(hi / step) * step:.3g}")
-    return rounded if hi <= rounded <= ceiling else hi
 
 
 # -- input preparation ------------------------------------------------------------------------
@@ -517,7 +535,7 @@ def release_counts(
     exact, index, bounding = counted.counts, counted.index, counted.bounding
     sensitivity = bounding.max_rows_per_unit
     spends: list[Spend] = []
-    pilot_sizes: np.ndarray | None = None
+    pilot_total: int | None = None
     notes: list[str] = []
     if target is not None:
         if account is not None:
@@ -525,29 +543,31 @@ def release_counts(
         noisy_total = _geometric(
             np.array([exact[:-1].sum()]), SIZE_PILOT_EPSILON, sensitivity, random_state
         )[0]
-        # Conservative shape: the lower 95% bound of the DP total, spread evenly (an even
-        # spread maximizes the error left after clamping at zero).
-        low = max(0, noisy_total - _geometric_ci95(SIZE_PILOT_EPSILON, sensitivity))
-        pilot_sizes = np.full(len(index), low / len(index))
+        # the lower 95% bound of the DP total: fewer rows means a lower floor, more noise
+        pilot_total = max(0, int(noisy_total) - _geometric_ci95(SIZE_PILOT_EPSILON, sensitivity))
         ceiling = account.remaining_epsilon() if account is not None else 10.0
         try:
-            epsilon = epsilon_for_target(
-                target, pilot_sizes, sensitivity=sensitivity, ceiling=ceiling
+            epsilon = epsilon_for_counts_target(
+                target, pilot_total, len(index), sensitivity=sensitivity, ceiling=ceiling
             )
         except BudgetExceededError as error:
             raise BudgetExceededError(
                 f"{error}; the DP size estimate spent epsilon {SIZE_PILOT_EPSILON:g}"
             ) from error
         notes.append(
-            f"epsilon {epsilon:g} chosen for target {target:g} from a DP total, evenly spread "
-            f"(pilot epsilon {SIZE_PILOT_EPSILON:g}, charged separately)"
+            f"epsilon {epsilon:g} chosen for target {target:g} as predicted for the worst table "
+            f"of a DP total of {pilot_total} rows: every cell at the floor of "
+            f"{value_floor(pilot_total, len(index)):g} (pilot epsilon {SIZE_PILOT_EPSILON:g}, "
+            "charged separately)"
         )
     assert epsilon is not None
     _check_epsilon(epsilon)
     predicted = (
         None
-        if pilot_sizes is None
-        else predict_distribution_value(epsilon, pilot_sizes, sensitivity=sensitivity)
+        if pilot_total is None
+        else predict_counts_value(
+            epsilon, worst_case_sizes(pilot_total, len(index)), sensitivity=sensitivity
+        )
     )
     plan = ReleasePlan(
         kind=ReleaseKind.COUNTS,
@@ -559,7 +579,7 @@ def release_counts(
         expected_abs_error=_geometric_abs_mean(epsilon, sensitivity),
         ci95_half_width=_geometric_ci95(epsilon, sensitivity),
         bounding=bounding,
-        size_estimate=None if pilot_sizes is None else int(np.clip(pilot_sizes, 0, None).sum()),
+        size_estimate=pilot_total,
         predicted_value=predicted,
         notes=tuple(notes),
     )
@@ -567,21 +587,45 @@ def release_counts(
         spends.append(account.spend(epsilon, ReleaseKind.COUNTS, predicted))
     noisy = _geometric(exact, epsilon, sensitivity, random_state)
     if predicted is None:  # post-processing of the noisy output: costs nothing
-        predicted = predict_distribution_value(epsilon, noisy[:-1], sensitivity=sensitivity)
+        predicted = predict_counts_value(epsilon, noisy[:-1], sensitivity=sensitivity)
         plan = replace(plan, predicted_value=predicted)
         if account is not None:
             account.ledger.record_prediction(spends[-1].id, predicted)
+    released = _estimate_cells(noisy[:-1], index, plan)
     table = _cell_frame(index)
-    _fill_count_columns(table, noisy[:-1], plan, suppress_below)
+    _fill_count_columns(
+        table, noisy[:-1], released, plan, suppress_below, smoothed=index.nlevels > 1
+    )
     if totals:
         table = _with_totals(table, by, plan)
     evaluation = None
     if evaluate:
         evaluation = {
-            "realised_value": distribution_value(noisy[:-1], exact[:-1]),
+            "realised_value": segment_accuracy(released, exact[:-1]),
             "predicted_value": predicted,
+            "realised_1_minus_tvd": distribution_value(released, exact[:-1]),
         }
-    return Release(plan, table, tuple(spends), max(0, int(noisy[-1])), evaluation)
+    dropped = int(noisy[-1])
+    interval = _interval(dropped, int(plan.ci95_half_width))
+    return Release(plan, table, tuple(spends), max(0, dropped), evaluation, interval)
+
+
+def _interval(noisy: int, half: int) -> tuple[int, int]:
+    """The 95% interval of a noisy count, clamped at zero."""
+    return max(0, noisy - half), max(0, noisy + half)
+
+
+def _estimate_cells(noisy: np.ndarray, index: pd.MultiIndex, plan: ReleasePlan) -> np.ndarray:
+    """Released cell counts: the noisy counts clamped at zero; a cross-tab of two or more
+    columns is smoothed (``privseg.dp.consistency``) and kept within each cell's 95%
+    interval. Post-processing only."""
+    if index.nlevels < 2:
+        return np.asarray(np.clip(noisy, 0, None), dtype=np.int64)
+    variance = _geometric_var(plan.epsilon, plan.sensitivity)
+    smoothed = np.rint(smooth(noisy.reshape(index.levshape), variance).ravel())
+    half = plan.ci95_half_width
+    kept = np.clip(smoothed, np.clip(noisy - half, 0, None), noisy + half)
+    return np.asarray(kept, dtype=np.int64)
 
 
 def _seeded(random_state: RandomState) -> RandomState:
@@ -595,11 +639,17 @@ def _check_epsilon(epsilon: float) -> None:
 
 
 def _fill_count_columns(
-    table: pd.DataFrame, noisy: np.ndarray, plan: ReleasePlan, suppress_below: int | None
+    table: pd.DataFrame,
+    noisy: np.ndarray,
+    count: np.ndarray,
+    plan: ReleasePlan,
+    suppress_below: int | None,
+    *,
+    smoothed: bool,
 ) -> None:
-    """Post-processing (no budget): clamp at zero, CI, suppression; all marked in columns."""
+    """Post-processing (no budget): the released ``count`` (clamped, smoothed), the CI
+    around each ``noisy`` count, suppression; all marked in columns."""
     half = int(plan.ci95_half_width)
-    count = np.clip(noisy, 0, None)
     suppressed = (
         count < suppress_below if suppress_below is not None else np.zeros(len(count), dtype=bool)
     )
@@ -610,6 +660,8 @@ def _fill_count_columns(
     table.loc[suppressed, ["count_ci95_low", "count_ci95_high"]] = pd.NA
     table["suppressed"] = suppressed
     post = "clamped to >= 0 integers"
+    if smoothed:
+        post += "; smoothed towards the model of its marginals, within the 95% interval"
     if suppress_below is not None:
         post += f"; cells below {suppress_below} suppressed"
     table["postprocessing"] = post
@@ -795,7 +847,14 @@ def release_means(
         evaluation = {"realised_value": realised}
         if predicted is not None:
             evaluation["predicted_value"] = predicted
-    return Release(plan, table, tuple(spends), max(0, int(noisy_n[-1])), evaluation)
+    return Release(
+        plan,
+        table,
+        tuple(spends),
+        max(0, int(noisy_n[-1])),
+        evaluation,
+        _interval(int(noisy_n[-1]), _geometric_ci95(eps_count, k)),
+    )
 
 
 def _mean_interval(
@@ -1127,7 +1186,8 @@ def release_kmeans(
         bounding=bounding,
         notes=(
             "features clipped to their declared bounds; rows with a missing feature excluded",
-            "no value is predicted before the release for k-means (use --evaluate internally)",
+            "predicted value: from the noisy grid and the noise, after the release "
+            "(post-processing)",
         ),
     )
     spends = [account.spend(epsilon, ReleaseKind.KMEANS)] if account is not None else []
@@ -1135,6 +1195,9 @@ def release_kmeans(
         result = kmeans.fit_synopses(
             synopses, bounds=box, k=k, epsilon=epsilon, random_state=random_state
         )
+    plan = replace(plan, predicted_value=result.predicted_value)
+    if account is not None and result.predicted_value is not None:
+        account.ledger.record_prediction(spends[0].id, result.predicted_value)
     table = pd.DataFrame(result.centroids, columns=list(features))
     table.insert(0, "cluster", np.arange(result.k))
     table["size"] = np.clip(result.sizes, 0, None)
@@ -1146,4 +1209,6 @@ def release_kmeans(
     evaluation = None
     if evaluate and data is not None:  # a KMeansSource was refused above
         evaluation = {"realised_value": kmeans.analytic_value(data, result.centroids, bounds=box)}
+        if result.predicted_value is not None:
+            evaluation["predicted_value"] = result.predicted_value
     return Release(plan, table, tuple(spends), None, evaluation)

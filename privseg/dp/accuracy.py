@@ -29,8 +29,10 @@ from privseg.errors import BudgetExceededError, InputError
 
 __all__ = [
     "FLOOR_SHARE",
+    "epsilon_for_counts_target",
     "epsilon_for_value",
     "geometric_noise",
+    "predict_counts_value",
     "predict_segment_accuracy",
     "segment_accuracy",
     "value_floor",
@@ -133,3 +135,27 @@ def geometric_noise(
         return np.asarray(g[0] - g[1], dtype=float)
 
     return draw
+
+
+def predict_counts_value(epsilon: float, sizes: Sizes, *, sensitivity: int = 1) -> float:
+    """Predicted per-segment accuracy of a geometric-noise count release over cells of about
+    ``sizes`` (DP or worst-case sizes), the floor taken from their total."""
+    shape = np.clip(np.asarray(sizes, dtype=float), 0, None)
+    return predict_segment_accuracy(
+        geometric_noise(epsilon, sensitivity), shape, floor=value_floor(shape.sum(), len(shape))
+    )
+
+
+def epsilon_for_counts_target(
+    target: float, total: float, cells: int, *, sensitivity: int = 1, ceiling: float
+) -> float:
+    """Smallest epsilon whose predicted per-segment accuracy on the worst table of ``total``
+    rows (a DP lower bound) over ``cells`` cells reaches ``target`` (see the module doc)."""
+    sizes = worst_case_sizes(total, cells)
+    return epsilon_for_value(
+        target,
+        lambda eps: predict_counts_value(eps, sizes, sensitivity=sensitivity),
+        ceiling=ceiling,
+        what=f"about {int(total)} rows over {cells} cells, every cell at the floor of "
+        f"{value_floor(total, cells):g} (segments too small for the remaining budget)",
+    )
