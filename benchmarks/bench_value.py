@@ -43,17 +43,14 @@ from diffprivlib.tools import mean as dpl_mean
 from diffprivlib.tools import median as dpl_median
 from sklearn.cluster import KMeans
 
-from privseg import datasets, kmeans, segments
-from privseg.dp.accuracy import FLOOR_SHARE, segment_accuracy
-from privseg.release import (
-    MEANS_SANITY,
-    distribution_value,
-    means_value,
-    release_counts,
-    release_kmeans,
-    release_means,
-    release_quantiles,
-)
+from privseg import datasets, segments
+from privseg.dp import kmeans
+from privseg.dp.counts import release_counts
+from privseg.dp.kmeans_release import release_kmeans
+from privseg.dp.means import release_means
+from privseg.dp.quantiles import release_quantiles
+from privseg.dp.types import MEANS_SANITY
+from privseg.dp.value import FLOOR_SHARE, distribution_value, means_value, segment_accuracy
 
 CROSSTAB = ["first_week", "last_month", "spend_tier"]
 SPEND = (0.0, 1000.0)

@@ -11,15 +11,12 @@ import pandas as pd
 import pytest
 
 from privseg.datasets import DEMO_AS_OF, generate
-from privseg.dp.accuracy import segment_accuracy
+from privseg.dp.counts import release_counts
+from privseg.dp.kmeans_release import release_kmeans
+from privseg.dp.means import release_means
+from privseg.dp.types import DEFAULT_EPSILON, Bounding
+from privseg.dp.value import segment_accuracy
 from privseg.policy import load_policy
-from privseg.release import (
-    DEFAULT_EPSILON,
-    Bounding,
-    release_counts,
-    release_kmeans,
-    release_means,
-)
 from privseg.segments import assign, load_schemes
 
 TARGET = 0.85

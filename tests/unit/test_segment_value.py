@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from privseg.dp.accuracy import (
+from privseg.dp.value import (
+    distribution_value,
     epsilon_for_value,
     geometric_noise,
     predict_segment_accuracy,
@@ -14,7 +15,6 @@ from privseg.dp.accuracy import (
     worst_case_sizes,
 )
 from privseg.errors import BudgetExceededError, InputError
-from privseg.release import distribution_value
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,11 @@
 """Differentially private k-means over clipped numeric features.
 
-``fit`` is a pure library function (no ledger; ``privseg.release`` charges the budget). The
+``fit`` is a pure library function (no ledger; ``privseg.dp.kmeans_release`` charges the
+budget). The
 privacy unit is one row (one customer): neighbouring datasets differ by adding or removing
 one row, every row is clipped to the declared ``bounds`` first (bounds are never taken from
 the data), and the whole fit spends exactly ``epsilon`` (pure epsilon-DP) on diffprivlib's
-two-sided geometric mechanism drawing from ``secrets.SystemRandom`` unless a
+two-sided geometric mechanism (``privseg.dp.noise``) drawing from ``secrets.SystemRandom`` unless a
 ``random_state`` is given (tests). All noise is integer noise on integer aggregates (counts,
 and sums of offsets rounded to a grid of ``1 / OFFSET_GRID``), so no output carries the
 floating-point artefacts of continuous noise (Mironov 2012).
@@ -58,9 +59,10 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-from diffprivlib.mechanisms import Geometric
 from sklearn.cluster import KMeans
 
+from privseg.dp.noise import geometric, geometric_var
+from privseg.dp.validation import check_bounds, check_epsilon, check_features, seeded
 from privseg.errors import InputError
 
 __all__ = [
@@ -132,7 +134,7 @@ class Synopses(Protocol):
     """The exact aggregates ``fit_synopses`` reads: all it ever learns about the rows.
 
     The rows are clipped to their declared bounds and scaled to the unit box ``[0, 1]^d``.
-    ``ArraySynopses`` computes them from rows in memory; ``privseg.spark`` on executors, so
+    ``ArraySynopses`` computes them from rows in memory; ``privseg.engines.spark`` on executors, so
     only these aggregates reach the caller, where the noise is drawn.
     """
 
@@ -166,8 +168,8 @@ class ArraySynopses:
     @classmethod
     def from_rows(cls, X: npt.ArrayLike, bounds: Sequence[tuple[float, float]]) -> ArraySynopses:
         """Rows in input units, checked, clipped to ``bounds`` and scaled to the unit box."""
-        lo, hi = _check_bounds(bounds)
-        data = _check_data(X, len(lo))
+        lo, hi = check_bounds(bounds)
+        data = check_features(X, len(lo))
         return cls((np.clip(data, lo, hi) - lo) / (hi - lo))
 
     @property
@@ -232,17 +234,16 @@ def fit_synopses(
     Reads only ``synopses`` (in the same order as ``fit``) and draws all noise here: with the
     same ``random_state`` and synopses it returns what ``fit`` returns on the rows.
     """
-    lo, hi = _check_bounds(bounds)
+    lo, hi = check_bounds(bounds)
     if synopses.dims != len(lo):
         raise InputError(f"the synopses have {synopses.dims} features, the bounds {len(lo)}")
     if not (isinstance(k, int | np.integer) and k >= 1):
         raise InputError(f"k must be a positive integer, got {k!r}")
-    if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon > 0):
-        raise InputError(f"epsilon must be a positive finite number, got {epsilon!r}")
+    check_epsilon(epsilon)
     span = hi - lo
-    rng = _rng(random_state)
+    rng = seeded(random_state)
     fitted = _fit(synopses, int(k), _Budget(float(epsilon)), KMeansMethod(method), rng)
-    centroids = _check_bounds(bounds)[0] + fitted.centroids * span
+    centroids = lo + fitted.centroids * span
     centroids.setflags(write=False)
     fitted.sizes.setflags(write=False)
     return KMeansResult(
@@ -269,7 +270,7 @@ def cost(
     data = np.asarray(X, dtype=np.float64)
     centres = np.asarray(centroids, dtype=np.float64)
     if bounds is not None:
-        lo, hi = _check_bounds(bounds)
+        lo, hi = check_bounds(bounds)
         data, centres = (np.clip(data, lo, hi) - lo) / (hi - lo), (centres - lo) / (hi - lo)
     total = 0.0
     for start in range(0, len(data), 65_536):
@@ -296,49 +297,11 @@ def analytic_value(
     data = np.asarray(X, dtype=np.float64)
     centres = np.asarray(centroids_dp, dtype=np.float64)
     if bounds is not None:
-        lo, hi = _check_bounds(bounds)
+        lo, hi = check_bounds(bounds)
         data, centres = (np.clip(data, lo, hi) - lo) / (hi - lo), (centres - lo) / (hi - lo)
     exact = KMeans(n_clusters=len(centres), n_init=n_init, random_state=0).fit(data)
     dp_cost = cost(data, centres)
     return 1.0 if dp_cost == 0 else float(exact.inertia_) / dp_cost
-
-
-# -- validation -------------------------------------------------------------------------------
-
-
-def _check_bounds(bounds: Sequence[tuple[float, float]] | None) -> tuple[FloatArray, FloatArray]:
-    if bounds is None or isinstance(bounds, str) or len(bounds) == 0:
-        raise InputError("bounds are required: one (low, high) pair per feature, declared")
-    pairs: list[tuple[float, float]] = []
-    for i, pair in enumerate(bounds):
-        try:
-            low, high = (float(v) for v in pair)
-        except (TypeError, ValueError):
-            raise InputError(f"bounds[{i}] must be a (low, high) pair of numbers") from None
-        if not (math.isfinite(low) and math.isfinite(high) and low < high):
-            raise InputError(f"bounds[{i}] must be finite with low < high")
-        pairs.append((low, high))
-    arr = np.asarray(pairs, dtype=np.float64)
-    return arr[:, 0].copy(), arr[:, 1].copy()
-
-
-def _check_data(X: npt.ArrayLike, d: int) -> FloatArray:
-    try:
-        data = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError("features must be numeric") from None
-    if data.ndim != 2 or data.shape[1] != d:
-        raise InputError(f"features must be a 2-D array with {d} columns (one per bound)")
-    if not np.isfinite(data).all():
-        raise InputError("features contain missing or non-finite values")
-    return data
-
-
-def _rng(random_state: int | np.random.RandomState | None) -> np.random.RandomState | None:
-    """One shared generator (None = diffprivlib's secure SystemRandom per mechanism)."""
-    if random_state is None or isinstance(random_state, np.random.RandomState):
-        return random_state
-    return np.random.RandomState(random_state)
 
 
 # -- budget -----------------------------------------------------------------------------------
@@ -363,16 +326,6 @@ class _Budget:
     def close(self) -> None:
         if not math.isclose(self.spent, self.total, rel_tol=1e-9):
             raise AssertionError("internal budget split left budget unspent")  # pragma: no cover
-
-
-def _noisy_counts(
-    counts: npt.ArrayLike, epsilon: float, rng: Any, sensitivity: int = 1
-) -> npt.NDArray[np.int64]:
-    """Geometric noise on integer aggregates of disjoint partitions (one row moves the
-    vector by at most ``sensitivity`` in L1)."""
-    values = np.ravel(counts)
-    mech = Geometric(epsilon=epsilon, sensitivity=sensitivity, random_state=rng)
-    return np.fromiter((mech.randomise(int(c)) for c in values), dtype=np.int64, count=len(values))
 
 
 # -- fit --------------------------------------------------------------------------------------
@@ -411,7 +364,7 @@ def _fit(synopses: Synopses, k: int, budget: _Budget, method: KMeansMethod, rng:
         centroids, sizes, var = _lloyd(synopses, init, budget, budget.total, rng)
         return _Fitted(centroids, sizes, method, _LLOYD_ITERATIONS, None, var.sum(axis=1))
     eps_n = budget.take(budget.total * _SPLITS["grid.n"])
-    n_noisy = float(_noisy_counts([synopses.count()], eps_n, rng)[0])
+    n_noisy = float(geometric([synopses.count()], eps_n, 1, rng)[0])
     share = _SPLITS["hybrid.grid"] if method is KMeansMethod.HYBRID else 1 - _SPLITS["grid.sizes"]
     eps_hist = budget.total * share - budget.spent
     m = _grid_resolution(n_noisy, eps_hist, d)
@@ -458,15 +411,10 @@ def _polish(
         ],
         axis=1,
     )
-    var_grid = _geometric_var(grid.epsilon, 1) * reach / size**2 + 1.0 / (12.0 * grid.m**2)
+    var_grid = geometric_var(grid.epsilon, 1) * reach / size**2 + 1.0 / (12.0 * grid.m**2)
     weight = var_grid / (var_grid + var_step)
     blended = centroids + weight * (stepped - centroids)
     return blended, np.clip(counts, 0, None), (weight * var_step).sum(axis=1)
-
-
-def _geometric_var(epsilon: float, sensitivity: float) -> float:
-    a = math.exp(-epsilon / sensitivity)
-    return 2 * a / (1 - a) ** 2
 
 
 def _predict(fitted: _Fitted, d: int) -> float | None:
@@ -507,7 +455,7 @@ def _noisy_grid(synopses: Synopses, m: int, epsilon: float, rng: Any) -> _Grid:
     counts = synopses.grid_counts(m)
     if counts.shape != (m**d,):
         raise AssertionError("grid counts of the wrong shape")  # pragma: no cover
-    noisy = _noisy_counts(counts, epsilon, rng).astype(np.float64)
+    noisy = geometric(counts, epsilon, 1, rng).astype(np.float64)
     axis = (np.arange(m) + 0.5) / m
     centres = np.stack(np.meshgrid(*([axis] * d), indexing="ij"), axis=-1).reshape(-1, d)
     return _Grid(centres, noisy, m, epsilon)
@@ -581,7 +529,7 @@ def _sizes(
     synopses: Synopses, centroids: FloatArray, epsilon: float, rng: Any
 ) -> npt.NDArray[np.int64]:
     counts = synopses.cluster_stats(centroids)[0]
-    return np.clip(_noisy_counts(counts, epsilon, rng), 0, None)
+    return np.clip(geometric(counts, epsilon, 1, rng), 0, None)
 
 
 # -- Lloyd ------------------------------------------------------------------------------------
@@ -602,14 +550,14 @@ def _lloyd_step(
     # one row's offsets from the centre, in grid steps: at most OFFSET_GRID / 2 per feature
     sensitivity = d * OFFSET_GRID // 2
     counts, sums = synopses.cluster_stats(centroids)
-    noisy_counts = _noisy_counts(counts, eps_count, rng)
-    noisy_sums = _noisy_counts(sums, eps_sum, rng, sensitivity).reshape(k, d) / OFFSET_GRID
+    noisy_counts = geometric(counts, eps_count, 1, rng)
+    noisy_sums = geometric(sums, eps_sum, sensitivity, rng).reshape(k, d) / OFFSET_GRID
     size = np.maximum(noisy_counts, 1).astype(np.float64)[:, None]
     stepped = np.where(
         noisy_counts[:, None] >= 1, np.clip(0.5 + noisy_sums / size, 0.0, 1.0), centroids
     )
-    var_sum = _geometric_var(eps_sum, sensitivity) / OFFSET_GRID**2
-    var = (var_sum + (stepped - 0.5) ** 2 * _geometric_var(eps_count, 1)) / size**2
+    var_sum = geometric_var(eps_sum, sensitivity) / OFFSET_GRID**2
+    var = (var_sum + (stepped - 0.5) ** 2 * geometric_var(eps_count, 1)) / size**2
     return stepped, noisy_counts, var
 
 
