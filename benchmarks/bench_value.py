@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,9 +35,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).parent))
 
 import cdnow
+from bench_kmeans import diffprivlib_centroids
 from diffprivlib import BudgetAccountant
 from diffprivlib.mechanisms import Geometric, Laplace
-from diffprivlib.models import KMeans as DiffprivlibKMeans
 from diffprivlib.tools import mean as dpl_mean
 from diffprivlib.tools import median as dpl_median
 from sklearn.cluster import KMeans
@@ -129,6 +128,25 @@ def bench_crosstab(data: pd.DataFrame, runs: int) -> list[str]:
     return rows
 
 
+def _per_segment(
+    tool: Callable[..., float], clipped: pd.DataFrame, epsilon: float, seed: int
+) -> np.ndarray:
+    """A diffprivlib tool (``mean``, ``median``) on each recency segment's clipped spend."""
+    accountant = BudgetAccountant()
+    return np.array(
+        [
+            tool(
+                clipped.loc[clipped["recency_segment"] == s, "spend"].to_numpy(),
+                epsilon=epsilon,
+                bounds=SPEND,
+                random_state=seed,
+                accountant=accountant,
+            )
+            for s in cdnow.RECENCY
+        ]
+    )
+
+
 def bench_means(data: pd.DataFrame, runs: int) -> list[str]:
     """Rows of the means table."""
     by, keys = ["recency_segment"], {"recency_segment": cdnow.RECENCY}
@@ -153,18 +171,8 @@ def bench_means(data: pd.DataFrame, runs: int) -> list[str]:
                 predicted.append(release.plan.predicted_value)
             means = release.table["mean"].fillna(0).to_numpy(dtype=float)
             realised.append(means_value(means, exact, sanity=sanity))
-            acc = BudgetAccountant()
-            dpl = [
-                dpl_mean(
-                    clipped.loc[clipped["recency_segment"] == s, "spend"].to_numpy(),
-                    epsilon=epsilon,
-                    bounds=SPEND,
-                    random_state=3000 + run,
-                    accountant=acc,
-                )
-                for s in cdnow.RECENCY
-            ]
-            plain.append(means_value(np.asarray(dpl), exact, sanity=sanity))
+            dpl = _per_segment(dpl_mean, clipped, epsilon, 3000 + run)
+            plain.append(means_value(dpl, exact, sanity=sanity))
         rows.append(
             f"| {epsilon:g} | {_median(predicted)} | {_median(realised)} | "
             f"{sum(r >= p for r, p in zip(realised, predicted, strict=False))}/{runs} | "
@@ -196,18 +204,8 @@ def bench_quantiles(data: pd.DataFrame, runs: int) -> list[str]:
             if release.plan.predicted_value is not None:
                 predicted.append(release.plan.predicted_value)
             realised.append(means_value(release.table["q0.5"].to_numpy(), exact, sanity=sanity))
-            acc = BudgetAccountant()
-            dpl = [
-                dpl_median(
-                    clipped.loc[clipped["recency_segment"] == s, "spend"].to_numpy(),
-                    epsilon=epsilon,
-                    bounds=SPEND,
-                    random_state=4000 + run,
-                    accountant=acc,
-                )
-                for s in cdnow.RECENCY
-            ]
-            plain.append(means_value(np.asarray(dpl), exact, sanity=sanity))
+            dpl = _per_segment(dpl_median, clipped, epsilon, 4000 + run)
+            plain.append(means_value(dpl, exact, sanity=sanity))
         shown = _median(predicted) if predicted else "-"
         rows.append(f"| {epsilon:g} | {shown} | {_median(realised)} | {_median(plain)} |")
     return rows
@@ -242,16 +240,7 @@ def bench_kmeans(data: pd.DataFrame, runs: int) -> list[str]:
                 predicted.append(release.plan.predicted_value)
             methods.add(str(release.table["method"].iloc[0]))
             realised.append(ratio(release.table[features].to_numpy(dtype=float)))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model = DiffprivlibKMeans(
-                    n_clusters=K,
-                    epsilon=epsilon,
-                    bounds=(lo, hi),
-                    random_state=5000 + run,
-                    accountant=BudgetAccountant(),
-                ).fit(rows_x)
-            plain.append(ratio(model.cluster_centers_))
+            plain.append(ratio(diffprivlib_centroids(rows_x, K, epsilon, 5000 + run, bounds=box)))
         shown = _median(predicted) if predicted else "-"
         rows.append(
             f"| {epsilon:g} | {'/'.join(sorted(methods))} | {shown} | {_median(realised)} | "
