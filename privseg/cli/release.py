@@ -270,7 +270,11 @@ def release_group() -> None:
 )
 @_keys_option
 @click.option("--epsilon", type=float, help="Epsilon to spend.")
-@click.option("--target", type=float, help="Analytic value to reach (e.g. 0.85): picks epsilon.")
+@click.option(
+    "--target",
+    type=float,
+    help="Per-segment accuracy to reach (e.g. 0.85): picks epsilon for the worst table.",
+)
 @click.option(
     "--suppress-below", type=click.IntRange(min=1), help="Blank cells whose noisy count is below N."
 )
