@@ -42,7 +42,8 @@ from diffprivlib.tools import mean as dpl_mean
 from diffprivlib.tools import median as dpl_median
 from sklearn.cluster import KMeans
 
-from privseg import datasets, segments
+from privseg import segments
+from privseg.demo import generator
 from privseg.dp import kmeans
 from privseg.dp.counts import release_counts
 from privseg.dp.kmeans_release import release_kmeans
@@ -251,9 +252,9 @@ def bench_kmeans(data: pd.DataFrame, runs: int) -> list[str]:
 
 
 def _demo_tiers() -> pd.DataFrame:
-    demo = datasets.generate(20_000)
+    demo = generator.generate(20_000)
     return segments.assign(
-        demo.customers, demo.orders, demo.interactions, as_of=datasets.DEMO_AS_OF
+        demo.customers, demo.orders, demo.interactions, as_of=generator.DEMO_AS_OF
     )
 
 
