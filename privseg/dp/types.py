@@ -191,7 +191,8 @@ class Release:
         measures: Sequence[str] = (),
     ) -> None:
         """Audit this release: its group-by and measure columns, epsilon spent and remaining
-        after it, kind, mechanism and predicted analytic value (outputs: ``add_output``)."""
+        after it, kind, mechanism and predicted analytic value with what it measures
+        (outputs: ``add_output``)."""
         out_columns = {str(c) for c in self.table.columns}
         for column in by:
             kept = [column] if column in out_columns else []
@@ -203,6 +204,7 @@ class Release:
         record.set_metric("mechanism", self.plan.mechanism.value)
         if self.plan.predicted_value is not None:
             record.set_metric("predicted_value", self.plan.predicted_value)
+            record.set_metric("value_measure", self.plan.kind.value_measure)
 
     def to_dict(self) -> dict[str, Any]:
         """Release metadata (not the table) for reports; never includes the evaluation."""
