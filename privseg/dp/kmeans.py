@@ -82,7 +82,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: Epsilon at which ``hybrid`` keeps >= 0.85 of the exact clustering value on the demo features
+#: Epsilon at which ``auto`` keeps >= 0.85 of the exact clustering value on the demo features
 #: (median over runs, with margin; measured in benchmarks/bench_kmeans.py).
 DEFAULT_EPSILON = 1.0
 #: ``auto`` uses ``grid`` when its grid has at least this many cells per cluster.
@@ -97,7 +97,7 @@ _SYNOPSIS_ITERATIONS = 50
 #: Share of epsilon per stage.
 _SPLITS: dict[str, float] = {
     "grid.n": 0.05,  # noisy row count -> grid resolution
-    "grid.sizes": 0.10,  # noisy cluster sizes (grid and hybrid)
+    "grid.sizes": 0.10,  # grid: the polishing Lloyd step (its counts are the sizes); hybrid: sizes
     "hybrid.grid": 0.55,  # histogram for the private initialisation (then Lloyd, sizes)
     "lloyd.count": 0.25,  # per-iteration share spent on counts (rest: sums)
 }
