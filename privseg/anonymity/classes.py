@@ -44,9 +44,9 @@ class ClassCounts:
     def class_sizes(self) -> np.ndarray:
         """Size of every equivalence class (records sharing all quasi-identifier values)."""
         if not self.sensitive:
-            return self.counts.to_numpy(dtype=np.int64)
+            return np.asarray(self.counts.to_numpy(dtype=np.int64))
         sizes = self.counts.groupby(level=list(self.quasi), dropna=False, sort=False).sum()
-        return sizes.to_numpy(dtype=np.int64)
+        return np.asarray(sizes.to_numpy(dtype=np.int64))
 
     def l_diversity(self) -> dict[str, int]:
         """Per sensitive column, the fewest distinct values (missing counts as one) in a class."""
@@ -118,12 +118,12 @@ def spark_class_counts(df: Any, quasi: Sequence[str], sensitive: Sequence[str] =
     distinct combinations reach the driver."""
     keys = [*quasi, *sensitive]
     _check_columns(list(df.columns), quasi, sensitive)
-    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql import functions as F
 
     grouped = df.select(*[F.col(f"`{c}`").cast("string").alias(c) for c in keys])
-    rows = grouped.groupBy(*keys).count().toPandas()
+    rows = grouped.groupBy(*keys).agg(F.count(F.lit(1)).alias("__privseg_n")).toPandas()
     if rows.empty:
         raise InputError("no rows to measure")
     index = pd.MultiIndex.from_frame(rows[keys].astype(object).where(rows[keys].notna(), None))
-    counts = pd.Series(rows["count"].to_numpy(dtype=np.int64), index=index)
+    counts = pd.Series(rows["__privseg_n"].to_numpy(dtype=np.int64), index=index)
     return ClassCounts(tuple(quasi), tuple(sensitive), counts)

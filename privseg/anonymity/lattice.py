@@ -91,7 +91,7 @@ class SearchResult:
 
 def _codes(values: pd.Series) -> np.ndarray:
     codes, _ = pd.factorize(values, use_na_sentinel=False)
-    return codes.astype(np.int64)
+    return np.asarray(codes, dtype=np.int64)
 
 
 def _combine(columns: Sequence[np.ndarray]) -> np.ndarray:
