@@ -11,6 +11,7 @@ import pandas as pd
 
 from privseg import audit
 from privseg._resources import policies_dir
+from privseg.anonymity.gate import gate_file, record_gate, update_manifest
 from privseg.cli._common import encoding_option, path_argument, quiet_option
 from privseg.cli._engine import Engine, engine_option, spark_session
 from privseg.cli.audit import operator_option, read_input, trail_option
@@ -139,6 +140,10 @@ def apply_command(
                 manifest = spark.apply_file(session, source, policy, keys, out)
         else:
             manifest = apply_file(source, policy, keys, out, full=full, encoding=encoding)
+        gate = gate_file(source, out, policy, encoding=encoding)
+        if gate is not None:
+            manifest = update_manifest(manifest, gate)
+            record_gate(record, gate)
         record.add_manifest(manifest, policy)
         record.add_output(manifest_path(out))
     if not quiet:
@@ -150,6 +155,13 @@ def apply_command(
             f"key id {manifest['key_id']}",
             err=True,
         )
+        if gate is not None:
+            click.echo(
+                f"risk on {', '.join(gate.levels)}: k {gate.before.k_anonymity} -> "
+                f"{gate.after.k_anonymity} (required {gate.requirement.k}), levels "
+                f"{gate.levels}, {gate.suppressed} records suppressed",
+                err=True,
+            )
 
 
 @click.group("keys")

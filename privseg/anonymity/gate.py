@@ -1,0 +1,217 @@
+"""The policy's risk gate on apply's output: measure, generalize along the ladders, suppress,
+or refuse.
+
+After ``apply`` wrote its output, :func:`gate_file` measures the output on the policy's
+quasi-identifiers. If it misses the requirement, each quasi-identifier's ladder is evaluated
+on the input values (streamed, one column at a time), the lattice is searched for the least
+loss (:mod:`privseg.anonymity.lattice`), and the output is rewritten at the chosen levels
+with the records of too small classes removed (at most ``max_suppression`` of them). If no
+node meets the requirement the output is removed and :class:`PolicyRefusal` (exit 3) names
+the columns and the best k reachable.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from privseg.anonymity.classes import count_classes
+from privseg.anonymity.lattice import Lattice, Node, Requirement, search
+from privseg.anonymity.measures import QuasiSource, RiskReport, measure
+from privseg.errors import PolicyRefusal, PrivsegError
+from privseg.io import atomic_path, iter_table, open_table_writer
+from privseg.policy import FieldRule, Policy, fingerprint_dict, manifest_path
+from privseg.pseudonym import Pseudonymize
+from privseg.streaming import file_sha256
+
+if TYPE_CHECKING:
+    from privseg.audit import RunRecorder
+
+__all__ = ["GateResult", "gate_file", "ladder_values", "record_gate", "update_manifest"]
+
+#: Stands for a missing value where values are matched as keys.
+_NULL = "\x00"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What the gate measured and did: risk before and after, levels chosen, suppression."""
+
+    requirement: Requirement
+    before: RiskReport
+    after: RiskReport
+    levels: dict[str, int]
+    suppressed: int
+    loss: float
+    evaluated: int
+    nodes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``risk`` entry of the manifest and the run report."""
+        return {
+            "requirement": {
+                "k": self.requirement.k,
+                "l": self.requirement.l,
+                "max_suppression": self.requirement.max_suppression,
+            },
+            "before": self.before.to_dict(),
+            "after": self.after.to_dict(),
+            "levels": dict(self.levels),
+            "suppressed": self.suppressed,
+            "loss": self.loss,
+            "lattice": {"nodes": self.nodes, "evaluated": self.evaluated},
+        }
+
+
+def _text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Values as the class counts see them: text, nulls kept."""
+    return frame.astype("str").where(frame.notna(), None)
+
+
+def ladder_values(
+    source: str | Path, rule: FieldRule, *, encoding: str | None = None
+) -> pd.DataFrame:
+    """Distinct values of ``rule``'s column at every level: column 0 the field's own action,
+    column i ladder step i, each computed from the input values."""
+    parts = []
+    for chunk in iter_table(source, encoding=encoding, columns=[rule.column]):
+        raw = chunk[rule.column]
+        transform = rule.transform
+        assert not isinstance(transform, Pseudonymize)  # the policy refuses pseudonymized ones
+        base = raw if transform is None else transform.apply(raw, column=rule.column)
+        levels = [base, *(step.apply(raw, column=rule.column) for step in rule.ladder)]
+        frame = pd.concat([lv.reset_index(drop=True) for lv in levels], axis=1, ignore_index=True)
+        parts.append(_text(frame).drop_duplicates())
+    return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
+
+
+def _refusal(
+    policy: Policy, quasi: Sequence[str], requirement: Requirement, top: Node, best_k: int
+) -> PolicyRefusal:
+    wanted = f"k >= {requirement.k}" + (f", l >= {requirement.l}" if requirement.l else "")
+    return PolicyRefusal(
+        f"policy {policy.path.name} (purpose {policy.purpose}): the output misses the risk "
+        f"requirement {wanted} on {', '.join(quasi)} at every level of their ladders with at "
+        f"most {requirement.max_suppression:.1%} of records suppressed; the best k reachable is "
+        f"{best_k} (most general levels {list(top.levels)}); declare coarser ladders, allow more "
+        "suppression or drop a quasi-identifier"
+    )
+
+
+def _rewrite(
+    out: Path,
+    lattice: Lattice,
+    node: Node,
+    requirement: Requirement,
+    ladders: dict[str, pd.DataFrame],
+) -> int:
+    """Rewrite ``out`` at ``node``'s levels without its suppressed records; rows written."""
+    counts = lattice.counts
+    keys = [*counts.quasi, *counts.sensitive]
+    bad = lattice.failing(node.levels, requirement)
+    suppressed = counts.counts.index[bad].to_frame(index=False).fillna(_NULL)
+    suppressed_keys = pd.MultiIndex.from_frame(suppressed.astype(str))
+    mappings: dict[str, dict[str, str | None]] = {}
+    for column, level in zip(counts.quasi, node.levels, strict=True):
+        if level:
+            table = ladders[column]
+            mappings[column] = dict(
+                zip(table[0].fillna(_NULL), table[level].where(table[level].notna()), strict=True)
+            )
+    with open_table_writer(out) as writer:
+        for chunk in iter_table(out):
+            key_frame = _text(chunk[keys]).fillna(_NULL)
+            drop = pd.MultiIndex.from_frame(key_frame).isin(suppressed_keys)
+            kept = chunk.loc[~np.asarray(drop)].copy()
+            for column, mapping in mappings.items():
+                kept[column] = key_frame.loc[kept.index, column].map(mapping).astype("str")
+            writer.write(kept)
+        return writer.rows
+
+
+def gate_file(
+    source: str | Path, out: str | Path, policy: Policy, *, encoding: str | None = None
+) -> GateResult | None:
+    """Apply ``policy``'s risk gate to ``out`` (apply's output of ``source``); None when the
+    policy has no risk section or the output has none of its quasi-identifiers."""
+    spec = policy.risk
+    out = Path(out)
+    if spec is None:
+        return None
+    columns = set(next(iter_table(out, chunk_rows=1)).columns)
+    quasi = [c for c in spec.quasi_identifiers if c in columns]
+    sensitive = [c for c in spec.sensitive if c in columns]
+    if not quasi:
+        return None
+    requirement = Requirement(spec.k, spec.l if sensitive else None, spec.max_suppression)
+    counts = count_classes(iter_table(out, columns=[*quasi, *sensitive]), quasi, sensitive)
+    before = measure(counts, source=str(out), k=spec.k, quasi_source=QuasiSource.POLICY)
+    if before.meets(requirement.k, requirement.l):
+        zero = dict.fromkeys(quasi, 0)
+        return GateResult(requirement, before, before, zero, 0, 0.0, 0, 0)
+    ladders = {
+        c: ladder_values(source, policy.fields[c], encoding=encoding)
+        for c in quasi
+        if policy.fields[c].ladder
+    }
+    lattice = Lattice(counts, ladders)
+    result = search(lattice, requirement)
+    if result.best is None:
+        best_k = result.best_k_within_limit(_top_sizes(lattice), requirement.max_suppression)
+        out.unlink(missing_ok=True)
+        manifest_path(out).unlink(missing_ok=True)
+        raise _refusal(policy, quasi, requirement, result.top, best_k)
+    _rewrite(out, lattice, result.best, requirement, ladders)
+    counts = count_classes(iter_table(out, columns=[*quasi, *sensitive]), quasi, sensitive)
+    after = measure(counts, source=str(out), k=spec.k, quasi_source=QuasiSource.POLICY)
+    if not after.meets(requirement.k, requirement.l):
+        raise PrivsegError("the generalized output does not meet the risk requirement")
+    return GateResult(
+        requirement,
+        before,
+        after,
+        dict(zip(quasi, result.best.levels, strict=True)),
+        result.best.suppressed,
+        result.best.loss,
+        result.evaluated,
+        result.nodes,
+    )
+
+
+def _top_sizes(lattice: Lattice) -> np.ndarray:
+    """Class sizes at the most general node."""
+    ids = lattice.classes(tuple(h - 1 for h in lattice.heights))
+    return np.bincount(ids, weights=lattice.weights).astype(np.int64)
+
+
+def update_manifest(manifest: dict[str, Any], gate: GateResult) -> dict[str, Any]:
+    """The apply manifest with the gate's ``risk`` entry and the rewritten output's
+    fingerprint, written again beside the output."""
+    output = Path(manifest["output"]["path"])
+    updated = {
+        **manifest,
+        "output": fingerprint_dict(
+            output, gate.after.rows, manifest["output"]["columns"], file_sha256(output)
+        ),
+        "risk": gate.to_dict(),
+    }
+    with atomic_path(manifest_path(output)) as tmp:
+        tmp.write_text(json.dumps(updated, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return updated
+
+
+def record_gate(record: RunRecorder, gate: GateResult) -> None:
+    """Put the gate's figures (never values) into an audited run's metrics."""
+    record.set_metric("risk_k_required", gate.requirement.k)
+    for when, report in (("before", gate.before), ("after", gate.after)):
+        record.set_metric(f"risk_k_{when}", report.k_anonymity)
+        record.set_metric(f"risk_sample_uniques_{when}", report.sample_uniques)
+        record.set_metric(f"risk_records_below_k_{when}", report.records_below_k)
+    record.set_metric("risk_suppressed", gate.suppressed)
+    record.set_metric("risk_levels", ",".join(f"{c}={lv}" for c, lv in gate.levels.items()))
