@@ -167,7 +167,7 @@ class Lattice:
         per_level = []
         for mapping in self.maps[i]:
             count = np.bincount(mapping, weights=count0)
-            per_level.append(np.where(present, np.log2(count[mapping] / safe), 0.0))
+            per_level.append(np.log2(np.where(present, count[mapping], 1.0) / safe))
         return top, np.array(per_level), count0
 
     def bound(self, levels: Sequence[int]) -> float:
