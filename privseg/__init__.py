@@ -30,6 +30,7 @@ from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
     from privseg.budget import BudgetStatus, Ledger, PrivacyBudget
+    from privseg.anonymity import RiskReport, risk
     from privseg.datasets import DemoData, write_demo_data
     from privseg.io import TableFormat, iter_table, read_table, write_table
     from privseg.kmeans import KMeansMethod, KMeansResult
@@ -72,6 +73,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Release": ("privseg.release", "Release"),
     "ReleasePlan": ("privseg.release", "ReleasePlan"),
     "ReversibleCipher": ("privseg.pseudonym", "ReversibleCipher"),
+    "RiskReport": ("privseg.anonymity", "RiskReport"),
     "SchemeKind": ("privseg.segments", "SchemeKind"),
     "Schemes": ("privseg.segments", "Schemes"),
     "ScreenReport": ("privseg.screening", "ScreenReport"),
@@ -88,6 +90,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "release_kmeans": ("privseg.release", "release_kmeans"),
     "release_means": ("privseg.release", "release_means"),
     "release_quantiles": ("privseg.release", "release_quantiles"),
+    "risk": ("privseg.anonymity", "risk"),
     "run_demo": ("privseg.pipeline", "run_demo"),
     "screen": ("privseg.screening", "screen"),
     "write_demo_data": ("privseg.datasets", "write_demo_data"),
@@ -142,6 +145,7 @@ __all__ = [
     "Release",
     "ReleasePlan",
     "ReversibleCipher",
+    "RiskReport",
     "SchemeKind",
     "Schemes",
     "ScreenReport",
@@ -161,6 +165,7 @@ __all__ = [
     "release_kmeans",
     "release_means",
     "release_quantiles",
+    "risk",
     "run_demo",
     "screen",
     "write_demo_data",
