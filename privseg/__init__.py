@@ -29,8 +29,8 @@ from privseg.errors import (
 from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
-    from privseg.budget import BudgetStatus, Ledger, PrivacyBudget
     from privseg.anonymity import RiskReport, risk
+    from privseg.budget import BudgetStatus, Ledger, PrivacyBudget
     from privseg.datasets import DemoData, write_demo_data
     from privseg.io import TableFormat, iter_table, read_table, write_table
     from privseg.kmeans import KMeansMethod, KMeansResult
