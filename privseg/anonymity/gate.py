@@ -29,11 +29,21 @@ from privseg.io import atomic_path, iter_table, open_table_writer
 from privseg.policy import FieldRule, Policy, fingerprint_dict, manifest_path
 from privseg.pseudonym import Pseudonymize
 from privseg.streaming import file_sha256
+from privseg.transforms import (
+    AgeBand,
+    BirthDateAgeBand,
+    BirthDateYear,
+    Bucketize,
+    GeneralizeAddress,
+    Geohash,
+    TruncateTime,
+    Withhold,
+)
 
 if TYPE_CHECKING:
     from privseg.audit import RunRecorder
 
-__all__ = ["GateResult", "gate_file", "ladder_values", "record_gate", "update_manifest"]
+__all__ = ["GateResult", "describe", "gate_file", "ladder_values", "record_gate", "update_manifest"]
 
 #: Stands for a missing value where values are matched as keys.
 _NULL = "\x00"
@@ -47,6 +57,8 @@ class GateResult:
     before: RiskReport
     after: RiskReport
     levels: dict[str, int]
+    #: the chosen ladder step per generalized column, in words
+    steps: dict[str, str]
     suppressed: int
     loss: float
     evaluated: int
@@ -63,10 +75,31 @@ class GateResult:
             "before": self.before.to_dict(),
             "after": self.after.to_dict(),
             "levels": dict(self.levels),
+            "generalized": dict(self.steps),
             "suppressed": self.suppressed,
             "loss": self.loss,
             "lattice": {"nodes": self.nodes, "evaluated": self.evaluated},
         }
+
+
+def describe(transform: object) -> str:
+    """A ladder step in a few words, for manifests and reports."""
+    match transform:
+        case AgeBand(width=width) | BirthDateAgeBand(width=width):
+            return f"age band {width}"
+        case BirthDateYear():
+            return "birth year"
+        case GeneralizeAddress(level=level):
+            return level.value
+        case Geohash(precision=precision):
+            return f"geohash {precision}"
+        case TruncateTime(unit=unit):
+            return unit.value
+        case Bucketize(edges=edges):
+            return f"{len(edges) + 1} buckets"
+        case Withhold():
+            return "withheld"
+    return type(transform).__name__
 
 
 def _text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -154,7 +187,7 @@ def gate_file(
     before = measure(counts, source=str(out), k=spec.k, quasi_source=QuasiSource.POLICY)
     if before.meets(requirement.k, requirement.l):
         zero = dict.fromkeys(quasi, 0)
-        return GateResult(requirement, before, before, zero, 0, 0.0, 0, 0)
+        return GateResult(requirement, before, before, zero, {}, 0, 0.0, 0, 0)
     ladders = {
         c: ladder_values(source, policy.fields[c], encoding=encoding)
         for c in quasi
@@ -177,6 +210,11 @@ def gate_file(
         before,
         after,
         dict(zip(quasi, result.best.levels, strict=True)),
+        {
+            column: describe(policy.fields[column].ladder[level - 1])
+            for column, level in zip(quasi, result.best.levels, strict=True)
+            if level
+        },
         result.best.suppressed,
         result.best.loss,
         result.evaluated,
@@ -209,9 +247,11 @@ def update_manifest(manifest: dict[str, Any], gate: GateResult) -> dict[str, Any
 def record_gate(record: RunRecorder, gate: GateResult) -> None:
     """Put the gate's figures (never values) into an audited run's metrics."""
     record.set_metric("risk_k_required", gate.requirement.k)
+    record.set_metric("risk_quasi_identifiers", ",".join(gate.levels))
     for when, report in (("before", gate.before), ("after", gate.after)):
         record.set_metric(f"risk_k_{when}", report.k_anonymity)
         record.set_metric(f"risk_sample_uniques_{when}", report.sample_uniques)
         record.set_metric(f"risk_records_below_k_{when}", report.records_below_k)
     record.set_metric("risk_suppressed", gate.suppressed)
-    record.set_metric("risk_levels", ",".join(f"{c}={lv}" for c, lv in gate.levels.items()))
+    chosen = [f"{c}: {gate.steps.get(c, 'as the policy')}" for c in gate.levels]
+    record.set_metric("risk_levels", "; ".join(chosen))

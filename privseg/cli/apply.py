@@ -158,8 +158,8 @@ def apply_command(
         if gate is not None:
             click.echo(
                 f"risk on {', '.join(gate.levels)}: k {gate.before.k_anonymity} -> "
-                f"{gate.after.k_anonymity} (required {gate.requirement.k}), levels "
-                f"{gate.levels}, {gate.suppressed} records suppressed",
+                f"{gate.after.k_anonymity} (required {gate.requirement.k}), generalized "
+                f"{gate.steps or 'nothing'}, {gate.suppressed} records suppressed",
                 err=True,
             )
 

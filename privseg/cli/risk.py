@@ -131,6 +131,8 @@ def risk_command(
             record.add_column(name, (), "quasi_identifier")
         for name in sensitive_names:
             record.add_column(name, (), "sensitive")
+        record.set_metric("quasi_identifiers", ",".join(quasi_names))
+        record.set_metric("k", k)
         record.set_metric("k_anonymity", report.k_anonymity)
         record.set_metric("classes", report.classes)
         record.set_metric("sample_uniques", report.sample_uniques)

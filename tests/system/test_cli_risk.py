@@ -79,3 +79,28 @@ def test_apply_generalizes_to_meet_k_or_refuses(tmp_path: Path) -> None:
     assert set(manifest["risk"]["levels"]) == {"age", "city"}
     assert not (tmp_path / "o61.csv").exists()
     assert "best k reachable is 60" in done.output and "age, city" in done.output
+
+
+def test_run_report_shows_risk_before_after_and_levels(tmp_path: Path) -> None:
+    _table(tmp_path / "t.csv")
+    new_key_file(tmp_path / "k.key")
+    policy = tmp_path / "p.yaml"
+    policy.write_text(POLICY.replace("K", "5"), encoding="utf-8")
+    trail = tmp_path / "trail.jsonl"
+    runner = CliRunner()
+    done = runner.invoke(
+        main,
+        ["apply", str(tmp_path / "t.csv"), "--policy", str(policy), "--key",
+         str(tmp_path / "k.key"), "--out", str(tmp_path / "o.csv"), "--trail", str(trail)],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    manifest = json.loads((tmp_path / "o.csv.manifest.json").read_text(encoding="utf-8"))
+    report = runner.invoke(main, ["report", "run", "--trail", str(trail), "--format", "md"])
+    assert report.exit_code == 0, report.output
+    row = next(
+        line for line in report.stdout.splitlines() if line.startswith("| 0 | apply | o.csv")
+    )
+    before, after = manifest["risk"]["before"], manifest["risk"]["after"]
+    assert f"{before['k_anonymity']} → {after['k_anonymity']}" in row
+    for column, step in manifest["risk"]["generalized"].items():
+        assert f"{column}: {step}" in row
