@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from privseg.anonymity.classes import ClassCounts
+from privseg.anonymity.classes import ClassCounts, dense_ids
 from privseg.errors import PolicyError
 
 __all__ = [
@@ -94,15 +94,6 @@ def _codes(values: pd.Series) -> np.ndarray:
     return np.asarray(codes, dtype=np.int64)
 
 
-def _combine(columns: Sequence[np.ndarray]) -> np.ndarray:
-    """Dense ids of the distinct combinations of equally long code arrays."""
-    key = columns[0]
-    for codes in columns[1:]:
-        key = key * (int(codes.max(initial=0)) + 1) + codes
-        key, _ = pd.factorize(key)
-    return np.asarray(key, dtype=np.int64)
-
-
 class Lattice:
     """The generalization lattice of counted classes and the ladders of their columns.
 
@@ -119,10 +110,15 @@ class Lattice:
         self.codes: list[np.ndarray] = []  # level-0 code of each counted row, per column
         self.maps: list[list[np.ndarray]] = []  # per column, per level: level-0 code -> code
         for column in counts.quasi:
-            codes, maps = self._ladder(column, frame[column], ladders.get(column))
+            ladder = ladders.get(column)
+            if ladder is None:
+                codes = counts.codes(column)
+                maps = [np.arange(int(codes.max(initial=0)) + 1)]
+            else:
+                codes, maps = self._ladder(column, frame[column], ladder)
             self.codes.append(codes)
             self.maps.append(maps)
-        self.sensitive = [_codes(frame[c]) for c in counts.sensitive]
+        self.sensitive = [counts.codes(c) for c in counts.sensitive]
         self._costs = [self._column_costs(i) for i in range(len(self.codes))]
         self._total = float(sum(top @ count for top, _, count in self._costs))
 
@@ -133,11 +129,8 @@ class Lattice:
 
     @staticmethod
     def _ladder(
-        column: str, values: pd.Series, ladder: pd.DataFrame | None
+        column: str, values: pd.Series, ladder: pd.DataFrame
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        if ladder is None:
-            codes = _codes(values)
-            return codes, [np.arange(int(codes.max(initial=0)) + 1)]
         ladder = ladder.drop_duplicates()
         base = ladder.iloc[:, 0]
         if base.duplicated().any():
@@ -179,7 +172,7 @@ class Lattice:
 
     def classes(self, levels: Sequence[int]) -> np.ndarray:
         """Class id of every counted row at ``levels``."""
-        return _combine([self.maps[i][lv][self.codes[i]] for i, lv in enumerate(levels)])
+        return dense_ids([self.maps[i][lv][self.codes[i]] for i, lv in enumerate(levels)])
 
     def failing(self, levels: Sequence[int], requirement: Requirement) -> np.ndarray:
         """Which counted rows a node suppresses (their class is too small or not diverse)."""
