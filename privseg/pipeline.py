@@ -119,6 +119,7 @@ def _apply_policy(run: DemoRun) -> None:
     pseudonymized orders still join onto the pseudonymized customers.
     """
     from privseg._resources import policies_dir
+    from privseg.anonymity.gate import gate_file, record_gate, update_manifest
     from privseg.io import read_table
     from privseg.policy import PolicyKeys, apply_file, load_policy, manifest_path
     from privseg.pseudonym import new_key_file
@@ -131,10 +132,21 @@ def _apply_policy(run: DemoRun) -> None:
     folder = run.out_dir / "pseudonymized"
     folder.mkdir(parents=True, exist_ok=True)
     dropped = 0
+    risk_line = ""
     for name, source in run.data.items():
         out = folder / f"{name}.csv"
         with _audited(run, "apply", purpose=policy.purpose, policy_sha256=policy.sha256) as record:
             manifest = apply_file(source, policy, keys, out)
+            gate = gate_file(source, out, policy)
+            if gate is not None:
+                manifest = update_manifest(manifest, gate)
+                record_gate(record, gate)
+                risk_line = (
+                    f"risk of {name} on {', '.join(gate.levels)}: k {gate.before.k_anonymity} "
+                    f"-> {gate.after.k_anonymity} (policy requires {gate.requirement.k}), "
+                    f"{gate.before.sample_uniques:.0%} -> {gate.after.sample_uniques:.0%} alone "
+                    f"in their class; generalized {gate.steps or 'nothing'}"
+                )
             record.add_manifest(manifest, policy)
             record.add_output(manifest_path(out))
         run.outputs[f"pseudonymized_{name}"] = out
@@ -147,6 +159,8 @@ def _apply_policy(run: DemoRun) -> None:
         f"identifiers tokenized with key id {keys.master.key_id}; {joined:.0%} of pseudonymized "
         f"orders join a pseudonymized customer on {policy.unit} tokens -> pseudonymized/"
     )
+    if risk_line:
+        run.lines.append(risk_line + " -> reports/run.html")
 
 
 def _assign_segments(run: DemoRun) -> None:
