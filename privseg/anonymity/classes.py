@@ -135,7 +135,7 @@ def count_classes(
     keys = [*quasi, *sensitive]
     dictionaries = [_Dictionary() for _ in keys]
     parts: list[tuple[np.ndarray, np.ndarray]] = []
-    pending = 0
+    pending = merged = 0  # rows held by the parts, and by the last merge
     for chunk in chunks:
         _check_columns([str(c) for c in chunk.columns], quasi, sensitive)
         codes = np.column_stack(
@@ -143,13 +143,13 @@ def count_classes(
         )
         parts.append(_reduce(codes, np.ones(len(codes), dtype=np.int64)))
         pending += len(parts[-1][1])
-        if pending > _MERGE_ROWS and len(parts) > 1:
+        if pending > _MERGE_ROWS + 2 * merged:  # doubling: each row is merged O(log n) times
             parts = [
                 _reduce(
                     np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
                 )
             ]
-            pending = len(parts[0][1])
+            pending = merged = len(parts[0][1])
     if not parts:
         raise InputError("no rows to measure")
     codes, weights = _reduce(
