@@ -119,9 +119,11 @@ def _apply_policy(run: DemoRun) -> None:
     pseudonymized orders still join onto the pseudonymized customers.
     """
     from privseg._resources import policies_dir
-    from privseg.anonymity.gate import gate_file, record_gate, update_manifest
+    from privseg.anonymity.gate import record_gate, summary
+    from privseg.engines.engine import Engine, apply
     from privseg.io import read_table
-    from privseg.policy import PolicyKeys, apply_file, load_policy, manifest_path
+    from privseg.manifest import manifest_path
+    from privseg.policy import PolicyKeys, load_policy
     from privseg.pseudonym import new_key_file
 
     policy = load_policy(policies_dir() / "wecom-marketing.yaml")
@@ -132,25 +134,18 @@ def _apply_policy(run: DemoRun) -> None:
     folder = run.out_dir / "pseudonymized"
     folder.mkdir(parents=True, exist_ok=True)
     dropped = 0
-    risk_line = ""
+    risks = []
     for name, source in run.data.items():
         out = folder / f"{name}.csv"
         with _audited(run, "apply", purpose=policy.purpose, policy_sha256=policy.sha256) as record:
-            manifest = apply_file(source, policy, keys, out)
-            gate = gate_file(source, out, policy)
-            if gate is not None:
-                manifest = update_manifest(manifest, gate)
-                record_gate(record, gate)
-                risk_line = (
-                    f"risk of {name} on {', '.join(gate.levels)}: k {gate.before.k_anonymity} "
-                    f"-> {gate.after.k_anonymity} (policy requires {gate.requirement.k}), "
-                    f"{gate.before.sample_uniques:.0%} -> {gate.after.sample_uniques:.0%} alone "
-                    f"in their class; generalized {gate.steps or 'nothing'}"
-                )
-            record.add_manifest(manifest, policy)
+            manifest = apply(Engine.LOCAL, source, policy, keys, out)
+            record.add_manifest(manifest.to_dict(), policy)
+            if manifest.risk is not None:
+                record_gate(record, manifest.risk)
+                risks.append(f"{name}: {summary(manifest.risk)} -> reports/run.html")
             record.add_output(manifest_path(out))
         run.outputs[f"pseudonymized_{name}"] = out
-        dropped += sum(1 for column in manifest["columns"] if not column["output_columns"])
+        dropped += len(manifest.dropped)
     customers = read_table(run.outputs["pseudonymized_customers"])
     orders = read_table(run.outputs["pseudonymized_orders"])
     joined = orders[policy.unit].isin(customers[policy.unit]).mean()
@@ -159,8 +154,7 @@ def _apply_policy(run: DemoRun) -> None:
         f"identifiers tokenized with key id {keys.master.key_id}; {joined:.0%} of pseudonymized "
         f"orders join a pseudonymized customer on {policy.unit} tokens -> pseudonymized/"
     )
-    if risk_line:
-        run.lines.append(risk_line + " -> reports/run.html")
+    run.lines.extend(risks)
 
 
 def _assign_segments(run: DemoRun) -> None:
@@ -196,10 +190,11 @@ def _assign_segments(run: DemoRun) -> None:
 def _release_segment_counts(run: DemoRun) -> None:
     """DP segment counts (lifecycle x province, value tier) charged to a fresh demo ledger."""
     from privseg._resources import policies_dir
-    from privseg.budget import Ledger, PrivacyBudget
+    from privseg.dp.counts import release_counts
+    from privseg.dp.ledger import Ledger, PrivacyBudget
+    from privseg.dp.types import DEFAULT_EPSILON, Account, Bounding
     from privseg.io import read_table, write_table
     from privseg.policy import load_policy
-    from privseg.release import DEFAULT_EPSILON, Account, Bounding, release_counts
     from privseg.segments import load_schemes
 
     labels = read_table(run.outputs["segment_labels"])
@@ -252,7 +247,7 @@ def _release_segment_counts(run: DemoRun) -> None:
 
 def _write_reports(run: DemoRun) -> None:
     """Run and privacy-budget reports (HTML and Markdown) beside the screening report."""
-    from privseg.budget import Ledger
+    from privseg.dp.ledger import Ledger
     from privseg.io import atomic_path
     from privseg.report import ReportFormat, render_budget, render_run
 

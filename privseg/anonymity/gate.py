@@ -12,23 +12,23 @@ the columns and the best k reachable.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from privseg._files import file_sha256
 from privseg.anonymity.classes import count_classes
 from privseg.anonymity.lattice import Lattice, Node, Requirement, search
 from privseg.anonymity.measures import QuasiSource, RiskReport, measure
 from privseg.errors import PolicyRefusal, PrivsegError
-from privseg.io import atomic_path, iter_table, open_table_writer
-from privseg.policy import FieldRule, Policy, fingerprint_dict, manifest_path
+from privseg.io import Fingerprint, iter_table, open_table_writer
+from privseg.manifest import Manifest, manifest_path
+from privseg.policy import FieldRule, Policy
 from privseg.pseudonym import Pseudonymize
-from privseg.streaming import file_sha256
 from privseg.transforms import (
     AgeBand,
     BirthDateAgeBand,
@@ -43,7 +43,15 @@ from privseg.transforms import (
 if TYPE_CHECKING:
     from privseg.audit import RunRecorder
 
-__all__ = ["GateResult", "describe", "gate_file", "ladder_values", "record_gate", "update_manifest"]
+__all__ = [
+    "GateResult",
+    "describe",
+    "gate_file",
+    "ladder_values",
+    "record_gate",
+    "summary",
+    "update_manifest",
+]
 
 #: Stands for a missing value where values are matched as keys.
 _NULL = "\x00"
@@ -228,30 +236,41 @@ def _top_sizes(lattice: Lattice) -> np.ndarray:
     return np.bincount(ids, weights=lattice.weights).astype(np.int64)
 
 
-def update_manifest(manifest: dict[str, Any], gate: GateResult) -> dict[str, Any]:
+def update_manifest(manifest: Manifest, gate: GateResult) -> Manifest:
     """The apply manifest with the gate's ``risk`` entry and the rewritten output's
     fingerprint, written again beside the output."""
-    output = Path(manifest["output"]["path"])
-    updated = {
-        **manifest,
-        "output": fingerprint_dict(
-            output, gate.after.rows, manifest["output"]["columns"], file_sha256(output)
-        ),
-        "risk": gate.to_dict(),
-    }
-    with atomic_path(manifest_path(output)) as tmp:
-        tmp.write_text(json.dumps(updated, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    output = manifest.output_path
+    updated = replace(
+        manifest,
+        output=Fingerprint(file_sha256(output), gate.after.rows, manifest.output.columns),
+        risk=gate.to_dict(),
+    )
+    updated.write()
     return updated
 
 
-def record_gate(record: RunRecorder, gate: GateResult) -> None:
-    """Put the gate's figures (never values) into an audited run's metrics."""
-    record.set_metric("risk_k_required", gate.requirement.k)
-    record.set_metric("risk_quasi_identifiers", ",".join(gate.levels))
-    for when, report in (("before", gate.before), ("after", gate.after)):
-        record.set_metric(f"risk_k_{when}", report.k_anonymity)
-        record.set_metric(f"risk_sample_uniques_{when}", report.sample_uniques)
-        record.set_metric(f"risk_records_below_k_{when}", report.records_below_k)
-    record.set_metric("risk_suppressed", gate.suppressed)
-    chosen = [f"{c}: {gate.steps.get(c, 'as the policy')}" for c in gate.levels]
-    record.set_metric("risk_levels", "; ".join(chosen))
+def record_gate(record: RunRecorder, risk: Mapping[str, Any]) -> None:
+    """Put a manifest's ``risk`` entry (figures, never values) into an audited run's metrics."""
+    record.set_metric("risk_k_required", risk["requirement"]["k"])
+    record.set_metric("risk_quasi_identifiers", ",".join(risk["levels"]))
+    for when in ("before", "after"):
+        report = risk[when]
+        record.set_metric(f"risk_k_{when}", report["k_anonymity"])
+        record.set_metric(f"risk_sample_uniques_{when}", report["sample_uniques"])
+        record.set_metric(f"risk_records_below_k_{when}", report["records_below_k"])
+    record.set_metric("risk_suppressed", risk["suppressed"])
+    steps = risk["generalized"]
+    record.set_metric(
+        "risk_levels", "; ".join(f"{c}: {steps.get(c, 'as the policy')}" for c in risk["levels"])
+    )
+
+
+def summary(risk: Mapping[str, Any]) -> str:
+    """One line for people: k before and after, uniques, what was generalized."""
+    before, after = risk["before"], risk["after"]
+    return (
+        f"risk on {', '.join(risk['levels'])}: k {before['k_anonymity']} -> "
+        f"{after['k_anonymity']} (required {risk['requirement']['k']}), "
+        f"{before['sample_uniques']:.0%} -> {after['sample_uniques']:.0%} alone in their class; "
+        f"generalized {risk['generalized'] or 'nothing'}, {risk['suppressed']} records suppressed"
+    )

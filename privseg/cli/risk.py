@@ -11,11 +11,13 @@ from privseg.cli._common import (
     emit,
     encoding_option,
     format_option,
+    operator_option,
     path_argument,
     report_out_option,
+    trail_option,
 )
-from privseg.cli._engine import Engine, engine_option, spark_session
-from privseg.cli.audit import operator_option, trail_option
+from privseg.cli._engine import engine_option
+from privseg.engines.engine import Engine
 
 COMMANDS: list[click.Command] = []
 
@@ -67,7 +69,7 @@ def risk_command(
     fmt: str,
     out: Path | None,
     encoding: str | None,
-    engine: str,
+    engine: Engine,
     trail: Path | None,
     operator: str | None,
 ) -> None:
@@ -88,9 +90,8 @@ def risk_command(
     """
     from privseg import audit
     from privseg.anonymity import QuasiSource, measure
-    from privseg.anonymity.classes import count_classes, spark_class_counts
     from privseg.anonymity.render import render
-    from privseg.io import iter_table
+    from privseg.engines.engine import class_counts_input
 
     quasi_names, sensitive_names = _names(quasi), _names(sensitive)
     source = QuasiSource.OPTION
@@ -110,23 +111,20 @@ def risk_command(
             from privseg.screening import screen
 
             screening = screen(input_path, encoding=encoding)
-            record.add_screening(screening, input_path)
+            for verdict in screening.columns:
+                record.add_column(verdict.name, verdict.categories, "screen")
             quasi_names, source = screened_quasi(screening), QuasiSource.SCREENING
-        if Engine(engine) is Engine.SPARK:
-            from privseg import spark
-
-            with spark_session() as session:
-                frame = spark.read_table(session, input_path)
-                counts = spark_class_counts(frame, quasi_names, sensitive_names)
-        else:
-            columns = [*quasi_names, *sensitive_names]
-            chunks = iter_table(input_path, encoding=encoding, columns=columns or None)
-            counts = count_classes(chunks, quasi_names, sensitive_names)
+        counts = class_counts_input(
+            engine,
+            input_path,
+            quasi=quasi_names,
+            sensitive=sensitive_names,
+            record=record,
+            encoding=encoding,
+        )
         report = measure(
             counts, source=str(input_path), k=k, population=population, quasi_source=source
         )
-        if source is not QuasiSource.SCREENING and str(input_path) != "-":
-            record.add_input(input_path, rows=report.rows, columns=[*quasi_names, *sensitive_names])
         for name in quasi_names:
             record.add_column(name, (), "quasi_identifier")
         for name in sensitive_names:
