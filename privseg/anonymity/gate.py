@@ -54,7 +54,13 @@ __all__ = [
 ]
 
 #: Stands for a missing value where values are matched as keys.
-_NULL = "\x00"
+_NULL = "\uffff"  # a noncharacter: never in text
+
+
+def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Values as match keys: text, a missing value as ``_NULL`` (string columns, so that
+    pandas keeps the character; object columns lose a NUL in ``fillna``)."""
+    return _text(frame).astype("str").fillna(_NULL)
 
 
 @dataclass(frozen=True)
@@ -156,18 +162,19 @@ def _rewrite(
     counts = lattice.counts
     keys = [*counts.quasi, *counts.sensitive]
     bad = lattice.failing(node.levels, requirement)
-    suppressed = counts.counts.index[bad].to_frame(index=False).fillna(_NULL)
-    suppressed_keys = pd.MultiIndex.from_frame(suppressed.astype(str))
+    suppressed_keys = pd.MultiIndex.from_frame(
+        _keyed(counts.counts.index[bad].to_frame(index=False))
+    )
     mappings: dict[str, dict[str, str | None]] = {}
     for column, level in zip(counts.quasi, node.levels, strict=True):
         if level:
             table = ladders[column]
             mappings[column] = dict(
-                zip(table[0].fillna(_NULL), table[level].where(table[level].notna()), strict=True)
+                zip(_keyed(table[[0]])[0], table[level].where(table[level].notna()), strict=True)
             )
     with open_table_writer(out) as writer:
         for chunk in iter_table(out):
-            key_frame = _text(chunk[keys]).fillna(_NULL)
+            key_frame = _keyed(chunk[keys])
             drop = pd.MultiIndex.from_frame(key_frame).isin(suppressed_keys)
             kept = chunk.loc[~np.asarray(drop)].copy()
             for column, mapping in mappings.items():
