@@ -4,6 +4,7 @@ the suppression limit, or refuses and removes the output."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -77,3 +78,17 @@ def test_the_gate_meets_k_or_refuses(
     assert gate.after.k_anonymity == after.k_anonymity
     if gate.before.k_anonymity >= k:
         assert set(gate.levels.values()) == {0} and out.read_bytes() == source.read_bytes()
+
+
+def test_a_record_with_a_missing_value_is_suppressed(tmp_path: Path) -> None:
+    df = pd.DataFrame(
+        {"id": [f"u{i}" for i in range(6)], "age": ["30"] * 5 + [None], "city": ["c1"] * 6,
+         "sex": ["m"] * 6}
+    )  # fmt: skip
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    df.to_csv(source, index=False)
+    shutil.copy(source, out)
+    (tmp_path / "p.yaml").write_text(POLICY.replace("K", "2").replace("S", "0.2"), "utf-8")
+    gate = gate_file(source, out, load_policy(tmp_path / "p.yaml"))
+    assert gate is not None and gate.suppressed == 1 and set(gate.levels.values()) == {0}
+    assert pd.read_csv(out)["age"].notna().all() and gate.after.k_anonymity == 5
