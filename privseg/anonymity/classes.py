@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,7 @@ class ClassCounts:
         assert isinstance(index, pd.MultiIndex)
         return np.asarray(index.codes[index.names.index(column)], dtype=np.int64) + 1
 
+    @cached_property
     def class_ids(self) -> np.ndarray:
         """Dense equivalence-class id of every counted row."""
         return dense_ids([self.codes(c) for c in self.quasi])
@@ -55,13 +57,13 @@ class ClassCounts:
         """Size of every equivalence class (records sharing all quasi-identifier values)."""
         if not self.sensitive:
             return np.asarray(self.counts.to_numpy(dtype=np.int64))
-        return np.bincount(self.class_ids(), weights=self.counts.to_numpy()).astype(np.int64)
+        return np.bincount(self.class_ids, weights=self.counts.to_numpy()).astype(np.int64)
 
     def l_diversity(self) -> dict[str, int]:
         """Per sensitive column, the fewest distinct values (missing counts as one) in a class."""
         if not self.sensitive:
             return {}
-        ids = self.class_ids()
+        ids = self.class_ids
         result = {}
         for column in self.sensitive:
             pairs = dense_ids([ids, self.codes(column)])
