@@ -12,11 +12,15 @@ from typing import Any
 
 from privseg import __version__
 from privseg._files import atomic_path
+from privseg.audit import RunRecorder
 from privseg.io import Fingerprint
-from privseg.policy import Action, Plan, PolicyKeys
+from privseg.policy import Action, Plan, Policy, PolicyKeys
 from privseg.taxonomy import Category
 
-__all__ = ["Manifest", "ManifestColumn", "manifest_path", "output_columns"]
+__all__ = ["UNDECLARED", "Manifest", "ManifestColumn", "manifest_path", "output_columns"]
+
+#: Audit ``reason`` of a column dropped because the policy does not name it.
+UNDECLARED = "not declared by the policy (PIPL Art. 6)"
 
 
 def manifest_path(out: str | Path) -> Path:
@@ -130,6 +134,31 @@ class Manifest:
             **({} if self.risk is None else {"risk": dict(self.risk)}),
         }
 
+    def record_to(self, record: RunRecorder, policy: Policy | None = None) -> None:
+        """Audit this apply run: input, key id, each column's categories, action and outputs
+        (why undeclared ones were dropped, consent flags from ``policy``), output."""
+        record.add_input(self.input_path, self.input)
+        record.set_key_id(self.key_id)
+        for column in self.columns:
+            rule = None if policy is None else policy.fields.get(column.column)
+            consent = [
+                name
+                for name in ("separate_consent", "guardian_consent")
+                if rule is not None and getattr(rule, name)
+            ]
+            record.add_column(
+                column.column,
+                column.categories,
+                column.action.value,
+                output_columns=column.output_columns,
+                source=self.input_path,
+                reason=None if column.declared else UNDECLARED,
+                consent=",".join(consent) or None,
+            )
+        record.add_output(self.output_path, self.output)
+        if self.risk is not None:
+            _record_risk(record, self.risk)
+
     def write(self) -> Path:
         """Write ``OUT.manifest.json`` atomically; its path."""
         path = manifest_path(self.output_path)
@@ -141,3 +170,18 @@ class Manifest:
 
 def _table(path: Path, fp: Fingerprint) -> dict[str, Any]:
     return {"path": str(path), "sha256": fp.sha256, "rows": fp.rows, "columns": list(fp.columns)}
+
+
+def _record_risk(record: RunRecorder, risk: Mapping[str, Any]) -> None:
+    """The risk gate's figures (never values) as the run's metrics."""
+    record.set_metric("risk_k_required", risk["requirement"]["k"])
+    record.set_metric("risk_quasi_identifiers", ",".join(risk["levels"]))
+    for when in ("before", "after"):
+        report = risk[when]
+        record.set_metric(f"risk_k_{when}", report["k_anonymity"])
+        record.set_metric(f"risk_sample_uniques_{when}", report["sample_uniques"])
+        record.set_metric(f"risk_records_below_k_{when}", report["records_below_k"])
+    record.set_metric("risk_suppressed", risk["suppressed"])
+    steps = risk["generalized"]
+    chosen = [f"{column}: {steps.get(column, 'as the policy')}" for column in risk["levels"]]
+    record.set_metric("risk_levels", "; ".join(chosen))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,15 +40,11 @@ from privseg.transforms import (
     Withhold,
 )
 
-if TYPE_CHECKING:
-    from privseg.audit import RunRecorder
-
 __all__ = [
     "GateResult",
     "describe",
     "gate_file",
     "ladder_values",
-    "record_gate",
     "summary",
     "update_manifest",
 ]
@@ -254,22 +250,6 @@ def update_manifest(manifest: Manifest, gate: GateResult) -> Manifest:
     )
     updated.write()
     return updated
-
-
-def record_gate(record: RunRecorder, risk: Mapping[str, Any]) -> None:
-    """Put a manifest's ``risk`` entry (figures, never values) into an audited run's metrics."""
-    record.set_metric("risk_k_required", risk["requirement"]["k"])
-    record.set_metric("risk_quasi_identifiers", ",".join(risk["levels"]))
-    for when in ("before", "after"):
-        report = risk[when]
-        record.set_metric(f"risk_k_{when}", report["k_anonymity"])
-        record.set_metric(f"risk_sample_uniques_{when}", report["sample_uniques"])
-        record.set_metric(f"risk_records_below_k_{when}", report["records_below_k"])
-    record.set_metric("risk_suppressed", risk["suppressed"])
-    steps = risk["generalized"]
-    record.set_metric(
-        "risk_levels", "; ".join(f"{c}: {steps.get(c, 'as the policy')}" for c in risk["levels"])
-    )
 
 
 def summary(risk: Mapping[str, Any]) -> str:

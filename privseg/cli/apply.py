@@ -11,7 +11,7 @@ import pandas as pd
 
 from privseg import audit
 from privseg._resources import policies_dir
-from privseg.anonymity.gate import record_gate, summary
+from privseg.anonymity.gate import summary
 from privseg.cli._common import (
     encoding_option,
     operator_option,
@@ -142,9 +142,7 @@ def apply_command(
             _load_optional_key(reversible_key_path, insecure_key_permissions),
         )
         manifest = engines.apply(engine, source, policy, keys, out, full=full, encoding=encoding)
-        record.add_manifest(manifest.to_dict(), policy)
-        if manifest.risk is not None:
-            record_gate(record, manifest.risk)
+        manifest.record_to(record, policy)
         record.add_output(manifest_path(out))
     if not quiet:
         kept = len(manifest.columns) - len(manifest.dropped)

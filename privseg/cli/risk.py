@@ -90,8 +90,8 @@ def risk_command(
     """
     from privseg import audit
     from privseg.anonymity import QuasiSource, measure
-    from privseg.anonymity.render import render
     from privseg.engines.engine import class_counts_input
+    from privseg.report.risk import render
 
     quasi_names, sensitive_names = _names(quasi), _names(sensitive)
     source = QuasiSource.OPTION

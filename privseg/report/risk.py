@@ -1,4 +1,5 @@
-"""A risk report as text, JSON, Markdown or self-contained HTML (with a class-size chart)."""
+"""The re-identification risk report (``privseg risk``) as text, JSON, Markdown or
+self-contained HTML with a class-size chart."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def summary_lines(report: RiskReport) -> list[str]:
 
 
 def _context(report: RiskReport) -> dict[str, Any]:
-    from privseg.report._env import markup
+    from privseg._templates import markup
     from privseg.report.charts import class_sizes
 
     return {
@@ -61,6 +62,6 @@ def render(report: RiskReport, fmt: RiskFormat | str) -> str:
         return f"re-identification risk of {report.source}\n" + "".join(
             f"  {line}\n" for line in summary_lines(report)
         )
-    from privseg.report._env import render_template
+    from privseg._templates import render_template
 
     return render_template(f"risk.{kind.value}.j2", **_context(report))
