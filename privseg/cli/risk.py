@@ -36,9 +36,8 @@ def _names(text: str | None) -> list[str]:
     "--k",
     "k",
     type=click.IntRange(min=1),
-    default=5,
-    show_default=True,
-    help="Threshold of records_below_k.",
+    default=None,
+    help="Threshold of records_below_k (default: the policy's k with --policy, else 5).",
 )
 @click.option(
     "--population",
@@ -63,7 +62,7 @@ def risk_command(
     input_path: Path,
     quasi: str | None,
     sensitive: str | None,
-    k: int,
+    k: int | None,
     population: int | None,
     policy_ref: str | None,
     fmt: str,
@@ -89,7 +88,7 @@ def risk_command(
       privseg risk customers.csv --format json          # quasi-identifiers from screening
     """
     from privseg import audit
-    from privseg.anonymity import QuasiSource, measure
+    from privseg.anonymity import DEFAULT_K, QuasiSource, measure
     from privseg.engines.engine import class_counts_input
     from privseg.report.risk import render
 
@@ -104,6 +103,7 @@ def risk_command(
             if policy.risk is None:
                 raise click.UsageError(f"policy {policy_ref} has no risk section: pass --quasi")
             quasi_names = list(policy.risk.quasi_identifiers)
+            k = k or policy.risk.k
             sensitive_names = sensitive_names or list(policy.risk.sensitive)
             source = QuasiSource.POLICY
         if not quasi_names:
@@ -122,6 +122,7 @@ def risk_command(
             record=record,
             encoding=encoding,
         )
+        k = k or DEFAULT_K
         report = measure(
             counts, source=str(input_path), k=k, population=population, quasi_source=source
         )

@@ -78,6 +78,24 @@ def test_apply_generalizes_to_meet_k_or_refuses(tmp_path: Path) -> None:
     assert manifest["risk"]["before"]["k_anonymity"] < 5 <= manifest["risk"]["after"]["k_anonymity"]
     assert set(manifest["risk"]["levels"]) == {"age", "city"}
     assert not (tmp_path / "o61.csv").exists()
+    measured = runner.invoke(
+        main,
+        [
+            "risk",
+            str(tmp_path / "o5.csv"),
+            "--policy",
+            str(tmp_path / "p5.yaml"),
+            "--format",
+            "json",
+        ],
+    )
+    assert measured.exit_code == 0, measured.output
+    data = json.loads(measured.stdout)
+    assert data["quasi_identifiers_from"] == "policy" and data["k"] == 5
+    assert data == manifest["risk"]["after"] | {
+        "source": data["source"],
+        "quasi_identifiers_from": "policy",
+    }
     assert "best k reachable is 60" in done.output and "age, city" in done.output
 
 
