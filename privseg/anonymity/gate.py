@@ -117,21 +117,33 @@ def _text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype("str").where(frame.notna(), None)
 
 
+def _levels(raw: pd.Series, rule: FieldRule) -> pd.DataFrame:
+    """``raw`` values at every level of ``rule``: column 0 the field's own action, column i
+    ladder step i, each computed from the input value."""
+    transform = rule.transform
+    assert not isinstance(transform, Pseudonymize)  # the policy refuses pseudonymized ones
+    base = raw if transform is None else transform.apply(raw, column=rule.column)
+    levels = [base, *(step.apply(raw, column=rule.column) for step in rule.ladder)]
+    return _text(pd.concat([lv.reset_index(drop=True) for lv in levels], axis=1, ignore_index=True))
+
+
 def ladder_values(
-    source: str | Path, rule: FieldRule, *, encoding: str | None = None
-) -> pd.DataFrame:
-    """Distinct values of ``rule``'s column at every level: column 0 the field's own action,
-    column i ladder step i, each computed from the input values."""
-    parts = []
-    for chunk in iter_table(source, encoding=encoding, columns=[rule.column]):
-        raw = chunk[rule.column]
-        transform = rule.transform
-        assert not isinstance(transform, Pseudonymize)  # the policy refuses pseudonymized ones
-        base = raw if transform is None else transform.apply(raw, column=rule.column)
-        levels = [base, *(step.apply(raw, column=rule.column) for step in rule.ladder)]
-        frame = pd.concat([lv.reset_index(drop=True) for lv in levels], axis=1, ignore_index=True)
-        parts.append(_text(frame).drop_duplicates())
-    return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
+    source: str | Path, rules: Sequence[FieldRule], *, encoding: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """Per rule, the distinct values of its column at every level (see ``_levels``), from one
+    pass over ``source`` that transforms only each chunk's distinct values."""
+    if not rules:
+        return {}
+    parts: dict[str, list[pd.DataFrame]] = {rule.column: [] for rule in rules}
+    columns = [rule.column for rule in rules]
+    for chunk in iter_table(source, encoding=encoding, columns=columns):
+        for rule in rules:
+            distinct = chunk[rule.column].drop_duplicates().reset_index(drop=True)
+            parts[rule.column].append(_levels(distinct, rule).drop_duplicates())
+    return {
+        column: pd.concat(frames, ignore_index=True).drop_duplicates(ignore_index=True)
+        for column, frames in parts.items()
+    }
 
 
 def _refusal(
@@ -199,11 +211,9 @@ def gate_file(
     if before.meets(requirement.k, requirement.l):
         zero = dict.fromkeys(quasi, 0)
         return GateResult(requirement, before, before, zero, {}, 0, 0.0, 0, 0)
-    ladders = {
-        c: ladder_values(source, policy.fields[c], encoding=encoding)
-        for c in quasi
-        if policy.fields[c].ladder
-    }
+    ladders = ladder_values(
+        source, [policy.fields[c] for c in quasi if policy.fields[c].ladder], encoding=encoding
+    )
     lattice = Lattice(counts, ladders)
     result = search(lattice, requirement)
     if result.best is None:
@@ -258,6 +268,6 @@ def summary(risk: Mapping[str, Any]) -> str:
     return (
         f"risk on {', '.join(risk['levels'])}: k {before['k_anonymity']} -> "
         f"{after['k_anonymity']} (required {risk['requirement']['k']}), "
-        f"{before['sample_uniques']:.0%} -> {after['sample_uniques']:.0%} alone in their class; "
+        f"{before['sample_uniques']:.1%} -> {after['sample_uniques']:.1%} alone in their class; "
         f"generalized {risk['generalized'] or 'nothing'}, {risk['suppressed']} records suppressed"
     )
