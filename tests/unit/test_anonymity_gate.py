@@ -33,11 +33,13 @@ fields:
       - {action: drop}
   city: {action: keep, ladder: [{action: drop}]}
   sex: {action: keep}
+  channel: {action: keep}
 risk:
   quasi_identifiers: [age, city, sex]
   k: K
   max_suppression: S
 """
+DIVERSE = "  sensitive: [channel]\n  l: 2\n"
 
 
 @settings(max_examples=25, deadline=None)
@@ -46,9 +48,15 @@ risk:
     seed=st.integers(0, 2**32 - 1),
     k=st.integers(2, 12),
     limit=st.sampled_from([0.0, 0.05, 0.2]),
+    diverse=st.booleans(),
 )
 def test_the_gate_meets_k_or_refuses(
-    tmp_path_factory: pytest.TempPathFactory, rows: int, seed: int, k: int, limit: float
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: int,
+    seed: int,
+    k: int,
+    limit: float,
+    diverse: bool,
 ) -> None:
     folder = tmp_path_factory.mktemp("gate")
     rng = np.random.default_rng(seed)
@@ -57,12 +65,13 @@ def test_the_gate_meets_k_or_refuses(
     cities = rng.choice(["c1", "c2", "c3", "c4", None], rows).astype(object)
     df = pd.DataFrame(
         {"id": [f"u{i}" for i in range(rows)], "age": ages, "city": cities,
-         "sex": rng.choice(["m", "f"], rows)}
+         "sex": rng.choice(["m", "f"], rows), "channel": rng.choice(["a", "b", "c"], rows)}
     )  # fmt: skip
     source, out = folder / "in.csv", folder / "out.csv"
     df.to_csv(source, index=False)
     shutil.copy(source, out)  # what apply writes for keep-only fields
-    (folder / "p.yaml").write_text(POLICY.replace("K", str(k)).replace("S", str(limit)), "utf-8")
+    text = POLICY.replace("K", str(k)).replace("S", str(limit)) + (DIVERSE if diverse else "")
+    (folder / "p.yaml").write_text(text, "utf-8")
     policy = load_policy(folder / "p.yaml")
     try:
         gate = gate_file(source, out, policy)
@@ -71,8 +80,10 @@ def test_the_gate_meets_k_or_refuses(
         assert "age, city, sex" in str(refusal) and "best k reachable" in str(refusal)
         return
     assert gate is not None
-    after = risk(out, ["age", "city", "sex"], k=k)  # measured independently of the gate
+    # measured independently of the gate
+    after = risk(out, ["age", "city", "sex"], sensitive=["channel"], k=k)
     assert after.k_anonymity >= k
+    assert not diverse or after.l_diversity["channel"] >= 2
     assert after.rows == rows - gate.suppressed <= rows
     assert gate.suppressed <= limit * rows
     assert gate.after.k_anonymity == after.k_anonymity
@@ -86,6 +97,9 @@ def test_a_record_with_a_missing_value_is_suppressed(tmp_path: Path) -> None:
          "sex": ["m"] * 6}
     )  # fmt: skip
     source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    df.to_csv(source, index=False)
+    shutil.copy(source, out)
+    df["channel"] = ["a", "b"] * 3
     df.to_csv(source, index=False)
     shutil.copy(source, out)
     (tmp_path / "p.yaml").write_text(POLICY.replace("K", "2").replace("S", "0.2"), "utf-8")
