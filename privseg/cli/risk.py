@@ -126,10 +126,9 @@ def risk_command(
         report = measure(
             counts, source=str(input_path), k=k, population=population, quasi_source=source
         )
-        for name in quasi_names:
-            record.add_column(name, (), "quasi_identifier")
-        for name in sensitive_names:
-            record.add_column(name, (), "sensitive")
+        # an analysis, not processing: the columns read are the input's, named in the metrics
+        if sensitive_names:
+            record.set_metric("sensitive_columns", ",".join(sensitive_names))
         record.set_metric("quasi_identifiers", ",".join(quasi_names))
         record.set_metric("k", k)
         record.set_metric("k_anonymity", report.k_anonymity)
