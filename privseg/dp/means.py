@@ -57,16 +57,13 @@ def release_means(
     Budget: ``MEAN_COUNT_SHARE`` of epsilon to the counts, the rest to the sums. ``df`` may be
     the table or its ``ExactSums`` (computed on Spark; its bounding then applies).
 
-    >>> ledger = privseg.Ledger("budget.db")
-    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(3), purpose="wecom-marketing")
-    >>> account = privseg.Account(ledger, "crm", "wecom-marketing")
-    >>> labels = pd.DataFrame({"uid": [f"u{i}" for i in range(300)],
-    ...                        "tier": ["gold"] * 100 + ["silver"] * 200,
-    ...                        "spend": [str(i) for i in range(300)]})
+    ``account=None`` charges no ledger (see ``release_counts`` for one that does):
+
+    >>> orders = pd.DataFrame({"tier": ["gold"] * 100 + ["silver"] * 200,
+    ...                        "amount": [str(i % 500) for i in range(300)]})
     >>> release = privseg.release_means(
-    ...     labels, by=["tier"], keys={"tier": ["gold", "silver"]}, value="spend",
-    ...     bounds={"spend": (0, 500)}, epsilon=1, account=account,
-    ...     bounding=privseg.Bounding(unit="uid"))
+    ...     orders, by=["tier"], keys={"tier": ["gold", "silver"]}, value="amount",
+    ...     bounds={"amount": (0, 500)}, epsilon=1, account=None)
     >>> list(release.table.columns[:6])
     ['tier', 'count', 'sum', 'sum_ci95_low', 'sum_ci95_high', 'mean']
     """
