@@ -115,7 +115,7 @@ def test_english_headers_apply_with_the_english_policy(demo: Path, tmp_path: Pat
 def test_apply_names_the_undeclared_columns_it_drops(demo: Path, tmp_path: Path) -> None:
     source = tmp_path / "crm.csv"
     source.write_text(
-        "外部联系人ID,城市,会员等级\nwm1,上海市,金\nwm2,北京市,银\n", encoding="utf-8"
+        "外部联系人ID,渠道来源,会员等级\nwm1,公众号,金\nwm2,小程序,银\n", encoding="utf-8"
     )
     done = run("apply", source, "--policy", "wecom-marketing", "--key", demo / "k.key",
                "--out", tmp_path / "out" / "crm.csv",
@@ -123,7 +123,7 @@ def test_apply_names_the_undeclared_columns_it_drops(demo: Path, tmp_path: Path)
     assert done.returncode == 0, done.stderr
     assert "2 of 3 columns kept (1 undeclared dropped)" in done.stderr
     assert "dropped 1 columns the policy does not declare (PIPL Art. 6): '会员等级'" in done.stderr
-    assert list(read_table(tmp_path / "out" / "crm.csv").columns) == ["外部联系人ID", "城市"]
+    assert list(read_table(tmp_path / "out" / "crm.csv").columns) == ["外部联系人ID", "渠道来源"]
 
 
 def test_token_command_prints_the_test_vector(tmp_path: Path) -> None:
