@@ -35,8 +35,11 @@ from privseg.screening.report import Detector
 from privseg.taxonomy import Category
 
 __all__ = [
+    "RESIDENT_ENTITIES",
     "Finding",
     "Values",
+    "contains",
+    "finding",
     "pattern_finding",
     "scan_patterns",
     "scan_shapes",
@@ -47,6 +50,8 @@ C = Category
 MINOR_AGE = 14
 PLACE_RULE = "province or city"
 CONTEXT_BOOST = 0.35  # presidio's LemmaContextAwareEnhancer default factor
+#: Entities of valid resident IDs: a span they match is not also a card or an IMEI.
+RESIDENT_ENTITIES = frozenset(s.entity for s in SPECS if s.validator is is_resident_id)
 
 
 @dataclass(frozen=True)
@@ -231,7 +236,7 @@ def pattern_finding(
     cells = np.zeros(len(vals.counts), dtype=bool)
     cells[list(matches)] = True
     minors = 0
-    if spec.entity == "CN_RESIDENT_ID":
+    if spec.entity in RESIDENT_ENTITIES:
         minor = np.zeros_like(cells)
         for i, texts in matches.items():
             births = (resident_id_birth_date(t) for t in texts)
@@ -280,8 +285,8 @@ def scan_patterns(vals: Values, header: str, *, as_of: date) -> list[Finding]:
         if spec.validator is not None:
             verdicts = {t: spec.validator(t) for t in texts.unique()}
             texts = texts[texts.map(verdicts).astype(bool)]
-        if spec.category is C.FINANCIAL_ACCOUNT:  # a valid resident ID is not also a card
-            ids = {t: len(t) == 18 and is_resident_id(t) for t in texts.unique()}
+        if spec.entity not in RESIDENT_ENTITIES:  # a valid resident ID is not a card or IMEI
+            ids = {t: len(t) in (15, 18) and is_resident_id(t) for t in texts.unique()}
             texts = texts[~texts.map(ids).astype(bool)]
         matches: dict[int, list[str]] = {}
         for (cell, _), text in texts.items():
@@ -297,6 +302,9 @@ def scan_patterns(vals: Values, header: str, *, as_of: date) -> list[Finding]:
 _DATE = re.compile(
     r"((?:19|20)\d{2})[-/.年](0?[1-9]|1[0-2])[-/.月](0?[1-9]|[12]\d|3[01])日?"
     r"(?:[ T]00:00(?::00)?)?"
+)
+_MONTH_DAY = re.compile(
+    r"(?:0?[1-9]|1[0-2])(?:[-/.]|月)(?:0?[1-9]|[12]\d|3[01])日?|(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 )
 _AGE_NUMBER = re.compile(r"\d{1,3}")
 _AGE_SUFFIX = re.compile(r"(\d{1,3}) ?(?:岁|周岁|years?(?: old)?)")
@@ -316,13 +324,14 @@ _ADDRESS = re.compile(
     r"|\d+ *[A-Za-z .]{2,40}(?:road|rd|street|st|avenue|ave|lane|ln)\b",
     re.I,
 )
-_NAME = re.compile(
-    "(?:"
-    + "|".join(vocab.COMPOUND_SURNAMES)
-    + "|["
-    + "".join(sorted(vocab.SURNAMES))
-    + "])[\u4e00-\u9fff]{1,2}"
+_SURNAME = "(?:" + "|".join(vocab.COMPOUND_SURNAMES) + "|[" + "".join(sorted(vocab.SURNAMES)) + "])"
+_NAME = re.compile(_SURNAME + "[\u4e00-\u9fff]{1,2}")
+#: A contact's remark name: a name or surname + kinship/title, then a note: 黄姐(北京), 李雪 133****2434
+_NAME_LABEL = re.compile(
+    _SURNAME + r"(?:[\u4e00-\u9fff]{1,2}|[\u4e00-\u9fff]?(?:姐|哥|总|老师|女士|先生|阿姨|叔|小姐))"
+    r"(?:[\s(（\-_/|·,，:：@#*].{0,30}|\d.{0,20})"
 )
+_MASKED_NAME = re.compile(_SURNAME + r"[*＊]{1,2}|[\u4e00-\u9fff][*＊][\u4e00-\u9fff]")
 _PLACES = re.compile(
     "(?:"
     + "|".join(sorted(set(vocab.PROVINCES + vocab.CITIES), key=len, reverse=True))
@@ -330,7 +339,7 @@ _PLACES = re.compile(
 )
 
 
-def _finding(
+def finding(
     vals: Values,
     hit: np.ndarray | pd.Series,
     category: Category,
@@ -361,26 +370,15 @@ def _finding(
     )
 
 
-def _vocabulary(vals: Values, pattern: re.Pattern[str], category: Category) -> Finding | None:
-    hit = contains(vals.values, pattern)
-    found = vals.values[hit].head(50).str.extract(f"({pattern.pattern})", flags=pattern.flags)
-    examples = dict.fromkeys(str(t) for t in found[0].dropna())
-    return _finding(
-        vals,
-        hit,
-        category,
-        Detector.VOCABULARY,
-        f"{category.value} vocabulary",
-        score=0.9,
-        min_share=0.005,
-        examples=examples,
-    )
-
-
 def _birth_dates(vals: Values, as_of: date) -> list[Finding]:
     hit = fullmatch(vals.values, _DATE)
     if not hit.any():
-        return []
+        day = fullmatch(vals.values, _MONTH_DAY)
+        f = finding(
+            vals, day, C.BIRTH_DATE, Detector.SHAPE, "month and day", score=0.6, min_share=0.8,
+            needs_header=True,
+        )  # fmt: skip
+        return [f] if f else []
     ymd = vals.values[hit].str.extract(_DATE.pattern).astype(int)
     years = ymd[0].to_numpy()
     weights = vals.counts[hit]
@@ -396,7 +394,7 @@ def _birth_dates(vals: Values, as_of: date) -> list[Finding]:
     spread = int(years.max() - years.min())
     # Event dates (registrations, orders) cluster in recent years; birth dates spread over decades.
     looks_like_births = median_age >= 10 and spread >= 15
-    f = _finding(
+    f = finding(
         vals,
         hit,
         C.BIRTH_DATE,
@@ -423,7 +421,7 @@ def _ages(vals: Values) -> list[Finding]:
         age = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
         ok = ~np.isnan(age) & (age <= 120)
         minor = ok & (age < MINOR_AGE)
-        f = _finding(
+        f = finding(
             vals,
             ok,
             C.AGE,
@@ -443,7 +441,7 @@ def _gender(vals: Values) -> Finding | None:
     lowered = vals.values.str.lower()
     hit = lowered.isin(vocab.GENDER_VALUES).to_numpy()
     distinct = int(hit.sum())
-    return _finding(
+    return finding(
         vals,
         hit,
         C.GENDER,
@@ -456,13 +454,14 @@ def _gender(vals: Values) -> Finding | None:
 
 
 def _names(vals: Values) -> Finding | None:
-    hit = fullmatch(vals.values, _NAME) & ~fullmatch(vals.values, _PLACES)
+    whole = fullmatch(vals.values, _NAME) | fullmatch(vals.values, _MASKED_NAME)
+    hit = (whole | fullmatch(vals.values, _NAME_LABEL)) & ~fullmatch(vals.values, _PLACES)
     hit &= ~vals.values.str.endswith(vocab.ADMIN_SUFFIX).to_numpy(dtype=bool)
     if not hit.any():
         return None
     # Names of customers are mostly distinct; cities, channels and products repeat.
     distinct_ratio = int(hit.sum()) / max(vals.weight(hit), 1)
-    return _finding(
+    return finding(
         vals,
         hit,
         C.PERSON_NAME,
@@ -478,7 +477,7 @@ def _names(vals: Values) -> Finding | None:
 def _places(vals: Values) -> list[Finding]:
     out = []
     address = contains(vals.values, _ADDRESS)
-    f = _finding(
+    f = finding(
         vals,
         address,
         C.ADDRESS,
@@ -490,7 +489,7 @@ def _places(vals: Values) -> list[Finding]:
     if f:
         out.append(f)
     place = fullmatch(vals.values, _PLACES)
-    f = _finding(vals, place, C.ADDRESS, Detector.VOCABULARY, PLACE_RULE, score=0.5, min_share=0.8)
+    f = finding(vals, place, C.ADDRESS, Detector.VOCABULARY, PLACE_RULE, score=0.5, min_share=0.8)
     if f:
         out.append(f)
     return out
@@ -512,7 +511,7 @@ def split_opaque(vals: Values) -> tuple[list[Finding], Values]:
         (payload, "image payload (data URI, JPEG/PNG magic bytes)"),
         (vector, "face-embedding vector (128/512 numbers)"),
     ):
-        f = _finding(vals, hit, C.BIOMETRIC, Detector.SHAPE, rule, score=0.9, min_share=0.3)
+        f = finding(vals, hit, C.BIOMETRIC, Detector.SHAPE, rule, score=0.9, min_share=0.3)
         if f:
             found.append(f)
     return found, vals.subset(~(payload | vector))
@@ -520,7 +519,7 @@ def split_opaque(vals: Values) -> tuple[list[Finding], Values]:
 
 def _image_urls(vals: Values) -> Finding | None:
     url = fullmatch(vals.values, _IMAGE_URL)
-    return _finding(
+    return finding(
         vals,
         url,
         C.BIOMETRIC,
@@ -541,7 +540,7 @@ def _whereabouts(vals: Values) -> list[Finding]:
     keyed = contains(vals.values, _LAT_KEY)
     stamped = contains(vals.values, _TIMESTAMP)
     track = ((pairs >= 2) | ((pairs >= 1) | keyed) & stamped).astype(bool)
-    f = _finding(
+    f = finding(
         vals,
         track,
         C.WHEREABOUTS,
@@ -558,7 +557,7 @@ def _whereabouts(vals: Values) -> list[Finding]:
         lengths = vals.values[geo].str.len().nunique()
         # Real geohashes of one region share their first character; random ids do not.
         if heads[:3].sum() >= 0.9 * heads.sum() and lengths <= 2 and len(heads) < 8:
-            f = _finding(
+            f = finding(
                 vals, geo, C.WHEREABOUTS, Detector.SHAPE, "geohash", score=0.8, min_share=0.8
             )
             if f:
@@ -568,7 +567,7 @@ def _whereabouts(vals: Values) -> list[Finding]:
 
 def _device(vals: Values) -> Finding | None:
     hit = fullmatch(vals.values, _UUID)
-    return _finding(
+    return finding(
         vals,
         hit,
         C.DEVICE_ID,
@@ -585,9 +584,6 @@ def scan_shapes(vals: Values, *, as_of: date) -> list[Finding]:
     if not len(vals.counts):
         return []
     found: Sequence[Finding | None] = [
-        _vocabulary(vals, vocab.RELIGION, C.RELIGIOUS_BELIEF),
-        _vocabulary(vals, vocab.HEALTH, C.MEDICAL_HEALTH),
-        _vocabulary(vals, vocab.IDENTITY, C.SPECIFIC_IDENTITY),
         _gender(vals),
         _names(vals),
         _device(vals),

@@ -20,6 +20,7 @@ from privseg import io
 from privseg.errors import InputError
 from privseg.screening.detectors import Values, scan_patterns, scan_shapes, split_opaque
 from privseg.screening.lexicon import header_hits
+from privseg.screening.prose import scan_prose
 from privseg.screening.report import ColumnVerdict, ScreenReport
 from privseg.screening.sampling import sample_positions
 from privseg.screening.verdict import decide
@@ -147,7 +148,7 @@ def _verdict(name: str, values: pd.Series, sampled: bool, full: bool, as_of: dat
         from privseg.screening.engine import analyze_sample  # presidio loads lazily
 
         findings += analyze_sample(rest, name, as_of=as_of)
-    findings += scan_shapes(rest, as_of=as_of)
+    findings += scan_shapes(rest, as_of=as_of) + scan_prose(rest)
     return decide(name, header_hits(name), findings, sampled=sampled, examined=vals.examined)
 
 
