@@ -9,7 +9,7 @@ import click
 from privseg.cli._common import F, emit, encoding_option, path_argument, report_out_option
 from privseg.cli.audit import operator_option, trail_option
 from privseg.cli.release import ledger_option
-from privseg.cli.screen import sample_options, screened
+from privseg.cli.screen import recognizers_option, sample_options, screened
 from privseg.report import ReportFormat
 
 
@@ -45,6 +45,7 @@ def report_group() -> None:
 @path_argument("input_path")
 @_report_options
 @sample_options
+@recognizers_option
 @encoding_option
 @trail_option
 @operator_option
@@ -54,6 +55,7 @@ def screen_command(
     out: Path | None,
     sample: int | None,
     full: bool,
+    recognizers: Path | None,
     encoding: str | None,
     trail: Path | None,
     operator: str | None,
@@ -74,8 +76,10 @@ def screen_command(
     from privseg.report.screening import is_screen_json
 
     if is_screen_json(input_path):
-        if full or sample is not None or encoding is not None:
-            raise click.UsageError("--sample, --full and --encoding apply to tables, not JSON")
+        if full or sample is not None or encoding is not None or recognizers is not None:
+            raise click.UsageError(
+                "--sample, --full, --recognizers and --encoding apply to tables, not JSON"
+            )
         emit(render_screening(load_screen_json(input_path), ReportFormat(fmt)), out)
         return
     run = screened(
@@ -86,6 +90,7 @@ def screen_command(
         encoding=encoding,
         trail=trail,
         operator=operator,
+        recognizers=recognizers,
     )
     with run as (report, record):
         emit(render_screening(report, ReportFormat(fmt)), out)

@@ -45,6 +45,17 @@ def sample_options(f: F) -> F:
     )(f)
 
 
+def recognizers_option(f: F) -> F:
+    """``--recognizers FILE``: the user's own recognizers (YAML)."""
+    return click.option(
+        "--recognizers",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="YAML file of your own recognizers: value patterns, vocabulary and header words "
+        "per category (see README, 'Your own recognizers').",
+    )(f)
+
+
 @contextmanager
 def screened(
     command: str,
@@ -55,16 +66,24 @@ def screened(
     encoding: str | None,
     trail: Path | None,
     operator: str | None,
+    recognizers: Path | None = None,
 ) -> Iterator[tuple[ScreenReport, RunRecorder]]:
     """Screen ``input_path`` inside an audited run of ``command``; yields the report and the
     run's recorder (to add outputs)."""
     from privseg import audit
-    from privseg.screening import DEFAULT_SAMPLE, screen
+    from privseg.screening import DEFAULT_SAMPLE, load_recognizers, screen
 
     if full and sample is not None:
         raise click.UsageError("--sample and --full exclude each other")
+    custom = None if recognizers is None else load_recognizers(recognizers)
     with audit.run(command, trail=trail, operator=operator) as record:
-        report = screen(input_path, sample=sample or DEFAULT_SAMPLE, full=full, encoding=encoding)
+        report = screen(
+            input_path,
+            sample=sample or DEFAULT_SAMPLE,
+            full=full,
+            encoding=encoding,
+            recognizers=custom,
+        )
         record.add_screening(report, input_path)
         yield report, record
 
@@ -74,6 +93,7 @@ def screened(
 @format_option(*OutputFormat)
 @report_out_option
 @sample_options
+@recognizers_option
 @encoding_option
 @trail_option
 @operator_option
@@ -83,6 +103,7 @@ def screen_command(
     out: Path | None,
     sample: int | None,
     full: bool,
+    recognizers: Path | None,
     encoding: str | None,
     trail: Path | None,
     operator: str | None,
@@ -100,6 +121,7 @@ def screen_command(
       privseg screen customers.xlsx --format html --out screening.html
       privseg screen export.csv --format json --full       # every value, JSON contract
       privseg screen gbk.csv --encoding gb18030 --sample 5000 --format md
+      privseg screen crm.csv --recognizers company-recognizers.yaml
     """
     from privseg.screening.render import render, renderable
 
@@ -111,6 +133,7 @@ def screen_command(
         encoding=encoding,
         trail=trail,
         operator=operator,
+        recognizers=recognizers,
     )
     with run as (report, record):
         if out is None and fmt == OutputFormat.TEXT and sys.stdout.isatty():

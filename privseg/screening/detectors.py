@@ -273,10 +273,13 @@ def candidates(spec: PatternSpec, vals: Values) -> np.ndarray:
     return contains(vals.values, spec.compiled)
 
 
-def scan_patterns(vals: Values, header: str, *, as_of: date) -> list[Finding]:
-    """Every pattern spec over the whole column, validators applied (the ``--full`` path)."""
+def scan_patterns(
+    vals: Values, header: str, *, as_of: date, specs: Sequence[PatternSpec] = SPECS
+) -> list[Finding]:
+    """Pattern specs over the whole column, validators applied (the ``--full`` path, and user
+    recognizers in both modes)."""
     findings = []
-    for spec in SPECS:
+    for spec in specs:
         cand = candidates(spec, vals)
         if not cand.any():
             continue

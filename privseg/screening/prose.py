@@ -8,6 +8,9 @@ about a person (titles in 《》, occupations, products) are blanked first.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -39,18 +42,20 @@ def _shown(text: str) -> str:
     return text if len(text) <= 4 else mask(text)
 
 
-def scan_prose(vals: Values) -> list[Finding]:
-    """One vocabulary finding per sensitive category that the values mention."""
+def scan_prose(
+    vals: Values, extra: Mapping[Category, re.Pattern[str]] | None = None
+) -> list[Finding]:
+    """One vocabulary finding per category that the values mention (``extra``: user terms)."""
     if not len(vals.counts):
         return []
     text = _mentions(vals.values)
+    vocabularies: dict[Category, list[re.Pattern[str]]] = {c: [p] for c, p in TERMS.items()}
+    vocabularies[Category.MINOR].append(CHILD_AGE)
+    for category, pattern in (extra or {}).items():
+        vocabularies.setdefault(category, []).append(pattern)
     out = []
-    for category, pattern in TERMS.items():
-        hit = contains(text, pattern)
-        patterns = [pattern]
-        if category is Category.MINOR:
-            child = contains(text, CHILD_AGE)
-            hit, patterns = hit | child, [pattern, CHILD_AGE]
+    for category, patterns in vocabularies.items():
+        hit = np.logical_or.reduce([contains(text, p) for p in patterns])
         if not hit.any():
             continue
         examples: dict[str, None] = {}
