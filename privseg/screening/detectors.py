@@ -335,11 +335,13 @@ _NAME_LABEL = re.compile(
     r"(?:[\s(（\-_/|·,，:：@#*].{0,30}|\d.{0,20})"
 )
 _MASKED_NAME = re.compile(_SURNAME + r"[*＊]{1,2}|[\u4e00-\u9fff][*＊][\u4e00-\u9fff]")
-_PLACES = re.compile(
+_PLACE = (
     "(?:"
     + "|".join(sorted(set(vocab.PROVINCES + vocab.CITIES), key=len, reverse=True))
     + ")(?:省|市|自治区|特别行政区|壮族自治区|回族自治区|维吾尔自治区)?"
 )
+#: A province or city, or a province and city (广东省 深圳, 浙江/杭州).
+_PLACES = re.compile(f"{_PLACE}(?:[ /·-]?{_PLACE}){{0,2}}")
 
 
 def finding(
@@ -442,8 +444,9 @@ def _ages(vals: Values) -> list[Finding]:
 
 def _gender(vals: Values) -> Finding | None:
     lowered = vals.values.str.lower()
-    hit = lowered.isin(vocab.GENDER_VALUES).to_numpy()
-    distinct = int(hit.sum())
+    known = lowered.isin(vocab.GENDER_VALUES).to_numpy()
+    distinct = int(known.sum())
+    hit = known | lowered.isin(vocab.GENDER_UNKNOWN).to_numpy() if distinct else known
     return finding(
         vals,
         hit,
@@ -462,8 +465,10 @@ def _names(vals: Values) -> Finding | None:
     hit &= ~vals.values.str.endswith(vocab.ADMIN_SUFFIX).to_numpy(dtype=bool)
     if not hit.any():
         return None
-    # Names of customers are mostly distinct; cities, channels and products repeat.
+    # Names of customers are mostly distinct; cities, channels and products repeat. A column
+    # of nothing but a few names repeated is a staff column (添加人, 导购, 教练).
     distinct_ratio = int(hit.sum()) / max(vals.weight(hit), 1)
+    staff = int(whole.sum()) >= 3 and vals.weight(whole) >= 0.95 * vals.examined
     return finding(
         vals,
         hit,
@@ -472,7 +477,7 @@ def _names(vals: Values) -> Finding | None:
         "surname + given name",
         score=0.7,
         min_share=0.7,
-        needs_header=distinct_ratio < 0.3,
+        needs_header=distinct_ratio < 0.3 and not staff,
         examples=(mask(v) for v in vals.values[hit][:3]),
     )
 

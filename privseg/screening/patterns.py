@@ -345,7 +345,7 @@ SPECS: tuple[PatternSpec, ...] = (
         is_imei,
         "luhn imei",
         in_text=False,
-        min_share=0.5,
+        min_share=0.3,
     ),
     PatternSpec(
         "MAC_ADDRESS",

@@ -6,6 +6,7 @@ __all__ = [
     "ADMIN_SUFFIX",
     "CITIES",
     "COMPOUND_SURNAMES",
+    "GENDER_UNKNOWN",
     "GENDER_VALUES",
     "PROVINCES",
     "SURNAMES",
@@ -15,6 +16,8 @@ __all__ = [
 GENDER_VALUES = frozenset(
     {"男", "女", "男性", "女性", "先生", "女士", "m", "f", "male", "female", "man", "woman"}
 )
+#: Placeholders of a gender column that say nothing but belong to it.
+GENDER_UNKNOWN = frozenset({"未知", "保密", "不详", "未填写", "unknown", "u"})
 
 SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"

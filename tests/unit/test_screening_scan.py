@@ -68,6 +68,7 @@ CASES: list[tuple[str, list[str | None], set[str]]] = [
         {"religious_belief"},
     ),
     ("col_15", cycle("退役军人", "无", "低保户", "无"), {"specific_identity"}),
+    ("col_27", cycle("离异，带娃", "无", "有前科", "无", "已婚"), {"other_sensitive"}),
     (
         "col_16",
         cycle("data:image/jpeg;base64,/9j/4AAQSkZJRgABAQ==", "iVBORw0KGgoAAAANSUhEUg=="),
@@ -96,6 +97,7 @@ CASES: list[tuple[str, list[str | None], set[str]]] = [
     ("zongjiao", [None] * N, {"religious_belief"}),
     ("健康状况", cycle("良好", "一般"), {"medical_health"}),
     ("政治面貌", cycle("群众", "中共党员"), {"specific_identity"}),
+    ("登录密码", cycle("a1b2c3d4", "Passw0rd!"), {"other_sensitive"}),
     (
         "人脸照片",
         cycle("https://img.example.cn/f/1.jpg", "https://img.example.cn/f/2.jpg"),
@@ -158,6 +160,7 @@ _SENSITIVE = {
     Category.FINANCIAL_ACCOUNT,
     Category.WHEREABOUTS,
     Category.MINOR,
+    Category.OTHER_SENSITIVE,
 }
 
 
