@@ -73,7 +73,7 @@ HEALTH = _terms(
     "(?:妇产|儿|内|外|皮肤|眼|耳鼻喉|骨|神经|心内|消化|呼吸|肿瘤|精神|心理)科",
     "体温\\s*[:：]?\\s*3[5-9](?:\\.\\d)?", "3[5-9]\\.\\d\\s*(?:℃|度)", "血压\\s*[:：]?\\s*\\d{2,3}/\\d{2,3}",
     "心率\\s*[:：]?\\s*\\d{2,3}", "血糖\\s*[:：]?\\s*\\d", "血糖(?![仪试])", "血压(?![计仪])",
-    "胆固醇",
+    "胆固醇", "体重\\s*[:：]?\\s*\\d", "体脂率?\\s*[:：]?\\s*\\d", "BMI\\s*[:：]?\\s*\\d", "身高\\s*[:：]?\\s*1\\d\\d",
     r"(?<![a-z])(?:diabet(?:es|ic)|hypertension|pregnan(?:t|cy)|cancer|asthma|allerg(?:y|ic|ies)"
     r"|depression|hiv|hepatitis|surgery|hospitali[sz]ed|diagnos(?:is|ed)|chronic|medication"
     r"|prescription|due date|injury|injured)(?![a-z])",
