@@ -321,7 +321,9 @@ _LAT_KEY = re.compile(r"[\"']?(?:lat|latitude|纬度)[\"']? *[:=] *-?\d{1,2}\.\d
 _TIMESTAMP = re.compile(r"(?:19|20)\d{2}-\d{2}-\d{2}[ T]\d{2}:\d{2}|(?<!\d)1[5-9]\d{8}(?!\d)")
 _GEOHASH = re.compile(r"[0-9bcdefghjkmnpqrstuvwxyz]{5,12}")
 _LOWER_LETTER = re.compile("[a-z]")
-_UUID = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}|[0-9a-f]{16}")
+_UUID = re.compile(
+    r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}|[0-9a-f]{16}|[0-9a-f]{32}|[0-9a-f]{64}"
+)
 _ADDRESS = re.compile(
     r"(?:省|市|区|县|自治州|镇|乡).{0,30}?(?:路|街|大道|巷|弄|胡同|村|小区|号|栋|幢|室)"
     r"|\d+ *[A-Za-z .]{2,40}(?:road|rd|street|st|avenue|ave|lane|ln)\b",

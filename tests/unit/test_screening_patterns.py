@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privseg.screening import detectors
+from privseg.screening import detectors, terms
 from privseg.screening.detectors import Values, scan_patterns
 from privseg.screening.engine import analyze_sample, build_analyzer
 from privseg.screening.patterns import LANGUAGE, SPECS, is_resident_id
@@ -224,7 +224,9 @@ def test_resident_id_wins_over_card_for_the_same_digits() -> None:
     assert finding.category.value == "national_id"
 
 
-_ALPHABET = "0123456789１２３٣xX+-. :,@年月日岁省市路号ab\n　" + "o_wmE京A"
+_ALPHABET = (
+    "0123456789１２３٣xX+-. :,@年月日岁省市路号ab\n　" + "o_wmE京A孕周医院在机场《》师清真孩子岁"
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -236,7 +238,9 @@ def test_contains_and_fullmatch_equal_python_re(texts: list[str]) -> None:
     patterns = [s.compiled for s in SPECS] + [
         detectors._AGE_SUFFIX, detectors._ADDRESS, detectors._LAT_KEY, detectors._TIMESTAMP,
         detectors._IMAGE_URL, detectors._DATE, detectors._NAME, detectors._PLACES,
-        detectors._GEOHASH, detectors._UUID, detectors._AGE_NUMBER,
+        detectors._GEOHASH, detectors._UUID, detectors._AGE_NUMBER, detectors._NAME_LABEL,
+        detectors._MASKED_NAME, detectors._MONTH_DAY, terms.NOT_MENTIONS, terms.CHILD_AGE,
+        *terms.TERMS.values(),
     ]  # fmt: skip
     for small in (detectors._PYTHON_RE_MAX, 0):
         with pytest.MonkeyPatch.context() as patch:

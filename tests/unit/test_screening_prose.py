@@ -25,6 +25,8 @@ TABLE: list[tuple[Category, str, bool]] = [
     (C.MEDICAL_HEALTH, "对青霉素过敏", True),
     (C.MEDICAL_HEALTH, "膝盖有旧伤，避免深蹲", True),
     (C.MEDICAL_HEALTH, "allergic to nuts", True),
+    (C.MEDICAL_HEALTH, "在市妇幼建档了", True),
+    (C.MEDICAL_HEALTH, "下周去拔牙", True),
     (C.MEDICAL_HEALTH, "病历管理师", False),  # an occupation
     (C.MEDICAL_HEALTH, "营养师推荐套餐", False),
     (C.MEDICAL_HEALTH, "欧姆龙血压计一台", False),  # a product
@@ -49,6 +51,7 @@ TABLE: list[tuple[Category, str, bool]] = [
     (C.MINOR, "机关幼儿园", True),
     (C.MINOR, "孩子5岁，报名体验课", True),
     (C.MINOR, "宝宝8个月", True),
+    (C.MINOR, "大宝7岁二宝3岁", True),
     (C.MINOR, "正月初一到店", False),  # a date
     (C.MINOR, "初一十五吃素", False),
     (C.MINOR, "孩子20岁了", False),  # an adult child
@@ -72,12 +75,15 @@ TABLE: list[tuple[Category, str, bool]] = [
     (C.WHEREABOUTS, "入住希尔顿酒店3晚", True),
     (C.WHEREABOUTS, "明天坐G123次回上海", True),
     (C.WHEREABOUTS, "下周出差去成都", True),
+    (C.WHEREABOUTS, "住希尔顿酒店", True),
     (C.WHEREABOUTS, "机场店发货", False),
     (C.WHEREABOUTS, "酒店用品批发", False),
     # specific identity
     (C.SPECIFIC_IDENTITY, "退伍军人，享受优惠", True),
     (C.SPECIFIC_IDENTITY, "持残疾证", True),
     (C.SPECIFIC_IDENTITY, "军绿色外套", False),
+    (C.SPECIFIC_IDENTITY, "建档立卡贫困户", True),
+    (C.MEDICAL_HEALTH, "建档立卡贫困户", False),
     # other sensitive: orientation, marital history, criminal record
     (C.OTHER_SENSITIVE, "离异，带一个孩子", True),
     (C.OTHER_SENSITIVE, "有前科", True),
