@@ -26,7 +26,7 @@ from privseg.screening.report import ColumnVerdict, ScreenReport
 from privseg.screening.sampling import sample_positions
 from privseg.screening.verdict import decide
 
-__all__ = ["DEFAULT_SAMPLE", "fits_in_memory", "screen"]
+__all__ = ["DEFAULT_SAMPLE", "fits_in_memory", "screen", "screen_columns"]
 
 DEFAULT_SAMPLE = 1000
 
@@ -108,12 +108,25 @@ def screen(
             warming.join()  # before any analysis: the analyzer is built once
     if in_memory:
         return _screen_table(table, label, sample, full, as_of, custom)
+    return screen_columns(label, rows, columns, as_of=as_of, recognizers=custom)
+
+
+def screen_columns(
+    source: str,
+    rows: int,
+    columns: list[tuple[str, pd.Series, bool]],
+    *,
+    as_of: date,
+    recognizers: CustomRecognizers | None = None,
+) -> ScreenReport:
+    """The report of sampled columns: (name, non-empty values indexed by row, sampled?)."""
+    custom = recognizers or CustomRecognizers()
     verdicts = [
         _verdict(name, values, sampled, False, as_of, custom) for name, values, sampled in columns
     ]
     touched = np.unique(np.concatenate([v.index.to_numpy() for _, v, _ in columns] or [[]]))
     return ScreenReport(
-        source=label, rows=rows, rows_examined=len(touched), columns=tuple(verdicts), full=False
+        source=source, rows=rows, rows_examined=len(touched), columns=tuple(verdicts), full=False
     )
 
 
