@@ -21,7 +21,7 @@ def test_example_file_adds_patterns_headers_and_vocabulary() -> None:
         {
             "c1": [f"SC{1000000000 + i * 7919}" for i in range(80)],
             "储值账户": ["一号卡"] * 80,
-            "备注": ["医美疗程第二次"] * 4 + ["老客户"] * 76,
+            "备注": ["热玛吉第二次"] * 4 + ["老客户"] * 76,
         }
     )
     for full in (False, True):
