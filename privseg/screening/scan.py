@@ -26,12 +26,12 @@ from privseg.screening.report import ColumnVerdict, ScreenReport
 from privseg.screening.sampling import sample_positions
 from privseg.screening.verdict import decide
 
-__all__ = ["DEFAULT_SAMPLE", "fits_in_memory", "screen", "screen_columns"]
+__all__ = ["DEFAULT_SAMPLE", "fits_in_memory", "screen", "screen_columns", "warm_up"]
 
 DEFAULT_SAMPLE = 1000
 
 
-def _warm_up() -> threading.Thread:
+def warm_up() -> threading.Thread:
     """Import presidio and build the analyzer in a thread while the table is read (pyarrow
     parses without the GIL); a failure here is left for the screen itself to raise."""
 
@@ -95,7 +95,7 @@ def screen(
     if isinstance(table_or_path, pd.DataFrame):
         return _screen_table(table_or_path, source or "<table>", sample, full, as_of, custom)
     label = source or str(table_or_path)
-    warming = None if full else _warm_up()
+    warming = None if full else warm_up()
     in_memory = full or sample is None or fits_in_memory(table_or_path)
     try:
         if in_memory:
