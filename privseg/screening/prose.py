@@ -33,7 +33,7 @@ def _mentions(values: pd.Series) -> pd.Series:
     if not named.any():
         return values
     out = values.copy()
-    out[named] = values[named].str.replace(NOT_MENTIONS.pattern, " ", regex=True)
+    out[named] = values[named].str.replace(NOT_MENTIONS, " ", regex=True)
     return out
 
 

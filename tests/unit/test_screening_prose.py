@@ -34,6 +34,12 @@ TABLE: list[tuple[Category, str, bool]] = [
     (C.MEDICAL_HEALTH, "孕妇可用", False),  # a label on a product
     (C.MEDICAL_HEALTH, "人民医院对面的门店", False),  # a landmark
     (C.MEDICAL_HEALTH, "周末来店里试穿", False),
+    (C.MEDICAL_HEALTH, "宝宝湿疹膏", False),  # a product named by its form
+    (C.MEDICAL_HEALTH, "999感冒灵颗粒", False),
+    (C.MEDICAL_HEALTH, "用了湿疹膏还是痒，宝宝湿疹反复", True),
+    (C.MEDICAL_HEALTH, "音响发烧友", False),
+    (C.MEDICAL_HEALTH, "对这个不感冒", False),
+    (C.MEDICAL_HEALTH, "故障诊断", False),
     # financial: credit records and lines
     (C.FINANCIAL_ACCOUNT, "征信有逾期，贷款被拒", True),
     (C.FINANCIAL_ACCOUNT, "芝麻信用分620", True),
@@ -43,6 +49,8 @@ TABLE: list[tuple[Category, str, bool]] = [
     (C.FINANCIAL_ACCOUNT, "支付方式：信用卡", False),  # a payment method
     (C.FINANCIAL_ACCOUNT, "满300减50", False),
     (C.FINANCIAL_ACCOUNT, "积分兑换", False),
+    (C.FINANCIAL_ACCOUNT, "名下有两套房产", True),
+    (C.FINANCIAL_ACCOUNT, "房产经纪人", False),
     # minors: grades, schools, a child's age
     (C.MINOR, "幼儿园中班", True),
     (C.MINOR, "小学四年级", True),
@@ -57,6 +65,7 @@ TABLE: list[tuple[Category, str, bool]] = [
     (C.MINOR, "孩子20岁了", False),  # an adult child
     (C.MINOR, "小学生书包", False),  # a product
     (C.MINOR, "高中数学", False),
+    (C.MINOR, "小学数学同步课", False),
     # religion through practice; diet, cities, dishes and titles are not
     (C.RELIGIOUS_BELIEF, "只吃清真，回族", True),
     (C.RELIGIOUS_BELIEF, "每周日去教会", True),
@@ -78,6 +87,8 @@ TABLE: list[tuple[Category, str, bool]] = [
     (C.WHEREABOUTS, "住希尔顿酒店", True),
     (C.WHEREABOUTS, "机场店发货", False),
     (C.WHEREABOUTS, "酒店用品批发", False),
+    (C.WHEREABOUTS, "出差必备收纳包", False),
+    (C.WHEREABOUTS, "欢迎入住", False),
     # specific identity
     (C.SPECIFIC_IDENTITY, "退伍军人，享受优惠", True),
     (C.SPECIFIC_IDENTITY, "持残疾证", True),
