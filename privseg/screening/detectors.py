@@ -336,6 +336,7 @@ _NAME_LABEL = re.compile(
     _SURNAME + r"(?:[\u4e00-\u9fff]{1,2}|[\u4e00-\u9fff]?(?:姐|哥|总|老师|女士|先生|阿姨|叔|小姐))"
     r"(?:[\s(（\-_/|·,，:：@#*].{0,30}|\d.{0,20})"
 )
+_WORD_END = re.compile("[色东南西北中区店仓部组卡级类型款版号]$")
 _MASKED_NAME = re.compile(_SURNAME + r"[*＊]{1,2}|[\u4e00-\u9fff][*＊][\u4e00-\u9fff]")
 _PLACE = (
     "(?:"
@@ -470,7 +471,8 @@ def _names(vals: Values) -> Finding | None:
     # Names of customers are mostly distinct; cities, channels and products repeat. A column
     # of nothing but a few names repeated is a staff column (添加人, 导购, 教练).
     distinct_ratio = int(hit.sum()) / max(vals.weight(hit), 1)
-    staff = int(whole.sum()) >= 3 and vals.weight(whole) >= 0.95 * vals.examined
+    named = whole & ~contains(vals.values, _WORD_END)  # 华东, 金色, 银卡 are not staff
+    staff = int(named.sum()) >= 3 and vals.weight(named) >= 0.95 * vals.examined
     return finding(
         vals,
         hit,

@@ -69,6 +69,9 @@ CASES: list[tuple[str, list[str | None], set[str]]] = [
     ),
     ("col_15", cycle("退役军人", "无", "低保户", "无"), {"specific_identity"}),
     ("col_27", cycle("离异，带娃", "无", "有前科", "无", "已婚"), {"other_sensitive"}),
+    ("col_28", cycle("张伟", "李娜", "王芳", "刘强"), {"person_name"}),  # a staff column
+    ("col_29", cycle("华东", "华南", "华北", "华中"), set()),  # regions, not staff
+    ("col_30", cycle("黄姐(北京)", "李雪 133****2434", *NAMES), {"person_name", "phone_number"}),
     (
         "col_16",
         cycle("data:image/jpeg;base64,/9j/4AAQSkZJRgABAQ==", "iVBORw0KGgoAAAANSUhEUg=="),
