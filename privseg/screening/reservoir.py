@@ -3,8 +3,9 @@
 ``apply`` enforces a file chunk by chunk; its verdict must not depend on row order (a file
 whose first 100,000 rows are harmless must not hide a sensitive column further down). Per
 column, :class:`StreamSample` keeps the first ``ceil(size / 2)`` non-empty values in file
-order (as :mod:`.sampling` does) and a uniform reservoir sample (Algorithm R) of
-``size // 2`` of all the later ones, so memory is ``size`` values per column whatever the
+order (as :mod:`.sampling` does) and a uniform reservoir sample of ``size // 2`` of all the
+later ones (Li's Algorithm L: random draws only where a value enters, so the cost per
+chunk is a count of non-empty cells; the draws do not depend on chunk boundaries), so memory is ``size`` values per column whatever the
 file's length. The reservoir's generator is seeded with SHA-256 of the header: the same file
 gives the same sample.
 """
@@ -12,6 +13,7 @@ gives the same sample.
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import date
 
 import numpy as np
@@ -37,6 +39,8 @@ class _Column:
         self.rows = np.zeros(self.size, dtype=np.int64)  # reservoir slots: row numbers
         self.values: list[object] = [None] * self.size
         self.seen = 0  # non-empty values after the head
+        self.next = -1  # index after the head of the next value to enter (once full)
+        self.w = 0.0
         self.dtype: object = None
 
     def add(self, column: pd.Series, offset: int) -> None:
@@ -51,22 +55,34 @@ class _Column:
         rest = present[take:]
         if not len(rest) or not self.size:
             return
-        # Algorithm R: the t-th value after the head (1-based) draws j uniform in [0, t) and
-        # enters slot j if j < size (probability size / t, a uniform slot); later entries
-        # overwrite earlier ones. One draw per value: chunk boundaries do not change the sample.
-        t = self.seen + 1 + np.arange(len(rest))
-        slots = np.minimum((self.rng.random(len(rest)) * t).astype(np.int64), t - 1)
-        slots = np.where(t <= self.size, t - 1, slots)
-        idx = np.flatnonzero(slots < self.size)
-        # the last entry per slot wins: keep the first of each slot in reverse order
-        slots_rev = slots[idx][::-1]
-        _, first = np.unique(slots_rev, return_index=True)
-        winners = idx[::-1][first]
-        values = column.iloc[rest[winners]].tolist()
-        for slot, row, value in zip(slots[winners], rest[winners] + offset, values, strict=True):
-            self.rows[slot] = row
-            self.values[slot] = value
-        self.seen += len(rest)
+        picks: dict[int, int] = {}  # slot -> position in ``rest`` (the last pick wins)
+        end = self.seen + len(rest)
+        fill = min(end, self.size) - self.seen
+        for i in range(max(fill, 0)):
+            picks[self.seen + i] = i
+        if end >= self.size and self.next < 0:
+            self._skip(first=True)  # the reservoir is full: start skipping
+        while 0 <= self.next < end:
+            picks[int(self.rng.integers(self.size))] = self.next - self.seen
+            self._skip(first=False)
+        if picks:
+            slots = np.fromiter(picks, dtype=np.int64, count=len(picks))
+            at = np.fromiter(picks.values(), dtype=np.int64, count=len(picks))
+            values = column.iloc[rest[at]].tolist()
+            self.rows[slots] = rest[at] + offset
+            for slot, value in zip(slots.tolist(), values, strict=True):
+                self.values[slot] = value
+        self.seen = end
+
+    def _skip(self, *, first: bool) -> None:
+        """Algorithm L: the index (in the stream after the head) of the next value to enter."""
+        shrink = math.exp(math.log(1.0 - self.rng.random()) / self.size)  # draws in (0, 1]
+        if first:
+            self.w, self.next = shrink, self.size - 1
+        else:
+            self.w *= shrink
+        u = 1.0 - self.rng.random()
+        self.next += 1 + (int(math.log(u) / math.log1p(-self.w)) if self.w < 1 else 0)
 
     def sample(self) -> tuple[pd.Series, bool]:
         """The sampled non-empty values (indexed by row number) and whether they are a sample."""
