@@ -101,6 +101,14 @@ CASES: list[tuple[str, list[str | None], set[str]]] = [
     ("健康状况", cycle("良好", "一般"), {"medical_health"}),
     ("政治面貌", cycle("群众", "中共党员"), {"specific_identity"}),
     ("登录密码", cycle("a1b2c3d4", "Passw0rd!"), {"other_sensitive"}),
+    # issue 12's false hits: these headers name one category, not two
+    ("MAC地址", cycle("00:1A:2B:3C:4D:5E", "A4-5E-60-C8-11-02"), {"device_id"}),
+    ("ID card no", cycle(*IDS), {"national_id"}),
+    ("收货人省份", cycle("浙江省", "广东省"), {"address"}),
+    # header-only shapes
+    ("生日", cycle("09-01", "12-25", "0308"), {"birth_date"}),
+    ("微信号", cycle("zhang_wei88", "lily-2024", "abc123456"), {"wechat_id"}),
+    ("广告ID", cycle("6D92078A-8246-4BA4-AE5B-76104861E7DC"), {"device_id"}),
     (
         "人脸照片",
         cycle("https://img.example.cn/f/1.jpg", "https://img.example.cn/f/2.jpg"),
