@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -21,6 +22,9 @@ from privseg.errors import (
     PolicyRefusal,
     PrivsegError,
 )
+
+if TYPE_CHECKING:
+    from privseg.screening import ScreenReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -158,3 +162,61 @@ def purpose_option(f: F) -> F:
     return click.option(
         "--purpose", default=None, help="Purpose the budget belongs to (default: the policy's)."
     )(f)
+
+
+def sample_options(f: F) -> F:
+    """``--sample N`` and ``--full`` (they exclude each other)."""
+    f = click.option(
+        "--full",
+        is_flag=True,
+        help="Scan every value with vectorized detectors instead of a sample.",
+    )(f)
+    return click.option(
+        "--sample",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Values examined per column (default 1000): the first half in file order, the "
+        "rest drawn reproducibly (seeded by the column name).",
+    )(f)
+
+
+def recognizers_option(f: F) -> F:
+    """``--recognizers FILE``: the user's own recognizers (YAML)."""
+    return click.option(
+        "--recognizers",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="YAML file of your own recognizers: value patterns, vocabulary and header words "
+        "per category (see README, 'Your own recognizers').",
+    )(f)
+
+
+@contextmanager
+def screened(
+    command: str,
+    input_path: Path,
+    *,
+    sample: int | None,
+    full: bool,
+    encoding: str | None,
+    trail: Path | None,
+    operator: str | None,
+    recognizers: Path | None = None,
+) -> Iterator[tuple[ScreenReport, audit.RunRecorder]]:
+    """Screen ``input_path`` inside an audited run of ``command``; yields the report and the
+    run's recorder (to add outputs)."""
+    from privseg.screening import DEFAULT_SAMPLE, load_recognizers, screen
+
+    if full and sample is not None:
+        raise click.UsageError("--sample and --full exclude each other")
+    custom = None if recognizers is None else load_recognizers(recognizers)
+    with audit.run(command, trail=trail, operator=operator) as record:
+        report = screen(
+            input_path,
+            sample=sample or DEFAULT_SAMPLE,
+            full=full,
+            encoding=encoding,
+            recognizers=custom,
+        )
+        report.record_to(record, input_path)
+        yield report, record

@@ -13,10 +13,12 @@ from privseg.cli._common import (
     ledger_option,
     operator_option,
     path_argument,
+    recognizers_option,
     report_out_option,
+    sample_options,
+    screened,
     trail_option,
 )
-from privseg.cli.screen import recognizers_option, sample_options, screened
 from privseg.report import ReportFormat
 
 

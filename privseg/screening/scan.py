@@ -19,11 +19,12 @@ import pandas as pd
 from privseg import io
 from privseg.errors import InputError
 from privseg.screening.custom import CustomRecognizers
-from privseg.screening.detectors import Values, scan_patterns, scan_shapes, split_opaque
+from privseg.screening.detectors import Values, scan_patterns
 from privseg.screening.lexicon import header_hits
 from privseg.screening.prose import scan_prose
 from privseg.screening.report import ColumnVerdict, ScreenReport
 from privseg.screening.sampling import sample_positions
+from privseg.screening.shapes import scan_shapes, split_opaque
 from privseg.screening.verdict import decide
 
 __all__ = ["DEFAULT_SAMPLE", "fits_in_memory", "screen", "screen_columns", "warm_up"]

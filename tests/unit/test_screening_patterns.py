@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privseg.screening import detectors, terms
+from privseg.screening import detectors, shapes, terms
 from privseg.screening.detectors import Values, scan_patterns
 from privseg.screening.engine import analyze_sample, build_analyzer
 from privseg.screening.patterns import LANGUAGE, SPECS, is_resident_id
@@ -236,9 +236,9 @@ def test_contains_and_fullmatch_equal_python_re(texts: list[str]) -> None:
     give what Python's ``re`` gives: the prefilter never drops a match (Unicode digits too)."""
     values = pd.Series(texts, dtype="str")
     patterns = [s.compiled for s in SPECS] + [
-        detectors._AGE_SUFFIX, detectors._ADDRESS, detectors._LAT_KEY, detectors._TIMESTAMP,
-        detectors._IMAGE_URL, detectors._DATE, detectors._NAME, detectors._PLACES,
-        detectors._GEOHASH, detectors._UUID, detectors._AGE_NUMBER, detectors._NAME_LABEL,
+        detectors._AGE_SUFFIX, detectors._ADDRESS, shapes._LAT_KEY, shapes._TIMESTAMP,
+        shapes._IMAGE_URL, detectors._DATE, detectors._NAME, detectors._PLACES,
+        shapes._GEOHASH, shapes._UUID, detectors._AGE_NUMBER, detectors._NAME_LABEL,
         detectors._MASKED_NAME, detectors._MONTH_DAY, terms.NOT_MENTIONS, terms.CHILD_AGE,
         *terms.TERMS.values(),
     ]  # fmt: skip
