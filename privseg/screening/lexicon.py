@@ -64,7 +64,7 @@ _LEXICON: dict[Category, tuple[_Terms, ...]] = {
         _Terms(
             zh=("健康", "病史", "疾病", "诊断", "病历", "体检", "过敏", "医疗", "病症", "用药", "孕期", "病情", "孕周",
                 "预产期", "生育", "分娩", "医院", "就诊", "就医", "门诊", "科室", "体温", "血压", "心率", "血糖", "药物",
-                "症状", "伤病", "体重", "身高", "体脂", "肺活量", "喂养"),
+                "症状", "伤病", "体重", "身高", "体脂", "肺活量", "喂养", "孕", "产后", "哺乳", "诊所"),
             tokens=("health", "medical", "disease", "diagnosis", "allergy", "allergies",
                 "illness", "medication", "pregnancy", "hospital", "clinic", "symptom",
                 "symptoms", "bmi", "weight", "height", "jkzk", "bingshi", "jibing"),
@@ -89,7 +89,7 @@ _LEXICON: dict[Category, tuple[_Terms, ...]] = {
     ),
     C.WHEREABOUTS: (
         _Terms(
-            zh=("位置", "定位", "经纬度", "坐标", "轨迹", "行程", "经度", "纬度", "足迹", "行踪", "入住", "住宿", "离店",
+            zh=("位置", "定位", "经纬度", "坐标", "轨迹", "行程", "经度", "纬度", "足迹", "行踪", "打卡地点", "签到地点", "到访地点", "入住", "住宿", "离店",
                 "航班", "车次", "出行"),
             tokens=("location", "lat", "lng", "lon", "latitude", "longitude", "geo", "geohash",
                 "gps", "trajectory", "coordinates", "coords", "jwd", "dingwei", "guiji"),
@@ -97,11 +97,11 @@ _LEXICON: dict[Category, tuple[_Terms, ...]] = {
     ),
     C.MINOR: (
         _Terms(
-            zh=("未成年", "儿童", "监护人", "孩子", "宝宝", "婴儿", "幼儿", "学生", "儿子", "女儿", "年级", "班级", "就读",
+            zh=("未成年", "儿童", "监护人", "孩子", "宝宝", "婴儿", "幼儿", "学生", "儿子", "女儿", "年级", "班级", "就读", "学校", "幼儿园", "小学",
                 "小朋友", "家长", "学员", "月龄"),
             tokens=("minor", "guardian", "child", "children", "kid", "kids", "baby", "student",
                 "pupil", "grade", "school"),
-            block=("关系", "relation", "relationship"),
+            block=("关系", "毕业", "relation", "relationship"),
         ),
     ),
     C.OTHER_SENSITIVE: (
@@ -143,7 +143,7 @@ _LEXICON: dict[Category, tuple[_Terms, ...]] = {
     ),
     C.PHONE_NUMBER: (
         _Terms(
-            zh=("手机号", "手机号码", "电话", "联系方式", "移动号码"),
+            zh=("手机号", "手机号码", "电话", "联系方式", "移动号码", "座机", "固话"),
             tokens=("mobile", "phone", "tel", "telephone", "cellphone", "sjh", "sjhm",
                 "shouji", "lxdh", "dianhua"),
         ),
