@@ -64,7 +64,7 @@ _LEXICON: dict[Category, tuple[_Terms, ...]] = {
         _Terms(
             zh=("健康", "病史", "疾病", "诊断", "病历", "体检", "过敏", "医疗", "病症", "用药", "孕期", "病情", "孕周",
                 "预产期", "生育", "分娩", "医院", "就诊", "就医", "门诊", "科室", "体温", "血压", "心率", "血糖", "药物",
-                "症状", "伤病", "体重", "身高", "体脂", "肺活量", "喂养", "孕", "产后", "哺乳", "诊所"),
+                "症状", "伤病", "体重", "身高", "体脂", "肺活量", "喂养", "孕", "产后", "哺乳", "诊所", "已生产", "是否生产"),
             tokens=("health", "medical", "disease", "diagnosis", "allergy", "allergies",
                 "illness", "medication", "pregnancy", "hospital", "clinic", "symptom",
                 "symptoms", "bmi", "weight", "height", "jkzk", "bingshi", "jibing"),
