@@ -32,6 +32,9 @@ TABLE: list[tuple[Category, str, bool]] = [
     (C.MEDICAL_HEALTH, "欧姆龙血压计一台", False),  # a product
     (C.MEDICAL_HEALTH, "抗过敏牙膏2支", False),
     (C.MEDICAL_HEALTH, "孕妇可用", False),  # a label on a product
+    (C.MEDICAL_HEALTH, "孕妇防辐射服", False),  # a product title
+    (C.MEDICAL_HEALTH, "孕期营养包", False),
+    (C.MEDICAL_HEALTH, "孕妇，要无添加的", True),
     (C.MEDICAL_HEALTH, "人民医院对面的门店", False),  # a landmark
     (C.MEDICAL_HEALTH, "周末来店里试穿", False),
     (C.MEDICAL_HEALTH, "宝宝湿疹膏", False),  # a product named by its form
