@@ -9,6 +9,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -264,3 +265,38 @@ def test_fits_in_memory_compares_the_file_with_available_memory(
     assert not scan.fits_in_memory(path)
     monkeypatch.undo()
     assert scan._available_memory() > 0
+
+
+# (detector, value, matches): the issue-12 shapes of names and birthdays, value by value
+SHAPES: list[tuple[str, str, bool]] = [
+    ("name", "张伟", True),
+    ("name", "欧阳娜娜", True),
+    ("name", "黄姐(北京)", True),  # a remark name: surname + kinship, then a note
+    ("name", "李雪 133****2434", True),
+    ("name", "王总-装修", True),
+    ("name", "张*", True),  # masked names keep their category
+    ("name", "李**", True),
+    ("name", "北京", False),
+    ("name", "广东省 深圳", False),
+    ("name", "佛跳墙礼盒装", False),
+    ("name", "Lily", False),
+    ("month_day", "09-01", True),
+    ("month_day", "9月1日", True),
+    ("month_day", "1225", True),
+    ("month_day", "13-01", False),
+    ("month_day", "09-32", False),
+    ("month_day", "2026-09-01", False),  # a full date is the other detector's
+]
+
+
+@pytest.mark.parametrize(("detector", "value", "matches"), SHAPES)
+def test_shape_table(detector: str, value: str, matches: bool) -> None:
+    from privseg.screening import detectors
+
+    vals = detectors.Values(pd.Series([value], dtype="str"), np.array([1]))
+    if detector == "name":
+        found = detectors.names(vals)
+    else:
+        dates = detectors.birth_dates(vals, AS_OF)
+        found = next((f for f in dates if f.rule == "month and day"), None)
+    assert (found is not None and found.matched == 1) is matches
