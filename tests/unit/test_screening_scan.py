@@ -280,6 +280,8 @@ SHAPES: list[tuple[str, str, bool]] = [
     ("name", "广东省 深圳", False),
     ("name", "佛跳墙礼盒装", False),
     ("name", "Lily", False),
+    ("name", "白色/M码", False),  # a product option
+    ("name", "金卡-年费", False),
     ("month_day", "09-01", True),
     ("month_day", "9月1日", True),
     ("month_day", "1225", True),
