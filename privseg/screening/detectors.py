@@ -323,10 +323,11 @@ _SURNAME = "(?:" + "|".join(vocab.COMPOUND_SURNAMES) + "|[" + "".join(sorted(voc
 _NAME = re.compile(_SURNAME + "[\u4e00-\u9fff]{1,2}")
 #: A contact's remark name: a name or surname + kinship/title, then a note: 黄姐(北京), 李雪 133****2434
 _NAME_LABEL = re.compile(  # not a product option: 白色/M码, 金卡-年费
-    _SURNAME + r"(?![\u4e00-\u9fff]?[色码款号型装件级卡区店])(?:[\u4e00-\u9fff]{1,2}|[\u4e00-\u9fff]?(?:姐|哥|总|老师|女士|先生|阿姨|叔|小姐))"
+    _SURNAME
+    + r"(?![\u4e00-\u9fff]?[色码款号型装件级卡区店])(?:[\u4e00-\u9fff]{1,2}|[\u4e00-\u9fff]?(?:姐|哥|总|老师|女士|先生|阿姨|叔|小姐))"
     r"(?:[\s(（\-_/|·,，:：@#*].{0,30}|\d.{0,20})"
 )
-_WORD_END = re.compile("[色东南西北中区店仓部组卡级类型款版号]$")
+_WORD_END = re.compile("[色东南西北中区店仓部组卡级类型款版号一二三四五六日天末金银铜牌]$")
 _MASKED_NAME = re.compile(_SURNAME + r"[*＊]{1,2}|[\u4e00-\u9fff][*＊][\u4e00-\u9fff]")
 _PLACE = (
     "(?:"

@@ -72,6 +72,8 @@ CASES: list[tuple[str, list[str | None], set[str]]] = [
     ("col_27", cycle("离异，带娃", "无", "有前科", "无", "已婚"), {"other_sensitive"}),
     ("col_28", cycle("张伟", "李娜", "王芳", "刘强"), {"person_name"}),  # a staff column
     ("col_29", cycle("华东", "华南", "华北", "华中"), set()),  # regions, not staff
+    ("col_31", cycle("周一", "周三", "周五", "周日"), set()),  # weekdays, not staff
+    ("col_32", cycle("金牌", "银牌", "铜牌"), set()),
     ("col_30", cycle("黄姐(北京)", "李雪 133****2434", *NAMES), {"person_name", "phone_number"}),
     (
         "col_16",
