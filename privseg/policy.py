@@ -606,7 +606,9 @@ def enforce(
             out[step.column] = tokenizer.tokenize(values, transform.kind)
             if transform.reversible:
                 assert cipher is not None
-                out[step.column + REVERSIBLE_SUFFIX] = cipher.encrypt(values, transform.kind)
+                out[step.column + REVERSIBLE_SUFFIX] = cipher.encrypt(
+                    values, transform.kind, column=step.column
+                )
         else:
             out[step.column] = transform.apply(values, column=step.column)
     return pd.DataFrame(out, index=df.index)

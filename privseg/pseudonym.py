@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from privseg.errors import InputError, KeyFileError
+from privseg.errors import InputError, IntegrityError, KeyFileError
 
 __all__ = [
     "KEY_ENV",
@@ -53,6 +53,7 @@ __all__ = [
     "normalize",
     "purpose_key",
     "read_key_file",
+    "reidentify",
     "rotate",
 ]
 
@@ -504,12 +505,12 @@ def _take(codes: np.ndarray, mapped: pa.Array, like: pd.Series) -> pd.Series:
 
 
 class ReversibleCipher:
-    """Deterministic AES-SIV encryption of normalized ids, bound to the purpose.
+    """Deterministic AES-SIV encryption of normalized ids, bound to the purpose and column.
 
     The AES-256-SIV key is HKDF-SHA256(reversible key, salt=b"privseg-reversible-v1",
-    info=b"aes-256-siv", length=64); the purpose (UTF-8) is the associated data, so a
-    ciphertext opens only under the purpose it was made for. Ciphertexts are lowercase,
-    unpadded base32.
+    info=b"aes-256-siv", length=64); the associated data are two items, the purpose and
+    the token column's name (UTF-8 each), so a ciphertext opens only under the purpose and in
+    the column it was made for. Ciphertexts are lowercase, unpadded base32.
     """
 
     def __init__(self, key: Key, purpose: str) -> None:
@@ -517,45 +518,87 @@ class ReversibleCipher:
             algorithm=hashes.SHA256(), length=64, salt=_REVERSIBLE_SALT, info=b"aes-256-siv"
         )
         self._aead = AESSIV(hkdf.derive(key.material))
-        self._ad = [purpose.encode()]
         self.key_id = key.key_id
         self.purpose = purpose
 
-    def encrypt_one(self, normalized: str) -> str:
-        """Ciphertext of one normalized id."""
-        sealed = self._aead.encrypt(normalized.encode(), self._ad)
+    def _ad(self, column: str) -> list[bytes]:
+        return [self.purpose.encode(), column.encode()]
+
+    def encrypt_one(self, normalized: str, *, column: str) -> str:
+        """Ciphertext of one normalized id of token column ``column``."""
+        sealed = self._aead.encrypt(normalized.encode(), self._ad(column))
         return base64.b32encode(sealed).decode("ascii").rstrip("=").lower()
 
-    def decrypt_one(self, ciphertext: str) -> str:
-        """The normalized id; raises InputError if the ciphertext, key or purpose do not match."""
+    def decrypt_one(self, ciphertext: str, *, column: str) -> str:
+        """The normalized id; IntegrityError if the ciphertext does not open under this key,
+        purpose and column (a wrong key, or a ciphertext altered or moved from elsewhere)."""
         text = ciphertext.strip().upper()
         try:
             sealed = base64.b32decode(text + "=" * (-len(text) % 8))
-            return self._aead.decrypt(sealed, self._ad).decode()
+            return self._aead.decrypt(sealed, self._ad(column)).decode()
         except (InvalidTag, binascii.Error, ValueError, UnicodeDecodeError) as error:
-            raise InputError(
-                "a reversible token does not decrypt under this key and purpose"
+            raise IntegrityError(
+                f"column {column + REVERSIBLE_SUFFIX!r}: a reversible token does not decrypt "
+                "under this key, purpose and column (wrong key, or altered or moved)"
             ) from error
 
-    def encrypt(self, values: pd.Series, kind: IdKind) -> pd.Series:
-        """Ciphertext per value (normalized first); nulls stay null."""
+    def encrypt(self, values: pd.Series, kind: IdKind, *, column: str) -> pd.Series:
+        """Ciphertext per value (normalized first) of token column ``column``; nulls stay null."""
         codes, uniques = pd.factorize(_as_text(values), use_na_sentinel=True)
         normalized = _normalize_strings(kind, pd.Series(uniques, dtype="str"))
-        encrypted = self.encrypt_normalized(normalized)
+        encrypted = self.encrypt_normalized(normalized, column=column)
         return _take(codes, pa.array(encrypted.to_numpy(na_value=None), pa.large_string()), values)
 
-    def encrypt_normalized(self, normalized: pd.Series) -> pd.Series:
+    def encrypt_normalized(self, normalized: pd.Series, *, column: str) -> pd.Series:
         """Ciphertext per already-normalized id; empty ids become null like their tokens."""
         codes, uniques = pd.factorize(normalized.astype("str"), use_na_sentinel=True)
-        mapped = [self.encrypt_one(u) if u else None for u in uniques]
+        mapped = [self.encrypt_one(u, column=column) if u else None for u in uniques]
         return _take(codes, pa.array(mapped, pa.large_string()), normalized)
 
-    def decrypt(self, values: pd.Series) -> pd.Series:
-        """Normalized id per ciphertext; nulls stay null."""
+    def decrypt(self, values: pd.Series, *, column: str) -> pd.Series:
+        """Normalized id per ciphertext of token column ``column``; nulls stay null."""
         text = values.astype("str")
         codes, uniques = pd.factorize(text, use_na_sentinel=True)
-        mapped = [self.decrypt_one(u) for u in uniques]
+        mapped = [self.decrypt_one(u, column=column) for u in uniques]
         return _take(codes, pa.array(mapped, pa.large_string()), text)
+
+
+def reidentify(
+    table: pd.DataFrame,
+    columns: Sequence[str],
+    cipher: ReversibleCipher,
+    tokenizer: Tokenizer | None,
+) -> pd.DataFrame:
+    """Replace each ``C__reversible`` of ``columns`` by ``C__id`` (the decrypted normalized id).
+
+    Where the row also holds the HMAC token ``C``, the id must give that token under
+    ``tokenizer`` (the pseudonym key of the same purpose): a ciphertext moved from another
+    row, or a token altered, raises IntegrityError naming the column and the count of rows.
+    ``tokenizer`` may be None only when no column ``C`` is present.
+    """
+    out = table.copy()
+    for column in columns:
+        companion = column + REVERSIBLE_SUFFIX
+        position = int(out.columns.get_loc(companion))
+        ids = cipher.decrypt(out.pop(companion), column=column)
+        if column in table.columns:
+            if tokenizer is None:
+                raise KeyFileError(
+                    f"column {column!r}: pass the pseudonym key (--key) to check the "
+                    "decrypted ids against the tokens"
+                )
+            expected = tokenizer.tokenize_normalized(ids)
+            actual = table[column]
+            both = expected.notna().to_numpy() & actual.notna().to_numpy()
+            exp_text = expected.astype("str").to_numpy(dtype=object)[both]
+            bad = int((exp_text != actual.astype("str").to_numpy(dtype=object)[both]).sum())
+            if bad:
+                raise IntegrityError(
+                    f"column {column!r}: {bad} rows whose decrypted id does not give the "
+                    "row's token (a ciphertext moved between rows, or an altered token)"
+                )
+        out.insert(position, column + "__id", ids)
+    return out
 
 
 def rotate(
@@ -587,7 +630,7 @@ def rotate(
                 "re-run privseg apply on the source with the new key (README, key rotation)",
                 column=column,
             )
-        normalized = old_cipher.decrypt(table[companion])
+        normalized = old_cipher.decrypt(table[companion], column=column)
         expected = old_tokenizer.tokenize_normalized(normalized)
         if not expected.equals(table[column].astype("str")):
             raise InputError(
@@ -595,5 +638,5 @@ def rotate(
                 column=column,
             )
         out[column] = new_tokenizer.tokenize_normalized(normalized)
-        out[companion] = new_cipher.encrypt_normalized(normalized)
+        out[companion] = new_cipher.encrypt_normalized(normalized, column=column)
     return out

@@ -204,9 +204,9 @@ def test_enforce(tmp_path: Path) -> None:
     tokenizer = Tokenizer(KEY, "test-purpose")
     assert out["m"].iloc[0] == tokenizer.token(IdKind.MOBILE, "13812345678")
     assert out["uid"].iloc[1] == tokenizer.token(IdKind.WECHAT_ID, "wm2")
-    assert ReversibleCipher(REV, "test-purpose").decrypt(out["m__reversible"]).iloc[0] == (
-        "13812345678"
-    )
+    assert ReversibleCipher(REV, "test-purpose").decrypt(out["m__reversible"], column="m").iloc[
+        0
+    ] == ("13812345678")
     assert out["age"].tolist()[0] == "30-39" and out["amount"].tolist() == [5, 100, 0]
     with pytest.raises(InputError, match="differ"):
         enforce(the_plan, df, PolicyKeys(KEY, KEY))
