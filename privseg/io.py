@@ -20,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import secrets
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,6 +32,7 @@ from typing import IO, Any, Final
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -38,9 +40,18 @@ from privseg.errors import (
     EmptyInputError,
     EncodingError,
     InputError,
+    LimitError,
     MalformedInputError,
     SourceNotFoundError,
     UnsupportedFormatError,
+)
+from privseg.limits import (
+    MAX_CELL_BYTES,
+    MAX_RECORD_BYTES,
+    check_column_count,
+    check_column_name,
+    check_xlsx,
+    require_regular,
 )
 
 __all__ = [
@@ -53,6 +64,7 @@ __all__ = [
     "atomic_path",
     "fingerprint",
     "iter_table",
+    "neutralize_formulas",
     "open_table",
     "open_table_writer",
     "read_table",
@@ -179,10 +191,7 @@ def _resolve(source: str | Path, fmt: TableFormat | None) -> tuple[_Source, Tabl
         src = _Source("<stdin>", None, sys.stdin.buffer.read())
     else:
         path = Path(source)
-        if not path.exists():
-            raise SourceNotFoundError("no such file", source=path)
-        if not path.is_file():
-            raise SourceNotFoundError("not a regular file", source=path)
+        require_regular(path)
         resolved = _format_of(path, fmt)
         src = _Source(str(path), path)
     if src.size() == 0:
@@ -237,7 +246,13 @@ def _decoded_lines(src: _Source, encoding: str) -> Iterator[tuple[int, str]]:
     lineno = 1
     pending = ""
     with src.open() as f:
-        for raw in f:
+        for raw in iter(lambda: f.readline(MAX_RECORD_BYTES + 1), b""):
+            if len(raw) > MAX_RECORD_BYTES:
+                raise LimitError(
+                    f"a line longer than the {MAX_RECORD_BYTES >> 20} MiB limit",
+                    source=src.name,
+                    line=lineno + pending.count("\n"),
+                )
             try:
                 text = decoder.decode(raw)
             except UnicodeDecodeError:
@@ -269,8 +284,10 @@ def _decoded_lines(src: _Source, encoding: str) -> Iterator[tuple[int, str]]:
 def _check_columns(names: Sequence[object], src: _Source, *, line: int | None = 1) -> list[str]:
     seen: dict[str, int] = {}
     out: list[str] = []
+    check_column_count(len(names), src.name)
     for position, raw in enumerate(names, start=1):
         name = "" if raw is None else str(raw)
+        check_column_name(name, position, src.name, line)
         if not name.strip():
             raise MalformedInputError(
                 f"column {position} has an empty name", source=src.name, line=line
@@ -326,8 +343,7 @@ def _csv_options(
 ) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
     arrow_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
     read = pacsv.ReadOptions(encoding=arrow_encoding, autogenerate_column_names=False)
-    if block_size is not None:
-        read.block_size = block_size
+    read.block_size = block_size or MAX_RECORD_BYTES  # records up to the limit parse
     parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
     convert = pacsv.ConvertOptions(
         column_types=dict.fromkeys(names, pa.large_string()),
@@ -340,8 +356,9 @@ def _csv_options(
 
 
 def _diagnose_csv(src: _Source, encoding: str, delimiter: str, expected: int) -> InputError:
-    """Find why pyarrow refused a CSV: the first undecodable line or ragged record."""
-    csv.field_size_limit(2**31 - 1)
+    """Find why pyarrow refused a CSV (or a cell is too large): the first undecodable line,
+    ragged record or record past the size limits, with the line it starts on."""
+    csv.field_size_limit(MAX_CELL_BYTES)  # characters; bytes are checked per row below
     line_numbers: list[int] = []
 
     def lines() -> Iterator[str]:
@@ -359,12 +376,36 @@ def _diagnose_csv(src: _Source, encoding: str, delimiter: str, expected: int) ->
                     source=src.name,
                     line=start,
                 )
+            sizes = [len(field.encode(encoding, "replace")) for field in row]
+            if sizes and (max(sizes) > MAX_CELL_BYTES or sum(sizes) > MAX_RECORD_BYTES):
+                return _too_large(src, start)
             start = reader.line_num + 1
-    except csv.Error:
+    except csv.Error as error:
+        if "field limit" in str(error):
+            return _too_large(src, start)
         return MalformedInputError("not valid CSV", source=src.name, line=start)
     return MalformedInputError(
         "could not be parsed as CSV (an unclosed quote?)", source=src.name, line=start
     )
+
+
+def _too_large(src: _Source, line: int) -> LimitError:
+    return LimitError(
+        f"a cell larger than {MAX_CELL_BYTES >> 20} MiB or a record larger than "
+        f"{MAX_RECORD_BYTES >> 20} MiB (the limits)",
+        source=src.name,
+        line=line,
+    )
+
+
+def _check_cells(
+    table: pa.Table | pa.RecordBatch, src: _Source, encoding: str, delimiter: str, expected: int
+) -> None:
+    """Raise the diagnosis (with its line) if a cell is larger than ``MAX_CELL_BYTES``."""
+    for column in table.columns:
+        longest = pc.max(pc.binary_length(column)).as_py()
+        if longest is not None and longest > MAX_CELL_BYTES:
+            raise _diagnose_csv(src, encoding, delimiter, expected)
 
 
 def _arrow_failure(
@@ -385,6 +426,7 @@ def _read_csv_arrow(src: _Source, fmt: TableFormat, encoding: str) -> pa.Table:
     except (pa.ArrowException, UnicodeDecodeError, ValueError) as error:
         raise _arrow_failure(error, src, encoding, fmt.delimiter, len(names)) from None
     _check_arrow_names(table.column_names, names, src)
+    _check_cells(table, src, encoding, fmt.delimiter, len(names))
     return table
 
 
@@ -414,7 +456,9 @@ def _iter_csv_arrow(
                 convert_options=convert,
             )
             _check_arrow_names(reader.schema.names, names, src)
-            yield from reader
+            for batch in reader:
+                _check_cells(batch, src, encoding, fmt.delimiter, len(header))
+                yield batch
         except (pa.ArrowException, UnicodeDecodeError, ValueError) as error:
             raise _arrow_failure(error, src, encoding, fmt.delimiter, len(header)) from None
 
@@ -561,18 +605,34 @@ def _jsonl_frames(src: _Source, encoding: str, chunk_rows: int | None) -> Iterat
 # Parquet
 
 
+def _flat(kind: pa.DataType) -> bool:
+    """Whether a Parquet column type is one privseg reads (no nesting, no raw bytes)."""
+    binary = (pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary)
+    return not pa.types.is_nested(kind) and not any(test(kind) for test in binary)
+
+
 def _parquet_file(src: _Source) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(src.arrow_input())
+        pf = pq.ParquetFile(src.arrow_input())
     except (pa.ArrowException, OSError):
         raise MalformedInputError("not a valid Parquet file", source=src.name) from None
+    _check_columns(pf.schema_arrow.names, src, line=None)
+    for field in pf.schema_arrow:
+        kind = field.type
+        if not _flat(kind):
+            raise UnsupportedFormatError(
+                f"Parquet type {kind} is not supported (flat columns of text, numbers, dates "
+                "and booleans only)",
+                source=src.name,
+                column=field.name,
+            )
+    return pf
 
 
 def _iter_parquet(
     src: _Source, chunk_rows: int, columns: Sequence[str] | None = None
 ) -> Iterator[pa.Table]:
     pf = _parquet_file(src)
-    _check_columns(pf.schema_arrow.names, src, line=None)
     names = _selected(pf.schema_arrow.names, columns, src)
     schema = pa.schema([pf.schema_arrow.field(n) for n in names])
     try:
@@ -584,7 +644,6 @@ def _iter_parquet(
 
 def _read_parquet(src: _Source) -> pa.Table:
     pf = _parquet_file(src)
-    _check_columns(pf.schema_arrow.names, src, line=None)
     try:
         return pf.read()
     except pa.ArrowException:
@@ -598,6 +657,11 @@ def _read_parquet(src: _Source) -> pa.Table:
 def _xlsx_rows(src: _Source) -> Iterator[tuple[Any, ...]]:
     import openpyxl
 
+    if src.path is not None:
+        check_xlsx(src.path, src.name)
+    else:
+        with src.open() as handle:
+            check_xlsx(handle, src.name)
     try:
         workbook = openpyxl.load_workbook(
             src.path if src.path is not None else src.open(), read_only=True, data_only=True
@@ -822,7 +886,7 @@ def fingerprint(path: str | Path) -> Fingerprint:
             digest.update(block)
     if resolved is TableFormat.PARQUET:
         meta = _parquet_file(src)
-        columns = tuple(_check_columns(meta.schema_arrow.names, src, line=None))
+        columns = tuple(meta.schema_arrow.names)
         rows = meta.metadata.num_rows
         if rows == 0:
             raise _no_rows(src, resolved)
@@ -848,6 +912,10 @@ def atomic_path(dest: str | Path, *, mode: int | None = None) -> Iterator[Path]:
     target = Path(dest)
     if target.is_dir():
         raise InputError("is a directory", source=target)
+    if target.exists() and not target.is_file():
+        raise InputError(
+            "is not a regular file: privseg replaces only regular files", source=target
+        )
     folder = target.parent
     if not folder.is_dir():
         raise SourceNotFoundError("the output folder does not exist", source=folder)
@@ -895,10 +963,13 @@ def _cast_to(table: pa.Table, schema: pa.Schema) -> pa.Table:
 class TableWriter:
     """Writes a table chunk by chunk; the file appears only when the writer closes cleanly."""
 
-    def __init__(self, sink: IO[bytes], fmt: TableFormat, name: str) -> None:
+    def __init__(
+        self, sink: IO[bytes], fmt: TableFormat, name: str, *, neutralize_formulas: bool = False
+    ) -> None:
         self._sink = sink
         self._fmt = fmt
         self._name = name
+        self._neutralize = neutralize_formulas and fmt in (TableFormat.CSV, TableFormat.TSV)
         self._schema: pa.Schema | None = None
         self._writer: Any = None
         self.rows = 0
@@ -911,6 +982,8 @@ class TableWriter:
             self._write_xlsx(df)
         else:
             table = _to_arrow(df)
+            if self._neutralize:
+                table = neutralize_formulas(table)
             if self._schema is None:
                 self._schema = table.schema
                 self._writer = self._open_arrow_writer(table.schema)
@@ -943,8 +1016,6 @@ class TableWriter:
                 self._sink.write(b"\n")
 
     def _write_xlsx(self, df: pd.DataFrame) -> None:
-        from openpyxl.cell import WriteOnlyCell
-
         if self._writer is None:
             import openpyxl
 
@@ -952,19 +1023,32 @@ class TableWriter:
             sheet = self._writer.create_sheet()
             if len(df.columns) > _XLSX_MAX_COLUMNS:
                 raise UnsupportedFormatError("too many columns for XLSX", source=self._name)
-            sheet.append([str(c) for c in df.columns])
+            sheet.append([self._xlsx_cell(sheet, str(c), str(c)) for c in df.columns])
         sheet = self._writer.worksheets[0]
         if self.rows + len(df) + 1 > _XLSX_MAX_ROWS:
             raise UnsupportedFormatError("too many rows for XLSX", source=self._name)
+        names = [str(c) for c in df.columns]
         columns = [_xlsx_values(df[c]) for c in df.columns]
         for row in zip(*columns, strict=True):
-            cells = []
-            for value in row:
-                cell = WriteOnlyCell(sheet, value=value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text starts with
-                cells.append(cell)
-            sheet.append(cells)
+            sheet.append([self._xlsx_cell(sheet, v, n) for v, n in zip(row, names, strict=True)])
+
+    def _xlsx_cell(self, sheet: Any, value: Any, column: str) -> Any:
+        """A cell whose text is always text (never a formula, whatever it starts with)."""
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.utils.exceptions import IllegalCharacterError
+
+        try:
+            cell = WriteOnlyCell(sheet, value=value)
+        except IllegalCharacterError:
+            raise MalformedInputError(
+                "a cell or name holds a control character (e.g. NUL) that XLSX cannot store; "
+                "write CSV or Parquet instead",
+                source=self._name,
+                column=column,
+            ) from None
+        if isinstance(value, str):
+            cell.data_type = "s"
+        return cell
 
     def abort(self) -> None:
         """Release the format writer after a failure (its output is about to be deleted)."""
@@ -990,6 +1074,25 @@ class TableWriter:
             self._writer.close()
 
 
+#: Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+_FORMULA_START: Final = r"^[=+\-@\t\r]"
+
+
+def neutralize_formulas(table: pa.Table) -> pa.Table:
+    """OWASP's rule for CSV opened in a spreadsheet: text cells and column names starting
+    with ``=``, ``+``, ``-``, ``@``, tab or carriage return get a leading ``'``, so they
+    are shown as text, never run as formulas. Numeric columns are left alone."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            risky = pc.match_substring_regex(column, _FORMULA_START)
+            quoted = pc.binary_join_element_wise(pa.scalar("'", column.type), column, "")
+            column = pc.if_else(risky, quoted, column)
+        columns.append(column)
+    names = [("'" + n) if re.match(_FORMULA_START, n) else n for n in table.column_names]
+    return pa.Table.from_arrays(columns, names=names)
+
+
 def _xlsx_values(column: pd.Series) -> list[Any]:
     if pd.api.types.is_datetime64_any_dtype(column):
         values: list[Any] = [None if pd.isna(v) else v.to_pydatetime() for v in column]
@@ -1003,10 +1106,13 @@ def _isna(value: Any) -> bool:
 
 
 @contextlib.contextmanager
-def open_table_writer(dest: str | Path, *, fmt: TableFormat | None = None) -> Iterator[TableWriter]:
+def open_table_writer(
+    dest: str | Path, *, fmt: TableFormat | None = None, neutralize_formulas: bool = False
+) -> Iterator[TableWriter]:
     """Context manager giving a :class:`TableWriter`; ``dest`` appears atomically on clean exit.
 
-    ``-`` writes CSV (or ``fmt`` csv/tsv/jsonl) to standard output.
+    ``-`` writes CSV (or ``fmt`` csv/tsv/jsonl) to standard output. ``neutralize_formulas``
+    applies :func:`neutralize_formulas` to CSV/TSV output (XLSX cells are always text).
     """
     if _is_stdio(dest):
         resolved = TableFormat(fmt) if fmt is not None else TableFormat.CSV
@@ -1015,7 +1121,9 @@ def open_table_writer(dest: str | Path, *, fmt: TableFormat | None = None) -> It
                 f"cannot write {resolved} to standard output", source="<stdout>"
             )
         stdout = sys.stdout.buffer
-        with _finishing(TableWriter(stdout, resolved, "<stdout>")) as writer:
+        with _finishing(
+            TableWriter(stdout, resolved, "<stdout>", neutralize_formulas=neutralize_formulas)
+        ) as writer:
             yield writer
         stdout.flush()
         return
@@ -1024,7 +1132,9 @@ def open_table_writer(dest: str | Path, *, fmt: TableFormat | None = None) -> It
     with (
         atomic_path(target) as tmp,
         tmp.open("wb") as sink,
-        _finishing(TableWriter(sink, resolved, str(target))) as writer,
+        _finishing(
+            TableWriter(sink, resolved, str(target), neutralize_formulas=neutralize_formulas)
+        ) as writer,
     ):
         yield writer
 
@@ -1039,8 +1149,16 @@ def _finishing(writer: TableWriter) -> Iterator[TableWriter]:
     writer.close()
 
 
-def write_table(df: pd.DataFrame, dest: str | Path, *, fmt: TableFormat | None = None) -> Path:
-    """Write ``df`` atomically (``-`` writes CSV to standard output); returns the path."""
-    with open_table_writer(dest, fmt=fmt) as writer:
+def write_table(
+    df: pd.DataFrame,
+    dest: str | Path,
+    *,
+    fmt: TableFormat | None = None,
+    neutralize_formulas: bool = False,
+) -> Path:
+    """Write ``df`` atomically (``-`` writes CSV to standard output); returns the path.
+
+    ``neutralize_formulas``: see :func:`open_table_writer`."""
+    with open_table_writer(dest, fmt=fmt, neutralize_formulas=neutralize_formulas) as writer:
         writer.write(df)
     return Path(dest)

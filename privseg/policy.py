@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from privseg import __version__
 from privseg.errors import InputError, PolicyError, PolicyRefusal, PrivsegError
 from privseg.io import atomic_path, iter_table, open_table, open_table_writer
+from privseg.limits import MAX_POLICY_BYTES, parse_yaml, read_regular
 from privseg.pseudonym import (
     REVERSIBLE_SUFFIX,
     IdKind,
@@ -431,21 +432,12 @@ def _duplicate_key(node: yaml.Node | None) -> tuple[str, int] | None:
 def load_policy(path: str | Path) -> Policy:
     """Read and validate a policy file; PolicyError names the file, line and field."""
     source = Path(path)
-    try:
-        raw = source.read_bytes()
-    except FileNotFoundError as error:
-        raise PolicyError("policy file not found", source=source) from error
-    except OSError as error:
-        raise PolicyError(f"cannot read policy ({type(error).__name__})", source=source) from error
+    raw = read_regular(source, MAX_POLICY_BYTES, "policy file", PolicyError)
     try:
         text = raw.decode("utf-8-sig")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
     except UnicodeDecodeError as error:
         raise PolicyError("policy is not UTF-8", source=source) from error
-    except yaml.MarkedYAMLError as error:
-        line = error.problem_mark.line + 1 if error.problem_mark else None
-        raise PolicyError(f"not valid YAML: {error.problem}", source=source, line=line) from error
+    node, data = parse_yaml(text, source)
     duplicate = _duplicate_key(node)
     if duplicate:
         raise PolicyError(f"key {duplicate[0]!r} appears twice", source=source, line=duplicate[1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -13,6 +14,7 @@ import click
 
 from privseg.errors import (
     BudgetExceededError,
+    FileAccessError,
     InputError,
     IntegrityError,
     PolicyRefusal,
@@ -40,10 +42,24 @@ def exit_code_for(error: BaseException) -> int:
     return EXIT_INTERNAL
 
 
+#: Exit code when the reader of standard output went away (as if killed by SIGPIPE).
+EXIT_BROKEN_PIPE = 141
+
+
 def fail(error: BaseException, *, debug: bool) -> NoReturn:
-    """Print one line to stderr (a traceback with --debug) and exit with the mapped code."""
+    """Print one line to stderr (a traceback with --debug) and exit with the mapped code.
+
+    OS errors (a read-only or full file system, permissions) become FileAccessError (exit 2);
+    a closed standard output (``privseg ... | head``) exits 141 like a shell pipeline would.
+    """
     if debug:
         traceback.print_exception(error, file=sys.stderr)
+    if isinstance(error, BrokenPipeError):
+        _silence_stdout()
+        click.echo("privseg: standard output was closed by its reader", err=True)
+        sys.exit(EXIT_BROKEN_PIPE)
+    if isinstance(error, OSError):
+        error = FileAccessError.of(error)
     if isinstance(error, PrivsegError):
         click.echo(f"privseg: error: {error}", err=True)
     else:
@@ -53,6 +69,17 @@ def fail(error: BaseException, *, debug: bool) -> NoReturn:
             err=True,
         )
     sys.exit(exit_code_for(error))
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
 
 
 class OutputFormat(StrEnum):

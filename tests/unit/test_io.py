@@ -33,6 +33,7 @@ from privseg.io import (
     sniff,
     write_table,
 )
+from privseg.rawvalues import raw_shape
 
 SECRET = "13800138000"  # a "cell value" that must never appear in an error message
 
@@ -515,7 +516,15 @@ _cell_text = st.text(
     ),
     max_size=12,
 )
-_column_name = _cell_text.filter(lambda s: s.strip() != "" and "\ufeff" not in s[:1])
+# Names privseg accepts: no control characters, nothing shaped like a raw value (limits.py).
+_column_name = _cell_text.filter(
+    lambda s: (
+        s.strip() != ""
+        and "\ufeff" not in s[:1]
+        and not any(ord(c) < 32 or ord(c) == 127 for c in s)
+        and raw_shape(s) is None
+    )
+)
 
 
 @st.composite
