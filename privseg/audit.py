@@ -46,7 +46,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from privseg import __version__
-from privseg.errors import IntegrityError, KeyFileError, PrivsegError, SourceNotFoundError
+from privseg.errors import (
+    InputError,
+    IntegrityError,
+    KeyFileError,
+    PrivsegError,
+    SourceNotFoundError,
+)
+from privseg.publish import Staging
+from privseg.rawvalues import raw_shape
 from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
@@ -96,23 +104,6 @@ _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
 _TAIL_BLOCK = 65536
 _MAX_TEXT = 200
 
-# Shapes of personal data that must never reach a record (checked on free-form strings).
-_RAW_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("email address", re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")),
-    ("resident ID number", re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")),
-    ("mobile number", re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)")),
-    ("card or account number", re.compile(r"(?<!\d)\d{12,19}(?!\d)")),
-    ("IP address", re.compile(r"(?<!\d)(?:\d{1,3}\.){3}\d{1,3}(?!\d)")),
-    ("coordinates", re.compile(r"-?\d{1,3}\.\d{3,}\s*,\s*-?\d{1,3}\.\d{3,}")),
-    (
-        "WeChat identifier",
-        re.compile(
-            r"(?<![A-Za-z0-9])(?:o[A-Za-z0-9_-]{27}|w[mo][A-Za-z0-9_-]{30})(?![A-Za-z0-9_-])"
-        ),
-    ),
-)
-
-
 Metric = int | float | str | bool
 
 
@@ -138,12 +129,12 @@ def _refuse_raw(name: str, value: str) -> str:
         raise PrivsegError(f"audit field {name!r} is longer than {_MAX_TEXT} characters")
     if any(ord(c) < 32 for c in value):
         raise PrivsegError(f"audit field {name!r} holds control characters")
-    for shape, pattern in _RAW_SHAPES:
-        if pattern.search(value):
-            raise PrivsegError(
-                f"audit field {name!r} looks like a raw value ({shape}); "
-                "records hold only counts, ids, hashes, category ids and column names"
-            )
+    shape = raw_shape(value)
+    if shape is not None:
+        raise InputError(
+            f"audit field {name!r} looks like a raw value ({shape}); "
+            "records hold only counts, ids, hashes, category ids and column names"
+        )
     return value
 
 
@@ -694,8 +685,13 @@ def append(
         created = not trail.exists()
         fd = os.open(trail, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            _write_line(fd, line + b"\n")
-            os.fsync(fd)
+            size = os.fstat(fd).st_size
+            try:
+                _write_line(fd, line + b"\n")
+                os.fsync(fd)
+            except OSError:
+                os.ftruncate(fd, size)  # a full disk leaves no torn line behind
+                raise
         finally:
             os.close(fd)
         if created:
@@ -749,6 +745,12 @@ class RunRecorder:
     epsilon_spent: float | None = None
     epsilon_remaining: float | None = None
     metrics: dict[str, Metric] = field(default_factory=dict)
+    staging: Staging = field(default_factory=Staging)
+
+    def stage(self, dest: str | Path) -> Path:
+        """Where to write output ``dest``: a private staging path; ``run`` publishes it under
+        ``dest`` only after this run's record is appended (``privseg.publish``)."""
+        return self.staging.path(dest)
 
     def add_input(
         self,
@@ -770,8 +772,9 @@ class RunRecorder:
         rows: int | None = None,
         columns: Sequence[str] = (),
     ) -> None:
-        """Record an output written (call after the file is in place); as ``add_input``."""
-        self.outputs.append(DatasetRef.of(path, fingerprint, rows=rows, columns=columns))
+        """Record an output written (staged by ``stage`` or already in place); as ``add_input``."""
+        ref = DatasetRef.of(self.staging.where(path), fingerprint, rows=rows, columns=columns)
+        self.outputs.append(replace(ref, path=str(Path(path).absolute())))
 
     def add_column(
         self,
@@ -914,15 +917,24 @@ def run(
         _check_pubfile(trail, public)
         _head(trail, checkpoint_path(trail, key_path), public)
     recorder = RunRecorder(command, resolve_operator(operator), purpose, policy_sha256)
+    staging = recorder.staging
     try:
         yield recorder
+        staging.check_inputs(Path(ref.path) for ref in recorder.inputs)
+        done = recorder.record(SUCCESS)
     except BaseException as error:
+        staging.discard()
         try:
             append(recorder.record(type(error).__name__), trail=trail, key=key_path)
-        except PrivsegError as audit_error:
+        except (PrivsegError, OSError) as audit_error:
             error.add_note(f"privseg: the failed run could not be audited: {audit_error}")
         raise
-    append(recorder.record(SUCCESS), trail=trail, key=key_path)
+    try:
+        append(done, trail=trail, key=key_path)
+    except BaseException:
+        staging.discard()  # no record, no publication
+        raise
+    staging.commit()
 
 
 # --------------------------------------------------------------------------- reading, verifying

@@ -21,7 +21,6 @@ import io
 import json
 import os
 import re
-import secrets
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -42,7 +41,6 @@ from privseg.errors import (
     InputError,
     LimitError,
     MalformedInputError,
-    SourceNotFoundError,
     UnsupportedFormatError,
 )
 from privseg.limits import (
@@ -53,6 +51,7 @@ from privseg.limits import (
     check_xlsx,
     require_regular,
 )
+from privseg.publish import Staging
 
 __all__ = [
     "STDIO",
@@ -905,34 +904,21 @@ def fingerprint(path: str | Path) -> Fingerprint:
 
 @contextlib.contextmanager
 def atomic_path(dest: str | Path, *, mode: int | None = None) -> Iterator[Path]:
-    """Yield a temporary path next to ``dest``; rename it over ``dest`` on success, else remove it.
+    """Yield a temporary path for ``dest`` (in a private 0700 folder beside it); rename it
+    over ``dest`` on success, else remove it (``privseg.publish.Staging`` of one file).
 
     The file gets the usual umask permissions, or exactly ``mode`` (e.g. ``0o600`` for keys).
     """
-    target = Path(dest)
-    if target.is_dir():
-        raise InputError("is a directory", source=target)
-    if target.exists() and not target.is_file():
-        raise InputError(
-            "is not a regular file: privseg replaces only regular files", source=target
+    with Staging() as staging:
+        tmp = staging.path(dest)
+        fd = os.open(
+            tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if mode is not None else 0o666
         )
-    folder = target.parent
-    if not folder.is_dir():
-        raise SourceNotFoundError("the output folder does not exist", source=folder)
-    tmp = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if mode is not None else 0o666)
-    os.close(fd)
-    try:
+        os.close(fd)
         yield tmp
         if mode is not None:
             os.chmod(tmp, mode)
-        with tmp.open("rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+        staging.commit()
 
 
 def _to_arrow(df: pd.DataFrame) -> pa.Table:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
+import signal
 from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -29,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from privseg import __version__
 from privseg.errors import InputError, PolicyError, PolicyRefusal, PrivsegError
-from privseg.io import atomic_path, iter_table, open_table, open_table_writer
+from privseg.io import iter_table, open_table, open_table_writer
+from privseg.lifecycle import die_with_parent
 from privseg.limits import MAX_POLICY_BYTES, parse_yaml, read_regular
 from privseg.pseudonym import (
     REVERSIBLE_SUFFIX,
@@ -39,6 +42,7 @@ from privseg.pseudonym import (
     ReversibleCipher,
     Tokenizer,
 )
+from privseg.publish import Staging, guard_output, staged
 from privseg.screening import ScreenReport, screen
 from privseg.streaming import WriteBehind, file_sha256, prefetched
 from privseg.taxonomy import Category, info, is_sensitive
@@ -614,8 +618,11 @@ def input_columns(the_plan: Plan) -> list[str]:
 _worker_job: tuple[Plan, PolicyKeys, pd.DataFrame] | None = None
 
 
-def _start_worker(the_plan: Plan, keys: PolicyKeys, first: pd.DataFrame) -> None:
+def _start_worker(the_plan: Plan, keys: PolicyKeys, first: pd.DataFrame, parent: int) -> None:
     global _worker_job
+    die_with_parent(parent)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler is not the worker's
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
     _worker_job = (the_plan, keys, first)
 
 
@@ -646,7 +653,7 @@ def _worker_pool(
         _APPLY_WORKERS,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_start_worker,
-        initargs=(the_plan, keys, first),
+        initargs=(the_plan, keys, first, os.getpid()),
     )
     try:
         _worker_result(pool.submit(int))  # a fork pool starts all its workers on the first submit
@@ -737,8 +744,13 @@ def apply_file(
     full: bool = False,
     encoding: str | None = None,
     chunk_rows: int = APPLY_CHUNK_ROWS,
+    staging: Staging | None = None,
 ) -> dict[str, Any]:
     """Screen ``source``, plan ``policy`` against it, enforce, write ``out`` and its manifest.
+
+    Both files are written to ``staging`` (``privseg.publish``; its owner, e.g.
+    ``audit.run``, publishes them after the audit record), or published at the end when
+    ``staging`` is None. ``out`` or its manifest being ``source`` raises FileAccessError.
 
     The table is streamed in chunks of ``chunk_rows`` rows (memory stays bounded whatever
     its size). Reading, enforcing (whole chunks in two worker processes, reading only the
@@ -752,6 +764,23 @@ def apply_file(
     source, out = Path(source), Path(out)
     if str(source) == "-":
         raise InputError("apply needs a file (its fingerprint goes into the manifest), not stdin")
+    for dest in (out, manifest_path(out)):
+        guard_output(dest, [source])
+    with staged(staging) as files:
+        return _apply_staged(source, policy, keys, out, files, full, encoding, chunk_rows)
+
+
+def _apply_staged(
+    source: Path,
+    policy: Policy,
+    keys: PolicyKeys,
+    out: Path,
+    staging: Staging,
+    full: bool,
+    encoding: str | None,
+    chunk_rows: int,
+) -> dict[str, Any]:
+    """``apply_file`` writing into ``staging``."""
     first_pass = open_table(source, chunk_rows=chunk_rows, encoding=encoding).chunks
     first = next(first_pass)
     del first_pass  # the last reference: the reader closes
@@ -785,7 +814,8 @@ def apply_file(
         rows = 0
         pending: deque[Future[pd.DataFrame]] = deque()
         try:
-            with open_table_writer(out) as writer, WriteBehind(writer.write) as behind:
+            written = staging.path(out)
+            with open_table_writer(written) as writer, WriteBehind(writer.write) as behind:
                 for chunk in prefetched(chunks):
                     if the_plan is None and screening is not None and screening.done():
                         the_plan = plan(policy, _worker_result(screening))  # a refusal raises now
@@ -812,8 +842,8 @@ def apply_file(
         input_fp = fingerprint_dict(
             source, rows, [s.column for s in the_plan.columns], input_sha.result()
         )
-    output = fingerprint_dict(out, writer.rows, output_columns(the_plan), file_sha256(out))
-    return write_manifest(the_plan, keys, input_fp, output)
+    output = fingerprint_dict(out, writer.rows, output_columns(the_plan), file_sha256(written))
+    return write_manifest(the_plan, keys, input_fp, output, staging)
 
 
 def output_columns(the_plan: Plan) -> list[str]:
@@ -822,9 +852,13 @@ def output_columns(the_plan: Plan) -> list[str]:
 
 
 def write_manifest(
-    the_plan: Plan, keys: PolicyKeys, input_fp: dict[str, Any], output_fp: dict[str, Any]
+    the_plan: Plan,
+    keys: PolicyKeys,
+    input_fp: dict[str, Any],
+    output_fp: dict[str, Any],
+    staging: Staging,
 ) -> dict[str, Any]:
-    """Write ``OUT.manifest.json`` of an apply run (any engine) and return it."""
+    """Stage ``OUT.manifest.json`` of an apply run (any engine) in ``staging``; return it."""
     policy = the_plan.policy
     manifest = {
         "privseg_version": __version__,
@@ -847,8 +881,8 @@ def write_manifest(
         "dropped_undeclared": list(the_plan.dropped_undeclared),
         "output": output_fp,
     }
-    with atomic_path(manifest_path(output_fp["path"])) as tmp:
-        tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(manifest, ensure_ascii=False, indent=2) + "\n"
+    staging.path(manifest_path(output_fp["path"])).write_text(text, encoding="utf-8")
     return manifest
 
 

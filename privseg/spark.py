@@ -41,11 +41,13 @@ from privseg.policy import (
     PolicyKeys,
     enforce,
     fingerprint_dict,
+    manifest_path,
     output_columns,
     plan,
     write_manifest,
 )
 from privseg.policy import Policy as _Policy
+from privseg.publish import Staging, guard_output, staged
 from privseg.release import (
     PER_ROW,
     Bounding,
@@ -182,21 +184,34 @@ def collect_to(df: Any, out: str | Path) -> int:
 
 
 def apply_file(
-    spark: Any, source: str | Path, policy: _Policy, keys: PolicyKeys, out: str | Path
+    spark: Any,
+    source: str | Path,
+    policy: _Policy,
+    keys: PolicyKeys,
+    out: str | Path,
+    *,
+    staging: Staging | None = None,
 ) -> dict[str, Any]:
-    """``policy.apply_file`` on Spark: same screening sample, tokens, output and manifest.
+    """``policy.apply_file`` on Spark: same screening sample, tokens, output and manifest,
+    staged and published the same way.
 
     The output is collected to the driver and written as one file (use ``apply_policy`` and
     Spark's writers for outputs larger than the driver's memory).
     """
+    for dest in (out, manifest_path(out)):
+        guard_output(dest, [source])
     df = read_table(spark, source)
     the_plan = plan_from_sample(policy, df)
     result = apply_policy(the_plan, df, keys)
-    rows_out = collect_to(result, out)
-    rows_in = df.count()
-    input_fp = fingerprint_dict(Path(source), rows_in, data_columns(df), _sha256(source))
-    output_fp = fingerprint_dict(Path(out), rows_out, output_columns(the_plan), _sha256(out))
-    return write_manifest(the_plan, keys, input_fp, output_fp)
+    with staged(staging) as files:
+        written = files.path(out)
+        rows_out = collect_to(result, written)
+        rows_in = df.count()
+        input_fp = fingerprint_dict(Path(source), rows_in, data_columns(df), _sha256(source))
+        output_fp = fingerprint_dict(
+            Path(out), rows_out, output_columns(the_plan), _sha256(written)
+        )
+        return write_manifest(the_plan, keys, input_fp, output_fp, files)
 
 
 def _sha256(path: str | Path) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -20,6 +20,9 @@ from privseg.errors import (
     PolicyRefusal,
     PrivsegError,
 )
+
+if TYPE_CHECKING:
+    from privseg.audit import RunRecorder
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,13 +138,29 @@ def report_out_option(f: F) -> F:
     )(f)
 
 
-def emit(text: str, out: Path | None) -> None:
-    """Write ``text`` to ``out`` atomically (saying so on stderr), or to standard output."""
+def emit(
+    text: str,
+    out: Path | None,
+    *,
+    record: RunRecorder | None = None,
+    inputs: Sequence[Path] = (),
+) -> None:
+    """Write ``text`` to ``out`` (saying so on stderr), or to standard output.
+
+    In an audited run (``record``) the file is staged and published after the run's record;
+    otherwise it is written atomically, and never over one of ``inputs``.
+    """
     if out is None:
         click.echo(text, nl=False)
         return
-    from privseg.io import atomic_path
+    if record is not None:
+        record.stage(out).write_text(text, encoding="utf-8")
+        record.add_output(out)
+    else:
+        from privseg.io import atomic_path
+        from privseg.publish import guard_output
 
-    with atomic_path(out) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        guard_output(out, inputs)
+        with atomic_path(out) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     click.echo(f"wrote {out}", err=True)

@@ -137,9 +137,13 @@ def apply_command(
             from privseg import spark
 
             with spark_session() as session:
-                manifest = spark.apply_file(session, source, policy, keys, out)
+                manifest = spark.apply_file(
+                    session, source, policy, keys, out, staging=record.staging
+                )
         else:
-            manifest = apply_file(source, policy, keys, out, full=full, encoding=encoding)
+            manifest = apply_file(
+                source, policy, keys, out, full=full, encoding=encoding, staging=record.staging
+            )
         record.add_manifest(manifest, policy)
         record.add_output(manifest_path(out))
     if not quiet:
@@ -262,7 +266,7 @@ def keys_rotate(
             new_tokenizer=Tokenizer(new, policy.purpose),
             new_cipher=ReversibleCipher(read(new_reversible_key), policy.purpose),
         )
-        write_table(rotated, out)
+        write_table(rotated, record.stage(out))
         for column in columns:
             outputs = [column, column + REVERSIBLE_SUFFIX]
             record.add_column(column, (), "pseudonymize", output_columns=outputs, reason="re-keyed")
@@ -376,7 +380,7 @@ def reidentify_command(
             record.add_column(
                 column + REVERSIBLE_SUFFIX, (), "reidentify", output_columns=[column + "__id"]
             )
-        write_table(out_table, out)
+        write_table(out_table, record.stage(out))
         record.add_output(out, rows=len(out_table), columns=list(out_table.columns))
     click.echo(f"{out}: {len(encrypted)} columns re-identified, {len(table)} rows", err=True)
 

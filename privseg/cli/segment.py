@@ -106,17 +106,18 @@ def assign(
     day: date = as_of.date() if as_of is not None else date.today()
     sources = (customers, orders, interactions)
     with audit.run("segment assign", trail=trail, operator=operator) as record:
+        written = out if str(out) == "-" else record.stage(out)
         if engine == Engine.SPARK:
-            rows, columns = _assign_spark(sources, scheme_set, day, out, record)
+            rows, columns = _assign_spark(sources, scheme_set, day, written, record)
         elif "-" not in map(str, sources):
-            run = assign_files(*sources, scheme_set, as_of=day, out=out, encoding=encoding)
+            run = assign_files(*sources, scheme_set, as_of=day, out=written, encoding=encoding)
             for stats in run.inputs:
                 record.add_input(stats.path, rows=stats.rows, columns=list(stats.columns))
             rows, columns = run.rows, list(run.columns)
         else:
             c, o, i = (read_input(source, record, encoding=encoding) for source in sources)
             labels = assign_segments(c, o, i, scheme_set, as_of=day)
-            write_table(labels, out)
+            write_table(labels, written)
             rows, columns = len(labels), list(labels.columns)
         record.add_input(schemes_path)
         record.set_metric("as_of", day.isoformat())

@@ -433,7 +433,9 @@ def test_chunked_writing(tmp_path: Path) -> None:
 def test_atomic_path_renames_on_success_and_removes_on_failure(tmp_path: Path) -> None:
     dest = tmp_path / "out.json"
     with atomic_path(dest) as tmp:
-        assert tmp.parent == tmp_path and tmp != dest
+        # staged in a private folder beside the destination
+        assert tmp.parent.parent == tmp_path and tmp.parent.name.startswith(".privseg-tmp-")
+        assert stat.S_IMODE(tmp.parent.stat().st_mode) == 0o700
         tmp.write_text("{}")
         assert not dest.exists()
     assert dest.read_text() == "{}"
