@@ -1072,7 +1072,8 @@ def neutralize_formulas(table: pa.Table) -> pa.Table:
     for column in table.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             risky = pc.match_substring_regex(column, _FORMULA_START)
-            quoted = pc.binary_join_element_wise(pa.scalar("'", column.type), column, "")
+            quote, empty = pa.scalar("'", column.type), pa.scalar("", column.type)
+            quoted = pc.binary_join_element_wise(quote, column, empty)
             column = pc.if_else(risky, quoted, column)
         columns.append(column)
     names = [("'" + n) if re.match(_FORMULA_START, n) else n for n in table.column_names]

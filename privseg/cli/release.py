@@ -139,11 +139,13 @@ def _publish(
     by: Sequence[str] = (),
     measures: Sequence[str] = (),
 ) -> None:
-    """Write the DP table (atomically), an optional JSON report, and a summary on stderr."""
-    io.write_table(release.table, out)
+    """Stage the DP table (CSV formulas neutralized) and an optional JSON report, published
+    after the run's audit record (``privseg.publish``), and print a summary on stderr."""
+    written = out if str(out) == "-" else record.stage(out)
+    io.write_table(release.table, written, neutralize_formulas=True)
     if report is not None:
-        with io.atomic_path(report) as tmp:
-            tmp.write_text(json.dumps(release.to_dict(), ensure_ascii=False, indent=2), "utf-8")
+        text = json.dumps(release.to_dict(), ensure_ascii=False, indent=2)
+        record.stage(report).write_text(text, "utf-8")
     plan = release.plan
     remaining = setup.account.ledger.remaining(setup.account.dataset, setup.account.purpose)
     if str(out) != "-":
