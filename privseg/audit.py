@@ -921,18 +921,13 @@ def run(
     try:
         yield recorder
         staging.check_inputs(Path(ref.path) for ref in recorder.inputs)
-        done = recorder.record(SUCCESS)
+        append(recorder.record(SUCCESS), trail=trail, key=key_path)
     except BaseException as error:
-        staging.discard()
+        staging.discard()  # no success record, no publication
         try:
             append(recorder.record(type(error).__name__), trail=trail, key=key_path)
         except (PrivsegError, OSError) as audit_error:
             error.add_note(f"privseg: the failed run could not be audited: {audit_error}")
-        raise
-    try:
-        append(done, trail=trail, key=key_path)
-    except BaseException:
-        staging.discard()  # no record, no publication
         raise
     staging.commit()
 

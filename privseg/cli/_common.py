@@ -153,12 +153,14 @@ def emit(
     if out is None:
         click.echo(text, nl=False)
         return
+    from privseg.publish import guard_output
+
     if record is not None:
+        guard_output(out, [*inputs, *(ref.path for ref in record.inputs)])
         record.stage(out).write_text(text, encoding="utf-8")
         record.add_output(out)
     else:
         from privseg.io import atomic_path
-        from privseg.publish import guard_output
 
         guard_output(out, inputs)
         with atomic_path(out) as tmp:
