@@ -58,8 +58,8 @@ from privseg.rawvalues import raw_shape
 from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
+    from privseg.dp.types import Release
     from privseg.policy import Policy
-    from privseg.release import Release
     from privseg.screening import ScreenReport
 
 __all__ = [

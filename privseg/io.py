@@ -16,10 +16,8 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
-import os
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
@@ -35,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from privseg._files import atomic_path, file_sha256
 from privseg.errors import (
     EmptyInputError,
     EncodingError,
@@ -51,7 +50,6 @@ from privseg.limits import (
     check_xlsx,
     require_regular,
 )
-from privseg.publish import Staging
 
 __all__ = [
     "STDIO",
@@ -879,10 +877,8 @@ def fingerprint(path: str | Path) -> Fingerprint:
     if _is_stdio(path):
         raise UnsupportedFormatError("a fingerprint needs a file, not standard input")
     src, resolved = _resolve(path, None)
-    digest = hashlib.sha256()
-    with src.open() as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    assert src.path is not None  # standard input was refused above
+    sha256 = file_sha256(src.path)
     if resolved is TableFormat.PARQUET:
         meta = _parquet_file(src)
         columns = tuple(meta.schema_arrow.names)
@@ -895,30 +891,11 @@ def fingerprint(path: str | Path) -> Fingerprint:
         for chunk in iter_table(path):
             rows += len(chunk)
             columns = tuple(str(c) for c in chunk.columns)
-    return Fingerprint(digest.hexdigest(), rows, columns)
+    return Fingerprint(sha256, rows, columns)
 
 
 # --------------------------------------------------------------------------------------------
 # Writing
-
-
-@contextlib.contextmanager
-def atomic_path(dest: str | Path, *, mode: int | None = None) -> Iterator[Path]:
-    """Yield a temporary path for ``dest`` (in a private 0700 folder beside it); rename it
-    over ``dest`` on success, else remove it (``privseg.publish.Staging`` of one file).
-
-    The file gets the usual umask permissions, or exactly ``mode`` (e.g. ``0o600`` for keys).
-    """
-    with Staging() as staging:
-        tmp = staging.path(dest)
-        fd = os.open(
-            tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if mode is not None else 0o666
-        )
-        os.close(fd)
-        yield tmp
-        if mode is not None:
-            os.chmod(tmp, mode)
-        staging.commit()
 
 
 def _to_arrow(df: pd.DataFrame) -> pa.Table:

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+from privseg._files import fsync_dir
 from privseg.errors import FileAccessError, InputError, SourceNotFoundError
 from privseg.tempdirs import make_private_dir
 
@@ -59,14 +60,6 @@ def guard_output(dest: str | Path, inputs: Iterable[str | Path]) -> None:
                 "is an input of this run; choose another output (inputs are never overwritten)",
                 source=target,
             )
-
-
-def _fsync(path: Path, flags: int = os.O_RDONLY) -> None:
-    fd = os.open(path, flags)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Staging:
@@ -110,11 +103,12 @@ class Staging:
         for dest, staged in self._files.items():
             if not staged.is_file():
                 raise InputError("the output was never written", source=dest)
-            _fsync(staged)
+            with staged.open("rb+") as handle:
+                os.fsync(handle.fileno())
         for dest, staged in self._files.items():
             os.replace(staged, dest)
         for folder in self._folders:
-            _fsync(folder)
+            fsync_dir(folder)
         self._files.clear()
         self.discard()
 

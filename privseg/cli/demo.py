@@ -7,8 +7,7 @@ from pathlib import Path
 import click
 
 from privseg import audit
-from privseg.cli._common import quiet_option
-from privseg.cli.audit import operator_option, trail_option
+from privseg.cli._common import operator_option, quiet_option, trail_option
 from privseg.datasets import Lang, write_demo_data
 from privseg.pipeline import DEFAULT_DEMO_DIR, run_demo
 
