@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from privseg.errors import InputError, IntegrityError, KeyFileError
+from privseg.limits import read_regular, require_regular
 
 __all__ = [
     "KEY_ENV",
@@ -62,6 +63,8 @@ TOKEN_LENGTH = 26
 REVERSIBLE_SUFFIX = "__reversible"
 _PSEUDONYM_SALT = b"privseg-pseudonym-v1"
 _REVERSIBLE_SALT = b"privseg-reversible-v1"
+#: A key file is 65 bytes; anything much larger is not one (and is never read whole).
+_KEY_FILE_BYTES = 4096
 _HEX_KEY = re.compile(r"[0-9a-f]{64}")
 _B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
 #: Two base32 characters per 10-bit value, as little-endian uint16 (first character low).
@@ -152,10 +155,8 @@ def read_key_file(path: str | Path, *, insecure_permissions: bool = False) -> Ke
     """Read a key file; refuse one that group or others can read unless told otherwise."""
     source = Path(path)
     try:
-        mode = source.stat().st_mode
-        text = source.read_text(encoding="ascii")
-    except FileNotFoundError as error:
-        raise KeyFileError("key file not found", source=source) from error
+        mode = require_regular(source, "key file", KeyFileError).st_mode
+        text = read_regular(source, _KEY_FILE_BYTES, "key file", KeyFileError).decode("ascii")
     except (OSError, UnicodeDecodeError) as error:
         raise KeyFileError(
             f"cannot read key file ({type(error).__name__})", source=source

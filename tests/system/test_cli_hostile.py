@@ -376,3 +376,16 @@ def test_reports_and_manifests_hold_no_raw_values(setup: Path) -> None:
     assert apply(setup, "t.csv", "o.csv").exit_code == 0
     manifest = json.loads((setup / "o.csv.manifest.json").read_text())
     assert "wmA" not in json.dumps(manifest) and "wmB" not in json.dumps(manifest)
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_devices_are_refused_as_tables_keys_and_schemes(setup: Path, device: str) -> None:
+    assert "regular file" in one_line(invoke("info", device), 2)
+    done = invoke("token", "--key", device, "--purpose", "p", "--kind", "other", "x")
+    assert "regular file" in one_line(done, 2)
+    done = invoke(
+        "segment", "assign", "--customers", setup / "t.csv", "--orders", setup / "t.csv",
+        "--interactions", setup / "t.csv", "--schemes", device, "--out", setup / "l.csv",
+    )  # fmt: skip
+    assert "regular file" in one_line(done, 2)
+    assert not (setup / "l.csv").exists()
