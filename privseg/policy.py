@@ -23,9 +23,9 @@ from privseg.pseudonym import (
     REVERSIBLE_SUFFIX,
     Key,
     Pseudonymize,
-    ReversibleCipher,
     Tokenizer,
 )
+from privseg.reversible import ReversibleCipher
 from privseg.screening import ScreenReport
 from privseg.taxonomy import Category, info, is_sensitive
 from privseg.transforms import (

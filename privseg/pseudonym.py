@@ -13,8 +13,6 @@ normalized id under a separate key, bound to the purpose as associated data; onl
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import os
 import re
@@ -32,12 +30,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from privseg.errors import InputError, IntegrityError, KeyFileError
+from privseg._files import atomic_path
+from privseg.errors import InputError, KeyFileError
 from privseg.limits import read_regular, require_regular
 
 __all__ = [
@@ -47,22 +44,18 @@ __all__ = [
     "IdKind",
     "Key",
     "Pseudonymize",
-    "ReversibleCipher",
     "Tokenizer",
     "load_key",
     "new_key_file",
     "normalize",
     "purpose_key",
     "read_key_file",
-    "reidentify",
-    "rotate",
 ]
 
 KEY_ENV = "PRIVSEG_MASTER_KEY"
 TOKEN_LENGTH = 26
 REVERSIBLE_SUFFIX = "__reversible"
 _PSEUDONYM_SALT = b"privseg-pseudonym-v1"
-_REVERSIBLE_SALT = b"privseg-reversible-v1"
 #: A key file is 65 bytes; anything much larger is not one (and is never read whole).
 _KEY_FILE_BYTES = 4096
 _HEX_KEY = re.compile(r"[0-9a-f]{64}")
@@ -130,24 +123,14 @@ def new_key_file(path: str | Path) -> Key:
     dest = Path(path)
     if dest.exists():
         raise KeyFileError("refusing to overwrite an existing key file", source=dest)
+    if not dest.parent.is_dir():
+        raise KeyFileError("the key file's folder does not exist", source=dest)
     key = Key(secrets.token_bytes(32))
-    tmp = dest.parent / f".{dest.name}.{secrets.token_hex(8)}.tmp"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileNotFoundError as error:
-        raise KeyFileError("the key file's folder does not exist", source=dest) from error
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(key.material.hex() + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        try:
-            os.link(tmp, dest)
-        except FileExistsError as error:
-            raise KeyFileError("refusing to overwrite an existing key file", source=dest) from error
-    finally:
-        tmp.unlink(missing_ok=True)
+        with atomic_path(dest, mode=0o600, exclusive=True) as tmp:
+            tmp.write_text(key.material.hex() + "\n", encoding="ascii")
+    except FileExistsError as error:
+        raise KeyFileError("refusing to overwrite an existing key file", source=dest) from error
     return key
 
 
@@ -196,7 +179,7 @@ def normalize(kind: IdKind, value: str) -> str:
     return str(_normalize_arrow(kind, pa.array([value], pa.large_string()))[0].as_py())
 
 
-def _as_text(values: pd.Series) -> pd.Series:
+def as_text(values: pd.Series) -> pd.Series:
     """Ids as strings; integral numbers (e.g. from Parquet or XLSX) without a trailing '.0'."""
     if pd.api.types.is_float_dtype(values.dtype):
         numbers = values.dropna()
@@ -205,7 +188,7 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.astype("str")
 
 
-def _normalize_strings(kind: IdKind, values: pd.Series) -> pd.Series:
+def normalize_strings(kind: IdKind, values: pd.Series) -> pd.Series:
     """``_normalize_arrow`` of a string Series (same index)."""
     normalized = _normalize_arrow(kind, _arrow_text(values))
     return pd.Series(normalized, index=values.index, dtype="str", name=values.name)
@@ -462,7 +445,7 @@ class Tokenizer:
 
         Distinct raw values are normalized and hashed once, then expanded back to the rows.
         """
-        tokens = self._tokens(_arrow_text(_as_text(values)), kind)
+        tokens = self._tokens(_arrow_text(as_text(values)), kind)
         return pd.Series(tokens, index=values.index, dtype="str", name=values.name)
 
     def tokenize_normalized(self, normalized: pd.Series) -> pd.Series:
@@ -495,7 +478,7 @@ def _arrow_text(values: pd.Series) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
-def _take(codes: np.ndarray, mapped: pa.Array, like: pd.Series) -> pd.Series:
+def take(codes: np.ndarray, mapped: pa.Array, like: pd.Series) -> pd.Series:
     """Expand per-unique results back to the rows of ``like``; -1 codes (nulls) stay null."""
     indices = pa.array(np.maximum(codes, 0), mask=codes < 0)
     taken = mapped.take(indices) if len(mapped) else pa.nulls(len(codes), pa.large_string())
@@ -503,141 +486,3 @@ def _take(codes: np.ndarray, mapped: pa.Array, like: pd.Series) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------- reversible mode
-
-
-class ReversibleCipher:
-    """Deterministic AES-SIV encryption of normalized ids, bound to the purpose and column.
-
-    The AES-256-SIV key is HKDF-SHA256(reversible key, salt=b"privseg-reversible-v1",
-    info=b"aes-256-siv", length=64); the associated data are two items, the purpose and
-    the token column's name (UTF-8 each), so a ciphertext opens only under the purpose and in
-    the column it was made for. Ciphertexts are lowercase, unpadded base32.
-    """
-
-    def __init__(self, key: Key, purpose: str) -> None:
-        hkdf = HKDF(
-            algorithm=hashes.SHA256(), length=64, salt=_REVERSIBLE_SALT, info=b"aes-256-siv"
-        )
-        self._aead = AESSIV(hkdf.derive(key.material))
-        self.key_id = key.key_id
-        self.purpose = purpose
-
-    def _ad(self, column: str) -> list[bytes]:
-        return [self.purpose.encode(), column.encode()]
-
-    def encrypt_one(self, normalized: str, *, column: str) -> str:
-        """Ciphertext of one normalized id of token column ``column``."""
-        sealed = self._aead.encrypt(normalized.encode(), self._ad(column))
-        return base64.b32encode(sealed).decode("ascii").rstrip("=").lower()
-
-    def decrypt_one(self, ciphertext: str, *, column: str) -> str:
-        """The normalized id; IntegrityError if the ciphertext does not open under this key,
-        purpose and column (a wrong key, or a ciphertext altered or moved from elsewhere)."""
-        text = ciphertext.strip().upper()
-        try:
-            sealed = base64.b32decode(text + "=" * (-len(text) % 8))
-            return self._aead.decrypt(sealed, self._ad(column)).decode()
-        except (InvalidTag, binascii.Error, ValueError, UnicodeDecodeError) as error:
-            raise IntegrityError(
-                f"column {column + REVERSIBLE_SUFFIX!r}: a reversible token does not decrypt "
-                "under this key, purpose and column (wrong key, or altered or moved)"
-            ) from error
-
-    def encrypt(self, values: pd.Series, kind: IdKind, *, column: str) -> pd.Series:
-        """Ciphertext per value (normalized first) of token column ``column``; nulls stay null."""
-        codes, uniques = pd.factorize(_as_text(values), use_na_sentinel=True)
-        normalized = _normalize_strings(kind, pd.Series(uniques, dtype="str"))
-        encrypted = self.encrypt_normalized(normalized, column=column)
-        return _take(codes, pa.array(encrypted.to_numpy(na_value=None), pa.large_string()), values)
-
-    def encrypt_normalized(self, normalized: pd.Series, *, column: str) -> pd.Series:
-        """Ciphertext per already-normalized id; empty ids become null like their tokens."""
-        codes, uniques = pd.factorize(normalized.astype("str"), use_na_sentinel=True)
-        mapped = [self.encrypt_one(u, column=column) if u else None for u in uniques]
-        return _take(codes, pa.array(mapped, pa.large_string()), normalized)
-
-    def decrypt(self, values: pd.Series, *, column: str) -> pd.Series:
-        """Normalized id per ciphertext of token column ``column``; nulls stay null."""
-        text = values.astype("str")
-        codes, uniques = pd.factorize(text, use_na_sentinel=True)
-        mapped = [self.decrypt_one(u, column=column) for u in uniques]
-        return _take(codes, pa.array(mapped, pa.large_string()), text)
-
-
-def reidentify(
-    table: pd.DataFrame,
-    columns: Sequence[str],
-    cipher: ReversibleCipher,
-    tokenizer: Tokenizer | None,
-) -> pd.DataFrame:
-    """Replace each ``C__reversible`` of ``columns`` by ``C__id`` (the decrypted normalized id).
-
-    Where the row also holds the HMAC token ``C``, the id must give that token under
-    ``tokenizer`` (the pseudonym key of the same purpose): a ciphertext moved from another
-    row, or a token altered, raises IntegrityError naming the column and the count of rows.
-    ``tokenizer`` may be None only when no column ``C`` is present.
-    """
-    out = table.copy()
-    for column in columns:
-        companion = column + REVERSIBLE_SUFFIX
-        position = int(out.columns.get_loc(companion))
-        ids = cipher.decrypt(out.pop(companion), column=column)
-        if column in table.columns:
-            if tokenizer is None:
-                raise KeyFileError(
-                    f"column {column!r}: pass the pseudonym key (--key) to check the "
-                    "decrypted ids against the tokens"
-                )
-            expected = tokenizer.tokenize_normalized(ids)
-            actual = table[column]
-            both = expected.notna().to_numpy() & actual.notna().to_numpy()
-            exp_text = expected.astype("str").to_numpy(dtype=object)[both]
-            bad = int((exp_text != actual.astype("str").to_numpy(dtype=object)[both]).sum())
-            if bad:
-                raise IntegrityError(
-                    f"column {column!r}: {bad} rows whose decrypted id does not give the "
-                    "row's token (a ciphertext moved between rows, or an altered token)"
-                )
-        out.insert(position, column + "__id", ids)
-    return out
-
-
-def rotate(
-    table: pd.DataFrame,
-    columns: Sequence[str],
-    *,
-    old_tokenizer: Tokenizer,
-    old_cipher: ReversibleCipher,
-    new_tokenizer: Tokenizer,
-    new_cipher: ReversibleCipher,
-) -> pd.DataFrame:
-    """Re-key pseudonymized columns that carry reversible ciphertexts, without raw inputs.
-
-    For each column ``C`` the ciphertext column ``C__reversible`` is opened with the old
-    reversible key; the ids must give the existing tokens under the old key (else the keys
-    are not the ones the table was made with); then ``C`` (new master key) and
-    ``C__reversible`` (new reversible key) are recomputed. HMAC tokens alone cannot be
-    rotated: they are one-way, so a column without its ciphertext raises InputError.
-    """
-    purposes = {old_tokenizer.purpose, old_cipher.purpose, new_tokenizer.purpose}
-    if len(purposes | {new_cipher.purpose}) != 1:
-        raise InputError("rotation keeps the purpose: every key must be used for one purpose")
-    out = table.copy()
-    for column in columns:
-        companion = column + REVERSIBLE_SUFFIX
-        if companion not in table.columns:
-            raise InputError(
-                "has only one-way HMAC tokens, which cannot be re-keyed without the raw ids; "
-                "re-run privseg apply on the source with the new key (README, key rotation)",
-                column=column,
-            )
-        normalized = old_cipher.decrypt(table[companion], column=column)
-        expected = old_tokenizer.tokenize_normalized(normalized)
-        if not expected.equals(table[column].astype("str")):
-            raise InputError(
-                "tokens do not match the old key and its ciphertexts: wrong --old-key?",
-                column=column,
-            )
-        out[column] = new_tokenizer.tokenize_normalized(normalized)
-        out[companion] = new_cipher.encrypt_normalized(normalized, column=column)
-    return out

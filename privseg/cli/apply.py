@@ -31,14 +31,12 @@ from privseg.pseudonym import (
     IdKind,
     Key,
     Pseudonymize,
-    ReversibleCipher,
     Tokenizer,
     load_key,
     new_key_file,
     read_key_file,
-    reidentify,
-    rotate,
 )
+from privseg.reversible import ReversibleCipher, reidentify, rotate
 
 COMMANDS: list[click.Command] = []
 
@@ -151,7 +149,7 @@ def apply_command(
             encoding=encoding,
             staging=record.staging,
         )
-        record.add_manifest(manifest.to_dict(), policy)
+        manifest.record_to(record, policy)
         record.add_output(manifest_path(out))
     if not quiet:
         kept = len(manifest.columns) - len(manifest.dropped)

@@ -8,8 +8,8 @@ import click
 
 from privseg import audit
 from privseg.cli._common import operator_option, quiet_option, trail_option
-from privseg.datasets import Lang, write_demo_data
-from privseg.pipeline import DEFAULT_DEMO_DIR, run_demo
+from privseg.demo.generator import Lang, write_demo_data
+from privseg.demo.pipeline import DEFAULT_DEMO_DIR, run_demo
 
 COMMANDS: list[click.Command] = []
 

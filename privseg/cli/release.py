@@ -148,7 +148,7 @@ def _publish(
         record.add_output(out, rows=len(release.table), columns=list(release.table.columns))
     if report is not None:
         record.add_output(report)
-    record.add_release(release, float(remaining.epsilon), by=by, measures=measures)
+    release.record_to(record, float(remaining.epsilon), by=by, measures=measures)
     scale = "" if math.isnan(plan.noise_scale) else f" noise (scale {plan.noise_scale:g})"
     click.echo(
         f"privseg: released {len(release.table)} rows to {out}: {plan.kind.value}, "

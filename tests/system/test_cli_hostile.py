@@ -24,7 +24,7 @@ from click.testing import CliRunner, Result
 
 from privseg import audit
 from privseg.cli import main
-from privseg.datasets import write_demo_data
+from privseg.demo.generator import write_demo_data
 from privseg.limits import MAX_COLUMNS, MAX_POLICY_BYTES
 
 PRIVSEG = shutil.which("privseg") or str(Path(sys.executable).with_name("privseg"))

@@ -11,7 +11,8 @@ from privseg._resources import policies_dir
 from privseg.errors import InputError, PolicyError, PolicyRefusal
 from privseg.policy import Action, PolicyKeys, enforce, load_policy, plan
 from privseg.policy_model import schema_text
-from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
+from privseg.pseudonym import IdKind, Key, Tokenizer
+from privseg.reversible import ReversibleCipher
 from privseg.screening import ColumnVerdict, ScreenReport
 from privseg.segments import load_schemes
 from privseg.taxonomy import Category, is_sensitive

@@ -22,16 +22,14 @@ from privseg.pseudonym import (
     KEY_ENV,
     IdKind,
     Key,
-    ReversibleCipher,
     Tokenizer,
     load_key,
     new_key_file,
     normalize,
     purpose_key,
     read_key_file,
-    reidentify,
-    rotate,
 )
+from privseg.reversible import ReversibleCipher, reidentify, rotate
 
 VECTOR_KEY = Key(bytes.fromhex("7f3a9c0e5b2d4f6a8c1e3b5d7f9a0c2e4b6d8f1a3c5e7b9d0f2a4c6e8b1d3f5a"))
 OTHER_KEY = Key(bytes(range(32)))
