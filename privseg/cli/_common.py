@@ -53,6 +53,8 @@ def exit_code_for(error: BaseException) -> int:
     return EXIT_INTERNAL
 
 
+#: ``privseg audit verify``: nothing wrong found, but the signer or completeness unconfirmed.
+EXIT_UNCONFIRMED = 6
 #: Exit code when the reader of standard output went away (as if killed by SIGPIPE).
 EXIT_BROKEN_PIPE = 141
 

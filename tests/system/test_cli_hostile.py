@@ -23,6 +23,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from privseg import audit
+from privseg.audit import recorder as audit_recorder
 from privseg.cli import main
 from privseg.demo.generator import write_demo_data
 from privseg.limits import MAX_COLUMNS, MAX_POLICY_BYTES
@@ -106,14 +107,14 @@ def test_bad_headers_exit_2_and_publish_nothing(setup: Path, header: str, why: s
 def test_failed_trail_append_publishes_nothing(
     setup: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = audit.append
+    real = audit_recorder.append
 
     def full_disk(record: audit.AuditRecord, **kwargs: object) -> audit.AuditRecord:
         if record.outcome == audit.SUCCESS:
             raise OSError(errno.ENOSPC, "No space left on device", os.environ[audit.ENV_TRAIL])
         return real(record, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(audit, "append", full_disk)
+    monkeypatch.setattr(audit_recorder, "append", full_disk)
     monkeypatch.chdir(setup)
     args = ["apply", "t.csv", "--policy", "p.yaml", "--key", "k.key", "--out", "o.csv"]
     result = CliRunner().invoke(main, args)
