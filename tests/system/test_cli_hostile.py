@@ -390,3 +390,80 @@ def test_devices_are_refused_as_tables_keys_and_schemes(setup: Path, device: str
     )  # fmt: skip
     assert "regular file" in one_line(done, 2)
     assert not (setup / "l.csv").exists()
+
+
+# ------------------------------------------------------------------ outside auditors
+
+
+def test_outside_auditor_verifies_from_public_material(
+    setup: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert apply(setup, "t.csv", "o.csv").exit_code == 0
+    trail = Path(os.environ[audit.ENV_TRAIL])
+    auditor = tmp_path_factory.mktemp("auditor")
+    done = invoke("audit", "checkpoint", "--out", auditor / "cp.json")
+    assert done.exit_code == 0, done.output
+    signer = json.loads((auditor / "cp.json").read_text())["signer"]
+    copy = auditor / "trail.jsonl"  # another path than the owner's
+    copy.write_bytes(trail.read_bytes())
+    (auditor / "signer.pem").write_bytes(audit.public_key_path(trail).read_bytes())
+    audit.public_key_path(copy).write_bytes(audit.public_key_path(trail).read_bytes())
+    # the auditor holds no private key at all
+    monkeypatch.delenv(audit.ENV_KEY)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(auditor / "config"))
+    alone = invoke("audit", "verify", "--trail", copy)
+    assert alone.exit_code == 6 and alone.stdout.startswith("UNCONFIRMED")
+    assert "completeness not confirmed" in alone.stdout and "signer not confirmed" in alone.stdout
+    for pin in (["--public-key", auditor / "signer.pem"], ["--signer", signer]):
+        done = invoke("audit", "verify", "--trail", copy, *pin, "--checkpoint", auditor / "cp.json")
+        assert done.exit_code == 0 and done.stdout.startswith("OK"), done.output
+    # a forged trail with its own forged public key
+    forger = tmp_path_factory.mktemp("forger")
+    monkeypatch.setenv(audit.ENV_KEY, str(forger / "k.key"))
+    forged = forger / "trail.jsonl"
+    with audit.run("apply", trail=forged, purpose="t"):
+        pass
+    monkeypatch.delenv(audit.ENV_KEY)
+    unpinned = invoke("audit", "verify", "--trail", forged)
+    assert unpinned.exit_code == 6 and signer not in unpinned.stdout
+    pinned = invoke("audit", "verify", "--trail", forged, "--signer", signer)
+    assert "TAMPERED" in one_line(pinned, 5)
+    # records cut from the end
+    copy.write_bytes(b"".join(copy.read_bytes().splitlines(keepends=True)[:-1]))
+    cut = invoke("audit", "verify", "--trail", copy, "--signer", signer,
+                 "--checkpoint", auditor / "cp.json")  # fmt: skip
+    assert "truncated" in one_line(cut, 5)
+
+
+def test_lost_checkpoint_is_recovered_by_audit_repair(setup: Path) -> None:
+    assert apply(setup, "t.csv", "o.csv").exit_code == 0
+    trail = Path(os.environ[audit.ENV_TRAIL])
+    records = trail.read_bytes()
+    audit.checkpoint_path(trail, Path(os.environ[audit.ENV_KEY])).unlink()
+    assert "audit repair" in one_line(apply(setup, "t.csv", "o2.csv"), 5)
+    assert invoke("audit", "verify").exit_code == 6
+    repaired = invoke("audit", "repair")
+    assert repaired.exit_code == 0 and "checkpointed" in repaired.stdout
+    assert trail.read_bytes().startswith(records)
+    assert invoke("audit", "verify").exit_code == 0
+    assert apply(setup, "t.csv", "o2.csv").exit_code == 0
+
+
+def test_run_report_ignores_manifests_that_do_not_match_the_trail(setup: Path) -> None:
+    (setup / "p.yaml").write_text(
+        POLICY.replace("kind: wechat_id}", "kind: wechat_id, reversible: true}"), encoding="utf-8"
+    )
+    assert invoke("keys", "new", setup / "r.key").exit_code == 0
+    done = invoke(
+        "apply", setup / "t.csv", "--policy", setup / "p.yaml", "--key", setup / "k.key",
+        "--reversible-key", setup / "r.key", "--out", setup / "o.csv",
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    manifest = setup / "o.csv.manifest.json"
+    genuine = json.loads(manifest.read_text())["reversible_key_id"]
+    report = invoke("report", "run", "--format", "md")
+    assert report.exit_code == 0 and genuine in report.stdout
+    forged = json.loads(manifest.read_text()) | {"reversible_key_id": "f" * 16}
+    manifest.write_text(json.dumps(forged), encoding="utf-8")
+    report = invoke("report", "run", "--format", "md")
+    assert report.exit_code == 0 and "f" * 16 not in report.stdout

@@ -445,3 +445,62 @@ def test_crash_before_the_checkpoint_is_rolled_forward(trail: Path, key: Path) -
     _runs(trail, 1)
     result = audit.verify(trail)
     assert result.ok and result.records == 4 and not result.detail
+
+
+# ---------------------------------------------------------------- recovery
+
+
+def _last(trail: Path) -> audit.AuditRecord:
+    return audit.read_records(trail)[-1]
+
+
+def test_repair_after_a_lost_checkpoint_keeps_every_record(trail: Path, key: Path) -> None:
+    _runs(trail, 3)
+    before = trail.read_bytes()
+    audit.checkpoint_path(trail, key).unlink()
+    with pytest.raises(IntegrityError, match="audit repair"):
+        _runs(trail, 1)
+    done = audit.repair(trail)
+    assert any("checkpointed 3 records" in line for line in done)
+    assert trail.read_bytes().startswith(before)  # nothing dropped or rewritten
+    record = _last(trail)
+    assert record.command == "audit repair" and dict(record.metrics)["reason"] == (
+        "checkpoint_missing"
+    )
+    assert audit.verify(trail).outcome is audit.Outcome.OK
+    _runs(trail, 1)
+    assert audit.verify(trail).records == 5
+
+
+def test_repair_after_a_cut_tail_records_the_loss(trail: Path) -> None:
+    _runs(trail, 3)
+    _write(trail, _lines(trail)[:2])
+    assert audit.verify(trail).problem is Problem.TRUNCATED
+    audit.repair(trail)
+    metrics = dict(_last(trail).metrics)
+    assert metrics["reason"] == "records_cut_from_the_end"
+    assert (metrics["records_found"], metrics["records_checkpointed"]) == (2, 3)
+    assert audit.verify(trail).outcome is audit.Outcome.OK
+    _runs(trail, 1)
+
+
+def test_repair_never_rewrites_an_altered_or_replaced_trail(
+    tmp_path: Path, trail: Path, key: Path
+) -> None:
+    _runs(trail, 2)
+    lines = _lines(trail)
+    altered = lines[0].replace(b"marketing", b"marketinG")
+    _write(trail, [altered, lines[1]])
+    with pytest.raises(IntegrityError, match="cannot repair"):
+        audit.repair(trail)
+    assert _lines(trail) == [altered, lines[1]]
+    other = tmp_path / "other" / "trail.jsonl"
+    _runs(other, 2)  # another valid trail signed by the same key
+    trail.write_bytes(other.read_bytes())
+    with pytest.raises(IntegrityError, match="another trail"):
+        audit.repair(trail)
+
+
+def test_verify_refuses_devices_as_trails(tmp_path: Path) -> None:
+    with pytest.raises(SourceNotFoundError, match="regular file"):
+        audit.verify(Path("/dev/null"))
