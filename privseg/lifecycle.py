@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from types import FrameType
 from typing import Final
 
-__all__ = ["Terminated", "die_with_parent", "handle_termination"]
+__all__ = ["Terminated", "critical", "die_with_parent", "handle_termination"]
 
 _SIGNALS: Final = (signal.SIGTERM, signal.SIGHUP)
 _PR_SET_PDEATHSIG: Final = 1
@@ -34,10 +34,34 @@ class Terminated(BaseException):
         self.signum = signum
 
 
+#: Signals that arrived inside ``critical`` blocks (how deep we are, and what came).
+_critical_depth = 0
+_pending: list[int] = []
+
+
 def _raise(signum: int, _frame: FrameType | None) -> None:
+    if _critical_depth:
+        _pending.append(signum)  # raised when the critical block ends
+        return
     for sig in _SIGNALS:  # a second signal while unwinding must not interrupt the clean-up
         signal.signal(sig, signal.SIG_IGN)
     raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def critical() -> Iterator[None]:
+    """Within the block SIGTERM and SIGHUP wait: :class:`Terminated` is raised when it ends
+    (an audit line is never cut in half, a publication never left half done)."""
+    global _critical_depth
+    _critical_depth += 1
+    try:
+        yield
+    finally:
+        _critical_depth -= 1
+        if not _critical_depth and _pending:
+            signum = _pending[0]
+            _pending.clear()
+            _raise(signum, None)
 
 
 @contextlib.contextmanager

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from privseg._files import atomic_path
 from privseg.errors import InputError, KeyFileError
+from privseg.lifecycle import die_with_parent
 from privseg.limits import read_regular, require_regular
 
 __all__ = [
@@ -373,9 +374,11 @@ def _forked_blocks(work: Callable[[pa.Array], bytes], values: pa.Array) -> tuple
     half = len(values) // 2
     first, second = values.slice(0, half), values.slice(half)
     read_fd, write_fd = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         try:
+            die_with_parent(parent)
             os.close(read_fd)
             data = work(second)
             with os.fdopen(write_fd, "wb") as pipe:

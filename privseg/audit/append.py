@@ -35,6 +35,7 @@ from privseg.audit.signing import (
     write_exclusive,
 )
 from privseg.errors import IntegrityError, PrivsegError
+from privseg.lifecycle import critical
 
 __all__ = [
     "append",
@@ -197,22 +198,28 @@ def append(
         signed = replace(chained, signature=private.sign(chained.unsigned_bytes()).hex())
         line = signed.canonical()
         created = not trail.exists()
-        fd = os.open(trail, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            size = os.fstat(fd).st_size
-            try:
-                write_line(fd, line + b"\n")
-                os.fsync(fd)
-            except OSError:
-                os.ftruncate(fd, size)  # a full disk leaves no torn line behind
-                raise
-        finally:
-            os.close(fd)
-        if created:
-            fsync_dir(trail.parent)
-        tid = current_trail_id(trail) or trail_id(line)
-        write_checkpoint(cp_path, signed_checkpoint(tid, seq + 1, sha256_hex(line), private))
+        with critical():  # SIGTERM waits: never half a line, never a line without checkpoint
+            _write_record(trail, line, created)
+            tid = current_trail_id(trail) or trail_id(line)
+            write_checkpoint(cp_path, signed_checkpoint(tid, seq + 1, sha256_hex(line), private))
     return signed
+
+
+def _write_record(trail: Path, line: bytes, created: bool) -> None:
+    """Append ``line`` and a newline with one write, fsynced; cut off again if it fails."""
+    fd = os.open(trail, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        try:
+            write_line(fd, line + b"\n")
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, size)  # a full disk leaves no torn line behind
+            raise
+    finally:
+        os.close(fd)
+    if created:
+        fsync_dir(trail.parent)
 
 
 def drop_torn_line(trail: Path) -> bool:

@@ -31,6 +31,7 @@ from privseg.audit.records import (
 )
 from privseg.audit.signing import default_key_path
 from privseg.errors import PrivsegError
+from privseg.lifecycle import critical
 from privseg.publish import Staging
 from privseg.taxonomy import Category
 
@@ -178,7 +179,10 @@ def run(
     """Audit one command: append a record on success, or one with the error class and re-raise.
 
     The trail's head is checked before the body runs, so a broken trail stops a command before
-    it reads any data (IntegrityError).
+    it reads any data (IntegrityError). Audit first, publish second: outputs written to
+    ``recorder.stage(dest)`` are fingerprinted into the record (``add_output(dest)``) and
+    renamed into place only after the success record is appended; outputs that would replace
+    an input, a failure anywhere, or a record that cannot be appended leave nothing published.
     """
     trail = trail or default_trail()
     key_path = key or default_key_path()
@@ -188,12 +192,23 @@ def run(
     try:
         yield recorder
         staging.check_inputs(Path(ref.path) for ref in recorder.inputs)
-        append(recorder.record(SUCCESS), trail=trail, key=key_path)
     except BaseException as error:
-        staging.discard()  # no success record, no publication
-        try:
-            append(recorder.record(type(error).__name__), trail=trail, key=key_path)
-        except (PrivsegError, OSError) as audit_error:
-            error.add_note(f"privseg: the failed run could not be audited: {audit_error}")
+        _failed(recorder, error, trail, key_path)
         raise
-    staging.commit()
+    with critical():  # SIGTERM waits until the record is appended and the outputs published
+        try:
+            append(recorder.record(SUCCESS), trail=trail, key=key_path)
+        except BaseException as error:
+            _failed(recorder, error, trail, key_path)
+            raise
+        staging.commit()
+
+
+def _failed(recorder: RunRecorder, error: BaseException, trail: Path, key: Path) -> None:
+    """Discard the run's staged outputs (no success record, no publication) and append a
+    record of the failure, or note on ``error`` why it could not be appended."""
+    recorder.staging.discard()
+    try:
+        append(recorder.record(type(error).__name__), trail=trail, key=key)
+    except (PrivsegError, OSError) as audit_error:
+        error.add_note(f"privseg: the failed run could not be audited: {audit_error}")

@@ -52,14 +52,19 @@ def _csv_header(src: Source, encoding: str, delimiter: str) -> list[str]:
         lines = io.StringIO(text, newline="").readlines()
         reader = csv.reader(lines, delimiter=delimiter)
         row: list[str] = []
-        for row in reader:
-            if row:
-                break
+        try:
+            for row in reader:
+                if row:
+                    break
+        except csv.Error:
+            raise _too_large(src, 1) from None
         if not row or not "".join(row).strip():
             if at_end:
                 raise EmptyInputError("the file has no header", source=src.name)
         elif at_end or reader.line_num < len(lines):
             return check_columns(row, src, line=reader.line_num)
+        if size > MAX_RECORD_BYTES:
+            raise _too_large(src, 1)
         size *= 4
 
 
