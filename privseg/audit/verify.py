@@ -169,6 +169,8 @@ def _verifier(
         # the home folder's signing key signs other trails: verify with the key beside this one
     if beside is not None:
         return _Verifier(beside, False, None)
+    if not trail.exists():
+        raise SourceNotFoundError("audit trail does not exist", source=trail)
     raise SourceNotFoundError(
         "no key to verify with: no signing key and no public key beside the trail; "
         "pass --public-key",
