@@ -3,8 +3,9 @@
 ==========================  =========================================================
 ``MAX_COLUMNS``             columns of a table (screening costs time per column)
 ``MAX_COLUMN_NAME``         characters of a column name (the audit trail's field limit)
-``MAX_CELL_BYTES``          UTF-8 bytes of one CSV/TSV/JSONL cell
-``MAX_RECORD_BYTES``        bytes of one CSV/TSV/JSONL record (line or quoted record)
+``MAX_CELL_BYTES``          UTF-8 bytes of one CSV/TSV/JSONL cell (checked exactly)
+``MAX_RECORD_BYTES``        bytes of one JSONL line; CSV/TSV records longer than this may be
+                            refused where pyarrow's 1 MiB blocks cannot hold them
 ``MAX_XLSX_EXPANDED``       bytes of an XLSX workbook once decompressed
 ``MAX_POLICY_BYTES``        bytes of a policy or segment-scheme YAML file
 ``MAX_YAML_NODES``          YAML nodes once aliases are expanded (no "billion laughs")
@@ -54,7 +55,7 @@ __all__ = [
 MAX_COLUMNS: Final = 1024
 MAX_COLUMN_NAME: Final = 200
 MAX_CELL_BYTES: Final = 1 << 20
-MAX_RECORD_BYTES: Final = 8 << 20
+MAX_RECORD_BYTES: Final = 1 << 20
 MAX_XLSX_EXPANDED: Final = 256 << 20
 MAX_POLICY_BYTES: Final = 1 << 20
 MAX_YAML_NODES: Final = 100_000

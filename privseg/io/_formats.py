@@ -73,7 +73,8 @@ def _csv_options(
 ) -> tuple[pacsv.ReadOptions, pacsv.ParseOptions, pacsv.ConvertOptions]:
     arrow_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
     read = pacsv.ReadOptions(encoding=arrow_encoding, autogenerate_column_names=False)
-    read.block_size = block_size or MAX_RECORD_BYTES  # records up to the limit parse
+    if block_size is not None:
+        read.block_size = block_size
     parse = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
     convert = pacsv.ConvertOptions(
         column_types=dict.fromkeys(names, pa.large_string()),
@@ -86,30 +87,31 @@ def _csv_options(
 
 
 def _diagnose_csv(src: Source, encoding: str, delimiter: str, expected: int) -> InputError:
-    """Find why pyarrow refused a CSV (or a cell is too large): the first undecodable line,
-    ragged record or record past the size limits, with the line it starts on."""
-    csv.field_size_limit(MAX_CELL_BYTES)  # characters; bytes are checked per row below
-    line_numbers: list[int] = []
+    """Find why pyarrow refused a CSV: the first undecodable line, ragged record or record
+    past ``MAX_RECORD_BYTES``, with the line it starts on."""
+    csv.field_size_limit(MAX_CELL_BYTES)  # characters: never more than the bytes
+    consumed = 0
 
     def lines() -> Iterator[str]:
-        for lineno, text in decoded_lines(src, encoding):
-            line_numbers.append(lineno)
+        nonlocal consumed
+        for _, text in decoded_lines(src, encoding):
+            consumed += len(text.encode(encoding, "replace"))
             yield text
 
     reader = csv.reader(lines(), delimiter=delimiter)
-    start = 1
+    start, start_bytes = 1, 0
     try:
-        for row in reader:
+        for row in reader:  # the reader pulls exactly the lines of each record
+            cells = [len(field.encode(encoding, "replace")) for field in row]
+            if consumed - start_bytes > MAX_RECORD_BYTES or max(cells, default=0) > MAX_CELL_BYTES:
+                return _too_large(src, start)
             if row and len(row) != expected and reader.line_num > 1:
                 return MalformedInputError(
                     f"ragged row: expected {expected} fields, found {len(row)}",
                     source=src.name,
                     line=start,
                 )
-            sizes = [len(field.encode(encoding, "replace")) for field in row]
-            if sizes and (max(sizes) > MAX_CELL_BYTES or sum(sizes) > MAX_RECORD_BYTES):
-                return _too_large(src, start)
-            start = reader.line_num + 1
+            start, start_bytes = reader.line_num + 1, consumed
     except csv.Error as error:
         if "field limit" in str(error):
             return _too_large(src, start)
@@ -121,8 +123,7 @@ def _diagnose_csv(src: Source, encoding: str, delimiter: str, expected: int) -> 
 
 def _too_large(src: Source, line: int) -> LimitError:
     return LimitError(
-        f"a cell larger than {MAX_CELL_BYTES >> 20} MiB or a record larger than "
-        f"{MAX_RECORD_BYTES >> 20} MiB (the limits)",
+        f"a cell or record larger than the {MAX_RECORD_BYTES >> 20} MiB limit",
         source=src.name,
         line=line,
     )
@@ -131,11 +132,16 @@ def _too_large(src: Source, line: int) -> LimitError:
 def _check_cells(
     table: pa.Table | pa.RecordBatch, src: Source, encoding: str, delimiter: str, expected: int
 ) -> None:
-    """Raise the diagnosis (with its line) if a cell is larger than ``MAX_CELL_BYTES``."""
+    """The diagnosis (with its line) if a cell is larger than ``MAX_CELL_BYTES``. A chunk no
+    larger than the limit cannot hold such a cell, so only unusual chunks are measured."""
     for column in table.columns:
-        longest = pc.max(pc.binary_length(column)).as_py()
-        if longest is not None and longest > MAX_CELL_BYTES:
-            raise _diagnose_csv(src, encoding, delimiter, expected)
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        for chunk in chunks:
+            if chunk.nbytes <= MAX_CELL_BYTES:
+                continue
+            longest = pc.max(pc.binary_length(chunk)).as_py()
+            if longest is not None and longest > MAX_CELL_BYTES:
+                raise _diagnose_csv(src, encoding, delimiter, expected)
 
 
 def _arrow_failure(
