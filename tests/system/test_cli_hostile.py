@@ -468,3 +468,22 @@ def test_run_report_ignores_manifests_that_do_not_match_the_trail(setup: Path) -
     manifest.write_text(json.dumps(forged), encoding="utf-8")
     report = invoke("report", "run", "--format", "md")
     assert report.exit_code == 0 and "f" * 16 not in report.stdout
+
+
+def test_release_over_its_input_is_refused_before_the_ledger_is_charged(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame({"uid": [f"wm{i}" for i in range(20)], "seg": ["a", "b"] * 10}).to_csv(
+        labels, index=False
+    )
+    original = labels.read_bytes()
+    ledger = tmp_path / "b.db"
+    assert invoke("budget", "set", "d", "--epsilon", "1", "--ledger", ledger).exit_code == 0
+    done = invoke(
+        "release", "counts", labels, "--by", "seg", "--keys", "seg=a,b", "--epsilon", "0.5",
+        "--dataset", "d", "--unit", "uid", "--ledger", ledger, "--out", labels,
+    )  # fmt: skip
+    assert "input" in one_line(done, 2)
+    assert labels.read_bytes() == original
+    status = invoke("budget", "status", "--ledger", ledger, "--format", "json")
+    (budget,) = json.loads(status.stdout)["budgets"]
+    assert budget["spent"]["epsilon"] == 0 and budget["releases"] == 0
