@@ -162,20 +162,22 @@ def check_yaml_nodes(node: yaml.Node | None, source: Path) -> None:
         size(node)
 
 
-def parse_yaml(text: str, source: Path | str) -> tuple[yaml.Node | None, object]:
+def parse_yaml(
+    text: str, source: Path | str, error: type[InputError] = PolicyError
+) -> tuple[yaml.Node | None, object]:
     """Safe-load YAML text after checking its expanded size: (node tree, data).
 
-    Every YAML problem is a PolicyError with the line where known; too many nodes once
+    Every YAML problem is an ``error`` with the line where known; too many nodes once
     aliases are expanded is a LimitError.
     """
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         check_yaml_nodes(node, Path(source))
         return node, yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
         line = None if mark is None else mark.line + 1
-        problem = getattr(error, "problem", None) or "bad characters or structure"
-        raise PolicyError(f"not valid YAML: {problem}", source=source, line=line) from None
+        problem = getattr(exc, "problem", None) or "bad characters or structure"
+        raise error(f"not valid YAML: {problem}", source=source, line=line) from None
     except RecursionError:
         raise LimitError("YAML nested too deeply", source=source) from None

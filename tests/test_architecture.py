@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "privseg.lifecycle",
         "privseg.publish",
         "privseg.limits",
+        "privseg._yaml",
     ),
     ("privseg.io", "privseg.tableinfo", "privseg.audit", "privseg.lineage"),
     ("privseg.screening",),
