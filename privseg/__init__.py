@@ -41,9 +41,9 @@ if TYPE_CHECKING:
     from privseg.dp.quantiles import release_quantiles
     from privseg.dp.types import Account, Bounding, Release, ReleasePlan
     from privseg.io import TableFormat, iter_table, read_table, write_table
-    from privseg.keys import Key
     from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
-    from privseg.pseudonym import IdKind, ReversibleCipher, Tokenizer
+    from privseg.pseudonym import IdKind, Key, Tokenizer
+    from privseg.reversible import ReversibleCipher
     from privseg.schemes import SchemeKind, Schemes, load_schemes
     from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
     from privseg.segments import assign as assign_segments
@@ -61,7 +61,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "IdKind": ("privseg.pseudonym", "IdKind"),
     "KMeansMethod": ("privseg.dp.kmeans", "KMeansMethod"),
     "KMeansResult": ("privseg.dp.kmeans", "KMeansResult"),
-    "Key": ("privseg.keys", "Key"),
+    "Key": ("privseg.pseudonym", "Key"),
     "Ledger": ("privseg.dp.ledger", "Ledger"),
     "Plan": ("privseg.policy", "Plan"),
     "Policy": ("privseg.policy", "Policy"),
@@ -69,7 +69,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "PrivacyBudget": ("privseg.dp.ledger", "PrivacyBudget"),
     "Release": ("privseg.dp.types", "Release"),
     "ReleasePlan": ("privseg.dp.types", "ReleasePlan"),
-    "ReversibleCipher": ("privseg.pseudonym", "ReversibleCipher"),
+    "ReversibleCipher": ("privseg.reversible", "ReversibleCipher"),
     "RiskReport": ("privseg.anonymity", "RiskReport"),
     "SchemeKind": ("privseg.schemes", "SchemeKind"),
     "Schemes": ("privseg.schemes", "Schemes"),

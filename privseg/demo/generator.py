@@ -72,6 +72,7 @@ from privseg.demo.text import (
     text_array,
 )
 from privseg.errors import InputError
+from privseg.publish import Staging, staged
 
 __all__ = [
     "DEMO_AS_OF",
@@ -161,8 +162,10 @@ def write_demo_data(
     lang: Lang = Lang.ZH,
     as_of: date = DEMO_AS_OF,
     overwrite: bool = False,
+    staging: Staging | None = None,
 ) -> dict[str, Path]:
-    """Generate and write ``customers.csv``, ``orders.csv``, ``interactions.csv`` (UTF-8).
+    """Generate and write ``customers.csv``, ``orders.csv``, ``interactions.csv`` (UTF-8),
+    staged in ``staging`` (published by its owner) or published together at the end.
 
     Refuses (``InputError``) when one of them exists, unless ``overwrite`` is true.
 
@@ -184,7 +187,10 @@ def write_demo_data(
         )
     make_parent(paths["customers"])
     data = generate(customers, seed=seed, lang=lang, as_of=as_of)
-    return {name: write_table(df, paths[name]) for name, df in data.tables().items()}
+    with staged(staging) as files:
+        for name, df in data.tables().items():
+            write_table(df, files.path(paths[name]))
+    return paths
 
 
 #: customers per random stream: bounds memory and keeps temporaries small

@@ -15,7 +15,7 @@ from __future__ import annotations
 from privseg._files import atomic_path, make_parent
 from privseg.io._read import TableStream, fingerprint, iter_table, open_table, read_table, sniff
 from privseg.io._source import STDIO, Fingerprint, SourceInfo, TableFormat
-from privseg.io._write import TableWriter, open_table_writer, write_table
+from privseg.io._write import TableWriter, neutralize_formulas, open_table_writer, write_table
 
 __all__ = [
     "STDIO",
@@ -28,6 +28,7 @@ __all__ = [
     "fingerprint",
     "iter_table",
     "make_parent",
+    "neutralize_formulas",
     "open_table",
     "open_table_writer",
     "read_table",
