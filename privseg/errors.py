@@ -54,7 +54,7 @@ class PrivsegError(Exception):
     ...     privseg.read_table("missing.csv")
     ... except privseg.PrivsegError as error:
     ...     print(type(error).__name__, error)
-    SourceNotFoundError missing.csv: no such file
+    SourceNotFoundError missing.csv: no such file: not found
     """
 
 
@@ -97,7 +97,7 @@ class SourceNotFoundError(InputError):
 
     >>> privseg.read_table("missing.csv")
     Traceback (most recent call last):
-    privseg.errors.SourceNotFoundError: missing.csv: no such file
+    privseg.errors.SourceNotFoundError: missing.csv: no such file: not found
     """
 
 
@@ -147,7 +147,7 @@ class PolicyError(InputError):
 
     >>> privseg.load_policy("no-such-policy")
     Traceback (most recent call last):
-    privseg.errors.PolicyError: no-such-policy: policy file not found
+    privseg.errors.PolicyError: no-such-policy: no such policy file: not found
     """
 
 
@@ -210,7 +210,7 @@ class IntegrityError(PrivsegError):
     >>> _ = trail.write_text(trail.read_text().replace('"screen"', '"apply"'))
     >>> audit.ensure_valid(trail, key=key)
     Traceback (most recent call last):
-    privseg.errors.IntegrityError: trail.jsonl: line 1 (seq 0): altered: ...
+    privseg.errors.IntegrityError: TAMPERED: trail.jsonl: ...
     """
 
 

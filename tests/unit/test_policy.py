@@ -70,7 +70,7 @@ def test_shipped_policies_load_by_name_and_names_are_listed() -> None:
     )
     for name in shipped_policies():
         assert load_policy(name) == load_policy(policies_dir() / f"{name}.yaml")
-    with pytest.raises(PolicyError, match="policy file not found"):
+    with pytest.raises(PolicyError, match="no such policy file"):
         load_policy("no-such-policy")
 
 
