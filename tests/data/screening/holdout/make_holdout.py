@@ -338,7 +338,10 @@ def auto_dealer() -> tuple[pd.DataFrame, dict[str, list[str] | None]]:
 
 
 def passport() -> str:
-    return choice(("E", "EA", "EB", "G")) + num(8 if rng.random() < 0.5 else 7)
+    """Ordinary passports: E or G + 8 digits, or E + a letter + 7 digits."""
+    if rng.random() < 0.5:
+        return choice(("E", "G")) + num(8)
+    return "E" + choice("ABCDEFGH") + num(7)
 
 
 def hotel() -> tuple[pd.DataFrame, dict[str, list[str] | None]]:
