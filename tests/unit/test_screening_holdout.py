@@ -25,6 +25,9 @@ LABELS: dict[str, dict[str, list[str] | None]] = json.loads(
 AS_OF = date(2026, 10, 1)
 NAMED = [f for f in LABELS if "_opaque" not in f]
 OPAQUE = [f for f in LABELS if "_opaque" in f]
+# measured 2026-11-25: named 1.000 / 1.000 / 0.000 (both modes), opaque 0.857 / 0.900 / 0.000
+SENSITIVE_FLOOR, IDENTIFIER_FLOOR, FPR_CEILING = 0.97, 0.95, 0.03
+OPAQUE_SENSITIVE_FLOOR, OPAQUE_IDENTIFIER_FLOOR = 0.80, 0.85
 
 
 def run(files: list[str], full: bool) -> list[Case]:
@@ -58,10 +61,3 @@ def test_opaque_headers() -> None:
     assert s.sensitive >= OPAQUE_SENSITIVE_FLOOR, s.missed
     assert s.identifiers >= OPAQUE_IDENTIFIER_FLOOR, s.missed
     assert s.fpr <= FPR_CEILING, s.false_positives
-
-
-SENSITIVE_FLOOR = 0.0
-IDENTIFIER_FLOOR = 0.0
-OPAQUE_SENSITIVE_FLOOR = 0.0
-OPAQUE_IDENTIFIER_FLOOR = 0.0
-FPR_CEILING = 1.0
