@@ -14,7 +14,8 @@ One root, a shallow tree; the CLI maps each branch to an exit code in one place
     │   └── KeyFileError                      a key file that is missing, malformed or unsafe
     ├── PolicyRefusal                 exit 3  the policy does not justify processing a column
     ├── BudgetExceededError           exit 4  a release would overspend the privacy budget
-    └── IntegrityError                exit 5  an audit trail or checkpoint does not verify
+    ├── IntegrityError                exit 5  an audit trail or checkpoint does not verify
+    └── UnauthorizedSignerError       exit 7  the audit key is not on the trail's signer list
 
     PrivsegWarning                           privseg's own warnings (errors under pytest)
 
@@ -38,6 +39,7 @@ __all__ = [
     "PrivsegError",
     "PrivsegWarning",
     "SourceNotFoundError",
+    "UnauthorizedSignerError",
     "UnsupportedFormatError",
 ]
 
@@ -114,6 +116,11 @@ class BudgetExceededError(PrivsegError):
 
 class IntegrityError(PrivsegError):
     """An audit trail, signature or checkpoint does not verify."""
+
+
+class UnauthorizedSignerError(PrivsegError):
+    """The audit signing key is not (or no longer) on the trail's list of authorized signers;
+    nothing was tampered with: an authorized signer must add the key."""
 
 
 class PrivsegWarning(UserWarning):

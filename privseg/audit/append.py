@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from privseg._files import fsync_dir
+from privseg._files import atomic_path, fsync_dir
 from privseg.audit.records import ENV_TRAIL, GENESIS, AuditRecord, parse_line, sha256_hex
+from privseg.audit.signers import SignerBook
 from privseg.audit.signing import (
     checkpoint_path,
     default_key_path,
     load_private_key,
+    load_public_pem,
+    private_pem,
     public_pem,
     read_checkpoint,
     signer_id,
@@ -38,9 +41,12 @@ __all__ = [
     "append",
     "check_head",
     "default_trail",
+    "line_hash",
     "locked",
     "public_key_path",
     "repair",
+    "signed_by",
+    "trail_lines",
     "write_line",
 ]
 
@@ -99,45 +105,95 @@ def _tail(trail: Path) -> tuple[bytes | None, bool]:
         os.close(fd)
 
 
-def _check_pubfile(trail: Path, key: Ed25519PublicKey) -> None:
-    """Write the public key beside the trail; IntegrityError if another key is there."""
+def trail_lines(trail: Path) -> tuple[list[bytes], bool]:
+    """The trail's lines (without newlines; none if it does not exist) and whether the last
+    one is torn."""
+    try:
+        data = trail.read_bytes()
+    except FileNotFoundError:
+        return [], False
+    if not data:
+        return [], False
+    torn = not data.endswith(b"\n")
+    lines = data.split(b"\n")
+    if not torn:
+        lines.pop()
+    return lines, torn
+
+
+def line_hash(lines: Sequence[bytes], index: int) -> str:
+    """SHA-256 of line ``index`` (GENESIS before the first)."""
+    return GENESIS if index < 0 else sha256_hex(lines[index])
+
+
+def _bootstrap_key(trail: Path, own: Ed25519PublicKey, empty: bool) -> Ed25519PublicKey:
+    """The bootstrap signer's public key beside the trail; the first signer of an empty trail
+    writes its own there."""
     pub = public_key_path(trail)
-    pem = public_pem(key)
-    if (pub.exists() or not write_exclusive(pub, pem, 0o644)) and pub.read_bytes() != pem:
-        raise IntegrityError(f"{pub}: the trail was signed with another key")
+    if empty and not pub.exists():
+        write_exclusive(pub, public_pem(own), 0o644)
+    if not pub.exists():
+        raise IntegrityError(f"{pub}: the trail's public key is missing")
+    return load_public_pem(pub)
 
 
-def _head(trail: Path, cp_path: Path, key: Ed25519PublicKey) -> tuple[int, str]:
-    """Next ``seq`` and ``prev``, after checking the trail's tail against its checkpoint."""
-    last, torn = _tail(trail)
+def signed_by(lines: Sequence[bytes], key_id: str, start: int = 0) -> list[int]:
+    """Indexes of the lines from ``start`` on whose record is signed by ``key_id``."""
+    found = []
+    needle = key_id.encode("ascii")
+    for index in range(start, len(lines)):
+        if needle in lines[index]:
+            try:
+                if parse_line(lines[index]).signer == key_id:
+                    found.append(index)
+            except (ValueError, KeyError, TypeError, PrivsegError):
+                continue
+    return found
+
+
+def _head(trail: Path, cp_path: Path, key: Ed25519PublicKey) -> tuple[int, str, SignerBook]:
+    """Next ``seq`` and ``prev`` and the signer list, after checking the trail's signer
+    changes and tail, that ``key`` may sign, and the trail against ``key``'s checkpoint."""
+    lines, torn = trail_lines(trail)
     if torn:
         raise IntegrityError(
             f"{trail}: last line is torn (a crash in mid-write); run 'privseg audit repair'"
         )
+    book = SignerBook(_bootstrap_key(trail, key, not lines))
+    try:
+        book.replay(lines)
+    except IntegrityError as error:
+        raise IntegrityError(f"{trail}: {error}; run 'privseg audit verify'") from error
+    own = signer_id(key)
     checkpoint = read_checkpoint(cp_path, trail, key)
-    if last is None:
+    if not lines:
+        book.require(own, trail=str(trail))
         if checkpoint is not None and checkpoint.count > 0:
             raise IntegrityError(f"{trail}: truncated: checkpoint holds {checkpoint.count} records")
-        return 0, GENESIS
+        return 0, GENESIS, book
     try:
-        record = parse_line(last)
+        record = parse_line(lines[-1])
     except (ValueError, KeyError, TypeError, PrivsegError) as error:
         raise IntegrityError(
             f"{trail}: last record does not parse; run 'privseg audit verify'"
         ) from error
-    if not verify_signature(key, record.signature, record.unsigned_bytes()):
+    signer = book.key(record.signer)
+    if signer is None or not verify_signature(signer, record.signature, record.unsigned_bytes()):
         raise IntegrityError(f"{trail}: last record's signature does not verify")
-    head = sha256_hex(last)
+    book.require(own, trail=str(trail))
     if checkpoint is None:
-        raise IntegrityError(f"{trail}: no checkpoint at {cp_path}; run 'privseg audit verify'")
-    current = checkpoint.count == record.seq + 1 and checkpoint.head == head
-    lagging = checkpoint.count == record.seq and checkpoint.head == record.prev
-    if not (current or lagging):
+        if signed_by(lines, own):
+            raise IntegrityError(f"{trail}: no checkpoint at {cp_path}; run 'privseg audit verify'")
+    elif (
+        checkpoint.count > len(lines)
+        or line_hash(lines, checkpoint.count - 1) != checkpoint.head
+        or len(signed_by(lines, own, checkpoint.count)) > 1
+    ):
         raise IntegrityError(
             f"{trail}: tail does not match its checkpoint (truncated or altered); "
             "run 'privseg audit verify'"
         )
-    return record.seq + 1, head
+    return record.seq + 1, line_hash(lines, len(lines) - 1), book
 
 
 def write_line(fd: int, line: bytes) -> None:
@@ -149,26 +205,36 @@ def write_line(fd: int, line: bytes) -> None:
 
 
 def check_head(trail: Path, key_path: Path) -> None:
-    """Check, under the lock, that the trail's head matches its checkpoint and key (the key
-    is created on first use): a broken trail raises IntegrityError before a run reads data."""
+    """Check, under the lock, that the trail's head matches its checkpoint and that the key
+    (created on first use) may sign it: a broken trail raises IntegrityError, an unauthorized
+    key UnauthorizedSignerError, before a run reads data."""
     public = load_private_key(key_path, create=True).public_key()
     with locked(trail):
-        _check_pubfile(trail, public)
         _head(trail, checkpoint_path(trail, key_path), public)
 
 
 def append(
-    record: AuditRecord, *, trail: Path | None = None, key: Path | None = None
+    record: AuditRecord,
+    *,
+    trail: Path | None = None,
+    key: Path | None = None,
+    check: Callable[[SignerBook], None] | None = None,
+    successor: Ed25519PrivateKey | None = None,
 ) -> AuditRecord:
-    """Chain, sign and append ``record`` (its seq/prev/signature are set here); return it."""
+    """Chain, sign and append ``record`` (its seq/prev/signature are set here); return it.
+
+    ``check`` sees the signer list under the lock and raises if the record may not go in;
+    ``successor`` (a rotation) replaces the key file once the record is written.
+    """
     trail = trail or default_trail()
     key_path = key or default_key_path()
     private = load_private_key(key_path, create=True)
     public = private.public_key()
     cp_path = checkpoint_path(trail, key_path)
     with locked(trail):
-        _check_pubfile(trail, public)
-        seq, prev = _head(trail, cp_path, public)
+        seq, prev, book = _head(trail, cp_path, public)
+        if check is not None:
+            check(book)
         chained = replace(record, seq=seq, prev=prev, signer=signer_id(public), signature="")
         signed = replace(chained, signature=private.sign(chained.unsigned_bytes()).hex())
         line = signed.canonical()
@@ -181,6 +247,11 @@ def append(
             os.close(fd)
         if created:
             fsync_dir(trail.parent)
+        if successor is not None:
+            with atomic_path(key_path, mode=0o600) as tmp:
+                tmp.write_bytes(private_pem(successor))
+            fsync_dir(key_path.parent)
+            private = successor
         write_checkpoint(cp_path, trail, seq + 1, sha256_hex(line), private)
     return signed
 

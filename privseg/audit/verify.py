@@ -10,15 +10,22 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from privseg.audit.append import default_trail, public_key_path
+from privseg.audit.append import (
+    default_trail,
+    line_hash,
+    public_key_path,
+    signed_by,
+    trail_lines,
+)
 from privseg.audit.records import GENESIS, AuditRecord, parse_line, sha256_hex
+from privseg.audit.signers import SignerBook
 from privseg.audit.signing import (
     checkpoint_path,
     default_key_path,
     load_private_key,
     load_public_pem,
-    public_pem,
     read_checkpoint,
+    signer_id,
     verify_signature,
 )
 from privseg.errors import IntegrityError, PrivsegError, SourceNotFoundError
@@ -37,18 +44,7 @@ class Problem(StrEnum):
     TORN = "torn"
     CHECKPOINT = "checkpoint"
     KEY = "key"
-
-
-def _lines(trail: Path) -> tuple[list[bytes], bool]:
-    """The trail's lines (without newlines) and whether the last one is torn."""
-    data = trail.read_bytes()
-    if not data:
-        return [], False
-    torn = not data.endswith(b"\n")
-    lines = data.split(b"\n")
-    if not torn:
-        lines.pop()
-    return lines, torn
+    UNAUTHORIZED = "unauthorized"
 
 
 def read_records(trail: Path | None = None) -> list[AuditRecord]:
@@ -56,7 +52,7 @@ def read_records(trail: Path | None = None) -> list[AuditRecord]:
     trail = trail or default_trail()
     if not trail.exists():
         raise SourceNotFoundError("audit trail does not exist", source=trail)
-    lines, torn = _lines(trail)
+    lines, torn = trail_lines(trail)
     if torn:
         raise IntegrityError(f"{trail}: line {len(lines)}: torn; run 'privseg audit repair'")
     records = []
@@ -94,16 +90,13 @@ class VerifyResult:
         return f"{self.trail}{where}: {self.problem}: {self.detail}"
 
 
-def _public_key_for(trail: Path, key_path: Path) -> Ed25519PublicKey | str:
-    """The key to verify with (the signing key's, else the one beside the trail) or a problem."""
+def _bootstrap_key(trail: Path, key_path: Path) -> Ed25519PublicKey | str:
+    """The bootstrap signer's key (beside the trail, else the signing key's) or a problem."""
     pub = public_key_path(trail)
-    if key_path.exists():
-        public = load_private_key(key_path, create=False).public_key()
-        if pub.exists() and public_pem(load_public_pem(pub)) != public_pem(public):
-            return f"{pub} is not the signing key's public key"
-        return public
     if pub.exists():
         return load_public_pem(pub)
+    if key_path.exists():
+        return load_private_key(key_path, create=False).public_key()
     return "no signing key and no public key beside the trail"
 
 
@@ -112,14 +105,15 @@ def verify(trail: Path | None = None, *, key: Path | None = None) -> VerifyResul
     trail = trail or default_trail()
     key_path = key or default_key_path()
     name = str(trail)
-    public = _public_key_for(trail, key_path)
+    public = _bootstrap_key(trail, key_path)
     if isinstance(public, str):
         if not trail.exists():
             raise SourceNotFoundError("audit trail does not exist", source=trail)
         return VerifyResult(name, 0, Problem.KEY, detail=public)
+    own = load_private_key(key_path, create=False).public_key() if key_path.exists() else public
     cp_path = checkpoint_path(trail, key_path)
     try:
-        checkpoint = read_checkpoint(cp_path, trail, public)
+        checkpoint = read_checkpoint(cp_path, trail, own)
     except IntegrityError as error:
         return VerifyResult(name, 0, Problem.CHECKPOINT, detail=str(error))
     if not trail.exists():
@@ -127,71 +121,112 @@ def verify(trail: Path | None = None, *, key: Path | None = None) -> VerifyResul
             raise SourceNotFoundError("audit trail does not exist", source=trail)
         held = f"trail missing; checkpoint holds {checkpoint.count} records"
         return VerifyResult(name, 0, Problem.TRUNCATED, 1, held)
-    lines, torn = _lines(trail)
+    lines, torn = trail_lines(trail)
     complete = lines[:-1] if torn else lines
     count = len(complete)
-    found = _first_bad(name, complete, public)
+    book = SignerBook(public)
+    found = _first_bad(name, complete, book)
     if found is not None:
         return found
     if torn:
         why = "unterminated last line (crash in mid-write); 'privseg audit repair' drops it"
         return VerifyResult(name, count, Problem.TORN, count + 1, why)
+    own_id = signer_id(own)
     if checkpoint is None:
-        if count == 0:
-            return VerifyResult(name, 0)
+        if count == 0 or not signed_by(complete, own_id):
+            return VerifyResult(name, count, detail=_signers_detail(book))
         why = f"no checkpoint at {cp_path}: a cut tail could not be detected"
         return VerifyResult(name, count, Problem.CHECKPOINT, detail=why)
     if count < checkpoint.count:
         why = f"{checkpoint.count - count} records cut from the tail ({checkpoint.count} checkpointed)"
         return VerifyResult(name, count, Problem.TRUNCATED, count + 1, why)
-    if count == checkpoint.count and _line_hash(complete, count - 1) == checkpoint.head:
-        return VerifyResult(name, count)
-    if count == checkpoint.count + 1 and _line_hash(complete, count - 2) == checkpoint.head:
+    if line_hash(complete, checkpoint.count - 1) != checkpoint.head:
+        why = f"trail head does not match the checkpoint ({checkpoint.count} records)"
+        return VerifyResult(name, count, Problem.CHECKPOINT, detail=why)
+    newer = signed_by(complete, own_id, checkpoint.count)
+    if len(newer) > 1:
+        why = f"{len(newer)} records of key {own_id} after its checkpoint ({checkpoint.count} records)"
+        return VerifyResult(name, count, Problem.CHECKPOINT, detail=why)
+    if newer:
         why = "last record not yet checkpointed (crash after write); the next append records it"
         return VerifyResult(name, count, detail=why)
-    why = f"trail head does not match the checkpoint ({checkpoint.count} records)"
-    return VerifyResult(name, count, Problem.CHECKPOINT, detail=why)
+    return VerifyResult(name, count, detail=_signers_detail(book))
 
 
-def _line_hash(lines: Sequence[bytes], index: int) -> str:
-    return GENESIS if index < 0 else sha256_hex(lines[index])
+def _signers_detail(book: SignerBook) -> str:
+    """'n signers' once a trail has more than its bootstrap signer, else nothing."""
+    return f"{len(book.signers)} signers" if len(book.signers) > 1 else ""
 
 
-def _signed_record(line: bytes, public: Ed25519PublicKey) -> AuditRecord | None:
-    """The record on ``line`` if it parses and its signature verifies, else None."""
+def _signed_record(line: bytes, book: SignerBook) -> AuditRecord | None:
+    """The record on ``line`` if it parses and its signature verifies under a key the signer
+    list has known so far, else None."""
     try:
         record = parse_line(line)
     except (ValueError, KeyError, TypeError, PrivsegError):
         return None
-    return record if verify_signature(public, record.signature, record.unsigned_bytes()) else None
+    key = book.key(record.signer)
+    if key is None or not verify_signature(key, record.signature, record.unsigned_bytes()):
+        return None
+    return record
 
 
-def _first_bad(name: str, lines: Sequence[bytes], public: Ed25519PublicKey) -> VerifyResult | None:
-    """Walk the records; classify the first one that is not the expected next record."""
-    parsed = [_signed_record(line, public) for line in lines]
-    for i, record in enumerate(parsed):
-        prev = _line_hash(lines, i - 1)
-        if record is not None and record.seq == i and record.prev == prev:
-            continue
-        following = parsed[i + 1] if i + 1 < len(parsed) else None
-        skipped = following is not None and following.seq == i and following.prev == prev
-        if record is None:
-            problem = Problem.INSERTED if skipped else Problem.ALTERED
-            why = "does not parse or its signature does not verify"
-        elif lines.count(lines[i]) > 1:
-            problem, why = Problem.INSERTED, f"a copy of record {record.seq}"
-        elif skipped and record.prev not in {GENESIS, *map(sha256_hex, lines)}:
-            problem, why = Problem.INSERTED, "a record from another chain"
-        elif record.seq > i and any(r is not None and r.seq == i for r in parsed[i + 1 :]):
-            problem, why = Problem.REORDERED, f"record {record.seq} found where {i} belongs"
-        elif record.seq > i:
-            problem, why = Problem.REMOVED, f"records {i}..{record.seq - 1} are missing"
-        elif record.seq < i:
-            problem, why = Problem.REORDERED, f"record {record.seq} found where {i} belongs"
-        else:
-            problem, why = Problem.ALTERED, "replaced: its prev hash does not match the chain"
-        return VerifyResult(name, i, problem, i + 1, why)
+def _first_bad(name: str, lines: Sequence[bytes], book: SignerBook) -> VerifyResult | None:
+    """Walk the records, each against the signer list in force at that point (``book`` is
+    brought up to date); classify the first one that is not the expected next record."""
+    first = _signer_of(lines[0]) if lines else ""
+    if first and book.key(first) is None:
+        why = "the public key beside the trail did not sign the first record"
+        return VerifyResult(name, 0, Problem.KEY, detail=why)
+    parsed: list[AuditRecord | None] = []
+    for i, line in enumerate(lines):
+        parsed.append(_signed_record(line, book))
+        record = parsed[i]
+        if record is None or record.seq != i or record.prev != line_hash(lines, i - 1):
+            parsed.extend(_signed_record(rest, book) for rest in lines[i + 1 :])
+            return _classify(name, lines, parsed, i)
+        if not book.authorized(record.signer):
+            why = f"signed by key {record.signer}, which was not an authorized signer then"
+            return VerifyResult(name, i, Problem.UNAUTHORIZED, i + 1, why)
+        try:
+            book.apply(record)
+        except (ValueError, IntegrityError):
+            why = "a signer change that does not apply to the signer list"
+            return VerifyResult(name, i, Problem.ALTERED, i + 1, why)
     return None
+
+
+def _signer_of(line: bytes) -> str:
+    try:
+        return parse_line(line).signer
+    except (ValueError, KeyError, TypeError, PrivsegError):
+        return ""
+
+
+def _classify(
+    name: str, lines: Sequence[bytes], parsed: Sequence[AuditRecord | None], i: int
+) -> VerifyResult:
+    """What is wrong with record ``i``, the first that is not the expected next record."""
+    record = parsed[i]
+    prev = line_hash(lines, i - 1)
+    following = parsed[i + 1] if i + 1 < len(parsed) else None
+    skipped = following is not None and following.seq == i and following.prev == prev
+    if record is None:
+        problem = Problem.INSERTED if skipped else Problem.ALTERED
+        why = "does not parse or its signature does not verify"
+    elif lines.count(lines[i]) > 1:
+        problem, why = Problem.INSERTED, f"a copy of record {record.seq}"
+    elif skipped and record.prev not in {GENESIS, *map(sha256_hex, lines)}:
+        problem, why = Problem.INSERTED, "a record from another chain"
+    elif record.seq > i and any(r is not None and r.seq == i for r in parsed[i + 1 :]):
+        problem, why = Problem.REORDERED, f"record {record.seq} found where {i} belongs"
+    elif record.seq > i:
+        problem, why = Problem.REMOVED, f"records {i}..{record.seq - 1} are missing"
+    elif record.seq < i:
+        problem, why = Problem.REORDERED, f"record {record.seq} found where {i} belongs"
+    else:
+        problem, why = Problem.ALTERED, "replaced: its prev hash does not match the chain"
+    return VerifyResult(name, i, problem, i + 1, why)
 
 
 def ensure_valid(trail: Path | None = None, *, key: Path | None = None) -> VerifyResult:
