@@ -218,12 +218,13 @@ def append(
     *,
     trail: Path | None = None,
     key: Path | None = None,
-    check: Callable[[SignerBook], None] | None = None,
+    amend: Callable[[SignerBook, AuditRecord], AuditRecord] | None = None,
     successor: Ed25519PrivateKey | None = None,
 ) -> AuditRecord:
     """Chain, sign and append ``record`` (its seq/prev/signature are set here); return it.
 
-    ``check`` sees the signer list under the lock and raises if the record may not go in;
+    ``amend`` sees the signer list under the lock and returns the record to write (or raises
+    if it may not go in);
     ``successor`` (a rotation) replaces the key file once the record is written.
     """
     trail = trail or default_trail()
@@ -233,8 +234,8 @@ def append(
     cp_path = checkpoint_path(trail, key_path)
     with locked(trail):
         seq, prev, book = _head(trail, cp_path, public)
-        if check is not None:
-            check(book)
+        if amend is not None:
+            record = amend(book, record)
         chained = replace(record, seq=seq, prev=prev, signer=signer_id(public), signature="")
         signed = replace(chained, signature=private.sign(chained.unsigned_bytes()).hex())
         line = signed.canonical()

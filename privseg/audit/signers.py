@@ -33,6 +33,7 @@ __all__ = [
     "SignerBook",
     "SignerChange",
     "change_metrics",
+    "changes_of",
     "decode_public",
     "encode_public",
 ]
@@ -102,15 +103,18 @@ class SignerChange:
         metrics = dict(record.metrics)
         if _ACTION not in metrics:
             return None
-        action = SignerAction(str(metrics[_ACTION]))
+        try:
+            action = SignerAction(str(metrics[_ACTION]))
+            key = decode_public(str(metrics[_PUBLIC]))
+            old = metrics.get(_REPLACES)
+            replaces = None if old is None else signer_id(decode_public(str(old)))
+            name = str(metrics[_NAME])
+        except KeyError as error:
+            raise ValueError(f"signer change without {error}") from error
         if action is SignerAction.BOOTSTRAP:
             raise ValueError("a bootstrap is never written as a change")
-        key = decode_public(str(metrics[_PUBLIC]))
-        old = metrics.get(_REPLACES)
-        replaces = None if old is None else signer_id(decode_public(str(old)))
         if (action is SignerAction.ROTATE) != (replaces is not None):
             raise ValueError("only a rotation names the key it replaces")
-        name = str(metrics[_NAME])
         change = cls(
             record.seq,
             record.started,
@@ -126,8 +130,9 @@ class SignerChange:
 
 @dataclass(frozen=True)
 class Signer:
-    """A key on the list: its id, its owner's name, from which record it may sign and (once
-    revoked or rotated away) the first record it may no longer sign."""
+    """A key on the list: its id, its owner's name, the record that added it (0: the
+    bootstrap signer) and, once revoked or rotated away, the record that did so; it may sign
+    the records between them."""
 
     key_id: str
     name: str
@@ -171,7 +176,7 @@ class SignerBook:
         signer = self._signers.get(key_id)
         why = "is not an authorized signer"
         if signer is not None and signer.until is not None:
-            why = f"was revoked at record {signer.until}"
+            why = f"was revoked by record {signer.until}"
         names = ", ".join(f"{s.name} ({s.key_id})" for s in self._signers.values() if s.active)
         return (
             f"audit key {key_id} {why} of {trail}; export its public key with 'privseg audit "
@@ -187,17 +192,7 @@ class SignerBook:
                 raise IntegrityError("the first record's signer is not the bootstrap key")
             self._keys[record.signer] = key
             self._signers[record.signer] = Signer(record.signer, record.operator, record.seq)
-            self.changes.append(
-                SignerChange(
-                    record.seq,
-                    record.started,
-                    SignerAction.BOOTSTRAP,
-                    record.signer,
-                    record.operator,
-                    record.signer,
-                    record.operator,
-                )
-            )
+            self.changes.append(_bootstrap(record))
         found = SignerChange.of(record)
         if found is None:
             return
@@ -205,15 +200,14 @@ class SignerBook:
         problem = self.problem(change)
         if problem is not None:
             raise IntegrityError(f"record {record.seq}: {problem}")
-        start = record.seq + 1
         if change.action is SignerAction.REVOKE:
-            self._retire(change.key_id, start)
+            self._retire(change.key_id, record.seq)
         else:
             if change.replaces is not None:
-                self._retire(change.replaces, start)
+                self._retire(change.replaces, record.seq)
             self._keys[change.key_id] = key
             self._signers.pop(change.key_id, None)  # a re-added key moves to the end
-            self._signers[change.key_id] = Signer(change.key_id, change.name, start)
+            self._signers[change.key_id] = Signer(change.key_id, change.name, record.seq)
         self.changes.append(change)
 
     def problem(self, change: SignerChange) -> str | None:
@@ -266,6 +260,40 @@ class SignerBook:
         """UnauthorizedSignerError unless ``key_id`` may sign the next record."""
         if not self.authorized(key_id):
             raise UnauthorizedSignerError(self.refusal(key_id, trail=trail))
+
+
+def changes_of(records: Sequence[AuditRecord]) -> list[SignerChange]:
+    """Every signer change in ``records`` (the bootstrap first), read without verifying: for
+    reports of a trail that ``verify`` has checked."""
+    changes = []
+    for record in records:
+        if record.seq == 0:
+            changes.append(_bootstrap(record))
+        found = _safe_change(record)
+        if found is not None:
+            changes.append(found)
+    return changes
+
+
+def _bootstrap(record: AuditRecord) -> SignerChange:
+    """The implicit change of a trail's first record: its key is the first signer."""
+    return SignerChange(
+        record.seq,
+        record.started,
+        SignerAction.BOOTSTRAP,
+        record.signer,
+        record.operator,
+        record.signer,
+        record.operator,
+    )
+
+
+def _safe_change(record: AuditRecord) -> SignerChange | None:
+    try:
+        found = SignerChange.of(record)
+    except ValueError:
+        return None
+    return None if found is None else found[0]
 
 
 def _change_lines(lines: Sequence[bytes]) -> Iterable[int]:
