@@ -229,8 +229,9 @@ class SignerBook:
         self._signers[key_id] = replace(self._signers[key_id], until=at)
 
     def replay(self, lines: Sequence[bytes]) -> SignerBook:
-        """Take in a verified trail's signer changes (parses record 0 and the lines that hold
-        a change only); IntegrityError if one of them is not validly signed and authorized."""
+        """Take in a trail's signer changes (parsing only the first and last records and the
+        lines that hold a change); IntegrityError if one of them is not signed by a key
+        authorized at that point."""
         for number in _change_lines(lines):
             try:
                 record = parse_line(lines[number])
@@ -297,9 +298,9 @@ def _safe_change(record: AuditRecord) -> SignerChange | None:
 
 
 def _change_lines(lines: Sequence[bytes]) -> Iterable[int]:
-    """Indexes of record 0 and of the lines that may hold a signer change."""
+    """Indexes of the first and last records and of the lines that may hold a signer change."""
     for number, line in enumerate(lines):
-        if number == 0 or (_MARK in line and _ACTION in _metric_names(line)):
+        if number in (0, len(lines) - 1) or (_MARK in line and _ACTION in _metric_names(line)):
             yield number
 
 

@@ -4,7 +4,7 @@ record is reported with what is wrong with it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
@@ -184,7 +184,12 @@ def _first_bad(name: str, lines: Sequence[bytes], book: SignerBook) -> VerifyRes
         record = parsed[i]
         if record is None or record.seq != i or record.prev != line_hash(lines, i - 1):
             parsed.extend(_signed_record(rest, book) for rest in lines[i + 1 :])
-            return _classify(name, lines, parsed, i)
+            found = _classify(name, lines, parsed, i)
+            signer = _signer_of(line)
+            if found.problem is Problem.ALTERED and signer and book.key(signer) is None:
+                why = f"signed by key {signer}, which is not on the signer list"
+                return replace(found, problem=Problem.UNAUTHORIZED, detail=why)
+            return found
         if not book.authorized(record.signer):
             why = f"signed by key {record.signer}, which was not an authorized signer then"
             return VerifyResult(name, i, Problem.UNAUTHORIZED, i + 1, why)
