@@ -203,6 +203,15 @@ def _change_record(metrics: dict[str, audit.records.Metric]) -> AuditRecord:
     return rec.record(SUCCESS)
 
 
+def _tampered(trail: Path, key: Path, problem: Problem, line: int, detail: str) -> None:
+    """``verify`` finds ``problem`` at ``line`` and appends are refused (exit 5's error)."""
+    result = audit.verify(trail, key=key)
+    assert (result.problem, result.line) == (problem, line), result
+    assert detail in result.detail
+    with pytest.raises(IntegrityError):
+        _run(trail, key, "alice")
+
+
 def test_a_signer_change_by_an_unauthorized_key_is_tampering(
     trail: Path, keys: dict[str, Path]
 ) -> None:
@@ -211,11 +220,7 @@ def test_a_signer_change_by_an_unauthorized_key_is_tampering(
     _forge(
         trail, mallory, _change_record(change_metrics(SignerAction.ADD, mallory.public_key(), "m"))
     )
-    result = audit.verify(trail, key=keys["alice"])
-    assert (result.problem, result.line) == (Problem.UNAUTHORIZED, 2), result
-    assert "not on the signer list" in result.detail
-    with pytest.raises(IntegrityError):
-        _run(trail, keys["alice"], "alice")
+    _tampered(trail, keys["alice"], Problem.UNAUTHORIZED, 2, "not on the signer list")
 
 
 def test_records_of_a_revoked_key_are_refused_by_verify(
@@ -226,11 +231,7 @@ def test_records_of_a_revoked_key_are_refused_by_verify(
     audit.revoke_signer(svc, trail=trail, key=keys["alice"], operator="alice")
     svc_key = load_private_key(keys["svc"], create=False)
     _forge(trail, svc_key, _change_record({"n": 1}))
-    result = audit.verify(trail, key=keys["alice"])
-    assert (result.problem, result.line) == (Problem.UNAUTHORIZED, 6), result
-    assert "not an authorized signer then" in result.detail
-    with pytest.raises(IntegrityError):
-        _run(trail, keys["alice"], "alice")
+    _tampered(trail, keys["alice"], Problem.UNAUTHORIZED, 6, "not an authorized signer then")
 
 
 def test_an_altered_signer_change_is_tampering(
@@ -243,10 +244,7 @@ def test_an_altered_signer_change_is_tampering(
     data["metrics"]["signer_public"] = encode_public(other)
     lines[1] = audit.canonical(data) + b"\n"
     trail.write_bytes(b"".join(lines))
-    result = audit.verify(trail, key=keys["alice"])
-    assert (result.problem, result.line) == (Problem.ALTERED, 2), result
-    with pytest.raises(IntegrityError):
-        _run(trail, keys["alice"], "alice")
+    _tampered(trail, keys["alice"], Problem.ALTERED, 2, "signature does not verify")
 
 
 def test_run_report_shows_who_signed_what_and_every_signer_change(
