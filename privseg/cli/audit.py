@@ -195,8 +195,9 @@ def signers_list_command(trail: Path | None, fmt: str) -> None:
     default=None,
     help="Write the PEM public key to FILE instead of standard output.",
 )
+@click.option("--id", "only_id", is_flag=True, help="Print the key id only.")
 @_key_option
-def signers_key_command(out: Path | None, key: Path | None) -> None:
+def signers_key_command(out: Path | None, only_id: bool, key: Path | None) -> None:
     """Print your audit key's public key (PEM; the key is created 0600 on first use).
 
     Hand it to an authorized signer, who adds it with 'privseg audit signers add'.
@@ -204,9 +205,12 @@ def signers_key_command(out: Path | None, key: Path | None) -> None:
     \b
     Examples:
       privseg audit signers key --out me.pub
+      privseg audit signers key --id
     """
     key_id, pem = audit.own_public_pem(key)
-    if out is None:
+    if only_id:
+        click.echo(key_id)
+    elif out is None:
         click.echo(pem.decode("ascii"), nl=False)
     else:
         with atomic_path(out, mode=0o644) as tmp:
