@@ -31,7 +31,14 @@ from privseg.audit.records import (
 )
 from privseg.audit.signers import Signer, SignerAction, SignerBook, SignerChange, changes_of
 from privseg.audit.signing import checkpoint_path, default_key_path
-from privseg.audit.team import add_signer, own_public_pem, revoke_signer, rotate_key, signer_book
+from privseg.audit.team import (
+    add_signer,
+    bootstrap_signer,
+    own_public_pem,
+    revoke_signer,
+    rotate_key,
+    signer_book,
+)
 from privseg.audit.verify import Problem, VerifyResult, ensure_valid, read_records, verify
 
 __all__ = [
@@ -52,6 +59,7 @@ __all__ = [
     "SignerChange",
     "VerifyResult",
     "add_signer",
+    "bootstrap_signer",
     "canonical",
     "changes_of",
     "checkpoint_path",

@@ -1,8 +1,9 @@
 """The trail's authorized signers, kept as signed records in its own chain.
 
 A trail starts with one signer: the key of its first record (the *bootstrap* signer, whose
-public key sits beside the trail as ``trail.jsonl.pub``; a trail written before signer lists
-existed is read the same way). Every later change is a record of the chain, signed by a key
+public key sits beside the trail as ``trail.jsonl.pub``), either explicitly (``audit signers
+init``: a first record naming its own key and owner) or implicitly (any first record: its key
+and operator; a trail written before signer lists existed is read the same way). Every later change is a record of the chain, signed by a key
 that is authorized at that point: ``audit signers add`` (a new key and the name of its
 owner), ``audit signers revoke`` and ``audit rotate-key`` (a new key replaces the signer's
 own). The change's public key travels in the record's metrics (``signer_public``, hex in
@@ -26,6 +27,7 @@ from privseg.errors import IntegrityError, PrivsegError, UnauthorizedSignerError
 
 __all__ = [
     "ADD_COMMAND",
+    "INIT_COMMAND",
     "REVOKE_COMMAND",
     "ROTATE_COMMAND",
     "Signer",
@@ -38,6 +40,7 @@ __all__ = [
     "encode_public",
 ]
 
+INIT_COMMAND = "audit signers init"
 ADD_COMMAND = "audit signers add"
 REVOKE_COMMAND = "audit signers revoke"
 ROTATE_COMMAND = "audit rotate-key"
@@ -53,7 +56,7 @@ _GROUP = 8
 class SignerAction(StrEnum):
     """What a signer-list record does."""
 
-    BOOTSTRAP = "bootstrap"  # the first record's key (implicit, never written as a change)
+    BOOTSTRAP = "bootstrap"  # the first record's key: explicit (``signers init``) or implicit
     ADD = "add"
     REVOKE = "revoke"
     ROTATE = "rotate"
@@ -111,8 +114,6 @@ class SignerChange:
             name = str(metrics[_NAME])
         except KeyError as error:
             raise ValueError(f"signer change without {error}") from error
-        if action is SignerAction.BOOTSTRAP:
-            raise ValueError("a bootstrap is never written as a change")
         if (action is SignerAction.ROTATE) != (replaces is not None):
             raise ValueError("only a rotation names the key it replaces")
         change = cls(
@@ -186,14 +187,17 @@ class SignerBook:
 
     def apply(self, record: AuditRecord) -> None:
         """Take a verified, authorized record into account (the first one bootstraps)."""
+        found = SignerChange.of(record)
         if not self._signers:
             key = self.key(record.signer)
             if key is None:
                 raise IntegrityError("the first record's signer is not the bootstrap key")
+            first = _first_change(record, found)
             self._keys[record.signer] = key
-            self._signers[record.signer] = Signer(record.signer, record.operator, record.seq)
-            self.changes.append(_bootstrap(record))
-        found = SignerChange.of(record)
+            self._signers[record.signer] = Signer(record.signer, first.name, record.seq)
+            self.changes.append(first)
+            if first.action is SignerAction.BOOTSTRAP and found is not None:
+                return
         if found is None:
             return
         change, key = found
@@ -212,6 +216,10 @@ class SignerBook:
 
     def problem(self, change: SignerChange) -> str | None:
         """Why ``change`` cannot apply to the list as it stands, None if it can."""
+        if change.action is SignerAction.BOOTSTRAP and (
+            self._signers or change.key_id != change.by
+        ):
+            return "only a trail's first record, signed by its own key, bootstraps it"
         if change.action is SignerAction.ADD and self.authorized(change.key_id):
             return f"key {change.key_id} is already an authorized signer"
         if change.action is SignerAction.REVOKE:
@@ -268,16 +276,26 @@ def changes_of(records: Sequence[AuditRecord]) -> list[SignerChange]:
     reports of a trail that ``verify`` has checked."""
     changes = []
     for record in records:
+        try:
+            found = SignerChange.of(record)
+        except ValueError:
+            found = None
         if record.seq == 0:
-            changes.append(_bootstrap(record))
-        found = _safe_change(record)
-        if found is not None:
-            changes.append(found)
+            changes.append(_first_change(record, found))
+        if found is not None and found[0].action is not SignerAction.BOOTSTRAP:
+            changes.append(found[0])
     return changes
 
 
-def _bootstrap(record: AuditRecord) -> SignerChange:
-    """The implicit change of a trail's first record: its key is the first signer."""
+def _first_change(
+    record: AuditRecord, found: tuple[SignerChange, Ed25519PublicKey] | None
+) -> SignerChange:
+    """How a trail's first record bootstraps its signer list: explicitly (``audit signers
+    init``: a bootstrap change of the key that signs it) or implicitly (its key, its operator)."""
+    if found is not None and found[0].action is SignerAction.BOOTSTRAP:
+        if found[0].key_id != record.signer:
+            raise IntegrityError("the bootstrap record names another key than its signer's")
+        return found[0]
     return SignerChange(
         record.seq,
         record.started,
@@ -287,14 +305,6 @@ def _bootstrap(record: AuditRecord) -> SignerChange:
         record.signer,
         record.operator,
     )
-
-
-def _safe_change(record: AuditRecord) -> SignerChange | None:
-    try:
-        found = SignerChange.of(record)
-    except ValueError:
-        return None
-    return None if found is None else found[0]
 
 
 def _change_lines(lines: Sequence[bytes]) -> Iterable[int]:

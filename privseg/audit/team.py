@@ -18,6 +18,7 @@ from privseg.audit.recorder import RunRecorder, resolve_operator
 from privseg.audit.records import SUCCESS, AuditRecord, Metric, refuse_raw
 from privseg.audit.signers import (
     ADD_COMMAND,
+    INIT_COMMAND,
     REVOKE_COMMAND,
     ROTATE_COMMAND,
     SignerAction,
@@ -34,7 +35,14 @@ from privseg.audit.signing import (
 )
 from privseg.errors import InputError, IntegrityError, SourceNotFoundError
 
-__all__ = ["add_signer", "own_public_pem", "revoke_signer", "rotate_key", "signer_book"]
+__all__ = [
+    "add_signer",
+    "bootstrap_signer",
+    "own_public_pem",
+    "revoke_signer",
+    "rotate_key",
+    "signer_book",
+]
 
 
 def own_public_pem(key: Path | None = None) -> tuple[str, bytes]:
@@ -88,6 +96,29 @@ def _change(
 
 def _pending(action: SignerAction, key: Ed25519PublicKey, name: str, by: str) -> SignerChange:
     return SignerChange(-1, "", action, signer_id(key), name, by, "")
+
+
+def bootstrap_signer(
+    name: str,
+    *,
+    trail: Path | None = None,
+    key: Path | None = None,
+    operator: str | None = None,
+) -> SignerChange:
+    """Start an empty trail with an explicit bootstrap: its first record makes the signing key
+    (owned by ``name``) the first authorized signer."""
+    refuse_raw("signer_name", name)
+    own_key = load_private_key(key or default_key_path(), create=True).public_key()
+
+    def make(book: SignerBook, own: str) -> tuple[SignerChange, dict[str, Metric]]:
+        if book.signers:
+            raise InputError(
+                "the trail already has signers; ask one of them to add your key", source=trail
+            )
+        change = _pending(SignerAction.BOOTSTRAP, own_key, name, own)
+        return change, change_metrics(SignerAction.BOOTSTRAP, own_key, name)
+
+    return _change(INIT_COMMAND, make, trail=trail, key=key, operator=operator)
 
 
 def add_signer(

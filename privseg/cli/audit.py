@@ -151,6 +151,7 @@ def signers_group() -> None:
 
     \b
     Examples:
+      privseg audit signers init --name wang.fang
       privseg audit signers key --out me.pub
       privseg audit signers add colleague.pub --name li.wei
       privseg audit signers list
@@ -216,6 +217,26 @@ def signers_key_command(out: Path | None, only_id: bool, key: Path | None) -> No
         with atomic_path(out, mode=0o644) as tmp:
             tmp.write_bytes(pem)
         click.echo(f"wrote {out} (key {key_id})", err=True)
+
+
+@signers_group.command("init")
+@click.option("--name", required=True, help="Login of the person or service owning your key.")
+@trail_option
+@_key_option
+@operator_option
+def signers_init_command(
+    name: str, trail: Path | None, key: Path | None, operator: str | None
+) -> None:
+    """Start a new, empty trail with an explicit bootstrap: your key becomes its first signer.
+
+    (Without it, the key of a trail's first record is its bootstrap signer.)
+
+    \b
+    Examples:
+      privseg audit signers init --name wang.fang --trail shared/audits/trail.jsonl
+    """
+    change = audit.bootstrap_signer(name, trail=trail, key=key, operator=operator)
+    click.echo(f"bootstrapped signer {change.key_id} ({change.name}) at record {change.seq}")
 
 
 @signers_group.command("add")

@@ -148,3 +148,14 @@ def test_signer_commands_refuse_bad_requests(tmp_path: Path, project: Path) -> N
     (project / "junk.pub").write_text("not a key\n", encoding="utf-8")
     junk = _invoke(tmp_path, "alice", "audit", "signers", "add", "junk.pub", "--name", "x")
     assert junk.exit_code == 2 and "not a PEM Ed25519 public key" in junk.output
+
+
+def test_explicit_bootstrap_of_a_shared_trail(tmp_path: Path, project: Path) -> None:
+    init = _invoke(tmp_path, "wang", "audit", "signers", "init", "--name", "wang.fang")
+    assert init.exit_code == 0 and "at record 0" in init.output, init.output
+    again = _invoke(tmp_path, "wang", "audit", "signers", "init", "--name", "wang.fang")
+    assert again.exit_code == 2 and "already has signers" in again.output
+    assert _invoke(tmp_path, "wang", "screen", "small.csv").exit_code == 0
+    listed = _invoke(tmp_path, "li", "audit", "signers", "list")
+    assert listed.exit_code == 0 and "bootstrap" in listed.output and "wang.fang" in listed.output
+    _verified_by_all(tmp_path, "wang")

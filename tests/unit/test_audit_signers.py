@@ -281,3 +281,26 @@ def test_key_path_from_the_environment_signs(
         pass
     assert audit.read_records(trail)[-1].signer == audit.own_public_pem()[0]
     assert os.stat(keys["svc"]).st_mode & 0o077 == 0
+
+
+def test_explicit_bootstrap_starts_an_empty_trail_and_only_there(
+    trail: Path, keys: dict[str, Path], tmp_path: Path
+) -> None:
+    change = audit.bootstrap_signer("wang.fang", trail=trail, key=keys["alice"], operator="w")
+    first = audit.read_records(trail)[0]
+    assert (change.seq, change.key_id, first.command) == (0, first.signer, "audit signers init")
+    book = audit.signer_book(trail)
+    assert [(s.key_id, s.name) for s in book.signers] == [(first.signer, "wang.fang")]
+    assert [(c.action, c.name) for c in book.changes] == [(SignerAction.BOOTSTRAP, "wang.fang")]
+    assert [c.name for c in audit.changes_of(audit.read_records(trail))] == ["wang.fang"]
+    with pytest.raises(InputError, match="already has signers"):
+        audit.bootstrap_signer("again", trail=trail, key=keys["alice"])
+    with pytest.raises(UnauthorizedSignerError):
+        audit.bootstrap_signer("bob", trail=trail, key=keys["bob"])
+    audit.add_signer(_pub(keys["bob"], tmp_path), "bob", trail=trail, key=keys["alice"])
+    _verify_all(trail, {"alice": keys["alice"]})
+    bob = load_private_key(keys["bob"], create=False)  # authorized, but a bootstrap comes first
+    _forge(
+        trail, bob, _change_record(change_metrics(SignerAction.BOOTSTRAP, bob.public_key(), "b"))
+    )
+    _tampered(trail, keys["alice"], Problem.ALTERED, 3, "does not apply to the signer list")
