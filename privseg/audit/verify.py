@@ -30,7 +30,7 @@ from privseg.audit.signing import (
 )
 from privseg.errors import IntegrityError, PrivsegError, SourceNotFoundError
 
-__all__ = ["Problem", "VerifyResult", "ensure_valid", "read_records", "verify"]
+__all__ = ["Problem", "VerifyResult", "ensure_valid", "first_bad", "read_records", "verify"]
 
 
 class Problem(StrEnum):
@@ -125,7 +125,7 @@ def verify(trail: Path | None = None, *, key: Path | None = None) -> VerifyResul
     complete = lines[:-1] if torn else lines
     count = len(complete)
     book = SignerBook(public)
-    found = _first_bad(name, complete, book)
+    found = first_bad(name, complete, book)
     if found is not None:
         return found
     if torn:
@@ -171,7 +171,7 @@ def _signed_record(line: bytes, book: SignerBook) -> AuditRecord | None:
     return record
 
 
-def _first_bad(name: str, lines: Sequence[bytes], book: SignerBook) -> VerifyResult | None:
+def first_bad(name: str, lines: Sequence[bytes], book: SignerBook) -> VerifyResult | None:
     """Walk the records, each against the signer list in force at that point (``book`` is
     brought up to date); classify the first one that is not the expected next record."""
     first = _signer_of(lines[0]) if lines else ""
