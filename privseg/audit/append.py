@@ -1,11 +1,14 @@
 """Appending to the trail: its paths, the locked append and the repair of a torn line.
 
-Appends take an ``fcntl.flock`` on ``trail.jsonl.lock``, read the head under the lock, write the
-whole line with one ``os.write`` on an ``O_APPEND`` descriptor, fsync, then replace the
-checkpoint atomically. A crash can leave at worst an unterminated last line (``verify`` reports
-it as torn and appends refuse to build on it until ``repair`` drops it: it never was part of the
-checkpointed trail), or a record written but not yet checkpointed (valid, signed and chained; the
-checkpoint lags by one and the next append rolls it forward).
+Appends take an ``fcntl.flock`` on ``trail.jsonl.lock``, read the trail under the lock (its
+signer list, replayed by ``signers``, must authorize the key; its last record must be signed
+by a key authorized then), write the whole line with one ``os.write`` on an ``O_APPEND``
+descriptor, fsync, then replace the signing key's checkpoint atomically. Each key folder keeps
+its own checkpoint: other signers' records may follow it, but at most one of its own (below).
+A crash can leave at worst an unterminated last line (``verify`` reports it as torn and appends
+refuse to build on it until ``repair`` drops it: it never was part of the checkpointed trail),
+or a record written but not yet checkpointed (valid, signed and chained; the checkpoint lags by
+one and the next append rolls it forward).
 """
 
 from __future__ import annotations
@@ -216,8 +219,8 @@ def append(
     """Chain, sign and append ``record`` (its seq/prev/signature are set here); return it.
 
     ``amend`` sees the signer list under the lock and returns the record to write (or raises
-    if it may not go in);
-    ``successor`` (a rotation) replaces the key file once the record is written.
+    if it may not go in); ``successor`` (a rotation) replaces the key file once the record is
+    written, and signs the checkpoint.
     """
     trail = trail or default_trail()
     key_path = key or default_key_path()
