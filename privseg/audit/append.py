@@ -26,6 +26,7 @@ from privseg._files import atomic_path, fsync_dir
 from privseg.audit.records import ENV_TRAIL, GENESIS, AuditRecord, parse_line, sha256_hex
 from privseg.audit.signers import SignerBook
 from privseg.audit.signing import (
+    Checkpoint,
     checkpoint_path,
     default_key_path,
     load_private_key,
@@ -37,7 +38,7 @@ from privseg.audit.signing import (
     write_checkpoint,
     write_exclusive,
 )
-from privseg.errors import IntegrityError, PrivsegError
+from privseg.errors import IntegrityError, PrivsegError, UnauthorizedSignerError
 
 __all__ = [
     "append",
@@ -45,6 +46,7 @@ __all__ = [
     "default_trail",
     "line_hash",
     "locked",
+    "own_checkpoint",
     "public_key_path",
     "repair",
     "signed_by",
@@ -139,18 +141,34 @@ def _bootstrap_key(trail: Path, own: Ed25519PublicKey, empty: bool) -> Ed25519Pu
     return load_public_pem(pub)
 
 
-def signed_by(lines: Sequence[bytes], key_id: str, start: int = 0) -> list[int]:
-    """Indexes of the lines from ``start`` on whose record is signed by ``key_id``."""
+def signed_by(lines: Sequence[bytes], key_ids: Sequence[str], start: int = 0) -> list[int]:
+    """Indexes of the lines from ``start`` on whose record is signed by one of ``key_ids``."""
     found = []
-    needle = key_id.encode("ascii")
+    needles = [key_id.encode("ascii") for key_id in key_ids]
     for index in range(start, len(lines)):
-        if needle in lines[index]:
+        if any(needle in lines[index] for needle in needles):
             try:
-                if parse_line(lines[index]).signer == key_id:
+                if parse_line(lines[index]).signer in key_ids:
                     found.append(index)
             except (ValueError, KeyError, TypeError, PrivsegError):
                 continue
     return found
+
+
+def own_checkpoint(
+    cp_path: Path, trail: Path, key: Ed25519PublicKey, book: SignerBook
+) -> tuple[Checkpoint | None, tuple[str, ...]]:
+    """The signing key's checkpoint and the key ids whose records it covers: the key's and,
+    after a rotation, its previous key's (a rotation interrupted before the checkpoint was
+    signed again leaves one signed by the previous key)."""
+    mine = book.lineage(signer_id(key))
+    try:
+        return read_checkpoint(cp_path, trail, key), mine
+    except IntegrityError:
+        previous = book.key(mine[-1]) if len(mine) > 1 else None
+        if previous is None:
+            raise
+        return read_checkpoint(cp_path, trail, previous), mine
 
 
 def _head(trail: Path, cp_path: Path, key: Ed25519PublicKey) -> tuple[int, str, SignerBook]:
@@ -168,7 +186,7 @@ def _head(trail: Path, cp_path: Path, key: Ed25519PublicKey) -> tuple[int, str, 
     except IntegrityError as error:
         raise IntegrityError(f"{trail}: {error}; run 'privseg audit verify'") from error
     own = signer_id(key)
-    checkpoint = read_checkpoint(cp_path, trail, key)
+    checkpoint, mine = own_checkpoint(cp_path, trail, key, book)
     if not lines:
         book.require(own, trail=str(trail))
         if checkpoint is not None and checkpoint.count > 0:
@@ -177,12 +195,12 @@ def _head(trail: Path, cp_path: Path, key: Ed25519PublicKey) -> tuple[int, str, 
     record = parse_line(lines[-1])  # replayed above: it parses and its signer may sign it
     book.require(own, trail=str(trail))
     if checkpoint is None:
-        if signed_by(lines, own):
+        if signed_by(lines, mine):
             raise IntegrityError(f"{trail}: no checkpoint at {cp_path}; run 'privseg audit verify'")
     elif (
         checkpoint.count > len(lines)
         or line_hash(lines, checkpoint.count - 1) != checkpoint.head
-        or len(signed_by(lines, own, checkpoint.count)) > 1
+        or len(signed_by(lines, mine, checkpoint.count)) > 1
     ):
         raise IntegrityError(
             f"{trail}: tail does not match its checkpoint (truncated or altered); "
@@ -205,7 +223,35 @@ def check_head(trail: Path, key_path: Path) -> None:
     key UnauthorizedSignerError, before a run reads data."""
     public = load_private_key(key_path, create=True).public_key()
     with locked(trail):
-        _head(trail, checkpoint_path(trail, key_path), public)
+        _signing_head(trail, key_path, public)
+
+
+def _next_key_path(key_path: Path) -> Path:
+    """Where a rotation keeps the new key until its record is written: ``<key>.next``."""
+    return key_path.with_name(key_path.name + ".next")
+
+
+def _promote_next_key(key_path: Path) -> None:
+    """Replace the key file by the new key a rotation wrote beside it."""
+    os.replace(_next_key_path(key_path), key_path)
+    fsync_dir(key_path.parent)
+
+
+def _signing_head(
+    trail: Path, key_path: Path, public: Ed25519PublicKey
+) -> tuple[int, str, SignerBook]:
+    """``_head`` for the key in ``key_path``, pointing at the new key an interrupted rotation
+    left beside it when the old one is refused."""
+    try:
+        return _head(trail, checkpoint_path(trail, key_path), public)
+    except UnauthorizedSignerError as error:
+        pending = _next_key_path(key_path)
+        if not pending.exists():
+            raise
+        raise UnauthorizedSignerError(
+            f"{error}; an interrupted 'privseg audit rotate-key' left the new key in {pending}: "
+            f"move it to {key_path}"
+        ) from error
 
 
 def append(
@@ -219,8 +265,8 @@ def append(
     """Chain, sign and append ``record`` (its seq/prev/signature are set here); return it.
 
     ``amend`` sees the signer list under the lock and returns the record to write (or raises
-    if it may not go in); ``successor`` (a rotation) replaces the key file once the record is
-    written, and signs the checkpoint.
+    if it may not go in); ``successor`` (a rotation) waits in ``<key>.next`` until the record
+    is written, then replaces the key file and signs the checkpoint.
     """
     trail = trail or default_trail()
     key_path = key or default_key_path()
@@ -228,9 +274,12 @@ def append(
     public = private.public_key()
     cp_path = checkpoint_path(trail, key_path)
     with locked(trail):
-        seq, prev, book = _head(trail, cp_path, public)
+        seq, prev, book = _signing_head(trail, key_path, public)
         if amend is not None:
             record = amend(book, record)
+        if successor is not None:
+            with atomic_path(_next_key_path(key_path), mode=0o600) as tmp:
+                tmp.write_bytes(private_pem(successor))
         chained = replace(record, seq=seq, prev=prev, signer=signer_id(public), signature="")
         signed = replace(chained, signature=private.sign(chained.unsigned_bytes()).hex())
         line = signed.canonical()
@@ -239,14 +288,15 @@ def append(
         try:
             write_line(fd, line + b"\n")
             os.fsync(fd)
+        except BaseException:
+            _next_key_path(key_path).unlink(missing_ok=True)  # the old key stays in force
+            raise
         finally:
             os.close(fd)
         if created:
             fsync_dir(trail.parent)
         if successor is not None:
-            with atomic_path(key_path, mode=0o600) as tmp:
-                tmp.write_bytes(private_pem(successor))
-            fsync_dir(key_path.parent)
+            _promote_next_key(key_path)
             private = successor
         write_checkpoint(cp_path, trail, seq + 1, sha256_hex(line), private)
     return signed

@@ -165,6 +165,13 @@ class SignerBook:
             return self._bootstrap if signer_id(self._bootstrap) == key_id else None
         return self._keys.get(key_id)
 
+    def lineage(self, key_id: str) -> tuple[str, ...]:
+        """``key_id`` and the key it was rotated from, if any (its owner's previous key)."""
+        for change in reversed(self.changes):
+            if change.key_id == key_id and change.replaces is not None:
+                return key_id, change.replaces
+        return (key_id,)
+
     def authorized(self, key_id: str) -> bool:
         """Whether ``key_id`` may sign the next record (anyone may sign an empty trail's first)."""
         if not self._signers:

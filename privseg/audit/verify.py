@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from privseg.audit.append import (
     default_trail,
     line_hash,
+    own_checkpoint,
     public_key_path,
     signed_by,
     trail_lines,
@@ -25,7 +26,6 @@ from privseg.audit.signing import (
     load_private_key,
     load_public_pem,
     read_checkpoint,
-    signer_id,
     verify_signature,
 )
 from privseg.errors import IntegrityError, PrivsegError, SourceNotFoundError
@@ -112,11 +112,11 @@ def verify(trail: Path | None = None, *, key: Path | None = None) -> VerifyResul
         return VerifyResult(name, 0, Problem.KEY, detail=public)
     own = load_private_key(key_path, create=False).public_key() if key_path.exists() else public
     cp_path = checkpoint_path(trail, key_path)
-    try:
-        checkpoint = read_checkpoint(cp_path, trail, own)
-    except IntegrityError as error:
-        return VerifyResult(name, 0, Problem.CHECKPOINT, detail=str(error))
     if not trail.exists():
+        try:
+            checkpoint = read_checkpoint(cp_path, trail, own)
+        except IntegrityError as error:
+            return VerifyResult(name, 0, Problem.CHECKPOINT, detail=str(error))
         if checkpoint is None:
             raise SourceNotFoundError("audit trail does not exist", source=trail)
         held = f"trail missing; checkpoint holds {checkpoint.count} records"
@@ -128,12 +128,15 @@ def verify(trail: Path | None = None, *, key: Path | None = None) -> VerifyResul
     found = first_bad(name, complete, book)
     if found is not None:
         return found
+    try:
+        checkpoint, mine = own_checkpoint(cp_path, trail, own, book)
+    except IntegrityError as error:
+        return VerifyResult(name, 0, Problem.CHECKPOINT, detail=str(error))
     if torn:
         why = "unterminated last line (crash in mid-write); 'privseg audit repair' drops it"
         return VerifyResult(name, count, Problem.TORN, count + 1, why)
-    own_id = signer_id(own)
     if checkpoint is None:
-        if count == 0 or not signed_by(complete, own_id):
+        if count == 0 or not signed_by(complete, mine):
             return VerifyResult(name, count, detail=_signers_detail(book))
         why = f"no checkpoint at {cp_path}: a cut tail could not be detected"
         return VerifyResult(name, count, Problem.CHECKPOINT, detail=why)
@@ -143,9 +146,9 @@ def verify(trail: Path | None = None, *, key: Path | None = None) -> VerifyResul
     if line_hash(complete, checkpoint.count - 1) != checkpoint.head:
         why = f"trail head does not match the checkpoint ({checkpoint.count} records)"
         return VerifyResult(name, count, Problem.CHECKPOINT, detail=why)
-    newer = signed_by(complete, own_id, checkpoint.count)
+    newer = signed_by(complete, mine, checkpoint.count)
     if len(newer) > 1:
-        why = f"{len(newer)} records of key {own_id} after its checkpoint ({checkpoint.count} records)"
+        why = f"{len(newer)} records of key {mine[0]} after its checkpoint ({checkpoint.count} records)"
         return VerifyResult(name, count, Problem.CHECKPOINT, detail=why)
     if newer:
         why = "last record not yet checkpointed (crash after write); the next append records it"

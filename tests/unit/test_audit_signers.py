@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from privseg import audit
 from privseg._templates import ReportFormat
 from privseg.audit import Problem, SignerAction
+from privseg.audit import append as audit_append
 from privseg.audit.records import SUCCESS, AuditRecord, parse_line
 from privseg.audit.signers import change_metrics, decode_public, encode_public
 from privseg.audit.signing import load_private_key, signer_id
@@ -304,3 +305,25 @@ def test_explicit_bootstrap_starts_an_empty_trail_and_only_there(
         trail, bob, _change_record(change_metrics(SignerAction.BOOTSTRAP, bob.public_key(), "b"))
     )
     _tampered(trail, keys["alice"], Problem.ALTERED, 3, "does not apply to the signer list")
+
+
+def test_an_interrupted_rotation_says_where_the_new_key_is(
+    trail: Path, keys: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _run(trail, keys["alice"], "alice")
+
+    def crash(key_path: Path) -> None:
+        raise KeyboardInterrupt  # killed after the record, before the key file was replaced
+
+    monkeypatch.setattr(audit_append, "_promote_next_key", crash)
+    with pytest.raises(KeyboardInterrupt):
+        audit.rotate_key(trail=trail, key=keys["alice"], operator="alice")
+    monkeypatch.undo()
+    pending = keys["alice"].with_name(keys["alice"].name + ".next")
+    with pytest.raises(UnauthorizedSignerError, match="interrupted 'privseg audit rotate-key'"):
+        _run(trail, keys["alice"], "alice")
+    assert pending.stat().st_mode & 0o077 == 0
+    pending.replace(keys["alice"])
+    # the checkpoint was not rewritten: the rotation record is the one record it may lag by
+    assert _run(trail, keys["alice"], "alice").seq == 2
+    assert audit.verify(trail, key=keys["alice"]).ok
