@@ -33,7 +33,7 @@ from privseg.audit.signing import (
     public_pem,
     signer_id,
 )
-from privseg.errors import InputError, IntegrityError, SourceNotFoundError
+from privseg.errors import InputError, IntegrityError, PrivsegError, SourceNotFoundError
 
 __all__ = [
     "add_signer",
@@ -91,7 +91,17 @@ def _change(
     signed = append(
         recorder.record(SUCCESS), trail=trail, key=key_path, amend=amend, successor=successor
     )
-    return replace(made[0], seq=signed.seq, started=signed.started)
+    return replace(made[0], seq=signed.seq, started=signed.started, operator=signed.operator)
+
+
+def _check_name(name: str) -> None:
+    """A signer's name is a login: short, printable, never a raw personal value (exit 2)."""
+    try:
+        refuse_raw("signer_name", name)
+    except PrivsegError as error:
+        raise InputError(f"--name: {error}") from error
+    if not name.strip():
+        raise InputError("--name: the signer's login is empty")
 
 
 def _pending(action: SignerAction, key: Ed25519PublicKey, name: str, by: str) -> SignerChange:
@@ -107,7 +117,7 @@ def bootstrap_signer(
 ) -> SignerChange:
     """Start an empty trail with an explicit bootstrap: its first record makes the signing key
     (owned by ``name``) the first authorized signer."""
-    refuse_raw("signer_name", name)
+    _check_name(name)
     own_key = load_private_key(key or default_key_path(), create=True).public_key()
 
     def make(book: SignerBook, own: str) -> tuple[SignerChange, dict[str, Metric]]:
@@ -136,7 +146,7 @@ def add_signer(
         raise SourceNotFoundError("public key file does not exist", source=public_key) from error
     except IntegrityError as error:
         raise InputError("not a PEM Ed25519 public key", source=public_key) from error
-    refuse_raw("signer_name", name)
+    _check_name(name)
 
     def make(book: SignerBook, own: str) -> tuple[SignerChange, dict[str, Metric]]:
         change = _pending(SignerAction.ADD, new, name, own)

@@ -241,7 +241,11 @@ def signers_init_command(
 
 @signers_group.command("add")
 @click.argument("public_key", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--name", required=True, help="Login of the person or service owning the key.")
+@click.option(
+    "--name",
+    required=True,
+    help="Login of the person or service owning the key (not an e-mail address).",
+)
 @trail_option
 @_key_option
 @operator_option

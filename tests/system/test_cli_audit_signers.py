@@ -145,6 +145,8 @@ def test_signer_commands_refuse_bad_requests(tmp_path: Path, project: Path) -> N
     assert last.exit_code == 2 and "last authorized signer" in last.output
     missing = _invoke(tmp_path, "alice", "audit", "signers", "add", "nope.pub", "--name", "x")
     assert missing.exit_code == 2 and "nope.pub" in missing.output
+    email = _invoke(tmp_path, "alice", "audit", "signers", "add", "bob.pub", "--name", "b@x.cn")
+    assert email.exit_code == 2 and "looks like a raw value" in email.output
     (project / "junk.pub").write_text("not a key\n", encoding="utf-8")
     junk = _invoke(tmp_path, "alice", "audit", "signers", "add", "junk.pub", "--name", "x")
     assert junk.exit_code == 2 and "not a PEM Ed25519 public key" in junk.output
