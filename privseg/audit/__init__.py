@@ -15,7 +15,7 @@ attribute: import from ``privseg.audit.verify`` with ``from ... import``.
 
 from __future__ import annotations
 
-from privseg.audit.append import default_trail, public_key_path, repair
+from privseg.audit.append import default_trail, public_key_path
 from privseg.audit.recorder import RunRecorder, resolve_operator, run
 from privseg.audit.records import (
     ENV_KEY,
@@ -29,6 +29,7 @@ from privseg.audit.records import (
     DatasetRef,
     canonical,
 )
+from privseg.audit.recovery import export_checkpoint, repair
 from privseg.audit.signers import Signer, SignerAction, SignerBook, SignerChange, changes_of
 from privseg.audit.signing import checkpoint_path, default_key_path
 from privseg.audit.team import (
@@ -39,7 +40,14 @@ from privseg.audit.team import (
     rotate_key,
     signer_book,
 )
-from privseg.audit.verify import Problem, VerifyResult, ensure_valid, read_records, verify
+from privseg.audit.verify import (
+    Outcome,
+    Problem,
+    VerifyResult,
+    ensure_valid,
+    read_records,
+    verify,
+)
 
 __all__ = [
     "ENV_KEY",
@@ -51,6 +59,7 @@ __all__ = [
     "AuditRecord",
     "ColumnEntry",
     "DatasetRef",
+    "Outcome",
     "Problem",
     "RunRecorder",
     "Signer",
@@ -66,6 +75,7 @@ __all__ = [
     "default_key_path",
     "default_trail",
     "ensure_valid",
+    "export_checkpoint",
     "own_public_pem",
     "public_key_path",
     "read_records",

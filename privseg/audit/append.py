@@ -34,27 +34,33 @@ from privseg.audit.signing import (
     private_pem,
     public_pem,
     read_checkpoint,
+    signed_checkpoint,
     signer_id,
+    trail_id,
     write_checkpoint,
     write_exclusive,
 )
 from privseg.errors import IntegrityError, PrivsegError, UnauthorizedSignerError
+from privseg.lifecycle import critical
 
 __all__ = [
     "append",
     "check_head",
+    "current_trail_id",
     "default_trail",
+    "drop_torn_line",
+    "first_line",
     "line_hash",
     "locked",
     "own_checkpoint",
     "public_key_path",
-    "repair",
     "signed_by",
     "trail_lines",
     "write_line",
 ]
 
 _TAIL_BLOCK = 65536
+_MAX_LINE = 16 << 20
 
 
 def default_trail() -> Path:
@@ -107,6 +113,22 @@ def _tail(trail: Path) -> tuple[bytes | None, bool]:
         return buf, torn
     finally:
         os.close(fd)
+
+
+def first_line(trail: Path) -> bytes | None:
+    """The trail's first line without its newline (None when empty or missing)."""
+    try:
+        with trail.open("rb") as handle:
+            line = handle.readline(_MAX_LINE)
+    except FileNotFoundError:
+        return None
+    return line.rstrip(b"\n") or None
+
+
+def current_trail_id(trail: Path) -> str | None:
+    """The id of the trail (hash of its first line), None while it is empty."""
+    first = first_line(trail)
+    return None if first is None else trail_id(first)
 
 
 def trail_lines(trail: Path) -> tuple[list[bytes], bool]:
@@ -162,13 +184,14 @@ def own_checkpoint(
     after a rotation, its previous key's (a rotation interrupted before the checkpoint was
     signed again leaves one signed by the previous key)."""
     mine = book.lineage(signer_id(key))
+    tid = current_trail_id(trail)
     try:
-        return read_checkpoint(cp_path, trail, key), mine
+        return read_checkpoint(cp_path, key, trail_id=tid, trail=trail), mine
     except IntegrityError:
         previous = book.key(mine[-1]) if len(mine) > 1 else None
         if previous is None:
             raise
-        return read_checkpoint(cp_path, trail, previous), mine
+        return read_checkpoint(cp_path, previous, trail_id=tid, trail=trail), mine
 
 
 def _head(trail: Path, cp_path: Path, key: Ed25519PublicKey) -> tuple[int, str, SignerBook]:
@@ -196,7 +219,10 @@ def _head(trail: Path, cp_path: Path, key: Ed25519PublicKey) -> tuple[int, str, 
     book.require(own, trail=str(trail))
     if checkpoint is None:
         if signed_by(lines, mine):
-            raise IntegrityError(f"{trail}: no checkpoint at {cp_path}; run 'privseg audit verify'")
+            raise IntegrityError(
+                f"{trail}: no checkpoint at {cp_path}; 'privseg audit repair' checks the trail "
+                "and checkpoints it again (it drops no record)"
+            )
     elif (
         checkpoint.count > len(lines)
         or line_hash(lines, checkpoint.count - 1) != checkpoint.head
@@ -204,7 +230,7 @@ def _head(trail: Path, cp_path: Path, key: Ed25519PublicKey) -> tuple[int, str, 
     ):
         raise IntegrityError(
             f"{trail}: tail does not match its checkpoint (truncated or altered); "
-            "run 'privseg audit verify'"
+            "run 'privseg audit verify', then 'privseg audit repair'"
         )
     return record.seq + 1, line_hash(lines, len(lines) - 1), book
 
@@ -284,40 +310,47 @@ def append(
         signed = replace(chained, signature=private.sign(chained.unsigned_bytes()).hex())
         line = signed.canonical()
         created = not trail.exists()
-        fd = os.open(trail, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            write_line(fd, line + b"\n")
-            os.fsync(fd)
-        except BaseException:
-            _next_key_path(key_path).unlink(missing_ok=True)  # the old key stays in force
-            raise
-        finally:
-            os.close(fd)
-        if created:
-            fsync_dir(trail.parent)
-        if successor is not None:
-            _promote_next_key(key_path)
-            private = successor
-        write_checkpoint(cp_path, trail, seq + 1, sha256_hex(line), private)
+        with critical():  # SIGTERM waits: never half a line, never a line without checkpoint
+            try:
+                _write_record(trail, line, created)
+            except BaseException:
+                _next_key_path(key_path).unlink(missing_ok=True)  # the old key stays in force
+                raise
+            if successor is not None:
+                _promote_next_key(key_path)
+                private = successor
+            tid = current_trail_id(trail) or trail_id(line)
+            write_checkpoint(cp_path, signed_checkpoint(tid, seq + 1, sha256_hex(line), private))
     return signed
 
 
-def repair(trail: Path | None = None) -> bool:
-    """Drop a torn (unterminated) last line left by a crash; True if one was dropped.
-
-    Only that line goes: it was never checkpointed, so no committed record is lost. Anything
-    else wrong with the trail is left for ``verify`` to report.
-    """
-    trail = trail or default_trail()
-    with locked(trail):
-        last, torn = _tail(trail)
-        if not torn or last is None:
-            return False
-        size = trail.stat().st_size
-        fd = os.open(trail, os.O_WRONLY)
+def _write_record(trail: Path, line: bytes, created: bool) -> None:
+    """Append ``line`` and a newline with one write, fsynced; cut off again if it fails."""
+    fd = os.open(trail, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
         try:
-            os.ftruncate(fd, size - len(last))
+            write_line(fd, line + b"\n")
             os.fsync(fd)
-        finally:
-            os.close(fd)
-        return True
+        except OSError:
+            os.ftruncate(fd, size)  # a full disk leaves no torn line behind
+            raise
+    finally:
+        os.close(fd)
+    if created:
+        fsync_dir(trail.parent)
+
+
+def drop_torn_line(trail: Path) -> bool:
+    """Drop a torn (unterminated) last line left by a crash; True if one was dropped (call
+    under ``locked``). Only that line goes: it is not a complete signed record."""
+    last, torn = _tail(trail)
+    if not torn or last is None:
+        return False
+    fd = os.open(trail, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, os.fstat(fd).st_size - len(last))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return True
