@@ -161,3 +161,27 @@ def test_explicit_bootstrap_of_a_shared_trail(tmp_path: Path, project: Path) -> 
     listed = _invoke(tmp_path, "li", "audit", "signers", "list")
     assert listed.exit_code == 0 and "bootstrap" in listed.output and "wang.fang" in listed.output
     _verified_by_all(tmp_path, "wang")
+
+
+def test_an_outsider_verifies_a_team_trail_from_public_material(
+    tmp_path: Path, project: Path
+) -> None:
+    assert _invoke(tmp_path, "alice", "screen", "small.csv").exit_code == 0
+    _key_id(tmp_path, "bob", project)
+    added = _invoke(tmp_path, "alice", "audit", "signers", "add", "bob.pub", "--name", "bob")
+    assert added.exit_code == 0, added.output
+    assert _invoke(tmp_path, "bob", "screen", "small.csv").exit_code == 0
+    exported = _invoke(tmp_path, "bob", "audit", "checkpoint", "--out", "cp.json")
+    assert exported.exit_code == 0, exported.output
+    trail = project / "audits" / "trail.jsonl"
+    alice = audit.read_records(trail)[0].signer  # the bootstrap signer, pinned by the auditor
+    pinned = ("audit", "verify", "--signer", alice, "--checkpoint", "cp.json")
+    outsider = _invoke(tmp_path, "auditor", *pinned)
+    assert outsider.exit_code == 0 and outsider.output.startswith("OK"), outsider.output
+    # a forged record appended after the handed-over checkpoint is still tampering
+    lines = trail.read_bytes().splitlines(keepends=True)
+    record = json.loads(lines[-1])
+    record["operator"] = "mallory"
+    trail.write_bytes(b"".join([*lines, audit.canonical(record) + b"\n"]))
+    forged = _invoke(tmp_path, "auditor", *pinned)
+    assert forged.exit_code == 5, forged.output
