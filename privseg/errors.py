@@ -16,7 +16,8 @@ One root, a shallow tree; the CLI maps each branch to an exit code in one place
     │   └── FileAccessError                   a path that cannot be read or written (OS error)
     ├── PolicyRefusal                 exit 3  the policy does not justify processing a column
     ├── BudgetExceededError           exit 4  a release would overspend the privacy budget
-    └── IntegrityError                exit 5  an audit trail or checkpoint does not verify
+    ├── IntegrityError                exit 5  an audit trail or checkpoint does not verify
+    └── UnauthorizedSignerError       exit 7  the audit key is not on the trail's signer list
 
     PrivsegWarning                           privseg's own warnings (errors under pytest)
 
@@ -43,6 +44,7 @@ __all__ = [
     "PrivsegError",
     "PrivsegWarning",
     "SourceNotFoundError",
+    "UnauthorizedSignerError",
     "UnsupportedFormatError",
 ]
 
@@ -212,6 +214,11 @@ class IntegrityError(PrivsegError):
     Traceback (most recent call last):
     privseg.errors.IntegrityError: TAMPERED: trail.jsonl: ...
     """
+
+
+class UnauthorizedSignerError(PrivsegError):
+    """The audit signing key is not (or no longer) on the trail's list of authorized signers;
+    nothing was tampered with: an authorized signer must add the key."""
 
 
 class PrivsegWarning(UserWarning):
