@@ -10,14 +10,14 @@ order), values are clipped to declared bounds, and keys are declared, never read
 Rows whose keys are undeclared (or whose measure is missing) are dropped into one extra cell
 that is released noisily beside the others at no extra cost (parallel composition).
 
-Mechanisms come from diffprivlib with ``random_state=None`` (``secrets.SystemRandom``),
-imported where used (diffprivlib pulls in scikit-learn, slow to import for every command):
-- counts and sums: ``Geometric`` (two-sided geometric, integer noise; sums are computed on an
-  integer grid of ``max|bound| / SUM_GRID``), immune to floating-point attacks;
-- quantiles: the exponential mechanism over the intervals between sorted clipped values
-  (Smith 2011), as a pure function of two secure uniforms per quantile and cell
-  (``quantile_from_uniforms``; diffprivlib's ``Exponential`` underflows on many ties), so
-  Spark executors compute it from uniforms drawn once on the driver;
+Noise is exact and integer (``privseg.noise``: random integers from ``secrets``, rational
+comparisons, no floating point), so the set of possible outputs never depends on the data:
+- counts and sums: the two-sided geometric mechanism (sums on an integer grid of
+  ``max|bound| / SUM_GRID``);
+- quantiles: the exponential mechanism over a finite candidate grid of the declared bounds and
+  a resolution (``QuantileGrid``) with integer scores (``quantile_scores``), sampled exactly
+  from a stream keyed by a secret seed drawn once (``QuantileTask``), so Spark executors
+  release what the local engine releases;
 - a mean is noisy sum / noisy count (never diffprivlib's ``tools.mean``, which assumes a public
   count); its budget is split ``MEAN_COUNT_SHARE`` to the count and the rest to the sum.
 
@@ -35,6 +35,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -42,6 +43,15 @@ import pandas as pd
 
 from privseg.budget import DEFAULT_PURPOSE, Ledger, PrivacyBudget, Spend
 from privseg.errors import BudgetExceededError, InputError, PrivsegError
+from privseg.noise import (
+    SECURE,
+    Bits,
+    SeededBits,
+    StreamBits,
+    discrete_laplace,
+    exact_epsilon,
+    exponential_choice,
+)
 
 if TYPE_CHECKING:  # privseg.kmeans imports scikit-learn, slow: only k-means releases load it
     from privseg.kmeans import Synopses
@@ -59,6 +69,10 @@ __all__ = [
     "ExactSums",
     "KMeansSource",
     "Mechanism",
+    "MAX_ABS_BOUND",
+    "MAX_QUANTILE_CANDIDATES",
+    "QUANTILE_STEPS",
+    "QuantileGrid",
     "QuantileRows",
     "QuantileTask",
     "Release",
@@ -74,8 +88,9 @@ __all__ = [
     "means_value",
     "measure_bounds",
     "predict_distribution_value",
-    "quantile_from_uniforms",
-    "quantile_uniforms",
+    "quantile_scores",
+    "quantile_seed",
+    "quantile_sensitivity",
     "release_counts",
     "release_kmeans",
     "release_means",
@@ -411,6 +426,10 @@ def measure_bounds(column: str, bounds: Mapping[str, tuple[float, float]]) -> tu
     lo, hi = (float(b) for b in bounds[column])
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise InputError(f"bounds must be finite with LO < HI, got {lo:g}:{hi:g}", column=column)
+    if max(abs(lo), abs(hi)) > MAX_ABS_BOUND:
+        raise InputError(
+            f"bounds must lie within +-{MAX_ABS_BOUND:g}, got {lo:g}:{hi:g}", column=column
+        )
     return lo, hi
 
 
@@ -428,12 +447,21 @@ def _to_float(values: pd.Series) -> np.ndarray:
 def _geometric(
     values: np.ndarray, epsilon: float, sensitivity: int, random_state: RandomState
 ) -> np.ndarray:
-    """Add two-sided geometric noise to integers with diffprivlib's mechanism."""
-    with _no_privacy_leak():
-        from diffprivlib.mechanisms import Geometric
+    """Add exact two-sided geometric noise to integers (``noise.discrete_laplace``)."""
+    bits = _bits(random_state)
+    eps = exact_epsilon(epsilon)
+    return np.array(
+        [int(v) + discrete_laplace(eps, int(sensitivity), bits) for v in values], dtype=np.int64
+    )
 
-        mech = Geometric(epsilon=epsilon, sensitivity=sensitivity, random_state=random_state)
-        return np.array([mech.randomise(int(v)) for v in values], dtype=np.int64)
+
+def _bits(random_state: RandomState) -> Bits:
+    """The secure source, or a seeded one in tests."""
+    if random_state is None:
+        return SECURE
+    state = _seeded(random_state)
+    assert isinstance(state, np.random.RandomState)
+    return SeededBits(state)
 
 
 def _cell_frame(index: pd.MultiIndex) -> pd.DataFrame:
@@ -846,74 +874,108 @@ def _predict_means_value(
 
 
 # -- quantiles ----------------------------------------------------------------------------------
-def quantile_from_uniforms(
-    sorted_values: np.ndarray,
-    q: float,
-    epsilon: float,
-    sensitivity: int,
-    lo: float,
-    hi: float,
-    u_pick: float,
-    u_within: float,
-) -> float:
-    """Smith's exponential-mechanism ``q``-quantile of values clipped to ``[lo, hi]`` and
-    sorted, as a pure function of two uniforms in [0, 1).
-
-    The ``n + 1`` intervals between ``lo``, the values and ``hi`` weigh
-    ``gap_i * exp(-epsilon * |i - q n| / (2 * sensitivity))``; ``u_pick`` chooses one by the
-    inverse of the normalised cumulative weights and ``u_within`` the point inside it, so with
-    independent uniforms this is the exponential mechanism itself. Weights are computed in log
-    space: diffprivlib's ``Exponential`` (used before) multiplies ``exp(utility)`` by the gaps
-    in linear space, which underflows to 0/0 and fails when the best intervals are empty
-    (thousands of tied values, e.g. a median of many identical amounts). Every engine draws
-    the uniforms once (``quantile_uniforms``) and calls this on each cell's values.
-    """
-    n = len(sorted_values)
-    points = np.concatenate([[lo], np.asarray(sorted_values, dtype=float), [hi]])
-    gaps = np.diff(points)
-    if not (lo < hi and (gaps >= 0).all()):
-        raise InputError("quantile values must be sorted and within LO < HI")
-    with np.errstate(divide="ignore"):  # an empty interval weighs exp(-inf) = 0
-        log_weights = np.log(gaps) - epsilon * np.abs(np.arange(n + 1) - q * n) / (2 * sensitivity)
-    cumulative = np.cumsum(np.exp(log_weights - log_weights.max()))
-    cumulative /= cumulative[-1]  # the last is exactly 1 > u_pick: an interval of weight > 0
-    idx = int(np.searchsorted(cumulative, u_pick, side="right"))
-    return float(points[idx] + u_within * (points[idx + 1] - points[idx]))
+#: Candidates of a quantile grid by default: the declared range in this many steps.
+QUANTILE_STEPS = 1_000
+#: At most this many candidates per quantile (a finer resolution is refused).
+MAX_QUANTILE_CANDIDATES = 100_001
+#: Bounds of a quantile or mean beyond this magnitude are refused (the grid would lose precision).
+MAX_ABS_BOUND = 1e15
 
 
-def quantile_uniforms(quantiles: int, cells: int, random_state: RandomState = None) -> np.ndarray:
-    """The uniforms in [0, 1) of a quantile release, shape ``(quantiles, cells, 2)``: for each
-    quantile, for each cell, the pick then the point within (in that order from one source).
+@dataclass(frozen=True)
+class QuantileGrid:
+    """The finite candidate set of a quantile release, fixed by public parameters only:
+    ``lo + j * step`` for ``j = 0 .. size - 2`` and ``hi`` (exact fractions, each rounded to
+    the nearest double once). Whatever the data, a release is one of these values."""
 
-    ``None`` draws from ``secrets.SystemRandom`` (53-bit floats); a seed or RandomState is for
-    tests only.
-    """
-    shape = (quantiles, cells, 2)
+    lo: Fraction
+    hi: Fraction
+    step: Fraction
+
+    @classmethod
+    def of(cls, lo: float, hi: float, resolution: float | None = None) -> QuantileGrid:
+        """The grid of declared bounds and ``resolution`` (default: ``QUANTILE_STEPS`` steps);
+        raises InputError for absurd bounds or a resolution giving too many candidates."""
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise InputError(f"quantile bounds must be finite with LO < HI, got {lo:g}:{hi:g}")
+        if max(abs(lo), abs(hi)) > MAX_ABS_BOUND:
+            raise InputError(
+                f"quantile bounds must lie within +-{MAX_ABS_BOUND:g}, got {lo:g}:{hi:g}"
+            )
+        low, high = Fraction(repr(lo)), Fraction(repr(hi))
+        if resolution is None:
+            step = (high - low) / QUANTILE_STEPS
+        else:
+            if not (math.isfinite(resolution) and resolution > 0):
+                raise InputError(
+                    f"a quantile resolution must be a positive number, got {resolution:g}"
+                )
+            step = Fraction(repr(float(resolution)))
+        grid = cls(low, high, step)
+        if grid.size > MAX_QUANTILE_CANDIDATES:
+            raise InputError(
+                f"resolution {float(step):g} over {lo:g}:{hi:g} gives {grid.size} candidates, "
+                f"more than {MAX_QUANTILE_CANDIDATES}; choose a coarser --resolution"
+            )
+        return grid
+
+    @property
+    def size(self) -> int:
+        """Number of candidates."""
+        return math.ceil((self.hi - self.lo) / self.step) + 1
+
+    def candidates(self) -> np.ndarray:
+        """The candidate values, ascending."""
+        inner = [float(self.lo + j * self.step) for j in range(self.size - 1)]
+        return np.array([*inner, float(self.hi)], dtype=float)
+
+
+def quantile_scores(sorted_values: np.ndarray, candidates: np.ndarray, q: Fraction) -> list[int]:
+    """Integer utility of each candidate for the ``q``-quantile (lower is better):
+    ``|(den - num) * #(x < c) - num * #(x > c)|`` with ``q = num/den`` (OpenDP's
+    ``make_quantile_score_candidates``). Values tied at a candidate count on neither side, so
+    a candidate equal to the tied values scores best. Adding or removing one value moves a
+    score by at most ``max(num, den - num)``."""
+    below = np.searchsorted(sorted_values, candidates, side="left")
+    above = len(sorted_values) - np.searchsorted(sorted_values, candidates, side="right")
+    a, b = q.numerator, q.denominator
+    return [abs((b - a) * int(lt) - a * int(gt)) for lt, gt in zip(below, above, strict=True)]
+
+
+def quantile_sensitivity(q: Fraction, max_rows_per_unit: int) -> int:
+    """Sensitivity of ``quantile_scores`` when one customer adds or removes up to
+    ``max_rows_per_unit`` values."""
+    return max_rows_per_unit * max(q.numerator, q.denominator - q.numerator)
+
+
+def quantile_seed(random_state: RandomState = None) -> bytes:
+    """The secret 32-byte seed of a quantile release's randomness (``noise.StreamBits``):
+    from ``secrets``; a seed or RandomState is for tests only."""
     if random_state is None:
-        secure = secrets.SystemRandom()
-        return np.array([secure.random() for _ in range(math.prod(shape))]).reshape(shape)
+        return secrets.token_bytes(32)
     state = _seeded(random_state)
     assert isinstance(state, np.random.RandomState)
-    return np.asarray(state.random_sample(shape), dtype=float)
+    return bytes(state.bytes(32))
 
 
 @dataclass(frozen=True, eq=False)
 class QuantileTask:
     """All a quantile release's output depends on besides the rows, fixed on the driver before
-    any value is read: declared cells (``index``; None: one overall cell), the measure and its
-    declared bounds, the quantiles with their epsilon each, the bounding and the uniforms
-    (``quantile_uniforms``). Engines bound the rows, group them by declared cell and call
-    ``released`` on each group.
+    any value is read: declared cells (``index``; None: one overall cell), the measure, its
+    candidate grid (declared bounds and resolution), the quantiles with their epsilon each,
+    the bounding and the secret ``seed``. Engines bound the rows, group them by declared cell
+    and call ``released`` on each group; the draws of quantile ``j`` in cell ``c`` come from
+    the stream (``seed``, ``j:c``), so every engine releases the same values.
     """
 
     value: str
     by: tuple[str, ...]
     index: pd.MultiIndex | None
     quantiles: tuple[float, ...]
-    epsilon_each: float
-    bounds: tuple[float, float]
+    epsilon_each: Fraction
+    grid: QuantileGrid
     bounding: Bounding
-    uniforms: np.ndarray
+    seed: bytes
 
     @property
     def cells(self) -> int:
@@ -922,17 +984,20 @@ class QuantileTask:
 
     def released(self, cell: int, values: pd.Series) -> np.ndarray:
         """The released quantiles of cell number ``cell`` from its rows' raw measure (text or
-        numbers; missing values and non-numbers are dropped), clipped to the declared bounds."""
-        lo, hi = self.bounds
+        numbers; missing values and non-numbers are dropped), clipped to the declared bounds:
+        for each quantile, a candidate drawn by the exponential mechanism
+        (``noise.exponential_choice``) on the integer ``quantile_scores``."""
+        candidates = self.grid.candidates()
         numbers = _to_float(values)
-        ordered = np.sort(np.clip(numbers[~np.isnan(numbers)], lo, hi))
-        k = self.bounding.max_rows_per_unit
-        return np.array(
-            [
-                quantile_from_uniforms(ordered, q, self.epsilon_each, k, lo, hi, *u[cell])
-                for q, u in zip(self.quantiles, self.uniforms, strict=True)
-            ]
-        )
+        ordered = np.sort(np.clip(numbers[~np.isnan(numbers)], candidates[0], candidates[-1]))
+        out = []
+        for j, q in enumerate(self.quantiles):
+            alpha = Fraction(repr(q))
+            scores = quantile_scores(ordered, candidates, alpha)
+            bits = StreamBits(self.seed, f"{j}:{cell}".encode())
+            sensitivity = quantile_sensitivity(alpha, self.bounding.max_rows_per_unit)
+            out.append(candidates[exponential_choice(scores, self.epsilon_each, sensitivity, bits)])
+        return np.array(out, dtype=float)
 
 
 class QuantileRows(Protocol):
@@ -960,18 +1025,20 @@ def release_quantiles(
     by: Sequence[str] = (),
     keys: Mapping[str, Sequence[str]] | None = None,
     bounding: Bounding = Bounding(),
+    resolution: float | None = None,
     random_state: RandomState = None,
 ) -> Release:
-    """DP quantiles of a clipped measure, overall or per declared segment (exponential mechanism,
-    ``quantile_from_uniforms``).
+    """DP quantiles of a clipped measure, overall or per declared segment: the exponential
+    mechanism over the finite candidate grid of the declared bounds and ``resolution``
+    (``QuantileGrid``), integer scores, exact sampling (``QuantileTask.released``).
 
     Epsilon is split evenly across the quantiles; segments are disjoint (parallel composition).
-    ``df`` may be rows held elsewhere (``QuantileRows``, e.g. on Spark): the uniforms are drawn
+    ``df`` may be rows held elsewhere (``QuantileRows``, e.g. on Spark): the seed is drawn
     here, once, after the ledger is charged, and the same seed gives the same release.
     """
-    random_state = _seeded(random_state)
     _check_epsilon(epsilon)
     lo, hi = measure_bounds(value, bounds)
+    grid = QuantileGrid.of(lo, hi, resolution)
     qs = tuple(float(q) for q in quantiles)
     if not qs or any(not 0 <= q <= 1 for q in qs):
         raise InputError("quantiles must be numbers in [0, 1]")
@@ -982,21 +1049,24 @@ def release_quantiles(
     else:
         _require_columns(df, [*by, value, *([bounding.unit] if bounding.unit else [])])
     table = pd.DataFrame(index=[0]) if index is None else _cell_frame(index)
-    eps_each = epsilon / len(qs)
+    eps_each = exact_epsilon(epsilon) / len(qs)
     k = bounding.max_rows_per_unit
+    sensitivity = max(quantile_sensitivity(Fraction(repr(q)), k) for q in qs)
     plan = ReleasePlan(
         kind=ReleaseKind.QUANTILES,
         mechanism=Mechanism.EXPONENTIAL,
         epsilon=epsilon,
-        split=tuple((f"q{q:g}", eps_each) for q in qs),
+        split=tuple((f"q{q:g}", float(eps_each)) for q in qs),
         sensitivity=k,
-        noise_scale=2 * k / eps_each,
+        noise_scale=float(2 * sensitivity / eps_each),
         expected_abs_error=float("nan"),
         ci95_half_width=float("nan"),
         bounding=bounding,
         notes=(
-            f"values clipped to [{lo:g}, {hi:g}]; utility = -|rank - q*n| (sensitivity {k}); "
-            "no value interval is released (it would depend on the data)",
+            f"values clipped to [{lo:g}, {hi:g}]; candidates every {float(grid.step):g} "
+            f"({grid.size} values); integer scores |(1-q)#below - q#above| (sensitivity "
+            f"{k} x max(q, 1-q)), sampled exactly; no value interval is released (it would "
+            "depend on the data)",
         ),
     )
     spends = [account.spend(epsilon, ReleaseKind.QUANTILES)] if account is not None else []
@@ -1006,9 +1076,9 @@ def release_quantiles(
         index=index,
         quantiles=qs,
         epsilon_each=eps_each,
-        bounds=(lo, hi),
+        grid=grid,
         bounding=bounding,
-        uniforms=quantile_uniforms(len(qs), len(table), random_state),
+        seed=quantile_seed(random_state),
     )
     if isinstance(df, pd.DataFrame):
         released = np.array([task.released(c, values) for c, values in enumerate(groups)])
