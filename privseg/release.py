@@ -58,9 +58,12 @@ if TYPE_CHECKING:  # privseg.kmeans imports scikit-learn, slow: only k-means rel
 
 __all__ = [
     "DEFAULT_EPSILON",
+    "MAX_ABS_BOUND",
+    "MAX_QUANTILE_CANDIDATES",
     "MEANS_SANITY",
     "MEAN_COUNT_SHARE",
     "PER_ROW",
+    "QUANTILE_STEPS",
     "SIZE_PILOT_EPSILON",
     "SUM_GRID",
     "Account",
@@ -69,9 +72,6 @@ __all__ = [
     "ExactSums",
     "KMeansSource",
     "Mechanism",
-    "MAX_ABS_BOUND",
-    "MAX_QUANTILE_CANDIDATES",
-    "QUANTILE_STEPS",
     "QuantileGrid",
     "QuantileRows",
     "QuantileTask",
