@@ -13,7 +13,9 @@ One root, a shallow tree; the CLI maps each branch to an exit code in one place
     │   ├── PolicyError                       a policy file that is not valid
     │   └── KeyFileError                      a key file that is missing, malformed or unsafe
     ├── PolicyRefusal                 exit 3  the policy does not justify processing a column
-    ├── BudgetExceededError           exit 4  a release would overspend the privacy budget
+    ├── BudgetError                   exit 4  the privacy budget refuses a release
+    │   ├── BudgetExceededError               a release would overspend the budget
+    │   └── MissingBudgetError                no budget covers the release's population
     └── IntegrityError                exit 5  an audit trail or checkpoint does not verify
 
     PrivsegWarning                           privseg's own warnings (errors under pytest)
@@ -26,6 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "BudgetError",
     "BudgetExceededError",
     "EmptyInputError",
     "EncodingError",
@@ -33,6 +36,7 @@ __all__ = [
     "IntegrityError",
     "KeyFileError",
     "MalformedInputError",
+    "MissingBudgetError",
     "PolicyError",
     "PolicyRefusal",
     "PrivsegError",
@@ -108,8 +112,16 @@ class PolicyRefusal(PrivsegError):
     """The policy does not justify processing a column (PIPL Art. 6, 28-29, 31)."""
 
 
-class BudgetExceededError(PrivsegError):
+class BudgetError(PrivsegError):
+    """The privacy-budget ledger refuses a release."""
+
+
+class BudgetExceededError(BudgetError):
     """A release would spend more privacy budget than remains."""
+
+
+class MissingBudgetError(BudgetError):
+    """No budget covers the release: its population has none, or cannot be tied to one."""
 
 
 class IntegrityError(PrivsegError):

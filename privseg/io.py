@@ -57,6 +57,7 @@ __all__ = [
     "open_table_writer",
     "read_table",
     "sniff",
+    "table_format",
     "write_table",
 ]
 
@@ -166,6 +167,11 @@ def _format_of(path: Path, fmt: TableFormat | None) -> TableFormat:
         f"unsupported file extension {suffix or '(none)'!r}{hint}; use one of {known}",
         source=path,
     )
+
+
+def table_format(path: str | Path) -> TableFormat:
+    """The table format of ``path`` by its extension; raises UnsupportedFormatError."""
+    return _format_of(Path(path), None)
 
 
 def _resolve(source: str | Path, fmt: TableFormat | None) -> tuple[_Source, TableFormat]:

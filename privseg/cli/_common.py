@@ -12,7 +12,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from privseg.errors import (
-    BudgetExceededError,
+    BudgetError,
     InputError,
     IntegrityError,
     PolicyRefusal,
@@ -25,7 +25,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_CODES: tuple[tuple[type[PrivsegError], int], ...] = (
     (InputError, 2),
     (PolicyRefusal, 3),
-    (BudgetExceededError, 4),
+    (BudgetError, 4),
     (IntegrityError, 5),
     (PrivsegError, 1),
 )

@@ -140,6 +140,7 @@ def apply_command(
         else:
             manifest = apply_file(source, policy, keys, out, full=full, encoding=encoding)
         record.add_manifest(manifest, policy)
+        record.set_metric(UNIT_METRIC, policy.unit)  # with the key id: the population
         record.add_output(manifest_path(out))
     if not quiet:
         kept = [c for c in manifest["columns"] if c["output_columns"]]
