@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -233,7 +233,15 @@ class _ReleaseModel(_Model):
     bounds: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="Clipping bounds per column: [lower, upper]."
     )
-    max_orders_per_customer: int | None = Field(None, gt=0)
+    resolution: dict[str, float] = Field(
+        default_factory=dict,
+        description="Spacing of the candidate values of quantile releases per column.",
+    )
+    max_orders_per_customer: int | None = Field(
+        None,
+        gt=0,
+        description="Ceiling of --max-rows-per-unit in releases under this policy.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> _ReleaseModel:
@@ -303,6 +311,7 @@ class ReleaseSpec:
     keys: Mapping[str, tuple[str, ...]]
     bounds: Mapping[str, tuple[float, float]]
     max_orders_per_customer: int | None
+    resolution: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -366,6 +375,7 @@ def _freeze(model: _PolicyModel, path: Path, sha256: str) -> Policy:
             keys=MappingProxyType({k: tuple(v) for k, v in r.keys.items()}),
             bounds=MappingProxyType({k: (lo, hi) for k, (lo, hi) in r.bounds.items()}),
             max_orders_per_customer=r.max_orders_per_customer,
+            resolution=MappingProxyType(dict(r.resolution)),
         )
     return Policy(
         path=path,

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from privseg import audit
-from privseg.budget import Ledger, PrivacyBudget
+from privseg.budget import DEFAULT_PURPOSE, Ledger, PrivacyBudget
 from privseg.errors import IntegrityError, MissingBudgetError
 
-__all__ = ["UNIT_METRIC", "Lineage", "Resolution", "resolve", "trace"]
+__all__ = ["UNIT_METRIC", "Lineage", "Resolution", "resolve", "trace", "trail_records"]
 
 #: The audit metric in which ``apply`` records the policy's unit column.
 UNIT_METRIC = "unit"
@@ -30,19 +30,22 @@ UNIT_METRIC = "unit"
 
 @dataclass(frozen=True)
 class Lineage:
-    """Who an input is about: (key id, unit) pairs, registered populations, and the table
-    inputs its lineage could not explain (absolute paths)."""
+    """Who an input is about: (key id, unit) pairs, registered populations, the table inputs
+    its lineage could not explain (absolute paths) and the purposes of the keyed runs."""
 
     keys: frozenset[tuple[str, str | None]]
     registered: frozenset[str]
     untraced: tuple[str, ...]
+    purposes: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
 class Resolution:
-    """The population a release is charged to, and a note when it is not the typed name."""
+    """The population and purpose a release is charged to, and a note when the population
+    is not the typed name."""
 
     population: str
+    purpose: str
     note: str | None = None
 
 
@@ -55,6 +58,7 @@ def trace(sha256: str, path: str, records: Iterable[audit.AuditRecord], ledger: 
                 producers.setdefault(output.sha256, []).append(record)
     keys: set[tuple[str, str | None]] = set()
     registered: set[str] = set()
+    purposes: set[str] = set()
     untraced: list[str] = []
     seen: set[str] = set()
     todo = [(sha256, path)]
@@ -74,9 +78,21 @@ def trace(sha256: str, path: str, records: Iterable[audit.AuditRecord], ledger: 
             if record.key_id is not None:
                 unit = dict(record.metrics).get(UNIT_METRIC)
                 keys.add((record.key_id, None if unit is None else str(unit)))
+                purposes.update([record.purpose] if record.purpose else [])
             else:  # tables only: a scheme or policy file read beside them is no population
                 todo.extend((i.sha256, i.path) for i in record.inputs if i.rows is not None)
-    return Lineage(frozenset(keys), frozenset(registered), tuple(untraced))
+    return Lineage(frozenset(keys), frozenset(registered), tuple(untraced), frozenset(purposes))
+
+
+def trail_records(trail: Path | None) -> list[audit.AuditRecord]:
+    """The records of a trail whose signatures and chain verify (none if it does not exist)."""
+    trail = trail or audit.default_trail()
+    if not trail.exists():
+        return []
+    checked = audit.verify(trail)
+    if not checked.ok:
+        raise IntegrityError(f"cannot trace a population through the audit trail: {checked}")
+    return audit.read_records(trail)
 
 
 def resolve(
@@ -86,27 +102,29 @@ def resolve(
     *,
     trail: Path | None,
     dataset: str | None,
-    purpose: str,
+    purpose: str | None,
     policy_budget: PrivacyBudget | None,
 ) -> Resolution:
     """The population to charge for a release of ``source`` (its ``sha256``; None for
     standard input), binding or creating it when the lineage allows; raises
-    ``MissingBudgetError`` with the reason otherwise."""
+    ``MissingBudgetError`` with the reason otherwise. Without ``purpose``, the purpose is
+    the one the input was pseudonymized for (if its lineage has exactly one), else
+    ``DEFAULT_PURPOSE``."""
     if sha256 is None:
         raise MissingBudgetError(
             "standard input cannot be tied to a population (nothing identifies its bytes); "
             "release from a file"
         )
-    checked = audit.verify(trail)
-    if not checked.ok:
-        raise IntegrityError(f"cannot trace the input's population: {checked}")
-    lineage = trace(sha256, str(source), audit.read_records(trail), ledger)
+    lineage = trace(sha256, str(source.absolute()), trail_records(trail), ledger)
     if lineage.untraced:
         raise MissingBudgetError(
             f"{lineage.untraced[0]} cannot be tied to a population: no apply or segment run "
             f"in the audit trail wrote it and it is not registered; register it with "
             f"'privseg budget register NAME {lineage.untraced[0]} --ledger {ledger.path}'"
         )
+    if purpose is None:
+        only = sorted(lineage.purposes)
+        purpose = only[0] if len(only) == 1 else DEFAULT_PURPOSE
     named = set(lineage.registered)
     unbound: list[tuple[str, str | None]] = []
     for key_id, unit in sorted(lineage.keys, key=str):
@@ -134,7 +152,7 @@ def resolve(
             f"these customers' budget is population {name!r}: charged there, whatever "
             f"--dataset says ({dataset!r})"
         )
-    return Resolution(name, note)
+    return Resolution(name, purpose, note)
 
 
 def _bind(

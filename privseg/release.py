@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 import pandas as pd
 
-from privseg.budget import DEFAULT_PURPOSE, Ledger, PrivacyBudget, Spend
+from privseg.budget import DEFAULT_PURPOSE, Ledger, PrivacyBudget, Spend, SpendState
 from privseg.errors import BudgetExceededError, InputError, PrivsegError
 from privseg.noise import (
     SECURE,
@@ -105,7 +105,6 @@ MEAN_COUNT_SHARE = 0.25
 MEANS_SANITY = 0.01
 SUM_GRID = 10_000
 UNDECLARED = "(undeclared)"
-NEIGHBOURS = "add/remove one customer"
 _Z95 = 1.959963984540054
 RandomState = int | np.random.RandomState | None
 
@@ -135,15 +134,21 @@ class Account:
     ledger: Ledger
     dataset: str
     purpose: str = DEFAULT_PURPOSE
+    state: SpendState = SpendState.COMMITTED
 
     def spend(self, epsilon: float, kind: ReleaseKind, predicted: float | None = None) -> Spend:
-        """Check and record ``epsilon`` atomically; raises BudgetExceededError, recording nothing."""
+        """Check and record ``epsilon`` atomically; raises BudgetExceededError, recording nothing.
+
+        ``dataset`` names the population; the CLI charges with ``SpendState.CHARGED`` and
+        commits once the release is published (``privseg.charge``).
+        """
         return self.ledger.spend(
             self.dataset,
             PrivacyBudget(epsilon),
             purpose=self.purpose,
             kind=kind.value,
             predicted_value=predicted,
+            state=self.state,
         )
 
     def remaining_epsilon(self) -> float:
@@ -165,8 +170,18 @@ class Bounding:
     def describe(self) -> str:
         """One sentence stating the bound, printed with every release."""
         if self.unit is None:
-            return "privacy unit: one row (no unit column declared)"
+            return (
+                "privacy unit: one row (row-level: a customer with several rows is protected "
+                "only as several neighbours)"
+            )
         return f"privacy unit: one customer ({self.unit}), at most {self.max_rows_per_unit} row(s) each"
+
+    @property
+    def neighbours(self) -> str:
+        """The neighbouring datasets the guarantee holds for, as the unit actually used."""
+        if self.unit is None:
+            return "add/remove one row"
+        return f"add/remove one customer ({self.unit})"
 
 
 @dataclass(frozen=True)
@@ -197,7 +212,7 @@ class ReleasePlan:
             "noise_scale": self.noise_scale,
             "expected_abs_error": self.expected_abs_error,
             "ci95_half_width": self.ci95_half_width,
-            "neighbours": NEIGHBOURS,
+            "neighbours": self.bounding.neighbours,
             "bounding": self.bounding.describe(),
             "size_estimate": self.size_estimate,
             "predicted_value": self.predicted_value,
@@ -469,7 +484,7 @@ def _cell_frame(index: pd.MultiIndex) -> pd.DataFrame:
 
 
 def _guarantee(epsilon: float, bounding: Bounding) -> str:
-    return f"{epsilon:g}-DP, neighbours: {NEIGHBOURS}; {bounding.describe()}"
+    return f"{epsilon:g}-DP, neighbours: {bounding.neighbours}; {bounding.describe()}"
 
 
 # -- counts -----------------------------------------------------------------------------------
@@ -1183,8 +1198,6 @@ def release_kmeans(
     else:
         data = kmeans_rows(_bound_rows(df, bounding), features, box)
         synopses = kmeans.ArraySynopses.from_rows(data, box)
-    if synopses.count() == 0:
-        raise InputError("no row has all features numeric")
     plan = ReleasePlan(
         kind=ReleaseKind.KMEANS,
         mechanism=Mechanism.DP_KMEANS,

@@ -17,6 +17,7 @@ from privseg.cli.audit import operator_option, read_input, trail_option
 from privseg.errors import InputError, PolicyError
 from privseg.io import write_table
 from privseg.policy import Policy, PolicyKeys, apply_file, load_policy, manifest_path
+from privseg.population import UNIT_METRIC
 from privseg.pseudonym import (
     KEY_ENV,
     REVERSIBLE_SUFFIX,

@@ -1,12 +1,14 @@
-"""CLI commands of the release stage: ``budget set|status`` and ``release counts|mean|quantile|kmeans``.
+"""CLI commands of the release stage: ``release counts|mean|quantile|kmeans``.
 
-A thin layer over ``privseg.budget`` and ``privseg.release``: options become declared keys,
-bounds, a unit and a ledger account; the library plans, charges the ledger, then draws noise.
+A thin layer over ``privseg.release``: options become declared keys, bounds, a unit and a
+ledger account. Every output is checked before the charge (``charge.preflight``), the
+population is traced from the input (``population.resolve``), the library plans, charges the
+ledger and draws noise, and the release is stored, published, audited and committed
+(``privseg.charge``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -17,14 +19,17 @@ from typing import Any, TypeVar
 import click
 import pandas as pd
 
-from privseg import audit, io
-from privseg.budget import DEFAULT_PURPOSE, LEDGER_ENV, Ledger, PrivacyBudget
-from privseg.cli._common import OutputFormat, format_option, path_argument
+from privseg import audit
+from privseg.budget import Ledger, PrivacyBudget, SpendState
+from privseg.charge import Publication, preflight
+from privseg.cli._common import path_argument
 from privseg.cli._engine import Engine, engine_option, spark_session
 from privseg.cli.audit import operator_option, read_input, trail_option
+from privseg.cli.budget import ledger_option, purpose_option
 from privseg.errors import InputError
 from privseg.partitioned import count_file
 from privseg.policy import Policy, load_policy
+from privseg.population import resolve
 from privseg.release import (
     Account,
     Bounding,
@@ -73,94 +78,176 @@ def parse_bounds(specs: Sequence[str]) -> dict[str, tuple[float, float]]:
     return bounds
 
 
+def parse_resolution(specs: Sequence[str]) -> dict[str, float]:
+    """``["a=STEP", ...]`` -> ``{"a": STEP}``."""
+    steps: dict[str, float] = {}
+    for spec in specs:
+        for item in filter(None, (s.strip() for s in spec.split(","))):
+            column, sep, step = item.partition("=")
+            try:
+                if not (sep and column.strip()):
+                    raise ValueError
+                steps[column.strip()] = float(step)
+            except ValueError:
+                raise InputError(f"--resolution must look like COL=STEP, got {item!r}") from None
+    return steps
+
+
 def _columns(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
 
 @dataclass(frozen=True)
 class _Setup:
-    """What a release command takes from options and an optional policy."""
+    """What a release command takes from options and an optional policy (no data read)."""
 
-    account: Account
+    ledger: Ledger
+    dataset: str | None
+    purpose: str | None
     keys: Mapping[str, tuple[str, ...]]
     bounds: Mapping[str, tuple[float, float]]
+    resolution: Mapping[str, float]
     bounding: Bounding
     policy: Policy | None = None
 
 
 def _setup(
+    source: Path,
+    common: Mapping[str, Any],
     *,
-    dataset: str,
-    purpose: str | None,
-    policy_path: Path | None,
-    ledger: Path | None,
-    unit: str | None,
-    max_rows: int,
     keys: Sequence[str] = (),
     bounds: Sequence[str] = (),
 ) -> _Setup:
+    """Options and policy merged and checked, and every output checked writable: whatever
+    can fail without the data fails here, before any budget is spent."""
+    policy_path: Path | None = common["policy_path"]
     policy: Policy | None = load_policy(policy_path) if policy_path is not None else None
     spec = policy.release if policy is not None else None
     merged_keys = dict(spec.keys) if spec is not None else {}
     merged_keys.update(parse_keys(keys))
     merged_bounds = dict(spec.bounds) if spec is not None else {}
     merged_bounds.update(parse_bounds(bounds))
-    purpose = purpose or (policy.purpose if policy is not None else DEFAULT_PURPOSE)
-    account = Account(Ledger(ledger), dataset, purpose)
-    if spec is not None:
-        account.ledger.ensure_budget(
-            dataset, PrivacyBudget(spec.budget.epsilon, spec.budget.delta), purpose=purpose
+    resolution = dict(spec.resolution) if spec is not None else {}
+    resolution.update(parse_resolution(common.get("resolution", ())))
+    unit = common["unit"] or (policy.unit if policy is not None else None)
+    if unit is not None and common["row_level"]:
+        raise click.UsageError("--row-level releases have no unit: drop --unit (or the policy)")
+    if unit is None and not common["row_level"]:
+        raise InputError(
+            "no privacy unit: give --unit COL (the column identifying one customer), a --policy "
+            "with a unit, or --row-level to protect single rows only (weaker: a customer with "
+            "several rows is not protected as one)"
         )
-    unit = unit or (policy.unit if policy is not None else None)
-    return _Setup(account, merged_keys, merged_bounds, Bounding(unit, max_rows), policy)
+    max_rows = common["max_rows"]
+    ceiling = spec.max_orders_per_customer if spec is not None else None
+    if ceiling is not None and max_rows > ceiling:
+        raise InputError(
+            f"--max-rows-per-unit {max_rows} exceeds the policy's max_orders_per_customer "
+            f"({ceiling})"
+        )
+    preflight([common["out"], common["report"]], [source])
+    return _Setup(
+        Ledger(common["ledger"]),
+        common["dataset"],
+        common["purpose"],
+        merged_keys,
+        merged_bounds,
+        resolution,
+        Bounding(unit, max_rows),
+        policy,
+    )
+
+
+class _Run:
+    """One audited release: traces the population, then stores, publishes and commits."""
+
+    def __init__(self, command: str, setup: _Setup, common: Mapping[str, Any]) -> None:
+        self.command = command
+        self.setup = setup
+        self.common = common
+        self.record: audit.RunRecorder | None = None
+        self.account: Account | None = None
+        self.publication: Publication | None = None
+
+    @property
+    def recorder(self) -> audit.RunRecorder:
+        """The audit recorder of the run."""
+        assert self.record is not None
+        return self.record
+
+    def charge_to(self, source: Path) -> Account:
+        """The account of the population ``source`` is about (read and recorded first)."""
+        assert self.record is not None
+        sha = next((i.sha256 for i in self.record.inputs), None) if str(source) != "-" else None
+        spec = self.setup.policy.release if self.setup.policy is not None else None
+        found = resolve(
+            self.setup.ledger,
+            source,
+            sha,
+            trail=self.common["trail"],
+            dataset=self.setup.dataset,
+            purpose=self.setup.purpose
+            or (self.setup.policy.purpose if self.setup.policy is not None else None),
+            policy_budget=None
+            if spec is None
+            else PrivacyBudget(spec.budget.epsilon, spec.budget.delta),
+        )
+        if found.note is not None:
+            click.echo(f"privseg: note: {found.note}", err=True)
+        self.record.purpose = found.purpose
+        self.record.set_metric("dataset", found.population)
+        self.account = Account(
+            self.setup.ledger, found.population, found.purpose, SpendState.CHARGED
+        )
+        return self.account
+
+    def publish(
+        self, release: Release, *, by: Sequence[str] = (), measures: Sequence[str] = ()
+    ) -> None:
+        """Store the released values with the spends, write the outputs, record them."""
+        assert self.record is not None and self.account is not None
+        self.publication = Publication.of(
+            self.command, release, self.common["out"], self.common["report"]
+        )
+        if release.spends:
+            self.publication.store(self.setup.ledger)
+        self.publication.write(self.record)
+        remaining = self.setup.ledger.remaining(self.account.dataset, self.account.purpose)
+        self.record.add_release(release, float(remaining.epsilon), by=by, measures=measures)
+        _summary(release, self.account, float(remaining.epsilon), self.common["out"])
 
 
 @contextmanager
-def _audited(command: str, setup: _Setup, common: Mapping[str, Any]) -> Iterator[audit.RunRecorder]:
-    """Audit one release (``privseg.audit``): one record on success or failure."""
+def _release_run(command: str, setup: _Setup, common: Mapping[str, Any]) -> Iterator[_Run]:
+    """Audit one release (one record on success or failure); commit its spends after the
+    record is appended."""
+    run = _Run(command, setup, common)
     with audit.run(
         command,
         trail=common["trail"],
         operator=common["operator"],
-        purpose=setup.account.purpose,
+        purpose=setup.purpose or (setup.policy.purpose if setup.policy is not None else None),
         policy_sha256=None if setup.policy is None else setup.policy.sha256,
     ) as record:
-        record.set_metric("dataset", setup.account.dataset)
-        yield record
+        run.record = record
+        yield run
+    if run.publication is not None and run.publication.spend_ids:
+        setup.ledger.commit(run.publication.spend_ids)
 
 
-def _publish(
-    release: Release,
-    setup: _Setup,
-    out: Path,
-    report: Path | None,
-    record: audit.RunRecorder,
-    *,
-    by: Sequence[str] = (),
-    measures: Sequence[str] = (),
-) -> None:
-    """Write the DP table (atomically), an optional JSON report, and a summary on stderr."""
-    io.write_table(release.table, out)
-    if report is not None:
-        with io.atomic_path(report) as tmp:
-            tmp.write_text(json.dumps(release.to_dict(), ensure_ascii=False, indent=2), "utf-8")
+def _summary(release: Release, account: Account, remaining: float, out: Path) -> None:
+    """What was released, on stderr."""
     plan = release.plan
-    remaining = setup.account.ledger.remaining(setup.account.dataset, setup.account.purpose)
-    if str(out) != "-":
-        record.add_output(out, rows=len(release.table), columns=list(release.table.columns))
-    if report is not None:
-        record.add_output(report)
-    record.add_release(release, float(remaining.epsilon), by=by, measures=measures)
     scale = "" if math.isnan(plan.noise_scale) else f" noise (scale {plan.noise_scale:g})"
     click.echo(
         f"privseg: released {len(release.table)} rows to {out}: {plan.kind.value}, "
         f"{plan.mechanism.value}{scale}, epsilon "
-        f"{release.epsilon_spent:g} spent, {float(remaining.epsilon):g} remaining "
-        f"for {setup.account.dataset}/{setup.account.purpose}",
+        f"{release.epsilon_spent:g} spent, {remaining:g} remaining "
+        f"for {account.dataset}/{account.purpose}",
         err=True,
     )
     click.echo(
-        f"privseg: {plan.bounding.describe()}; neighbours: add/remove one customer", err=True
+        f"privseg: {plan.bounding.describe()}; neighbours: {plan.bounding.neighbours}", err=True
     )
     if plan.predicted_value is not None:
         click.echo(f"privseg: predicted analytic value {plan.predicted_value:.3f}", err=True)
@@ -180,29 +267,16 @@ def _publish(
 
 
 # -- shared options ---------------------------------------------------------------------------
-def ledger_option(f: F) -> F:
-    """``--ledger PATH`` (env PRIVSEG_LEDGER; default audits/budget.db here)."""
-    return click.option(
-        "--ledger",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar=LEDGER_ENV,
-        default=None,
-        help="Privacy-budget ledger (default: audits/budget.db under the working folder).",
-    )(f)
-
-
-def purpose_option(f: F) -> F:
-    """``--purpose`` (default: the policy's purpose, else 'default')."""
-    return click.option(
-        "--purpose", default=None, help="Purpose the budget belongs to (default: the policy's)."
-    )(f)
-
-
 def _release_options(f: F) -> F:
     """Options every release command shares."""
     for option in reversed(
         (
-            click.option("--dataset", required=True, help="Dataset name the budget is kept for."),
+            click.option(
+                "--dataset",
+                default=None,
+                help="Population name: checked against the input's lineage, which decides; "
+                "binds a new population on first use.",
+            ),
             purpose_option,
             click.option(
                 "--policy",
@@ -211,6 +285,12 @@ def _release_options(f: F) -> F:
                 help="Policy giving keys, bounds, unit, purpose and the budget.",
             ),
             click.option("--unit", help="Column identifying one customer (default: the policy's)."),
+            click.option(
+                "--row-level",
+                is_flag=True,
+                help="No unit: protect single rows only (a customer with several rows is not "
+                "protected as one). Needed explicitly when no --unit or policy unit is given.",
+            ),
             click.option(
                 "--max-rows-per-unit",
                 "max_rows",
@@ -261,79 +341,6 @@ def _bounds_option(f: F) -> F:
         metavar="COL=LO:HI,...",
         help="Declared clipping bounds (repeatable); required for every measure.",
     )(f)
-
-
-# -- budget -----------------------------------------------------------------------------------
-@click.group("budget")
-def budget_group() -> None:
-    """Set and inspect privacy budgets in the persistent ledger.
-
-    \b
-    Examples:
-      privseg budget set crm-2026 --epsilon 5
-      privseg budget status --format json
-    """
-
-
-@budget_group.command("set")
-@click.argument("dataset")
-@click.option("--epsilon", type=float, required=True, help="Total epsilon of the dataset.")
-@click.option("--delta", type=float, default=0.0, show_default=True, help="Total delta.")
-@purpose_option
-@ledger_option
-def budget_set(
-    dataset: str, epsilon: float, delta: float, purpose: str | None, ledger: Path | None
-) -> None:
-    """Set the total privacy budget of DATASET (per purpose); refuses a total below the spend.
-
-    \b
-    Examples:
-      privseg budget set crm-2026 --epsilon 5
-      privseg budget set crm-2026 --epsilon 2 --delta 1e-6 --purpose marketing --ledger b.db
-    """
-    status = Ledger(ledger).set_budget(
-        dataset, PrivacyBudget(epsilon, delta), purpose=purpose or DEFAULT_PURPOSE
-    )
-    click.echo(
-        f"{status.dataset}/{status.purpose}: total {status.total}, remaining {status.remaining}"
-    )
-
-
-@budget_group.command("status")
-@ledger_option
-@format_option(OutputFormat.TEXT, OutputFormat.JSON)
-def budget_status(ledger: Path | None, fmt: str) -> None:
-    """Total, spent and remaining budget per dataset and purpose, with the spend history.
-
-    \b
-    Examples:
-      privseg budget status
-      privseg budget status --ledger privseg-demo/audits/budget.db --format json
-    """
-    book = Ledger(ledger)
-    statuses = book.statuses()
-    if fmt == OutputFormat.JSON:
-        payload = {"ledger": str(book.path), "budgets": [s.to_dict() for s in statuses]}
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
-        return
-    if not statuses:
-        click.echo(f"no budgets in {book.path}")
-        return
-    click.echo(
-        f"{'dataset':<20} {'purpose':<16} {'total ε':>9} {'spent ε':>9} {'left ε':>9} releases"
-    )
-    for s in statuses:
-        click.echo(
-            f"{s.dataset:<20} {s.purpose:<16} {float(s.total.epsilon):>9.4g} "
-            f"{float(s.spent.epsilon):>9.4g} {float(s.remaining.epsilon):>9.4g} {len(s.history)}"
-        )
-        for spend in s.history:
-            value = (
-                ""
-                if spend.predicted_value is None
-                else f" predicted value {spend.predicted_value:.3f}"
-            )
-            click.echo(f"    {spend.at}  {spend.kind:<14} ε {float(spend.budget.epsilon):g}{value}")
 
 
 # -- release ----------------------------------------------------------------------------------
@@ -395,21 +402,22 @@ def counts_command(
     """
     if (epsilon is None) == (target is None):
         raise click.UsageError("give exactly one of --epsilon or --target")
-    setup, rest = _common_setup(common, keys=keys)
-    with _audited("release counts", setup, rest) as record:
+    setup = _setup(input_path, common, keys=keys)
+    with _release_run("release counts", setup, common) as run:
+        exact = _exact_counts(input_path, engine, _columns(by), setup, run.recorder)
         release = release_counts(
-            _exact_counts(input_path, engine, _columns(by), setup, record),
+            exact,
             by=_columns(by),
             keys=setup.keys,
             epsilon=epsilon,
             target=target,
-            account=setup.account,
+            account=run.charge_to(input_path),
             bounding=setup.bounding,
             suppress_below=suppress_below,
             totals=totals,
-            evaluate=rest["evaluate"],
+            evaluate=common["evaluate"],
         )
-        _publish(release, setup, rest["out"], rest["report"], record, by=_columns(by))
+        run.publish(release, by=_columns(by))
 
 
 @release_group.command("mean")
@@ -442,22 +450,21 @@ def mean_command(
     With --engine spark the exact bounded counts and clipped sums per segment are computed
     on Spark; noise is drawn once, here, after the ledger is charged.
     """
-    setup, rest = _common_setup(common, keys=keys, bounds=bounds)
-    with _audited("release mean", setup, rest) as record:
+    setup = _setup(input_path, common, keys=keys, bounds=bounds)
+    with _release_run("release mean", setup, common) as run:
+        exact = _exact_sums(input_path, engine, _columns(by), value, setup, run.recorder)
         release = release_means(
-            _exact_sums(input_path, engine, _columns(by), value, setup, record),
+            exact,
             by=_columns(by),
             keys=setup.keys,
             value=value,
             bounds=setup.bounds,
             epsilon=epsilon,
-            account=setup.account,
+            account=run.charge_to(input_path),
             bounding=setup.bounding,
-            evaluate=rest["evaluate"],
+            evaluate=common["evaluate"],
         )
-        _publish(
-            release, setup, rest["out"], rest["report"], record, by=_columns(by), measures=[value]
-        )
+        run.publish(release, by=_columns(by), measures=[value])
 
 
 @release_group.command("quantile")
@@ -470,6 +477,13 @@ def mean_command(
 @_keys_option
 @_bounds_option
 @click.option(
+    "--resolution",
+    multiple=True,
+    metavar="COL=STEP",
+    help="Spacing of the candidate values (default: the declared range in 1,000 steps); "
+    "the release is always one of LO, LO+STEP, ..., HI.",
+)
+@click.option(
     "--epsilon", type=float, required=True, help="Epsilon to spend (split over quantiles)."
 )
 @engine_option
@@ -481,11 +495,13 @@ def quantile_command(
     by: str,
     keys: tuple[str, ...],
     bounds: tuple[str, ...],
+    resolution: tuple[str, ...],
     epsilon: float,
     engine: str,
     **common: Any,
 ) -> None:
-    """DP quantiles of a clipped measure (exponential mechanism), e.g. to set RFM thresholds.
+    """DP quantiles of a clipped measure (exponential mechanism over a declared grid of
+    candidates), e.g. to set RFM thresholds.
 
     \b
     Examples:
@@ -502,10 +518,10 @@ def quantile_command(
         raise InputError("--quantiles must be numbers in [0, 1], comma-separated") from None
     if common["evaluate"]:
         raise click.UsageError("--evaluate measures counts, means and k-means, not quantiles")
-    setup, rest = _common_setup(common, keys=keys, bounds=bounds)
+    setup = _setup(input_path, {**common, "resolution": resolution}, keys=keys, bounds=bounds)
     with (
-        _audited("release quantile", setup, rest) as record,
-        _quantile_rows(input_path, engine, record) as rows,
+        _release_run("release quantile", setup, common) as run,
+        _quantile_rows(input_path, engine, run.recorder) as rows,
     ):
         release = release_quantiles(
             rows,
@@ -513,14 +529,13 @@ def quantile_command(
             quantiles=qs,
             bounds=setup.bounds,
             epsilon=epsilon,
-            account=setup.account,
+            account=run.charge_to(input_path),
             by=_columns(by),
             keys=setup.keys,
             bounding=setup.bounding,
+            resolution=setup.resolution.get(value),
         )
-        _publish(
-            release, setup, rest["out"], rest["report"], record, by=_columns(by), measures=[value]
-        )
+        run.publish(release, by=_columns(by), measures=[value])
 
 
 @contextmanager
@@ -578,20 +593,20 @@ def kmeans_command(
     """
     if engine == Engine.SPARK and common["evaluate"]:
         raise click.UsageError("--evaluate for k-means needs the rows here: use --engine local")
-    setup, rest = _common_setup(common, bounds=bounds)
-    with _audited("release kmeans", setup, rest) as record:
-        with _kmeans_rows(input_path, engine, _columns(features), setup, record) as rows:
+    setup = _setup(input_path, common, bounds=bounds)
+    with _release_run("release kmeans", setup, common) as run:
+        with _kmeans_rows(input_path, engine, _columns(features), setup, run.recorder) as rows:
             release = release_kmeans(
                 rows,
                 features=_columns(features),
                 bounds=setup.bounds,
                 k=k,
                 epsilon=epsilon,
-                account=setup.account,
+                account=run.charge_to(input_path),
                 bounding=setup.bounding,
-                evaluate=rest["evaluate"],
+                evaluate=common["evaluate"],
             )
-        _publish(release, setup, rest["out"], rest["report"], record, measures=_columns(features))
+        run.publish(release, measures=_columns(features))
 
 
 @contextmanager
@@ -611,22 +626,6 @@ def _kmeans_rows(
         ) as rows,
     ):
         yield rows
-
-
-def _common_setup(
-    common: Mapping[str, Any], *, keys: Sequence[str] = (), bounds: Sequence[str] = ()
-) -> tuple[_Setup, Mapping[str, Any]]:
-    setup = _setup(
-        dataset=common["dataset"],
-        purpose=common["purpose"],
-        policy_path=common["policy_path"],
-        ledger=common["ledger"],
-        unit=common["unit"],
-        max_rows=common["max_rows"],
-        keys=keys,
-        bounds=bounds,
-    )
-    return setup, common
 
 
 def _exact_counts(
@@ -664,4 +663,4 @@ def _exact_sums(
         )
 
 
-COMMANDS: list[click.Command] = [budget_group, release_group]
+COMMANDS: list[click.Command] = [release_group]

@@ -8,7 +8,7 @@ import click
 
 from privseg.cli._common import F, emit, encoding_option, path_argument, report_out_option
 from privseg.cli.audit import operator_option, trail_option
-from privseg.cli.release import ledger_option
+from privseg.cli.budget import ledger_option
 from privseg.cli.screen import sample_options, screened
 from privseg.report import ReportFormat
 
