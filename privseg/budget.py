@@ -192,8 +192,9 @@ class Ledger:
         if population is None:
             flag = "" if purpose in (None, DEFAULT_PURPOSE) else f" --purpose {purpose}"
             raise MissingBudgetError(
-                f"no privacy budget for population {name!r} in {self.path}; create it with "
-                f"'privseg budget set {name} --epsilon E{flag} --ledger {self.path}'"
+                f"no privacy budget for population {name!r} in {self.path}; create it (choose "
+                f"its total epsilon) with 'privseg budget set {name} --epsilon 1{flag} "
+                f"--ledger {self.path}'"
             )
         return population
 
