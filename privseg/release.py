@@ -28,6 +28,7 @@ against the exact result by the data controller (``evaluate``): that measurement
 
 from __future__ import annotations
 
+import functools
 import math
 import secrets
 import warnings
@@ -940,9 +941,16 @@ class QuantileGrid:
         return math.ceil((self.hi - self.lo) / self.step) + 1
 
     def candidates(self) -> np.ndarray:
-        """The candidate values, ascending."""
-        inner = [float(self.lo + j * self.step) for j in range(self.size - 1)]
-        return np.array([*inner, float(self.hi)], dtype=float)
+        """The candidate values, ascending (a read-only array, computed once)."""
+        return _candidates(self.lo, self.hi, self.step)
+
+
+@functools.lru_cache(maxsize=8)
+def _candidates(lo: Fraction, hi: Fraction, step: Fraction) -> np.ndarray:
+    size = math.ceil((hi - lo) / step)
+    out = np.array([*(float(lo + j * step) for j in range(size)), float(hi)], dtype=float)
+    out.flags.writeable = False
+    return out
 
 
 def quantile_scores(sorted_values: np.ndarray, candidates: np.ndarray, q: Fraction) -> list[int]:
