@@ -57,6 +57,10 @@ __all__ = [
 LEDGER_ENV = "PRIVSEG_LEDGER"
 DEFAULT_PURPOSE = "default"
 _BUSY_TIMEOUT_S = 60.0
+_SELECT_SPENDS = (
+    "SELECT id, population, purpose, at, kind, epsilon, delta, predicted_value, note, state "
+    "FROM charges"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS populations (
@@ -176,10 +180,7 @@ class Ledger:
 
     @staticmethod
     def _history(conn: sqlite3.Connection, name: str, purpose: str | None) -> tuple[Spend, ...]:
-        query = (
-            "SELECT id, population, purpose, at, kind, epsilon, delta, predicted_value, note, "
-            "state FROM charges WHERE population = ?"
-        )
+        query = _SELECT_SPENDS + " WHERE population = ?"
         args: tuple[str, ...] = (name,)
         if purpose is not None:
             query += " AND purpose = ?"
@@ -261,12 +262,19 @@ class Ledger:
         self, dataset: str, total: PrivacyBudget, *, purpose: str = DEFAULT_PURPOSE
     ) -> BudgetStatus:
         """A policy's budget: create the population with ``total`` if it is new, and give
-        ``purpose`` the allocation ``total`` if it has none; what the ledger holds wins."""
+        ``purpose`` an allocation of ``total`` (at most the population's total) if it has
+        none; what the ledger holds wins."""
         with self._transaction(write=True) as conn:
-            if self._population(conn, dataset) is None:
+            population = self._population(conn, dataset)
+            if population is None:
                 conn.execute(
                     "INSERT INTO populations (name, epsilon, delta, set_at) VALUES (?, ?, ?, ?)",
                     (dataset, str(total.epsilon), str(total.delta), _now()),
+                )
+            elif not total.fits_in(population.total):
+                total = PrivacyBudget(
+                    min(total.epsilon, population.total.epsilon),
+                    min(total.delta, population.total.delta),
                 )
             if self._allocation(conn, dataset, purpose) is None:
                 _put_allocation(conn, dataset, purpose, total)
@@ -404,20 +412,11 @@ class Ledger:
             status = self._status(conn, dataset, purpose)
             _refuse_unless_fits(status, request)
             at = _now()
+            row = (dataset, purpose, at, kind, str(request.epsilon), str(request.delta))
             cursor = conn.execute(
                 "INSERT INTO charges (population, purpose, at, kind, epsilon, delta, "
                 "predicted_value, note, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    dataset,
-                    purpose,
-                    at,
-                    kind,
-                    str(request.epsilon),
-                    str(request.delta),
-                    predicted_value,
-                    note,
-                    state.value,
-                ),
+                (*row, predicted_value, note, state.value),
             )
             spend_id = cursor.lastrowid
             assert spend_id is not None
@@ -475,8 +474,7 @@ class Ledger:
             if not _has_table(conn, "charges"):
                 return ()
             rows = conn.execute(
-                "SELECT id, population, purpose, at, kind, epsilon, delta, predicted_value, "
-                "note, state FROM charges WHERE state IN (?, ?) ORDER BY id",
+                _SELECT_SPENDS + " WHERE state IN (?, ?) ORDER BY id",
                 (SpendState.CHARGED.value, SpendState.DRAWN.value),
             ).fetchall()
             return tuple(_spend_of(r) for r in rows)
@@ -485,9 +483,7 @@ class Ledger:
         """A spend and the released values stored with it (None if none were stored)."""
         with self._transaction(write=False) as conn:
             row = conn.execute(
-                "SELECT id, population, purpose, at, kind, epsilon, delta, predicted_value, "
-                "note, state, release FROM charges WHERE id = ?",
-                (spend_id,),
+                _SELECT_SPENDS.replace(" FROM", ", release FROM") + " WHERE id = ?", (spend_id,)
             ).fetchone()
             if row is None:
                 raise InputError(f"no spend {spend_id} in {self.path}")

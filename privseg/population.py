@@ -170,7 +170,8 @@ def _bind(
             unit_flag = "" if unit is None else f" --unit {unit}"
             raise MissingBudgetError(
                 f"no privacy budget covers the customers of key {key_id} (unit {unit}); "
-                f"create one with 'privseg budget set {name} --epsilon E --key-id {key_id}"
+                f"create one (choose its total epsilon) with 'privseg budget set {name} --epsilon 1 "
+                f"--key-id {key_id}"
                 f"{unit_flag} --ledger {ledger.path}'"
             )
         ledger.ensure_budget(name, policy_budget, purpose=purpose)
