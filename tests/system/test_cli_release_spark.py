@@ -75,6 +75,8 @@ def test_quantiles_on_spark_write_the_local_outputs_ledger_and_audit_record(
         ).returncode
         == 0
     )
+    registered = _privseg("budget", "register", "crm", data, "--ledger", ledger, cwd=tmp_path)
+    assert registered.returncode == 0, registered.stderr
     outputs = {}
     for engine in ("local", "spark"):
         out = tmp_path / f"q.{engine}.csv"
@@ -115,6 +117,8 @@ def test_kmeans_on_spark_writes_the_local_outputs_ledger_and_audit_record(tmp_pa
     customers = table[UNIT].nunique()
     trail, ledger = tmp_path / "trail.jsonl", tmp_path / "budget.db"
     done = _privseg("budget", "set", "crm", "--epsilon", "2", "--ledger", ledger, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    done = _privseg("budget", "register", "crm", data, "--ledger", ledger, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     args = [
         "release", "kmeans", data, "--features", "recency,frequency",

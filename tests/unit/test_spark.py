@@ -275,6 +275,7 @@ def test_cli_segments_and_counts_on_spark(spark: Any, demo: Path, tmp_path: Path
     )
     ledger = tmp_path / "budget.db"
     _cli("budget", "set", "crm", "--epsilon", "1", "--ledger", ledger)
+    _cli("budget", "register", "crm", tmp_path / "labels.spark.csv", "--ledger", ledger)
     _cli(
         "release", "counts", tmp_path / "labels.spark.csv", "--by", "lifecycle",
         "--keys", "lifecycle=introduction,growth,mature,decline,other", "--epsilon", "0.25",
@@ -295,6 +296,7 @@ def test_cli_mean_on_spark_charges_once_and_writes_every_segment(
     path.write_text(SPEND_CSV, encoding="utf-8")
     ledger = tmp_path / "budget.db"
     _cli("budget", "set", "crm", "--epsilon", "1", "--ledger", ledger)
+    _cli("budget", "register", "crm", path, "--ledger", ledger)
     result = _cli(
         "release", "mean", path, "--by", "tier", "--keys", "tier=gold,silver,platinum",
         "--value", "spend", "--bounds", "spend=-50:500", "--epsilon", "0.5", "--dataset", "crm",
@@ -448,6 +450,7 @@ def test_cli_kmeans_on_spark_writes_the_local_columns_and_audit_record(
 ) -> None:
     ledger = tmp_path / "budget.db"
     _cli("budget", "set", "crm", "--epsilon", "2", "--ledger", ledger)
+    _cli("budget", "register", "crm", km_path, "--ledger", ledger)
     args = ["release", "kmeans", km_path, "--features", "days,orders",
             "--bounds", "days=0:365,orders=0:24", "--k", "3", "--epsilon", "0.5",
             "--dataset", "crm", "--unit", "u", "--ledger", ledger]  # fmt: skip
