@@ -3,7 +3,7 @@
 Schemes are declared in YAML (``policies/segments.yaml`` is the shipped default with the seed
 rules of DESIGN.md); pydantic validates the file and ``load_schemes`` returns frozen
 dataclasses. Every threshold is a parameter, declared: never a quantile of the data, which
-would leak (``privseg.release`` offers DP quantiles to choose thresholds privately).
+would leak (``privseg.dp.quantiles`` offers DP quantiles to choose thresholds privately).
 
 ``assign`` computes one row per customer, vectorized (numpy ``bincount`` over factorized unit
 codes), relative to the end of the ``as_of`` day: a "month" is the 30-day window ending then,

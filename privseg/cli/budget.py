@@ -1,46 +1,27 @@
 """CLI commands of the privacy-budget ledger: ``budget set|register|status|recover``.
 
-A thin layer over ``privseg.budget`` (populations, purposes' allocations, registered files),
-``privseg.population`` (lineage) and ``privseg.charge`` (recovery of a release cut short).
+A thin layer over ``privseg.dp.ledger`` (populations, purposes' allocations, registered files),
+``privseg.dp.population`` (lineage) and ``privseg.dp.commit`` (recovery of a release cut
+short).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from privseg import audit
-from privseg.budget import LEDGER_ENV, Ledger, PrivacyBudget
-from privseg.cli._common import OutputFormat, format_option
-from privseg.cli.audit import operator_option, trail_option
+from privseg.cli._common import (
+    OutputFormat,
+    format_option,
+    ledger_option,
+    operator_option,
+    trail_option,
+)
+from privseg.dp.ledger import Ledger, PrivacyBudget
 from privseg.errors import InputError, MissingBudgetError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def ledger_option(f: F) -> F:
-    """``--ledger PATH`` (env PRIVSEG_LEDGER; default audits/budget.db here)."""
-    return click.option(
-        "--ledger",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar=LEDGER_ENV,
-        default=None,
-        help="Privacy-budget ledger (default: audits/budget.db under the working folder).",
-    )(f)
-
-
-def purpose_option(f: F) -> F:
-    """``--purpose`` (default: the policy's, else the purpose the data was processed for)."""
-    return click.option(
-        "--purpose",
-        default=None,
-        help="Purpose charged (default: the policy's, else the one the input was "
-        "pseudonymized for).",
-    )(f)
 
 
 @click.group("budget")
@@ -130,7 +111,7 @@ def budget_register(
     Examples:
       privseg budget register crm segments-from-crm.csv
     """
-    from privseg.population import trace, trail_records
+    from privseg.dp.population import trace, trail_records
 
     if not path.is_file():
         raise InputError("no such file", source=path)
@@ -233,7 +214,7 @@ def budget_recover(
       privseg budget recover
       privseg budget recover 12 --ledger audits/budget.db
     """
-    from privseg.charge import recover
+    from privseg.dp.commit import recover
 
     book = Ledger(ledger)
     ids = list(spend_ids) or [s.id for s in book.pending()]

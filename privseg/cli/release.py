@@ -1,50 +1,45 @@
 """CLI commands of the release stage: ``release counts|mean|quantile|kmeans``.
 
-A thin layer over ``privseg.release``: options become declared keys, bounds, a unit and a
+A thin layer over ``privseg.dp``: options become declared keys, bounds, a unit and a
 ledger account. Every output is checked before the charge (``charge.preflight``), the
 population is traced from the input (``population.resolve``), the library plans, charges the
 ledger and draws noise, and the release is stored, published, audited and committed
-(``privseg.charge``).
+(``privseg.dp.commit``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-import pandas as pd
 
 from privseg import audit
-from privseg.budget import Ledger, PrivacyBudget, SpendState
-from privseg.charge import Publication, preflight
-from privseg.cli._common import path_argument
-from privseg.cli._engine import Engine, engine_option, spark_session
-from privseg.cli.audit import operator_option, read_input, trail_option
-from privseg.cli.budget import ledger_option, purpose_option
-from privseg.errors import InputError
-from privseg.partitioned import count_file
-from privseg.policy import Policy, load_policy
-from privseg.population import resolve
-from privseg.release import (
-    Account,
-    Bounding,
-    ExactCounts,
-    ExactSums,
-    KMeansSource,
-    QuantileRows,
-    Release,
-    release_counts,
-    release_kmeans,
-    release_means,
-    release_quantiles,
+from privseg.cli._common import (
+    F,
+    ledger_option,
+    operator_option,
+    path_argument,
+    purpose_option,
+    trail_option,
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
+from privseg.cli._engine import engine_option
+from privseg.dp.commit import Publication, preflight
+from privseg.dp.counts import release_counts
+from privseg.dp.kmeans_release import release_kmeans
+from privseg.dp.ledger import Ledger, PrivacyBudget, SpendState
+from privseg.dp.means import release_means
+from privseg.dp.population import resolve
+from privseg.dp.quantiles import release_quantiles
+from privseg.dp.types import Account, Bounding, Release
+from privseg.engines import engine as engines
+from privseg.engines.engine import Engine
+from privseg.errors import InputError
+from privseg.policy import Policy, load_policy
 
 
 # -- option parsing ---------------------------------------------------------------------------
@@ -381,7 +376,7 @@ def counts_command(
     target: float | None,
     suppress_below: int | None,
     totals: bool,
-    engine: str,
+    engine: Engine,
     **common: Any,
 ) -> None:
     """Noisy counts per segment, or per cross-tab of segments and public dimensions.
@@ -404,7 +399,14 @@ def counts_command(
         raise click.UsageError("give exactly one of --epsilon or --target")
     setup = _setup(input_path, common, keys=keys)
     with _release_run("release counts", setup, common) as run:
-        exact = _exact_counts(input_path, engine, _columns(by), setup, run.recorder)
+        exact = engines.count_input(
+            engine,
+            input_path,
+            by=_columns(by),
+            keys=setup.keys,
+            bounding=setup.bounding,
+            record=run.recorder,
+        )
         release = release_counts(
             exact,
             by=_columns(by),
@@ -436,7 +438,7 @@ def mean_command(
     value: str,
     bounds: tuple[str, ...],
     epsilon: float,
-    engine: str,
+    engine: Engine,
     **common: Any,
 ) -> None:
     """Noisy count, sum and mean of a clipped measure per segment (mean = noisy sum / noisy count).
@@ -452,7 +454,16 @@ def mean_command(
     """
     setup = _setup(input_path, common, keys=keys, bounds=bounds)
     with _release_run("release mean", setup, common) as run:
-        exact = _exact_sums(input_path, engine, _columns(by), value, setup, run.recorder)
+        exact = engines.sums_input(
+            engine,
+            input_path,
+            by=_columns(by),
+            keys=setup.keys,
+            value=value,
+            bounds=setup.bounds,
+            bounding=setup.bounding,
+            record=run.recorder,
+        )
         release = release_means(
             exact,
             by=_columns(by),
@@ -497,7 +508,7 @@ def quantile_command(
     bounds: tuple[str, ...],
     resolution: tuple[str, ...],
     epsilon: float,
-    engine: str,
+    engine: Engine,
     **common: Any,
 ) -> None:
     """DP quantiles of a clipped measure (exponential mechanism over a declared grid of
@@ -521,7 +532,7 @@ def quantile_command(
     setup = _setup(input_path, {**common, "resolution": resolution}, keys=keys, bounds=bounds)
     with (
         _release_run("release quantile", setup, common) as run,
-        _quantile_rows(input_path, engine, run.recorder) as rows,
+        engines.quantile_input(engine, input_path, run.recorder) as rows,
     ):
         release = release_quantiles(
             rows,
@@ -538,31 +549,6 @@ def quantile_command(
         run.publish(release, by=_columns(by), measures=[value])
 
 
-@contextmanager
-def _spark_table(source: Path, record: audit.RunRecorder) -> Iterator[Any]:
-    """``source`` read on Spark (a local session unless one is active), its input recorded."""
-    from privseg import spark
-
-    with spark_session() as session:
-        df = spark.read_table(session, source)
-        record.add_input(source, rows=df.count(), columns=spark.data_columns(df))
-        yield df
-
-
-@contextmanager
-def _quantile_rows(
-    source: Path, engine: str, record: audit.RunRecorder
-) -> Iterator[pd.DataFrame | QuantileRows]:
-    """The table (local), or its rows kept on Spark while the quantiles are released."""
-    if engine != Engine.SPARK:
-        yield read_input(source, record)
-        return
-    from privseg import spark
-
-    with _spark_table(source, record) as df:
-        yield spark.SparkRows(df)
-
-
 @release_group.command("kmeans")
 @path_argument("input_path")
 @click.option("--features", required=True, help="Numeric feature columns, comma-separated.")
@@ -577,7 +563,7 @@ def kmeans_command(
     bounds: tuple[str, ...],
     k: int,
     epsilon: float,
-    engine: str,
+    engine: Engine,
     **common: Any,
 ) -> None:
     """DP k-means over clipped features: one row per cluster, a column per feature, `size`.
@@ -591,11 +577,18 @@ def kmeans_command(
     per grid cell or per cluster (and per-cluster sums) here, where the noise is drawn after
     the ledger is charged. --evaluate needs the rows here: local engine only.
     """
-    if engine == Engine.SPARK and common["evaluate"]:
+    if engine is Engine.SPARK and common["evaluate"]:
         raise click.UsageError("--evaluate for k-means needs the rows here: use --engine local")
     setup = _setup(input_path, common, bounds=bounds)
     with _release_run("release kmeans", setup, common) as run:
-        with _kmeans_rows(input_path, engine, _columns(features), setup, run.recorder) as rows:
+        with engines.kmeans_input(
+            engine,
+            input_path,
+            features=_columns(features),
+            bounds=setup.bounds,
+            bounding=setup.bounding,
+            record=run.recorder,
+        ) as rows:
             release = release_kmeans(
                 rows,
                 features=_columns(features),
@@ -607,60 +600,6 @@ def kmeans_command(
                 evaluate=common["evaluate"],
             )
         run.publish(release, measures=_columns(features))
-
-
-@contextmanager
-def _kmeans_rows(
-    source: Path, engine: str, features: Sequence[str], setup: _Setup, record: audit.RunRecorder
-) -> Iterator[pd.DataFrame | KMeansSource]:
-    """The table (local), or its k-means rows kept on Spark while the release runs."""
-    if engine != Engine.SPARK:
-        yield read_input(source, record)
-        return
-    from privseg import spark
-
-    with (
-        _spark_table(source, record) as df,
-        spark.kmeans_source(
-            df, features=features, bounds=setup.bounds, bounding=setup.bounding
-        ) as rows,
-    ):
-        yield rows
-
-
-def _exact_counts(
-    source: Path, engine: str, by: Sequence[str], setup: _Setup, record: audit.RunRecorder
-) -> pd.DataFrame | ExactCounts:
-    """The exact bounded counts of a file (out of core or on Spark), or standard input's table."""
-    if engine == Engine.SPARK:
-        from privseg import spark
-
-        with _spark_table(source, record) as df:
-            return spark.exact_counts(df, by=by, keys=setup.keys, bounding=setup.bounding)
-    if str(source) == "-":
-        return read_input(source, record)
-    run = count_file(source, by=by, keys=setup.keys, bounding=setup.bounding)
-    record.add_input(source, rows=run.input.rows, columns=list(run.input.columns))
-    return run.exact
-
-
-def _exact_sums(
-    source: Path,
-    engine: str,
-    by: Sequence[str],
-    value: str,
-    setup: _Setup,
-    record: audit.RunRecorder,
-) -> pd.DataFrame | ExactSums:
-    """The exact bounded counts and clipped sums of a file on Spark, or the table (local)."""
-    if engine != Engine.SPARK:
-        return read_input(source, record)
-    from privseg import spark
-
-    with _spark_table(source, record) as df:
-        return spark.exact_sums(
-            df, by=by, keys=setup.keys, value=value, bounds=setup.bounds, bounding=setup.bounding
-        )
 
 
 COMMANDS: list[click.Command] = [release_group]

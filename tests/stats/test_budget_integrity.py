@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from privseg import audit, io
-from privseg.budget import Ledger, SpendState
-from privseg.charge import Publication
 from privseg.cli import main
+from privseg.dp.commit import Publication
+from privseg.dp.ledger import Ledger, SpendState
 
 POLICY = Path(__file__).parents[2] / "policies" / "wecom-marketing.yaml"
 SEX = ["--by", "性别", "--keys", "性别=男,女"]
@@ -165,7 +165,7 @@ def test_a_crash_after_the_charge_is_recovered_with_the_same_release(
 
     # 1. between storing the values and writing the outputs
     with monkeypatch.context() as patch:
-        patch.setattr("privseg.charge.io.write_table", crash)
+        patch.setattr("privseg.dp.commit.io.write_table", crash)
         assert _counts(sandbox, *common).exit_code == 1
     assert not out.exists() and _spent(ledger) == 0.5
     stored = _stored(ledger)
@@ -179,7 +179,7 @@ def test_a_crash_after_the_charge_is_recovered_with_the_same_release(
     # 2. after the outputs and the audit record, before the commit: same bytes again
     out.unlink()
     with monkeypatch.context() as patch:
-        patch.setattr("privseg.budget.Ledger.commit", crash)
+        patch.setattr("privseg.dp.ledger.Ledger.commit", crash)
         assert _counts(sandbox, *common).exit_code == 1
     first = out.read_bytes()
     assert _run("budget", "recover", "--ledger", ledger).exit_code == 0
@@ -187,7 +187,7 @@ def test_a_crash_after_the_charge_is_recovered_with_the_same_release(
     # 3. between the charge and storing the values: nothing released, the spend stays
     out.unlink()
     with monkeypatch.context() as patch:
-        patch.setattr("privseg.charge.Publication.store", crash)
+        patch.setattr("privseg.dp.commit.Publication.store", crash)
         assert _counts(sandbox, *common).exit_code == 1
     done = _run("budget", "recover", "--ledger", ledger)
     assert "marked lost" in done.output and not out.exists() and _spent(ledger) == 1.5

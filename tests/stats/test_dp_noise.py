@@ -1,4 +1,4 @@
-"""The exact samplers of ``privseg.noise`` draw the distributions they claim (chi-square
+"""The exact samplers of ``privseg.dp.exact`` draw the distributions they claim (chi-square
 against pmfs written out here), from integers only, and the keyed stream is reproducible."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest, chisquare
 
-from privseg.noise import (
+from privseg.dp.exact import (
     SECURE,
     SeededBits,
     StreamBits,

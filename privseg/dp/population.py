@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from privseg import audit
-from privseg.budget import DEFAULT_PURPOSE, Ledger, PrivacyBudget
+from privseg.dp.ledger import DEFAULT_PURPOSE, Ledger, PrivacyBudget
 from privseg.errors import IntegrityError, MissingBudgetError
 
 __all__ = ["UNIT_METRIC", "Lineage", "Resolution", "resolve", "trace", "trail_records"]

@@ -1,7 +1,7 @@
 """Privacy-budget values: exact (epsilon, delta) budgets, populations, spends and statuses.
 
 Frozen, validated values with arithmetic (as Tumult Analytics' ``PrivacyBudget``); the
-persistent ledger that stores them is ``privseg.budget.Ledger``.
+persistent ledger that stores them is ``privseg.dp.ledger.Ledger``.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ typed, is charged to it. A purpose may get an **allocation**, a cap inside the t
 must fit both the purpose's allocation (if any) and what remains of the total. A population
 is created with ``set_budget`` (``privseg budget set``), either already **bound** to a key id
 and unit or bound by the first release that traces its input to them
-(``privseg.population``); at most one population is bound to a key id and unit. Files without
+(``privseg.dp.population``); at most one population is bound to a key id and unit. Files without
 lineage in the audit trail are tied to a population by **registering** their SHA-256.
 
 The ledger is one SQLite file (default ``audits/budget.db`` under the working folder, or
@@ -17,8 +17,7 @@ never overspend together. Budgets are exact: epsilons are kept as fractions of t
 spelling (``0.1`` is exactly 1/10), so ten spends of 0.1 fit a total of 1.0.
 
 Spends move ``charged`` -> ``drawn`` (released values stored) -> ``committed`` (see
-``privseg.charge``). Ledgers of the earlier schema are migrated on first write (``_migrate``).
-A key-value table stores opaque blobs (e.g. a signed audit checkpoint) beside the spends.
+``privseg.dp.commit``). Ledgers of the earlier schema are migrated on first write (``_migrate``).
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
-from privseg.budget_types import (
+from privseg.dp.budget import (
     ZERO,
     BudgetStatus,
     Population,
@@ -100,11 +99,6 @@ CREATE TABLE IF NOT EXISTS charges (
     release BLOB
 );
 CREATE INDEX IF NOT EXISTS charges_by_population ON charges (population, purpose);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    name TEXT PRIMARY KEY,
-    blob BLOB NOT NULL,
-    at TEXT NOT NULL
-);
 """
 
 
@@ -488,30 +482,6 @@ class Ledger:
             if row is None:
                 raise InputError(f"no spend {spend_id} in {self.path}")
             return _spend_of(row[:10]), None if row[10] is None else bytes(row[10])
-
-    # -- checkpoints ----------------------------------------------------------------------
-    def put_checkpoint(self, name: str, blob: bytes) -> None:
-        """Store (or replace) an opaque blob under ``name``, e.g. a signed audit checkpoint."""
-        _check_name(name, "checkpoint name")
-        with self._transaction(write=True) as conn:
-            conn.execute(
-                "INSERT INTO checkpoints (name, blob, at) VALUES (?, ?, ?) ON CONFLICT (name) "
-                "DO UPDATE SET blob = excluded.blob, at = excluded.at",
-                (name, bytes(blob), _now()),
-            )
-
-    def get_checkpoint(self, name: str) -> bytes | None:
-        """The blob stored under ``name``, or None."""
-        if not self.path.exists():
-            return None
-        with self._transaction(write=False) as conn:
-            try:
-                row = conn.execute(
-                    "SELECT blob FROM checkpoints WHERE name = ?", (name,)
-                ).fetchone()
-            except sqlite3.OperationalError:
-                return None
-        return None if row is None else bytes(row[0])
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:

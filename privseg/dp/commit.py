@@ -35,10 +35,9 @@ from typing import Any
 import pandas as pd
 
 from privseg import audit, io
-from privseg.budget import Ledger
-from privseg.budget_types import SpendState
+from privseg.dp.ledger import Ledger, SpendState
+from privseg.dp.types import Release
 from privseg.errors import InputError, SourceNotFoundError
-from privseg.release import Release
 
 __all__ = ["Publication", "preflight", "recover"]
 

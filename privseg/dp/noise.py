@@ -1,0 +1,108 @@
+"""Noise: the exact two-sided geometric mechanism (``privseg.dp.exact``: integers from
+``secrets``, rational comparisons, no floating point), diffprivlib's Laplace mechanism (k-means
+only: floating point, not immune to precision attacks), and the geometric noise's error
+figures used to plan a release.
+
+Mechanisms draw from ``secrets`` when ``random_state`` is None (always, outside tests).
+diffprivlib is imported where used: it pulls in scikit-learn, slow to import for every
+command. Its ``PrivacyLeakWarning`` is turned into an error (``no_privacy_leak``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import numpy.typing as npt
+
+from privseg.dp.exact import SECURE, Bits, SeededBits, exact_epsilon
+from privseg.dp.exact import discrete_laplace as exact_laplace
+from privseg.errors import PrivsegError
+
+__all__ = [
+    "Z95",
+    "geometric",
+    "geometric_abs_mean",
+    "geometric_ci95",
+    "geometric_var",
+    "laplace",
+    "no_privacy_leak",
+    "seeded_bits",
+]
+
+#: The standard normal's 97.5% quantile.
+Z95 = 1.959963984540054
+
+
+@contextmanager
+def no_privacy_leak() -> Iterator[None]:
+    """Turn diffprivlib's PrivacyLeakWarning into an error (it must never fire)."""
+    from diffprivlib.utils import PrivacyLeakWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrivacyLeakWarning)
+        try:
+            yield
+        except PrivacyLeakWarning as warning:
+            raise PrivsegError(f"diffprivlib reported a privacy leak: {warning}") from warning
+
+
+def geometric(
+    values: npt.ArrayLike,
+    epsilon: float,
+    sensitivity: int,
+    random_state: np.random.RandomState | None,
+) -> npt.NDArray[np.int64]:
+    """Two-sided geometric (integer) noise added to each integer of ``values``, in order,
+    drawn exactly (``exact.discrete_laplace``): diffprivlib's ``Geometric`` computed it from a
+    float uniform and raised OverflowError on a draw of exactly 0.5."""
+    bits = seeded_bits(random_state)
+    eps = exact_epsilon(epsilon)
+    noise = [exact_laplace(eps, int(sensitivity), bits) for _ in np.ravel(values)]
+    return np.asarray(np.ravel(values), dtype=np.int64) + np.array(noise, dtype=np.int64)
+
+
+def seeded_bits(random_state: np.random.RandomState | None) -> Bits:
+    """The secure source, or a seeded one in tests."""
+    return SECURE if random_state is None else SeededBits(random_state)
+
+
+def laplace(
+    values: npt.ArrayLike,
+    epsilon: float,
+    sensitivity: float,
+    random_state: np.random.RandomState | None,
+) -> npt.NDArray[np.float64]:
+    """Laplace noise added to each number of ``values`` (row-major order), same shape."""
+    from diffprivlib.mechanisms import Laplace
+
+    array = np.asarray(values, dtype=np.float64)
+    with no_privacy_leak():
+        mech = Laplace(epsilon=epsilon, sensitivity=sensitivity, random_state=random_state)
+        noisy = [mech.randomise(float(v)) for v in array.ravel()]
+    return np.asarray(noisy, dtype=np.float64).reshape(array.shape)
+
+
+def _alpha(epsilon: float, sensitivity: float) -> float:
+    return math.exp(-epsilon / sensitivity)
+
+
+def geometric_abs_mean(epsilon: float, sensitivity: float) -> float:
+    """Expected absolute value of two-sided geometric noise."""
+    a = _alpha(epsilon, sensitivity)
+    return 2 * a / (1 - a * a)
+
+
+def geometric_ci95(epsilon: float, sensitivity: float, *, level: float = 0.95) -> int:
+    """Smallest t with P(|Z| > t) <= 1 - level for two-sided geometric noise."""
+    a = _alpha(epsilon, sensitivity)
+    return max(0, math.ceil(math.log((1 - level) / 2 * (1 + a)) / math.log(a)) - 1)
+
+
+def geometric_var(epsilon: float, sensitivity: float) -> float:
+    """Variance of two-sided geometric noise."""
+    a = _alpha(epsilon, sensitivity)
+    return 2 * a / (1 - a) ** 2
