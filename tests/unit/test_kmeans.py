@@ -8,9 +8,9 @@ from typing import Any
 import diffprivlib.mechanisms
 import numpy as np
 import pytest
-from diffprivlib.mechanisms import Geometric, Laplace
+from diffprivlib.mechanisms import Laplace
 
-from privseg.dp import kmeans
+from privseg.dp import kmeans, noise
 from privseg.errors import InputError
 
 BOUNDS = ((0.0, 12.0), (0.0, 24.0), (0.0, 13.0))
@@ -50,13 +50,22 @@ class _Ledger:
 
         return Recording
 
+    def geometric(self, values: Any, epsilon: float, sensitivity: int, rng: Any) -> Any:
+        """``noise.geometric`` (exact integer noise): one mechanism per call."""
+        drawn = noise.geometric(values, epsilon, sensitivity, rng)
+        self.instances.append(
+            {"kind": "Geometric", "epsilon": epsilon, "sensitivity": sensitivity,
+             "calls": len(drawn)}
+        )  # fmt: skip
+        return drawn
+
 
 @pytest.fixture
 def ledger(monkeypatch: pytest.MonkeyPatch) -> _Ledger:
     recorded = _Ledger()
-    # privseg.dp.noise imports the mechanisms where used: patch them at their source
-    monkeypatch.setattr(diffprivlib.mechanisms, "Geometric", recorded.wrap(Geometric))
+    # privseg.dp.noise imports Laplace where used: patch it at its source
     monkeypatch.setattr(diffprivlib.mechanisms, "Laplace", recorded.wrap(Laplace))
+    monkeypatch.setattr(kmeans, "geometric", recorded.geometric)
     return recorded
 
 
