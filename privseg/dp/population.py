@@ -139,6 +139,12 @@ def resolve(
             "the input mixes customers of several populations (" + ", ".join(parts) + "); "
             "release each population's data separately"
         )
+    if not named and not unbound:
+        raise MissingBudgetError(
+            f"{source} cannot be tied to a population: its lineage in the audit trail reaches "
+            f"no pseudonymized table; register it with 'privseg budget register NAME {source} "
+            f"--ledger {ledger.path}'"
+        )
     if named:
         (name,) = named
     else:
