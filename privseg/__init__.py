@@ -1,6 +1,7 @@
 """privseg: make Chinese private-domain customer data safe to segment under PIPL.
 
-Stages (one module each): screen -> policy -> pseudonymize -> segment -> release -> audit.
+Stages: screen -> policy -> pseudonymize -> segment -> release (privseg.dp) -> audit; see
+ARCHITECTURE.md for the layers.
 The public API is re-exported here; ``__all__`` is kept sorted and tested.
 """
 
@@ -31,7 +32,8 @@ from privseg.errors import (
 from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
-    from privseg.datasets import DemoData, write_demo_data
+    from privseg.demo.generator import DemoData, write_demo_data
+    from privseg.demo.pipeline import DemoSummary, run_demo
     from privseg.dp.counts import release_counts
     from privseg.dp.kmeans import KMeansMethod, KMeansResult
     from privseg.dp.kmeans_release import release_kmeans
@@ -40,11 +42,10 @@ if TYPE_CHECKING:
     from privseg.dp.quantiles import release_quantiles
     from privseg.dp.types import Account, Bounding, Release, ReleasePlan
     from privseg.io import TableFormat, iter_table, read_table, write_table
-    from privseg.pipeline import DemoSummary, run_demo
     from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
     from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
+    from privseg.schemes import SchemeKind, Schemes, load_schemes
     from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
-    from privseg.segments import SchemeKind, Schemes, load_schemes
     from privseg.segments import assign as assign_segments
 
 #: Public names loaded on first use (name -> module, attribute), so that ``import privseg``
@@ -54,8 +55,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Bounding": ("privseg.dp.types", "Bounding"),
     "BudgetStatus": ("privseg.dp.ledger", "BudgetStatus"),
     "ColumnVerdict": ("privseg.screening", "ColumnVerdict"),
-    "DemoData": ("privseg.datasets", "DemoData"),
-    "DemoSummary": ("privseg.pipeline", "DemoSummary"),
+    "DemoData": ("privseg.demo.generator", "DemoData"),
+    "DemoSummary": ("privseg.demo.pipeline", "DemoSummary"),
     "Evidence": ("privseg.screening", "Evidence"),
     "IdKind": ("privseg.pseudonym", "IdKind"),
     "KMeansMethod": ("privseg.dp.kmeans", "KMeansMethod"),
@@ -69,8 +70,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Release": ("privseg.dp.types", "Release"),
     "ReleasePlan": ("privseg.dp.types", "ReleasePlan"),
     "ReversibleCipher": ("privseg.pseudonym", "ReversibleCipher"),
-    "SchemeKind": ("privseg.segments", "SchemeKind"),
-    "Schemes": ("privseg.segments", "Schemes"),
+    "SchemeKind": ("privseg.schemes", "SchemeKind"),
+    "Schemes": ("privseg.schemes", "Schemes"),
     "ScreenReport": ("privseg.screening", "ScreenReport"),
     "TableFormat": ("privseg.io", "TableFormat"),
     "Tokenizer": ("privseg.pseudonym", "Tokenizer"),
@@ -78,16 +79,16 @@ _LAZY: dict[str, tuple[str, str]] = {
     "enforce": ("privseg.policy", "enforce"),
     "iter_table": ("privseg.io", "iter_table"),
     "load_policy": ("privseg.policy", "load_policy"),
-    "load_schemes": ("privseg.segments", "load_schemes"),
+    "load_schemes": ("privseg.schemes", "load_schemes"),
     "plan": ("privseg.policy", "plan"),
     "read_table": ("privseg.io", "read_table"),
     "release_counts": ("privseg.dp.counts", "release_counts"),
     "release_kmeans": ("privseg.dp.kmeans_release", "release_kmeans"),
     "release_means": ("privseg.dp.means", "release_means"),
     "release_quantiles": ("privseg.dp.quantiles", "release_quantiles"),
-    "run_demo": ("privseg.pipeline", "run_demo"),
+    "run_demo": ("privseg.demo.pipeline", "run_demo"),
     "screen": ("privseg.screening", "screen"),
-    "write_demo_data": ("privseg.datasets", "write_demo_data"),
+    "write_demo_data": ("privseg.demo.generator", "write_demo_data"),
     "write_table": ("privseg.io", "write_table"),
 }
 

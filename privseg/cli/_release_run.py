@@ -198,7 +198,7 @@ class ReleaseRun:
             self.publication.store(self.setup.ledger)
         self.publication.write(self.record)
         remaining = self.setup.ledger.remaining(self.account.dataset, self.account.purpose)
-        self.record.add_release(release, float(remaining.epsilon), by=by, measures=measures)
+        release.record_to(self.record, float(remaining.epsilon), by=by, measures=measures)
         _summary(release, self.account, float(remaining.epsilon), self.common["out"])
 
 
