@@ -11,11 +11,11 @@ On the demo data (``privseg.datasets.generate(20_000)``, segments by ``privseg.s
 - k-means: k = 4 on (months since last order, orders, ln(1 + spend)) with the bounds of
   ``bench_kmeans.py``; value = exact cost / cost of the DP centroids (``--evaluate``).
 
-It imports whichever privseg is first on the path (the ``privseg.dp`` layout or the earlier
-``privseg.release`` one), so the same script measures a checkout before and after a change:
+It imports whichever privseg is first on the path, so the same script measures a checkout
+before and after a change (both with the ``privseg.dp`` layout):
 
     git archive COMMIT privseg | tar -x -C /tmp/before
-    PYTHONPATH=/tmp/before python benchmarks/bench_quantiles.py --runs 5
+    PYTHONPATH=/tmp/before:benchmarks python benchmarks/bench_quantiles.py --runs 5
     python benchmarks/bench_quantiles.py --runs 5
 
 Seeded runs (seed = run number); the median over runs is printed as a Markdown table.
@@ -32,17 +32,9 @@ import pandas as pd
 from bench_analytic_value import KM_BOUNDS, KM_FEATURES, demo_labels
 
 import privseg
-
-try:  # the privseg.dp layout
-    from privseg.dp.kmeans_release import release_kmeans
-    from privseg.dp.quantiles import release_quantiles
-    from privseg.dp.types import Bounding
-except ImportError:  # the earlier layout, for the "before" run
-    from privseg.release import (  # type: ignore[no-redef]
-        Bounding,
-        release_kmeans,
-        release_quantiles,
-    )
+from privseg.dp.kmeans_release import release_kmeans
+from privseg.dp.quantiles import release_quantiles
+from privseg.dp.types import Bounding
 
 QUANTILES = (0.2, 0.4, 0.6, 0.8)
 MONETARY = (0.0, 50_000.0)
