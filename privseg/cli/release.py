@@ -128,7 +128,7 @@ def release_group() -> None:
     \b
     Examples:
       privseg budget set crm --epsilon 5
-      privseg release counts segments.csv --by lifecycle --keys lifecycle=introduction,growth,mature,decline --epsilon 0.5 --dataset crm --out counts.csv
+      privseg release counts segments.csv --by lifecycle --keys lifecycle=introduction,growth,mature,decline --epsilon 0.5 --dataset crm --unit 外部联系人ID --out counts.csv
     """
 
 
@@ -225,9 +225,9 @@ def mean_command(
 
     \b
     Examples:
-      privseg release mean rfm.csv --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --epsilon 1 --dataset crm --out means.csv
+      privseg release mean rfm.csv --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --epsilon 1 --dataset crm --unit 外部联系人ID --out means.csv
       privseg release mean orders.csv --by 省份 --policy policies/wecom-marketing.yaml --value 金额 --max-rows-per-unit 50 --epsilon 1 --dataset crm --out spend.csv
-      privseg release mean rfm.parquet --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --epsilon 1 --dataset crm --engine spark --out means.csv
+      privseg release mean rfm.parquet --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --epsilon 1 --dataset crm --unit 外部联系人ID --engine spark --out means.csv
 
     With --engine spark the exact bounded counts and clipped sums per segment are computed
     on Spark; noise is drawn once, here, after the ledger is charged.
@@ -296,8 +296,8 @@ def quantile_command(
 
     \b
     Examples:
-      privseg release quantile rfm.csv --value monetary --bounds monetary=0:50000 --quantiles 0.2,0.4,0.6,0.8 --epsilon 0.5 --dataset crm --out thresholds.csv
-      privseg release quantile rfm.parquet --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --quantiles 0.5 --epsilon 0.5 --dataset crm --engine spark --out medians.csv
+      privseg release quantile rfm.csv --value monetary --bounds monetary=0:50000 --resolution monetary=50 --quantiles 0.2,0.4,0.6,0.8 --epsilon 0.5 --dataset crm --unit 外部联系人ID --out thresholds.csv
+      privseg release quantile rfm.parquet --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --quantiles 0.5 --epsilon 0.5 --dataset crm --unit 外部联系人ID --engine spark --out medians.csv
 
     With --engine spark each segment's values stay on Spark (one segment must fit in one
     executor's memory); the randomness is drawn once, here, after the ledger is charged, and
