@@ -1,10 +1,10 @@
 """CLI commands of the release stage: ``release counts|mean|quantile|kmeans``.
 
-A thin layer over ``privseg.dp``: options become declared keys, bounds, a unit and a
-ledger account. Every output is checked before the charge (``charge.preflight``), the
-population is traced from the input (``population.resolve``), the library plans, charges the
-ledger and draws noise, and the release is stored, published, audited and committed
-(``privseg.dp.commit``).
+A thin layer over ``privseg.dp`` and ``privseg.engines.engine``: options become declared keys,
+bounds, a unit and an engine. Every output is checked before the charge, the population is
+traced from the input (``dp.population.resolve``), the library reads the input where the
+engine runs, plans, charges the ledger and draws noise, and the release is stored,
+published, audited and committed (``cli._release_run``, ``dp.commit``).
 """
 
 from __future__ import annotations
@@ -139,7 +139,11 @@ def release_group() -> None:
 )
 @_keys_option
 @click.option("--epsilon", type=float, help="Epsilon to spend.")
-@click.option("--target", type=float, help="Analytic value to reach (e.g. 0.85): picks epsilon.")
+@click.option(
+    "--target",
+    type=float,
+    help="Per-segment accuracy to reach (e.g. 0.85): picks epsilon for the worst table.",
+)
 @click.option(
     "--suppress-below", type=click.IntRange(min=1), help="Blank cells whose noisy count is below N."
 )
