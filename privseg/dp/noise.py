@@ -1,7 +1,6 @@
 """Noise: the exact two-sided geometric mechanism (``privseg.dp.exact``: integers from
-``secrets``, rational comparisons, no floating point), diffprivlib's Laplace mechanism (k-means
-only: floating point, not immune to precision attacks), and the geometric noise's error
-figures used to plan a release.
+``secrets``, rational comparisons, no floating point), the one noise of every release
+(k-means included), and the geometric noise's error figures used to plan a release.
 
 Mechanisms draw from ``secrets`` when ``random_state`` is None (always, outside tests).
 diffprivlib is imported where used: it pulls in scikit-learn, slow to import for every
@@ -29,7 +28,6 @@ __all__ = [
     "geometric_ci95",
     "geometric_interval",
     "geometric_var",
-    "laplace",
     "no_privacy_leak",
     "seeded_bits",
 ]
@@ -69,22 +67,6 @@ def geometric(
 def seeded_bits(random_state: np.random.RandomState | None) -> Bits:
     """The secure source, or a seeded one in tests."""
     return SECURE if random_state is None else SeededBits(random_state)
-
-
-def laplace(
-    values: npt.ArrayLike,
-    epsilon: float,
-    sensitivity: float,
-    random_state: np.random.RandomState | None,
-) -> npt.NDArray[np.float64]:
-    """Laplace noise added to each number of ``values`` (row-major order), same shape."""
-    from diffprivlib.mechanisms import Laplace
-
-    array = np.asarray(values, dtype=np.float64)
-    with no_privacy_leak():
-        mech = Laplace(epsilon=epsilon, sensitivity=sensitivity, random_state=random_state)
-        noisy = [mech.randomise(float(v)) for v in array.ravel()]
-    return np.asarray(noisy, dtype=np.float64).reshape(array.shape)
 
 
 def _alpha(epsilon: float, sensitivity: float) -> float:

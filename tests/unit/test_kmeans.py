@@ -5,10 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import diffprivlib.mechanisms
 import numpy as np
 import pytest
-from diffprivlib.mechanisms import Laplace
 
 from privseg.dp import kmeans, noise
 from privseg.errors import InputError
@@ -30,26 +28,6 @@ class _Ledger:
     def __init__(self) -> None:
         self.instances: list[dict[str, Any]] = []
 
-    def wrap(self, base: type) -> type:
-        ledger = self
-
-        class Recording(base):  # type: ignore[misc, valid-type]
-            def __init__(self, **kwargs: Any) -> None:
-                super().__init__(**kwargs)
-                self.record = {
-                    "kind": base.__name__,
-                    "epsilon": kwargs["epsilon"],
-                    "sensitivity": kwargs["sensitivity"],
-                    "calls": 0,
-                }
-                ledger.instances.append(self.record)
-
-            def randomise(self, value: Any) -> Any:
-                self.record["calls"] += 1
-                return super().randomise(value)
-
-        return Recording
-
     def geometric(self, values: Any, epsilon: float, sensitivity: int, rng: Any) -> Any:
         """``noise.geometric`` (exact integer noise): one mechanism per call."""
         drawn = noise.geometric(values, epsilon, sensitivity, rng)
@@ -63,8 +41,6 @@ class _Ledger:
 @pytest.fixture
 def ledger(monkeypatch: pytest.MonkeyPatch) -> _Ledger:
     recorded = _Ledger()
-    # privseg.dp.noise imports Laplace where used: patch it at its source
-    monkeypatch.setattr(diffprivlib.mechanisms, "Laplace", recorded.wrap(Laplace))
     monkeypatch.setattr(kmeans, "geometric", recorded.geometric)
     return recorded
 
