@@ -3,14 +3,14 @@
 A CLI release runs in five steps:
 
 1. ``preflight``, before the charge: every output is a writable, supported path (format by
-   extension, an existing folder where a file can be created, not the input, not each other);
+   extension, an existing folder where a file can be created, not an input, not each other);
    everything that can fail without revealing the data fails here, charging nothing;
 2. the charge: the ledger records the spend as ``charged`` (``Account`` with
    ``SpendState.CHARGED``), then the noise is drawn;
 3. ``Publication.store``: the released values (the DP output, never the exact data) are
    stored with the spends, which become ``drawn``;
-4. ``Publication.write``: the outputs are written atomically, then the audit record is
-   appended with their fingerprints;
+4. ``Publication.write``: the outputs are staged privately, the audit record is appended with
+   their fingerprints, then ``audit.run`` publishes them (``privseg.publish``);
 5. the spends are marked ``committed``.
 
 A crash after step 3 leaves ``drawn`` spends: ``privseg budget recover ID`` (``recover``)
@@ -37,7 +37,8 @@ import pandas as pd
 from privseg import audit, io
 from privseg.dp.ledger import Ledger, SpendState
 from privseg.dp.types import Release
-from privseg.errors import InputError, SourceNotFoundError
+from privseg.errors import InputError
+from privseg.publish import check_target, guard_output
 
 __all__ = ["Publication", "preflight", "recover"]
 
@@ -46,42 +47,28 @@ _FORMAT_VERSION = 1
 
 def preflight(outputs: Sequence[Path | None], inputs: Sequence[Path]) -> None:
     """Check, before any budget is spent, that every output (``-``: standard output) can be
-    written: a supported extension for the table (the first output), an existing folder in
-    which a file can be created, and no output that is an input or another output."""
+    written: a supported extension for the table (the first output), a regular file or
+    nothing in an existing folder where a file can be created, and neither an input
+    (``publish.guard_output``) nor another output."""
     seen: list[Path] = []
     for number, out in enumerate(outputs):
         if out is None or str(out) == io.STDIO:
             continue
         if number == 0:
             io.table_format(out)
-        if out.is_dir():
-            raise InputError("is a directory", source=out)
-        folder = out.parent
-        if not folder.is_dir():
-            raise SourceNotFoundError(
-                "the output folder does not exist (create it first)", source=folder
-            )
-        probe = folder / f".privseg-probe.{secrets.token_hex(6)}"
+        check_target(out)
+        probe = out.parent / f".privseg-probe.{secrets.token_hex(6)}"
         try:
             os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             probe.unlink()
         except OSError as error:
             raise InputError(
-                f"cannot write in the output folder ({error.strerror})", source=folder
+                f"cannot write in the output folder ({error.strerror})", source=out.parent
             ) from None
-        for other in [*inputs, *seen]:
-            if str(other) != io.STDIO and _same_file(out, other):
-                raise InputError("an output would overwrite an input or another output", source=out)
+        guard_output(out, inputs)
+        if any(os.path.realpath(out) == os.path.realpath(other) for other in seen):
+            raise InputError("an output would overwrite another output", source=out)
         seen.append(out)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    if a.absolute() == b.absolute():
-        return True
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -154,13 +141,15 @@ class Publication:
         ledger.store(self.spend_ids, self.to_bytes())
 
     def write(self, record: audit.RunRecorder) -> None:
-        """Step 4: write the table and the report atomically and record them as outputs."""
-        io.write_table(self.table, self.out)
+        """Step 4: stage the table (CSV formulas neutralized) and the report, and record them
+        as outputs; ``audit.run`` publishes them after appending the record
+        (``privseg.publish``)."""
+        written = self.out if self.out == io.STDIO else record.stage(self.out)
+        io.write_table(self.table, written, neutralize_formulas=True)
         if self.out != io.STDIO:
             record.add_output(self.out, rows=len(self.table), columns=list(self.table.columns))
         if self.report is not None and self.report_text is not None:
-            with io.atomic_path(self.report) as tmp:
-                tmp.write_text(self.report_text, "utf-8")
+            record.stage(self.report).write_text(self.report_text, "utf-8")
             record.add_output(self.report)
 
 
