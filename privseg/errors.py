@@ -18,7 +18,8 @@ One root, a shallow tree; the CLI maps each branch to an exit code in one place
     ├── BudgetError                   exit 4  the privacy budget refuses a release
     │   ├── BudgetExceededError               a release would overspend the budget
     │   └── MissingBudgetError                no budget covers the release's population
-    └── IntegrityError                exit 5  an audit trail or checkpoint does not verify
+    ├── IntegrityError                exit 5  an audit trail or checkpoint does not verify
+    └── UnauthorizedSignerError       exit 7  the audit key is not on the trail's signer list
 
     PrivsegWarning                           privseg's own warnings (errors under pytest)
 
@@ -46,6 +47,7 @@ __all__ = [
     "PrivsegError",
     "PrivsegWarning",
     "SourceNotFoundError",
+    "UnauthorizedSignerError",
     "UnsupportedFormatError",
 ]
 
@@ -145,6 +147,11 @@ class MissingBudgetError(BudgetError):
 
 class IntegrityError(PrivsegError):
     """An audit trail, signature or checkpoint does not verify."""
+
+
+class UnauthorizedSignerError(PrivsegError):
+    """The audit signing key is not (or no longer) on the trail's list of authorized signers;
+    nothing was tampered with: an authorized signer must add the key."""
 
 
 class PrivsegWarning(UserWarning):
