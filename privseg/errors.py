@@ -15,7 +15,9 @@ One root, a shallow tree; the CLI maps each branch to an exit code in one place
     │   ├── LimitError                        an input past a documented limit (size, columns)
     │   └── FileAccessError                   a path that cannot be read or written (OS error)
     ├── PolicyRefusal                 exit 3  the policy does not justify processing a column
-    ├── BudgetExceededError           exit 4  a release would overspend the privacy budget
+    ├── BudgetError                   exit 4  the privacy budget refuses a release
+    │   ├── BudgetExceededError               a release would overspend the budget
+    │   └── MissingBudgetError                no budget covers the release's population
     ├── IntegrityError                exit 5  an audit trail or checkpoint does not verify
     └── UnauthorizedSignerError       exit 7  the audit key is not on the trail's signer list
 
@@ -30,6 +32,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "BudgetError",
     "BudgetExceededError",
     "EmptyInputError",
     "EncodingError",
@@ -39,6 +42,7 @@ __all__ = [
     "KeyFileError",
     "LimitError",
     "MalformedInputError",
+    "MissingBudgetError",
     "PolicyError",
     "PolicyRefusal",
     "PrivsegError",
@@ -190,15 +194,16 @@ class PolicyRefusal(PrivsegError):
     """
 
 
-class BudgetExceededError(PrivsegError):
-    """A release would spend more privacy budget than remains.
+class BudgetError(PrivsegError):
+    """The privacy-budget ledger refuses a release."""
 
-    >>> ledger = privseg.Ledger("budget.db")
-    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(1), purpose="wecom-marketing")
-    >>> ledger.spend("crm", privseg.PrivacyBudget(2), purpose="wecom-marketing", kind="counts")
-    Traceback (most recent call last):
-    privseg.errors.BudgetExceededError: privacy budget exceeded for dataset 'crm', ...
-    """
+
+class BudgetExceededError(BudgetError):
+    """A release would spend more privacy budget than remains."""
+
+
+class MissingBudgetError(BudgetError):
+    """No budget covers the release: its population has none, or cannot be tied to one."""
 
 
 class IntegrityError(PrivsegError):
