@@ -195,15 +195,38 @@ class PolicyRefusal(PrivsegError):
 
 
 class BudgetError(PrivsegError):
-    """The privacy-budget ledger refuses a release."""
+    """The privacy-budget ledger refuses a release.
+
+    >>> ledger = privseg.Ledger("budget.db")
+    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(1), purpose="wecom-marketing")
+    >>> try:
+    ...     ledger.spend("crm", privseg.PrivacyBudget(2), purpose="wecom-marketing", kind="counts")
+    ... except privseg.BudgetError as error:
+    ...     print(type(error).__name__)
+    BudgetExceededError
+    """
 
 
 class BudgetExceededError(BudgetError):
-    """A release would spend more privacy budget than remains."""
+    """A release would spend more privacy budget than remains.
+
+    >>> ledger = privseg.Ledger("budget.db")
+    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(1), purpose="wecom-marketing")
+    >>> ledger.spend("crm", privseg.PrivacyBudget(2), purpose="wecom-marketing", kind="counts")
+    Traceback (most recent call last):
+    privseg.errors.BudgetExceededError: privacy budget exceeded for population 'crm', ...
+    """
 
 
 class MissingBudgetError(BudgetError):
-    """No budget covers the release: its population has none, or cannot be tied to one."""
+    """No budget covers the release: its population has none, or cannot be tied to one.
+
+    >>> ledger = privseg.Ledger("budget.db")
+    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(1), purpose="wecom-marketing")
+    >>> ledger.spend("other", privseg.PrivacyBudget(1), purpose="wecom-marketing", kind="counts")
+    Traceback (most recent call last):
+    privseg.errors.MissingBudgetError: no privacy budget for population 'other' in budget.db; ...
+    """
 
 
 class IntegrityError(PrivsegError):
