@@ -13,6 +13,9 @@ from privseg.errors import InputError, PolicyError, PrivsegWarning
 
 AS_OF = date(2026, 6, 30)  # windows end at 2026-07-01 00:00
 UNIT = "外部联系人ID"
+K = segments.SchemeKind
+#: the commerce schemes, which read only the columns these tests' tables have
+COMMERCE = segments.load_schemes().only(K.RFM, K.LIFECYCLE, K.VALUE_TIER, K.ACTIVITY, K.CHANNEL)
 
 
 def _customers(*ids: str, registered: str = "2025-01-01 00:00:00") -> pd.DataFrame:
@@ -40,7 +43,7 @@ def _assign(
     interactions: list[tuple[str, str]] = (),  # type: ignore[assignment]
 ) -> pd.DataFrame:
     out = segments.assign(
-        customers, _orders(list(orders)), _interactions(list(interactions)), as_of=AS_OF
+        customers, _orders(list(orders)), _interactions(list(interactions)), COMMERCE, as_of=AS_OF
     )
     return out.set_index(UNIT)
 
