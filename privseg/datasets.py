@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from privseg import _demo_vocab as vocab
+from privseg._demo_habits import habits_of, interaction_kinds, social_columns
 from privseg.errors import InputError
 
 __all__ = [
@@ -81,6 +82,10 @@ _CUSTOMER_COLUMNS = (
     ("last_location", "最近位置"),
     ("last_login_ip", "最近登录IP"),
     ("remark", "备注"),
+    ("friend_count", "好友数"),
+    ("kol_in_network", "网络中有KOL"),
+    ("follow_direction", "关注方式"),
+    ("nps_score", "NPS评分"),
 )
 _ORDER_COLUMNS = (
     ("order_id", "订单号"),
@@ -88,11 +93,14 @@ _ORDER_COLUMNS = (
     ("ordered_at", "下单时间"),
     ("amount", "金额"),
     ("sku", "商品SKU"),
+    ("promotion", "是否促销"),
 )
 _INTERACTION_COLUMNS = (
     ("external_userid", "外部联系人ID"),
     ("interaction_type", "互动类型"),
     ("occurred_at", "互动时间"),
+    ("urgent_keywords", "紧急词数"),
+    ("important_keywords", "重要词数"),
 )
 
 #: English column name -> Chinese header, for all three tables.
@@ -104,8 +112,12 @@ _CHANNELS = {
     Lang.EN: ("qr_code", "official_account", "mini_program", "offline_event", "referral"),
 }
 _CHANNEL_SHARES = (0.30, 0.25, 0.25, 0.10, 0.10)
-_INTERACTION_TYPES = {Lang.ZH: ("消息", "点击", "分享"), Lang.EN: ("message", "click", "share")}
-_INTERACTION_SHARES = (0.6, 0.3, 0.1)
+_INTERACTION_TYPES = {
+    Lang.ZH: ("消息", "点击", "分享", "浏览商品页", "群聊发言"),
+    Lang.EN: ("message", "click", "share", "page_view", "group_chat"),
+}
+_YES_NO = {Lang.ZH: ("否", "是"), Lang.EN: ("no", "yes")}
+_FOLLOW = {Lang.ZH: ("双向", "单向"), Lang.EN: ("mutual", "one_way")}
 
 
 @dataclass(frozen=True, eq=False)
@@ -142,7 +154,10 @@ def generate(
     chunks: list[tuple[list[pa.Array], list[pa.Array], list[pa.Array]]] = []
     orders = 0
     for size, stream in zip(sizes, streams, strict=True):
-        chunks.append(_chunk(np.random.default_rng(stream), size, lang, as_of_s, orders))
+        # the social and service fields come from a child stream: the older columns stay the
+        # same for a seed
+        rngs = np.random.default_rng(stream), np.random.default_rng(stream.spawn(1)[0])
+        chunks.append(_chunk(rngs, size, lang, as_of_s, orders))
         orders += len(chunks[-1][1][0])
     return DemoData(
         customers=_frame(_CUSTOMER_COLUMNS, lang, [c[0] for c in chunks]),
@@ -152,17 +167,29 @@ def generate(
 
 
 def _chunk(
-    rng: np.random.Generator, n: int, lang: Lang, as_of_s: int, first_order: int
+    rngs: tuple[np.random.Generator, np.random.Generator],
+    n: int,
+    lang: Lang,
+    as_of_s: int,
+    first_order: int,
 ) -> tuple[list[pa.Array], list[pa.Array], list[pa.Array]]:
-    """Columns of the three tables for ``n`` customers drawn from one random stream."""
+    """Columns of the three tables for ``n`` customers drawn from two random streams."""
+    rng, extra = rngs
     people = _people(rng, n, as_of_s)
     spend = _spend(rng, people)
     people.registered = _registration(rng, people, spend, as_of_s)
     ids = _external_userids(rng, n)
+    fading = np.isin(people.life, [_Life.DECLINE, _Life.DORMANT])
+    habits = habits_of(extra, fading, np.isin(people.life, [_Life.GROWTH, _Life.MATURE]))
+    orders, buyer = _order_columns(rng, spend, people, ids, as_of_s, first_order)
+    promotion = extra.random(len(buyer)) < habits.promotion[buyer]
+    (unit, when), who = _interaction_columns(rng, people, ids, as_of_s)
+    kind, urgent, important = interaction_kinds(extra, habits, who, _INTERACTION_TYPES[lang])
     return (
-        _customer_columns(rng, people, ids, lang),
-        _order_columns(rng, spend, people, ids, as_of_s, first_order),
-        _interaction_columns(rng, people, ids, lang, as_of_s),
+        _customer_columns(rng, people, ids, lang)
+        + social_columns(habits, _YES_NO[lang], _FOLLOW[lang]),
+        [*orders, _take(_YES_NO[lang], promotion.astype(np.int64))],
+        [unit, kind, when, urgent, important],
     )
 
 
@@ -813,8 +840,11 @@ def _order_columns(
     ids: _Bytes,
     as_of_s: int,
     first_order: int,
-) -> list[pa.Array]:
-    """Orders grouped by customer, oldest window first; each active window splits into 1-5."""
+) -> tuple[list[pa.Array], _Int]:
+    """Orders grouped by customer, oldest window first; each active window splits into 1-5.
+
+    Returns the columns up to the SKU, and the customer of each order.
+    """
     customer, back = np.nonzero(spend[:, ::-1])
     window = _WINDOWS - 1 - back
     per_cell = 1 + np.minimum(rng.poisson(np.array(_EXTRA_ORDERS)[people.tier[customer]]), 4)
@@ -834,7 +864,7 @@ def _order_columns(
         _datetimes(when),
         amount,
         sku,
-    ]
+    ], customer[cell]
 
 
 # --------------------------------------------------------------------------- interactions
@@ -849,8 +879,9 @@ _BURSTS = {
 
 
 def _interaction_columns(
-    rng: np.random.Generator, people: _People, ids: _Bytes, lang: Lang, as_of_s: int
-) -> list[pa.Array]:
+    rng: np.random.Generator, people: _People, ids: _Bytes, as_of_s: int
+) -> tuple[list[pa.Array], _Int]:
+    """The unit and time of each interaction, and its customer (types come from habits)."""
     n = len(people.life)
     fading = np.isin(people.life, [_Life.DECLINE, _Life.DORMANT])
     new = people.life == _Life.INTRODUCTION
@@ -878,8 +909,7 @@ def _interaction_columns(
     lo = np.where(is_recent, recent_lo[who], older_lo[who])
     hi = np.where(is_recent, as_of_s - 60, as_of_s - 120 * _DAY)
     when = lo + np.floor(rng.random(len(who)) * (hi - lo)).astype(np.int64)
-    kind = _take(_INTERACTION_TYPES[lang], _pick(rng, len(who), _INTERACTION_SHARES))
-    return [_ascii(len(who), ids[who]), kind, _datetimes(when)]
+    return [_ascii(len(who), ids[who]), _datetimes(when)], who
 
 
 def _frame(
