@@ -47,8 +47,21 @@ def test_same_seed_same_data_other_seed_other_data() -> None:
 
 def test_headers_in_chinese_by_default_and_english_on_request(zh: DemoData, en: DemoData) -> None:
     assert list(zh.customers.columns[:4]) == ["外部联系人ID", "unionid", "openid", "姓名"]
-    assert list(zh.orders.columns) == ["订单号", "外部联系人ID", "下单时间", "金额", "商品SKU", "是否促销"]
-    assert list(zh.interactions.columns) == ["外部联系人ID", "互动类型", "互动时间", "紧急词数", "重要词数"]
+    assert list(zh.orders.columns) == [
+        "订单号",
+        "外部联系人ID",
+        "下单时间",
+        "金额",
+        "商品SKU",
+        "是否促销",
+    ]
+    assert list(zh.interactions.columns) == [
+        "外部联系人ID",
+        "互动类型",
+        "互动时间",
+        "紧急词数",
+        "重要词数",
+    ]
     for z, e in zip(zh.tables().values(), en.tables().values(), strict=True):
         assert [ZH_HEADERS[c] for c in e.columns] == list(z.columns)
         assert len(z) == len(e)
