@@ -33,17 +33,14 @@ from diffprivlib.models import KMeans as DiffprivlibKMeans
 from diffprivlib.tools import mean as dpl_mean
 from sklearn.cluster import KMeans
 
-from privseg import datasets, kmeans, segments
+from privseg import datasets, segments
+from privseg.dp import kmeans
+from privseg.dp.counts import release_counts
+from privseg.dp.kmeans_release import release_kmeans
+from privseg.dp.means import release_means
+from privseg.dp.types import MEANS_SANITY, Bounding
+from privseg.dp.value import distribution_value, means_value
 from privseg.policy import load_policy
-from privseg.release import (
-    MEANS_SANITY,
-    Bounding,
-    distribution_value,
-    means_value,
-    release_counts,
-    release_kmeans,
-    release_means,
-)
 
 EPSILONS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 UNIT = Bounding("外部联系人ID")

@@ -22,7 +22,8 @@ from diffprivlib import BudgetAccountant
 from diffprivlib.models import KMeans as DiffprivlibKMeans
 from sklearn.cluster import KMeans
 
-from privseg import datasets, kmeans, segments
+from privseg import datasets, segments
+from privseg.dp import kmeans
 
 EPSILONS = (0.1, 0.3, 0.5, 1.0, 2.0, 4.0)
 KS = (3, 4, 5)

@@ -80,8 +80,8 @@ def task_screen(data: Path, work: Path) -> dict[str, Any]:
 
 
 def task_screen_first_chunk(data: Path, work: Path) -> dict[str, Any]:
+    from privseg.engines.apply import APPLY_CHUNK_ROWS
     from privseg.io import iter_table
-    from privseg.policy import APPLY_CHUNK_ROWS
     from privseg.screening import screen
 
     def run() -> int:
@@ -94,7 +94,8 @@ def task_screen_first_chunk(data: Path, work: Path) -> dict[str, Any]:
 
 def task_apply(data: Path, work: Path) -> dict[str, Any]:
     from privseg._resources import policies_dir
-    from privseg.policy import PolicyKeys, apply_file, load_policy
+    from privseg.engines.apply import apply_file
+    from privseg.policy import PolicyKeys, load_policy
     from privseg.pseudonym import Key
 
     policy = load_policy(policies_dir() / "wecom-marketing.yaml")
@@ -103,7 +104,7 @@ def task_apply(data: Path, work: Path) -> dict[str, Any]:
     seconds, manifest = _timed(lambda: apply_file(data / "customers.csv", policy, keys, out))
     out.unlink()
     Path(str(out) + ".manifest.json").unlink()
-    return {"seconds": seconds, "rows": manifest["input"]["rows"]}
+    return {"seconds": seconds, "rows": manifest.input.rows}
 
 
 def _mobiles(data: Path) -> list[str | None]:
@@ -161,7 +162,7 @@ def task_presidio_structured(data: Path, work: Path) -> dict[str, Any]:
 
 def task_assign(data: Path, work: Path) -> dict[str, Any]:
     from privseg.datasets import DEMO_AS_OF
-    from privseg.partitioned import assign_files
+    from privseg.engines.partitioned import assign_files
 
     out = work / "labels.parquet"
     seconds, run = _timed(
@@ -184,8 +185,9 @@ def task_pyarrow_read_labels(data: Path, work: Path) -> dict[str, Any]:
 
 
 def task_release(data: Path, work: Path) -> dict[str, Any]:
-    from privseg.partitioned import count_file
-    from privseg.release import Bounding, release_counts
+    from privseg.dp.counts import release_counts
+    from privseg.dp.types import Bounding
+    from privseg.engines.partitioned import count_file
     from privseg.segments import load_schemes
 
     lifecycle = dict(load_schemes().labels())

@@ -29,23 +29,18 @@ from privseg.errors import (
 from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
-    from privseg.budget import BudgetStatus, Ledger, PrivacyBudget
     from privseg.datasets import DemoData, write_demo_data
+    from privseg.dp.counts import release_counts
+    from privseg.dp.kmeans import KMeansMethod, KMeansResult
+    from privseg.dp.kmeans_release import release_kmeans
+    from privseg.dp.ledger import BudgetStatus, Ledger, PrivacyBudget
+    from privseg.dp.means import release_means
+    from privseg.dp.quantiles import release_quantiles
+    from privseg.dp.types import Account, Bounding, Release, ReleasePlan
     from privseg.io import TableFormat, iter_table, read_table, write_table
-    from privseg.kmeans import KMeansMethod, KMeansResult
     from privseg.pipeline import DemoSummary, run_demo
     from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
     from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
-    from privseg.release import (
-        Account,
-        Bounding,
-        Release,
-        ReleasePlan,
-        release_counts,
-        release_kmeans,
-        release_means,
-        release_quantiles,
-    )
     from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
     from privseg.segments import SchemeKind, Schemes, load_schemes
     from privseg.segments import assign as assign_segments
@@ -53,24 +48,24 @@ if TYPE_CHECKING:
 #: Public names loaded on first use (name -> module, attribute), so that ``import privseg``
 #: and the CLI start fast: diffprivlib, scikit-learn and presidio load only when needed.
 _LAZY: dict[str, tuple[str, str]] = {
-    "Account": ("privseg.release", "Account"),
-    "Bounding": ("privseg.release", "Bounding"),
-    "BudgetStatus": ("privseg.budget", "BudgetStatus"),
+    "Account": ("privseg.dp.types", "Account"),
+    "Bounding": ("privseg.dp.types", "Bounding"),
+    "BudgetStatus": ("privseg.dp.ledger", "BudgetStatus"),
     "ColumnVerdict": ("privseg.screening", "ColumnVerdict"),
     "DemoData": ("privseg.datasets", "DemoData"),
     "DemoSummary": ("privseg.pipeline", "DemoSummary"),
     "Evidence": ("privseg.screening", "Evidence"),
     "IdKind": ("privseg.pseudonym", "IdKind"),
-    "KMeansMethod": ("privseg.kmeans", "KMeansMethod"),
-    "KMeansResult": ("privseg.kmeans", "KMeansResult"),
+    "KMeansMethod": ("privseg.dp.kmeans", "KMeansMethod"),
+    "KMeansResult": ("privseg.dp.kmeans", "KMeansResult"),
     "Key": ("privseg.pseudonym", "Key"),
-    "Ledger": ("privseg.budget", "Ledger"),
+    "Ledger": ("privseg.dp.ledger", "Ledger"),
     "Plan": ("privseg.policy", "Plan"),
     "Policy": ("privseg.policy", "Policy"),
     "PolicyKeys": ("privseg.policy", "PolicyKeys"),
-    "PrivacyBudget": ("privseg.budget", "PrivacyBudget"),
-    "Release": ("privseg.release", "Release"),
-    "ReleasePlan": ("privseg.release", "ReleasePlan"),
+    "PrivacyBudget": ("privseg.dp.ledger", "PrivacyBudget"),
+    "Release": ("privseg.dp.types", "Release"),
+    "ReleasePlan": ("privseg.dp.types", "ReleasePlan"),
     "ReversibleCipher": ("privseg.pseudonym", "ReversibleCipher"),
     "SchemeKind": ("privseg.segments", "SchemeKind"),
     "Schemes": ("privseg.segments", "Schemes"),
@@ -84,10 +79,10 @@ _LAZY: dict[str, tuple[str, str]] = {
     "load_schemes": ("privseg.segments", "load_schemes"),
     "plan": ("privseg.policy", "plan"),
     "read_table": ("privseg.io", "read_table"),
-    "release_counts": ("privseg.release", "release_counts"),
-    "release_kmeans": ("privseg.release", "release_kmeans"),
-    "release_means": ("privseg.release", "release_means"),
-    "release_quantiles": ("privseg.release", "release_quantiles"),
+    "release_counts": ("privseg.dp.counts", "release_counts"),
+    "release_kmeans": ("privseg.dp.kmeans_release", "release_kmeans"),
+    "release_means": ("privseg.dp.means", "release_means"),
+    "release_quantiles": ("privseg.dp.quantiles", "release_quantiles"),
     "run_demo": ("privseg.pipeline", "run_demo"),
     "screen": ("privseg.screening", "screen"),
     "write_demo_data": ("privseg.datasets", "write_demo_data"),

@@ -50,8 +50,8 @@ from privseg.errors import IntegrityError, KeyFileError, PrivsegError, SourceNot
 from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
+    from privseg.dp.types import Release
     from privseg.policy import Policy
-    from privseg.release import Release
     from privseg.screening import ScreenReport
 
 __all__ = [

@@ -16,11 +16,8 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
-import os
-import secrets
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,6 +31,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from privseg._files import atomic_path, file_sha256
 from privseg.errors import (
     EmptyInputError,
     EncodingError,
@@ -816,10 +814,8 @@ def fingerprint(path: str | Path) -> Fingerprint:
     if _is_stdio(path):
         raise UnsupportedFormatError("a fingerprint needs a file, not standard input")
     src, resolved = _resolve(path, None)
-    digest = hashlib.sha256()
-    with src.open() as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    assert src.path is not None  # standard input was refused above
+    sha256 = file_sha256(src.path)
     if resolved is TableFormat.PARQUET:
         meta = _parquet_file(src)
         columns = tuple(_check_columns(meta.schema_arrow.names, src, line=None))
@@ -832,39 +828,11 @@ def fingerprint(path: str | Path) -> Fingerprint:
         for chunk in iter_table(path):
             rows += len(chunk)
             columns = tuple(str(c) for c in chunk.columns)
-    return Fingerprint(digest.hexdigest(), rows, columns)
+    return Fingerprint(sha256, rows, columns)
 
 
 # --------------------------------------------------------------------------------------------
 # Writing
-
-
-@contextlib.contextmanager
-def atomic_path(dest: str | Path, *, mode: int | None = None) -> Iterator[Path]:
-    """Yield a temporary path next to ``dest``; rename it over ``dest`` on success, else remove it.
-
-    The file gets the usual umask permissions, or exactly ``mode`` (e.g. ``0o600`` for keys).
-    """
-    target = Path(dest)
-    if target.is_dir():
-        raise InputError("is a directory", source=target)
-    folder = target.parent
-    if not folder.is_dir():
-        raise SourceNotFoundError("the output folder does not exist", source=folder)
-    tmp = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if mode is not None else 0o666)
-    os.close(fd)
-    try:
-        yield tmp
-        if mode is not None:
-            os.chmod(tmp, mode)
-        with tmp.open("rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
 
 
 def _to_arrow(df: pd.DataFrame) -> pa.Table:

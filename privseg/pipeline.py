@@ -119,8 +119,10 @@ def _apply_policy(run: DemoRun) -> None:
     pseudonymized orders still join onto the pseudonymized customers.
     """
     from privseg._resources import policies_dir
+    from privseg.engines.apply import apply_file
     from privseg.io import read_table
-    from privseg.policy import PolicyKeys, apply_file, load_policy, manifest_path
+    from privseg.manifest import manifest_path
+    from privseg.policy import PolicyKeys, load_policy
     from privseg.pseudonym import new_key_file
 
     policy = load_policy(policies_dir() / "wecom-marketing.yaml")
@@ -135,10 +137,10 @@ def _apply_policy(run: DemoRun) -> None:
         out = folder / f"{name}.csv"
         with _audited(run, "apply", purpose=policy.purpose, policy_sha256=policy.sha256) as record:
             manifest = apply_file(source, policy, keys, out)
-            record.add_manifest(manifest, policy)
+            record.add_manifest(manifest.to_dict(), policy)
             record.add_output(manifest_path(out))
         run.outputs[f"pseudonymized_{name}"] = out
-        dropped += sum(1 for column in manifest["columns"] if not column["output_columns"])
+        dropped += len(manifest.dropped)
     customers = read_table(run.outputs["pseudonymized_customers"])
     orders = read_table(run.outputs["pseudonymized_orders"])
     joined = orders[policy.unit].isin(customers[policy.unit]).mean()
@@ -179,10 +181,11 @@ def _assign_segments(run: DemoRun) -> None:
 def _release_segment_counts(run: DemoRun) -> None:
     """DP segment counts (lifecycle x province, value tier) charged to a fresh demo ledger."""
     from privseg._resources import policies_dir
-    from privseg.budget import Ledger, PrivacyBudget
+    from privseg.dp.counts import release_counts
+    from privseg.dp.ledger import Ledger, PrivacyBudget
+    from privseg.dp.types import DEFAULT_EPSILON, Account, Bounding
     from privseg.io import read_table, write_table
     from privseg.policy import load_policy
-    from privseg.release import DEFAULT_EPSILON, Account, Bounding, release_counts
     from privseg.segments import load_schemes
 
     labels = read_table(run.outputs["segment_labels"])
@@ -235,7 +238,7 @@ def _release_segment_counts(run: DemoRun) -> None:
 
 def _write_reports(run: DemoRun) -> None:
     """Run and privacy-budget reports (HTML and Markdown) beside the screening report."""
-    from privseg.budget import Ledger
+    from privseg.dp.ledger import Ledger
     from privseg.io import atomic_path
     from privseg.report import ReportFormat, render_budget, render_run
 

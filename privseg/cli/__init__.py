@@ -16,6 +16,7 @@ from privseg import __version__
 from privseg.cli import _common
 from privseg.cli import apply as _apply
 from privseg.cli import audit as _audit
+from privseg.cli import budget as _budget
 from privseg.cli import data as _data
 from privseg.cli import demo as _demo
 from privseg.cli import release as _release
@@ -54,6 +55,6 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.meta["privseg.debug"] = debug
 
 
-for _module in (_data, _demo, _screen, _apply, _segment, _release, _audit, _report):
+for _module in (_data, _demo, _screen, _apply, _segment, _budget, _release, _audit, _report):
     for _command in _module.COMMANDS:
         main.add_command(_command)

@@ -11,6 +11,9 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from privseg import audit
+from privseg._files import atomic_path
+from privseg.dp.ledger import LEDGER_ENV
 from privseg.errors import (
     BudgetExceededError,
     InputError,
@@ -113,8 +116,45 @@ def emit(text: str, out: Path | None) -> None:
     if out is None:
         click.echo(text, nl=False)
         return
-    from privseg.io import atomic_path
-
     with atomic_path(out) as tmp:
         tmp.write_text(text, encoding="utf-8")
     click.echo(f"wrote {out}", err=True)
+
+
+def trail_option(f: F) -> F:
+    """``--trail PATH`` (env ``PRIVSEG_TRAIL``; default ``audits/trail.jsonl`` here)."""
+    return click.option(
+        "--trail",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar=audit.ENV_TRAIL,
+        default=None,
+        help="Audit trail (default: audits/trail.jsonl under the working folder).",
+    )(f)
+
+
+def operator_option(f: F) -> F:
+    """``--operator NAME`` (env ``PRIVSEG_OPERATOR``; default the OS user)."""
+    return click.option(
+        "--operator",
+        envvar=audit.ENV_OPERATOR,
+        default=None,
+        help="Who runs this, for the audit trail (default: the OS user).",
+    )(f)
+
+
+def ledger_option(f: F) -> F:
+    """``--ledger PATH`` (env PRIVSEG_LEDGER; default audits/budget.db here)."""
+    return click.option(
+        "--ledger",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar=LEDGER_ENV,
+        default=None,
+        help="Privacy-budget ledger (default: audits/budget.db under the working folder).",
+    )(f)
+
+
+def purpose_option(f: F) -> F:
+    """``--purpose`` (default: the policy's purpose, else 'default')."""
+    return click.option(
+        "--purpose", default=None, help="Purpose the budget belongs to (default: the policy's)."
+    )(f)

@@ -1,55 +1,24 @@
 """The ``--engine local|spark`` option of apply, segment assign and release counts, mean,
-quantile and kmeans."""
+quantile and kmeans (the library chooses what each engine does: ``privseg.engines.engine``)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
-from enum import StrEnum
-from typing import Any
 
 import click
 
 from privseg.cli._common import F
-from privseg.errors import InputError
+from privseg.engines.engine import Engine
 
-__all__ = ["Engine", "engine_option", "spark_session"]
-
-
-class Engine(StrEnum):
-    """Where a command runs."""
-
-    LOCAL = "local"
-    SPARK = "spark"
+__all__ = ["engine_option"]
 
 
 def engine_option(f: F) -> F:
-    """``--engine local|spark`` (default local)."""
+    """``--engine local|spark`` (default local), passed on as an ``Engine``."""
     return click.option(
         "--engine",
         type=click.Choice([e.value for e in Engine]),
         default=Engine.LOCAL.value,
         show_default=True,
+        callback=lambda _ctx, _param, value: Engine(value),
         help="local: stream and partition files on this machine (both cores); spark: run the "
         "same stages on PySpark in local mode (pip install 'privseg[spark]').",
     )(f)
-
-
-@contextmanager
-def spark_session() -> Iterator[Any]:
-    """The active Spark session, or a local one started (and stopped) for this command."""
-    from privseg import spark
-
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as error:
-        raise InputError("--engine spark needs pyspark: pip install 'privseg[spark]'") from error
-    active = SparkSession.getActiveSession()
-    session = active if active is not None else spark.session()
-    if active is None:
-        session.sparkContext.setLogLevel("ERROR")
-    try:
-        yield session
-    finally:
-        if active is None:
-            session.stop()

@@ -11,12 +11,20 @@ import pandas as pd
 
 from privseg import audit
 from privseg._resources import policies_dir
-from privseg.cli._common import encoding_option, path_argument, quiet_option
-from privseg.cli._engine import Engine, engine_option, spark_session
-from privseg.cli.audit import operator_option, read_input, trail_option
+from privseg.cli._common import (
+    encoding_option,
+    operator_option,
+    path_argument,
+    quiet_option,
+    trail_option,
+)
+from privseg.cli._engine import engine_option
+from privseg.engines import engine as engines
+from privseg.engines.engine import Engine, read_recorded
 from privseg.errors import InputError, PolicyError
 from privseg.io import write_table
-from privseg.policy import Policy, PolicyKeys, apply_file, load_policy, manifest_path
+from privseg.manifest import manifest_path
+from privseg.policy import Policy, PolicyKeys, load_policy
 from privseg.pseudonym import (
     KEY_ENV,
     REVERSIBLE_SUFFIX,
@@ -99,7 +107,7 @@ def apply_command(
     out: Path,
     reversible_key_path: Path | None,
     full: bool,
-    engine: str,
+    engine: Engine,
     encoding: str | None,
     insecure_key_permissions: bool,
     quiet: bool,
@@ -124,7 +132,7 @@ def apply_command(
       PRIVSEG_MASTER_KEY=$(cat k) privseg apply interactions.csv --policy p.yaml --out i.csv
       privseg apply big.csv --policy wecom-marketing --key k --out big.min.csv --engine spark
     """
-    if engine == Engine.SPARK and full:
+    if engine is Engine.SPARK and full:
         raise click.UsageError("--full needs --engine local (Spark screens the first rows)")
     policy = resolve_policy(policy_ref)
     with _audited("apply", policy, trail, operator) as record:
@@ -132,22 +140,16 @@ def apply_command(
             load_key(key_path, insecure_permissions=insecure_key_permissions),
             _load_optional_key(reversible_key_path, insecure_key_permissions),
         )
-        if engine == Engine.SPARK:
-            from privseg import spark
-
-            with spark_session() as session:
-                manifest = spark.apply_file(session, source, policy, keys, out)
-        else:
-            manifest = apply_file(source, policy, keys, out, full=full, encoding=encoding)
-        record.add_manifest(manifest, policy)
+        manifest = engines.apply(engine, source, policy, keys, out, full=full, encoding=encoding)
+        record.add_manifest(manifest.to_dict(), policy)
         record.add_output(manifest_path(out))
     if not quiet:
-        kept = [c for c in manifest["columns"] if c["output_columns"]]
+        kept = len(manifest.columns) - len(manifest.dropped)
         click.echo(
-            f"{out}: {manifest['output']['rows']} rows, {len(kept)} of "
-            f"{len(manifest['columns'])} columns kept "
-            f"({len(manifest['dropped_undeclared'])} undeclared dropped); "
-            f"key id {manifest['key_id']}",
+            f"{out}: {manifest.output.rows} rows, {kept} of "
+            f"{len(manifest.columns)} columns kept "
+            f"({len(manifest.dropped_undeclared)} undeclared dropped); "
+            f"key id {manifest.key_id}",
             err=True,
         )
 
@@ -247,7 +249,7 @@ def keys_rotate(
         return read_key_file(path, insecure_permissions=insecure_key_permissions)
 
     with _audited("keys rotate", policy, trail, operator) as record:
-        table = read_input(source, record)
+        table = read_recorded(source, record)
         columns = _pseudonymized(policy, table)
         if not columns:
             raise PolicyError(f"no column of the table is pseudonymized by {policy.path.name}")
@@ -348,7 +350,7 @@ def reidentify_command(
         key = read_key_file(reversible_key_path, insecure_permissions=insecure_key_permissions)
         record.set_key_id(key.key_id)
         cipher = ReversibleCipher(key, policy.purpose)
-        table = read_input(source, record)
+        table = read_recorded(source, record)
         encrypted = [
             c for c in _pseudonymized(policy, table) if c + REVERSIBLE_SUFFIX in table.columns
         ]

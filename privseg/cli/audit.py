@@ -7,52 +7,16 @@ work in ``privseg.audit.run(...)``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
 from privseg import audit, lineage
 
 if TYPE_CHECKING:
-    import pandas as pd
-from privseg.cli._common import OutputFormat, format_option
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def trail_option(f: F) -> F:
-    """``--trail PATH`` (env ``PRIVSEG_TRAIL``; default ``audits/trail.jsonl`` here)."""
-    return click.option(
-        "--trail",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar=audit.ENV_TRAIL,
-        default=None,
-        help="Audit trail (default: audits/trail.jsonl under the working folder).",
-    )(f)
-
-
-def operator_option(f: F) -> F:
-    """``--operator NAME`` (env ``PRIVSEG_OPERATOR``; default the OS user)."""
-    return click.option(
-        "--operator",
-        envvar=audit.ENV_OPERATOR,
-        default=None,
-        help="Who runs this, for the audit trail (default: the OS user).",
-    )(f)
-
-
-def read_input(
-    source: Path, record: audit.RunRecorder, *, encoding: str | None = None
-) -> pd.DataFrame:
-    """Read a table (``-``: standard input) and record it as an input of the audited run."""
-    from privseg.io import read_table
-
-    table = read_table(source, encoding=encoding)
-    if str(source) != "-":
-        record.add_input(source, rows=len(table), columns=list(table.columns))
-    return table
+    pass
+from privseg.cli._common import F, OutputFormat, format_option, trail_option
 
 
 def _key_option(f: F) -> F:

@@ -1,6 +1,6 @@
 """CLI commands of the release stage: ``budget set|status`` and ``release counts|mean|quantile|kmeans``.
 
-A thin layer over ``privseg.budget`` and ``privseg.release``: options become declared keys,
+A thin layer over ``privseg.dp.ledger`` and ``privseg.dp.release``: options become declared keys,
 bounds, a unit and a ledger account; the library plans, charges the ledger, then draws noise.
 """
 
@@ -8,38 +8,34 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-import pandas as pd
 
 from privseg import audit, io
-from privseg.budget import DEFAULT_PURPOSE, LEDGER_ENV, Ledger, PrivacyBudget
-from privseg.cli._common import OutputFormat, format_option, path_argument
-from privseg.cli._engine import Engine, engine_option, spark_session
-from privseg.cli.audit import operator_option, read_input, trail_option
-from privseg.errors import InputError
-from privseg.partitioned import count_file
-from privseg.policy import Policy, load_policy
-from privseg.release import (
-    Account,
-    Bounding,
-    ExactCounts,
-    ExactSums,
-    KMeansSource,
-    QuantileRows,
-    Release,
-    release_counts,
-    release_kmeans,
-    release_means,
-    release_quantiles,
+from privseg.cli._common import (
+    F,
+    ledger_option,
+    operator_option,
+    path_argument,
+    purpose_option,
+    trail_option,
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
+from privseg.cli._engine import engine_option
+from privseg.dp.counts import release_counts
+from privseg.dp.kmeans_release import release_kmeans
+from privseg.dp.ledger import DEFAULT_PURPOSE, Ledger, PrivacyBudget
+from privseg.dp.means import release_means
+from privseg.dp.quantiles import release_quantiles
+from privseg.dp.types import Account, Bounding, Release
+from privseg.engines import engine as engines
+from privseg.engines.engine import Engine
+from privseg.errors import InputError
+from privseg.policy import Policy, load_policy
 
 
 # -- option parsing ---------------------------------------------------------------------------
@@ -180,24 +176,6 @@ def _publish(
 
 
 # -- shared options ---------------------------------------------------------------------------
-def ledger_option(f: F) -> F:
-    """``--ledger PATH`` (env PRIVSEG_LEDGER; default audits/budget.db here)."""
-    return click.option(
-        "--ledger",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar=LEDGER_ENV,
-        default=None,
-        help="Privacy-budget ledger (default: audits/budget.db under the working folder).",
-    )(f)
-
-
-def purpose_option(f: F) -> F:
-    """``--purpose`` (default: the policy's purpose, else 'default')."""
-    return click.option(
-        "--purpose", default=None, help="Purpose the budget belongs to (default: the policy's)."
-    )(f)
-
-
 def _release_options(f: F) -> F:
     """Options every release command shares."""
     for option in reversed(
@@ -263,79 +241,6 @@ def _bounds_option(f: F) -> F:
     )(f)
 
 
-# -- budget -----------------------------------------------------------------------------------
-@click.group("budget")
-def budget_group() -> None:
-    """Set and inspect privacy budgets in the persistent ledger.
-
-    \b
-    Examples:
-      privseg budget set crm-2026 --epsilon 5
-      privseg budget status --format json
-    """
-
-
-@budget_group.command("set")
-@click.argument("dataset")
-@click.option("--epsilon", type=float, required=True, help="Total epsilon of the dataset.")
-@click.option("--delta", type=float, default=0.0, show_default=True, help="Total delta.")
-@purpose_option
-@ledger_option
-def budget_set(
-    dataset: str, epsilon: float, delta: float, purpose: str | None, ledger: Path | None
-) -> None:
-    """Set the total privacy budget of DATASET (per purpose); refuses a total below the spend.
-
-    \b
-    Examples:
-      privseg budget set crm-2026 --epsilon 5
-      privseg budget set crm-2026 --epsilon 2 --delta 1e-6 --purpose marketing --ledger b.db
-    """
-    status = Ledger(ledger).set_budget(
-        dataset, PrivacyBudget(epsilon, delta), purpose=purpose or DEFAULT_PURPOSE
-    )
-    click.echo(
-        f"{status.dataset}/{status.purpose}: total {status.total}, remaining {status.remaining}"
-    )
-
-
-@budget_group.command("status")
-@ledger_option
-@format_option(OutputFormat.TEXT, OutputFormat.JSON)
-def budget_status(ledger: Path | None, fmt: str) -> None:
-    """Total, spent and remaining budget per dataset and purpose, with the spend history.
-
-    \b
-    Examples:
-      privseg budget status
-      privseg budget status --ledger privseg-demo/audits/budget.db --format json
-    """
-    book = Ledger(ledger)
-    statuses = book.statuses()
-    if fmt == OutputFormat.JSON:
-        payload = {"ledger": str(book.path), "budgets": [s.to_dict() for s in statuses]}
-        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
-        return
-    if not statuses:
-        click.echo(f"no budgets in {book.path}")
-        return
-    click.echo(
-        f"{'dataset':<20} {'purpose':<16} {'total ε':>9} {'spent ε':>9} {'left ε':>9} releases"
-    )
-    for s in statuses:
-        click.echo(
-            f"{s.dataset:<20} {s.purpose:<16} {float(s.total.epsilon):>9.4g} "
-            f"{float(s.spent.epsilon):>9.4g} {float(s.remaining.epsilon):>9.4g} {len(s.history)}"
-        )
-        for spend in s.history:
-            value = (
-                ""
-                if spend.predicted_value is None
-                else f" predicted value {spend.predicted_value:.3f}"
-            )
-            click.echo(f"    {spend.at}  {spend.kind:<14} ε {float(spend.budget.epsilon):g}{value}")
-
-
 # -- release ----------------------------------------------------------------------------------
 @click.group("release")
 def release_group() -> None:
@@ -374,7 +279,7 @@ def counts_command(
     target: float | None,
     suppress_below: int | None,
     totals: bool,
-    engine: str,
+    engine: Engine,
     **common: Any,
 ) -> None:
     """Noisy counts per segment, or per cross-tab of segments and public dimensions.
@@ -398,7 +303,14 @@ def counts_command(
     setup, rest = _common_setup(common, keys=keys)
     with _audited("release counts", setup, rest) as record:
         release = release_counts(
-            _exact_counts(input_path, engine, _columns(by), setup, record),
+            engines.count_input(
+                engine,
+                input_path,
+                by=_columns(by),
+                keys=setup.keys,
+                bounding=setup.bounding,
+                record=record,
+            ),
             by=_columns(by),
             keys=setup.keys,
             epsilon=epsilon,
@@ -428,7 +340,7 @@ def mean_command(
     value: str,
     bounds: tuple[str, ...],
     epsilon: float,
-    engine: str,
+    engine: Engine,
     **common: Any,
 ) -> None:
     """Noisy count, sum and mean of a clipped measure per segment (mean = noisy sum / noisy count).
@@ -445,7 +357,16 @@ def mean_command(
     setup, rest = _common_setup(common, keys=keys, bounds=bounds)
     with _audited("release mean", setup, rest) as record:
         release = release_means(
-            _exact_sums(input_path, engine, _columns(by), value, setup, record),
+            engines.sums_input(
+                engine,
+                input_path,
+                by=_columns(by),
+                keys=setup.keys,
+                value=value,
+                bounds=setup.bounds,
+                bounding=setup.bounding,
+                record=record,
+            ),
             by=_columns(by),
             keys=setup.keys,
             value=value,
@@ -482,7 +403,7 @@ def quantile_command(
     keys: tuple[str, ...],
     bounds: tuple[str, ...],
     epsilon: float,
-    engine: str,
+    engine: Engine,
     **common: Any,
 ) -> None:
     """DP quantiles of a clipped measure (exponential mechanism), e.g. to set RFM thresholds.
@@ -505,7 +426,7 @@ def quantile_command(
     setup, rest = _common_setup(common, keys=keys, bounds=bounds)
     with (
         _audited("release quantile", setup, rest) as record,
-        _quantile_rows(input_path, engine, record) as rows,
+        engines.quantile_input(engine, input_path, record) as rows,
     ):
         release = release_quantiles(
             rows,
@@ -523,31 +444,6 @@ def quantile_command(
         )
 
 
-@contextmanager
-def _spark_table(source: Path, record: audit.RunRecorder) -> Iterator[Any]:
-    """``source`` read on Spark (a local session unless one is active), its input recorded."""
-    from privseg import spark
-
-    with spark_session() as session:
-        df = spark.read_table(session, source)
-        record.add_input(source, rows=df.count(), columns=spark.data_columns(df))
-        yield df
-
-
-@contextmanager
-def _quantile_rows(
-    source: Path, engine: str, record: audit.RunRecorder
-) -> Iterator[pd.DataFrame | QuantileRows]:
-    """The table (local), or its rows kept on Spark while the quantiles are released."""
-    if engine != Engine.SPARK:
-        yield read_input(source, record)
-        return
-    from privseg import spark
-
-    with _spark_table(source, record) as df:
-        yield spark.SparkRows(df)
-
-
 @release_group.command("kmeans")
 @path_argument("input_path")
 @click.option("--features", required=True, help="Numeric feature columns, comma-separated.")
@@ -562,7 +458,7 @@ def kmeans_command(
     bounds: tuple[str, ...],
     k: int,
     epsilon: float,
-    engine: str,
+    engine: Engine,
     **common: Any,
 ) -> None:
     """DP k-means over clipped features: one row per cluster, a column per feature, `size`.
@@ -576,11 +472,18 @@ def kmeans_command(
     per grid cell or per cluster (and per-cluster sums) here, where the noise is drawn after
     the ledger is charged. --evaluate needs the rows here: local engine only.
     """
-    if engine == Engine.SPARK and common["evaluate"]:
+    if engine is Engine.SPARK and common["evaluate"]:
         raise click.UsageError("--evaluate for k-means needs the rows here: use --engine local")
     setup, rest = _common_setup(common, bounds=bounds)
     with _audited("release kmeans", setup, rest) as record:
-        with _kmeans_rows(input_path, engine, _columns(features), setup, record) as rows:
+        with engines.kmeans_input(
+            engine,
+            input_path,
+            features=_columns(features),
+            bounds=setup.bounds,
+            bounding=setup.bounding,
+            record=record,
+        ) as rows:
             release = release_kmeans(
                 rows,
                 features=_columns(features),
@@ -592,25 +495,6 @@ def kmeans_command(
                 evaluate=rest["evaluate"],
             )
         _publish(release, setup, rest["out"], rest["report"], record, measures=_columns(features))
-
-
-@contextmanager
-def _kmeans_rows(
-    source: Path, engine: str, features: Sequence[str], setup: _Setup, record: audit.RunRecorder
-) -> Iterator[pd.DataFrame | KMeansSource]:
-    """The table (local), or its k-means rows kept on Spark while the release runs."""
-    if engine != Engine.SPARK:
-        yield read_input(source, record)
-        return
-    from privseg import spark
-
-    with (
-        _spark_table(source, record) as df,
-        spark.kmeans_source(
-            df, features=features, bounds=setup.bounds, bounding=setup.bounding
-        ) as rows,
-    ):
-        yield rows
 
 
 def _common_setup(
@@ -629,39 +513,4 @@ def _common_setup(
     return setup, common
 
 
-def _exact_counts(
-    source: Path, engine: str, by: Sequence[str], setup: _Setup, record: audit.RunRecorder
-) -> pd.DataFrame | ExactCounts:
-    """The exact bounded counts of a file (out of core or on Spark), or standard input's table."""
-    if engine == Engine.SPARK:
-        from privseg import spark
-
-        with _spark_table(source, record) as df:
-            return spark.exact_counts(df, by=by, keys=setup.keys, bounding=setup.bounding)
-    if str(source) == "-":
-        return read_input(source, record)
-    run = count_file(source, by=by, keys=setup.keys, bounding=setup.bounding)
-    record.add_input(source, rows=run.input.rows, columns=list(run.input.columns))
-    return run.exact
-
-
-def _exact_sums(
-    source: Path,
-    engine: str,
-    by: Sequence[str],
-    value: str,
-    setup: _Setup,
-    record: audit.RunRecorder,
-) -> pd.DataFrame | ExactSums:
-    """The exact bounded counts and clipped sums of a file on Spark, or the table (local)."""
-    if engine != Engine.SPARK:
-        return read_input(source, record)
-    from privseg import spark
-
-    with _spark_table(source, record) as df:
-        return spark.exact_sums(
-            df, by=by, keys=setup.keys, value=value, bounds=setup.bounds, bounding=setup.bounding
-        )
-
-
-COMMANDS: list[click.Command] = [budget_group, release_group]
+COMMANDS: list[click.Command] = [release_group]

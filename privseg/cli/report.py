@@ -6,9 +6,16 @@ from pathlib import Path
 
 import click
 
-from privseg.cli._common import F, emit, encoding_option, path_argument, report_out_option
-from privseg.cli.audit import operator_option, trail_option
-from privseg.cli.release import ledger_option
+from privseg.cli._common import (
+    F,
+    emit,
+    encoding_option,
+    ledger_option,
+    operator_option,
+    path_argument,
+    report_out_option,
+    trail_option,
+)
 from privseg.cli.screen import sample_options, screened
 from privseg.report import ReportFormat
 
@@ -163,7 +170,7 @@ def budget_command(
       privseg report budget --ledger privseg-demo/audits/budget.db --format md
       privseg report budget --dataset customers --purpose marketing --out b.html
     """
-    from privseg.budget import Ledger
+    from privseg.dp.ledger import Ledger
     from privseg.errors import InputError, SourceNotFoundError
     from privseg.report import render_budget
 

@@ -17,10 +17,11 @@ from privseg.cli._common import (
     emit,
     encoding_option,
     format_option,
+    operator_option,
     path_argument,
     report_out_option,
+    trail_option,
 )
-from privseg.cli.audit import operator_option, trail_option
 
 if TYPE_CHECKING:
     from privseg.audit import RunRecorder

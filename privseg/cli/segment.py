@@ -9,13 +9,12 @@ from pathlib import Path
 import click
 
 from privseg import audit
-from privseg.cli._common import F, encoding_option, quiet_option
-from privseg.cli._engine import Engine, engine_option, spark_session
-from privseg.cli.audit import operator_option, read_input, trail_option
+from privseg.cli._common import F, encoding_option, operator_option, quiet_option, trail_option
+from privseg.cli._engine import engine_option
+from privseg.engines import engine as engines
+from privseg.engines.engine import Engine
 from privseg.io import write_table
-from privseg.partitioned import assign_files
-from privseg.segments import Schemes, default_schemes_path, load_schemes, plan_tags
-from privseg.segments import assign as assign_segments
+from privseg.segments import default_schemes_path, load_schemes, plan_tags
 
 COMMANDS: list[click.Command] = []
 
@@ -79,7 +78,7 @@ def assign(
     schemes: Path | None,
     as_of: datetime | None,
     out: Path,
-    engine: str,
+    engine: Engine,
     encoding: str | None,
     quiet: bool,
     trail: Path | None,
@@ -112,42 +111,15 @@ def assign(
     day: date = as_of.date() if as_of is not None else date.today()
     sources = (customers, orders, interactions)
     with audit.run("segment assign", trail=trail, operator=operator) as record:
-        if engine == Engine.SPARK:
-            rows, columns = _assign_spark(sources, scheme_set, day, out, record)
-        elif "-" not in map(str, sources):
-            run = assign_files(*sources, scheme_set, as_of=day, out=out, encoding=encoding)
-            for stats in run.inputs:
-                record.add_input(stats.path, rows=stats.rows, columns=list(stats.columns))
-            rows, columns = run.rows, list(run.columns)
-        else:
-            c, o, i = (read_input(source, record, encoding=encoding) for source in sources)
-            labels = assign_segments(c, o, i, scheme_set, as_of=day)
-            write_table(labels, out)
-            rows, columns = len(labels), list(labels.columns)
+        rows, columns = engines.assign_segments(
+            engine, sources, scheme_set, as_of=day, out=out, record=record, encoding=encoding
+        )
         record.add_input(schemes_path)
         record.set_metric("as_of", day.isoformat())
         if str(out) != "-":
             record.add_output(out, rows=rows, columns=columns)
     if not quiet and str(out) != "-":
         click.echo(f"{rows} customers, {len(columns)} columns -> {out}", err=True)
-
-
-def _assign_spark(
-    sources: tuple[Path, Path, Path],
-    schemes: Schemes,
-    day: date,
-    out: Path,
-    record: audit.RunRecorder,
-) -> tuple[int, list[str]]:
-    from privseg import spark
-
-    with spark_session() as session:
-        frames = [spark.read_table(session, source) for source in sources]
-        for source, frame in zip(sources, frames, strict=True):
-            record.add_input(source, rows=frame.count(), columns=spark.data_columns(frame))
-        c, o, i = frames
-        labels = spark.assign_segments(c, o, i, schemes, as_of=day)
-        return spark.collect_to(labels, out), list(labels.columns)
 
 
 @segment.command("tags")
@@ -215,7 +187,7 @@ def tags(
     write_table(plan.rows(), out)
     if labels is not None and assignments is not None:
         with audit.run("segment tags", trail=trail, operator=operator) as record:
-            table = read_input(labels, record, encoding=encoding)
+            table = engines.read_recorded(labels, record, encoding=encoding)
             tagged = plan.assign(table, scheme_set.columns.unit)
             write_table(tagged, assignments)
             record.add_input(schemes_path)

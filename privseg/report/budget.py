@@ -1,7 +1,7 @@
 """Privacy-budget report: per dataset and purpose, total, spent and remaining budget, a chart of
 cumulative epsilon over time and every release with its epsilon and analytic value.
 
-Built from the ledger's spend history (:class:`privseg.budget.BudgetStatus`); it holds no data
+Built from the ledger's spend history (:class:`privseg.dp.ledger.BudgetStatus`); it holds no data
 values at all, only budgets, release kinds and predicted analytic values.
 """
 
@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from markupsafe import Markup
 
-from privseg.budget import BudgetStatus
+from privseg.dp.ledger import BudgetStatus
 from privseg.report._env import ReportFormat, markup, render_template
 from privseg.report.charts import cumulative_epsilon
 

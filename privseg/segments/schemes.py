@@ -2,7 +2,7 @@
 
 ``policies/segments.yaml`` is the shipped default. pydantic validates the file (errors name
 the file, line and field) and ``load_schemes`` returns frozen values. Every threshold is a
-parameter, declared: never a quantile of the data, which would leak (``privseg.release``
+parameter, declared: never a quantile of the data, which would leak (``privseg.dp.quantiles``
 offers DP quantiles to choose thresholds privately).
 """
 

@@ -11,14 +11,11 @@ import pandas as pd
 import pytest
 
 from privseg.datasets import DEMO_AS_OF, generate
+from privseg.dp.counts import release_counts
+from privseg.dp.kmeans_release import release_kmeans
+from privseg.dp.means import release_means
+from privseg.dp.types import DEFAULT_EPSILON, Bounding
 from privseg.policy import load_policy
-from privseg.release import (
-    DEFAULT_EPSILON,
-    Bounding,
-    release_counts,
-    release_kmeans,
-    release_means,
-)
 from privseg.segments import assign, load_schemes
 
 TARGET = 0.85

@@ -16,9 +16,10 @@ import pandas as pd
 import pytest
 from scipy.stats import beta
 
-from privseg.budget import Ledger, PrivacyBudget
+from privseg.dp.counts import release_counts
+from privseg.dp.ledger import Ledger, PrivacyBudget
+from privseg.dp.types import Account, Bounding
 from privseg.errors import BudgetExceededError
-from privseg.release import Account, Bounding, release_counts
 
 EPSILON = 1.0
 CELLS = 4000

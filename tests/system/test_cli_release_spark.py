@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from privseg.budget import Ledger
+from privseg.dp.ledger import Ledger
 
 pytest.importorskip("pyspark")
 

@@ -29,7 +29,7 @@ import pandas as pd
 import pytest
 
 from privseg import audit
-from privseg.budget import Ledger, PrivacyBudget
+from privseg.dp.ledger import Ledger, PrivacyBudget
 
 pytestmark = pytest.mark.browser
 

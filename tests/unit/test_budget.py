@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from privseg.budget import LEDGER_ENV, Ledger, PrivacyBudget, default_ledger_path
+from privseg.dp.ledger import LEDGER_ENV, Ledger, PrivacyBudget, default_ledger_path
 from privseg.errors import BudgetExceededError, InputError
 
 
@@ -62,14 +62,6 @@ def test_budget_cannot_drop_below_spent_and_policy_budget_does_not_override(
     assert ledger.ensure_budget("crm", PrivacyBudget(9.0)).total == PrivacyBudget(2.0)
     assert ledger.set_budget("crm", PrivacyBudget(3.0)).remaining == PrivacyBudget(1.5)
     assert [s.dataset for s in ledger.statuses()] == ["crm"]
-
-
-def test_checkpoints_round_trip(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "budget.db")
-    assert ledger.get_checkpoint("audit") is None
-    ledger.put_checkpoint("audit", b"\x00signed")
-    ledger.put_checkpoint("audit", b"\x01newer")
-    assert ledger.get_checkpoint("audit") == b"\x01newer"
 
 
 def test_default_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import diffprivlib.mechanisms
 import numpy as np
 import pytest
 from diffprivlib.mechanisms import Geometric, Laplace
 
-from privseg import kmeans
+from privseg.dp import kmeans
 from privseg.errors import InputError
 
 BOUNDS = ((0.0, 12.0), (0.0, 24.0), (0.0, 13.0))
@@ -24,7 +25,7 @@ def _blobs(n: int = 3000, seed: int = 0) -> np.ndarray:
 
 
 class _Ledger:
-    """Records every mechanism instance privseg.kmeans creates and each value it randomises."""
+    """Records every mechanism instance privseg.dp.kmeans creates and each value it randomises."""
 
     def __init__(self) -> None:
         self.instances: list[dict[str, Any]] = []
@@ -53,8 +54,9 @@ class _Ledger:
 @pytest.fixture
 def ledger(monkeypatch: pytest.MonkeyPatch) -> _Ledger:
     recorded = _Ledger()
-    monkeypatch.setattr(kmeans, "Geometric", recorded.wrap(Geometric))
-    monkeypatch.setattr(kmeans, "Laplace", recorded.wrap(Laplace))
+    # privseg.dp.noise imports the mechanisms where used: patch them at their source
+    monkeypatch.setattr(diffprivlib.mechanisms, "Geometric", recorded.wrap(Geometric))
+    monkeypatch.setattr(diffprivlib.mechanisms, "Laplace", recorded.wrap(Laplace))
     return recorded
 
 

@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 
 from privseg.datasets import DEMO_AS_OF, generate
+from privseg.dp.cells import exact_counts
+from privseg.dp.counts import release_counts
+from privseg.dp.types import Bounding
+from privseg.engines.partitioned import assign_files, count_file
 from privseg.errors import SourceNotFoundError
 from privseg.io import read_table, write_table
-from privseg.partitioned import assign_files, count_file
-from privseg.release import Bounding, exact_counts, release_counts
 from privseg.segments import assign, load_schemes
 
 UNIT = "外部联系人ID"

@@ -9,7 +9,8 @@ import pytest
 
 from privseg._resources import policies_dir
 from privseg.errors import InputError, PolicyError, PolicyRefusal
-from privseg.policy import Action, PolicyKeys, enforce, load_policy, plan, schema_text
+from privseg.policy import Action, PolicyKeys, enforce, load_policy, plan
+from privseg.policy_model import schema_text
 from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
 from privseg.screening import ColumnVerdict, ScreenReport
 from privseg.segments import load_schemes
@@ -73,7 +74,7 @@ def test_marketing_release_section() -> None:
 
 def test_schema_json_is_up_to_date() -> None:
     shipped = (policies_dir() / "schema.json").read_text(encoding="utf-8")
-    assert shipped == schema_text(), "regenerate: python -c 'from privseg.policy import ...'"
+    assert shipped == schema_text(), "regenerate: python -c 'from privseg.policy_model import ...'"
 
 
 @pytest.mark.parametrize(

@@ -11,25 +11,21 @@ import pandas as pd
 import pytest
 from diffprivlib.tools import quantile as dpl_quantile
 
-from privseg.budget import Ledger, PrivacyBudget
-from privseg.errors import BudgetExceededError, InputError, PrivsegError
-from privseg.release import (
-    Account,
-    Bounding,
-    _no_privacy_leak,
+from privseg.dp.cells import exact_sums, grid_units
+from privseg.dp.counts import release_counts
+from privseg.dp.kmeans_release import release_kmeans
+from privseg.dp.ledger import Ledger, PrivacyBudget
+from privseg.dp.means import release_means
+from privseg.dp.noise import no_privacy_leak
+from privseg.dp.quantiles import quantile_from_uniforms, quantile_uniforms, release_quantiles
+from privseg.dp.types import Account, Bounding
+from privseg.dp.value import (
     distribution_value,
     epsilon_for_target,
-    exact_sums,
-    grid_units,
     means_value,
     predict_distribution_value,
-    quantile_from_uniforms,
-    quantile_uniforms,
-    release_counts,
-    release_kmeans,
-    release_means,
-    release_quantiles,
 )
+from privseg.errors import BudgetExceededError, InputError, PrivsegError
 
 KEYS = {"tier": ["gold", "silver", "bronze"], "province": ["北京市", "上海市"]}
 
@@ -135,11 +131,11 @@ def test_undeclared_bounds_are_refused(account: Account) -> None:
 
 
 def test_privacy_leak_warning_becomes_an_error() -> None:
-    with pytest.raises(PrivsegError, match="privacy leak"), _no_privacy_leak():
+    with pytest.raises(PrivsegError, match="privacy leak"), no_privacy_leak():
         dpl_quantile(np.arange(10.0), 0.5, epsilon=1.0)  # no bounds: diffprivlib warns
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with _no_privacy_leak():
+        with no_privacy_leak():
             pass
 
 

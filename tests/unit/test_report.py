@@ -13,11 +13,13 @@ from click.testing import CliRunner
 
 from privseg import audit
 from privseg._resources import policies_dir
-from privseg.budget import Ledger, PrivacyBudget
 from privseg.cli import main
 from privseg.datasets import DEMO_AS_OF, generate
+from privseg.dp.ledger import Ledger, PrivacyBudget
+from privseg.engines.apply import apply_file
 from privseg.errors import MalformedInputError
-from privseg.policy import PolicyKeys, apply_file, load_policy, manifest_path
+from privseg.manifest import manifest_path
+from privseg.policy import PolicyKeys, load_policy
 from privseg.pseudonym import Key
 from privseg.report import (
     ReportFormat,
@@ -72,7 +74,7 @@ def demo_run(tmp_path: Path, demo_tables: tuple[pd.DataFrame, pd.DataFrame]) -> 
     key = Key(bytes(range(32)))
     out = tmp_path / "out.csv"
     with audit.run("apply", purpose=policy.purpose, policy_sha256=policy.sha256) as record:
-        record.add_manifest(apply_file(source, policy, PolicyKeys(key), out), policy)
+        record.add_manifest(apply_file(source, policy, PolicyKeys(key), out).to_dict(), policy)
         record.add_output(manifest_path(out))
     ledger = Ledger(tmp_path / "budget.db")
     ledger.set_budget("demo", PrivacyBudget(2), purpose=policy.purpose)

@@ -14,27 +14,24 @@ from click.testing import CliRunner
 
 pytest.importorskip("pyspark")
 
-from privseg import audit, kmeans
-from privseg import spark as ps
+from privseg import audit
 from privseg._resources import policies_dir
-from privseg.budget import Ledger, PrivacyBudget
 from privseg.cli import main
 from privseg.datasets import DEMO_AS_OF, generate
+from privseg.dp import kmeans
+from privseg.dp.cells import exact_counts, exact_sums
+from privseg.dp.counts import release_counts
+from privseg.dp.kmeans_release import kmeans_rows, release_kmeans
+from privseg.dp.ledger import Ledger, PrivacyBudget
+from privseg.dp.means import release_means
+from privseg.dp.quantiles import release_quantiles
+from privseg.dp.types import Account, Bounding
+from privseg.engines import spark as ps
+from privseg.engines.apply import apply_file
 from privseg.errors import InputError
 from privseg.io import read_table, write_table
-from privseg.policy import PolicyKeys, apply_file, load_policy
+from privseg.policy import PolicyKeys, load_policy
 from privseg.pseudonym import Key
-from privseg.release import (
-    Account,
-    Bounding,
-    exact_counts,
-    exact_sums,
-    kmeans_rows,
-    release_counts,
-    release_kmeans,
-    release_means,
-    release_quantiles,
-)
 from privseg.segments import assign, load_schemes
 
 pytestmark = [

@@ -11,16 +11,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from privseg import policy as policy_module
 from privseg import pseudonym
+from privseg._files import file_sha256
 from privseg._resources import policies_dir
 from privseg.datasets import generate
+from privseg.engines import pool as pool_module
+from privseg.engines.apply import apply_file
+from privseg.engines.streaming import WriteBehind, prefetched
 from privseg.errors import PolicyRefusal, PrivsegError
 from privseg.io import fingerprint, read_table, write_table
-from privseg.policy import PolicyKeys, apply_file, enforce, load_policy, plan
+from privseg.policy import PolicyKeys, enforce, load_policy, plan
 from privseg.pseudonym import Key
 from privseg.screening import screen
-from privseg.streaming import WriteBehind, file_sha256, prefetched
 
 KEYS = PolicyKeys(Key(bytes(range(32))))
 
@@ -82,9 +84,8 @@ def test_streamed_apply_equals_the_in_memory_path(
 
     for side, path in (("input", customers), ("output", out)):
         fp = fingerprint(path)
-        assert manifest[side]["sha256"] == fp.sha256 == file_sha256(path)
-        assert manifest[side]["rows"] == fp.rows
-        assert tuple(manifest[side]["columns"]) == fp.columns
+        assert getattr(manifest, side) == fp
+        assert fp.sha256 == file_sha256(path)
 
 
 def test_full_screen_sees_every_chunk(tmp_path: Path) -> None:
@@ -112,7 +113,7 @@ def test_sampling_refusal_leaves_no_output(
 ) -> None:
     """The stream starts while a worker screens the first chunk; a refusal still commits nothing."""
     if not fork:  # platforms without fork screen first, in the main process
-        monkeypatch.setattr(policy_module, "_worker_pool", lambda *_: None)
+        monkeypatch.setattr(pool_module.EnforcePool, "start", classmethod(lambda *_: None))
     text = (policies_dir() / "wecom-marketing.yaml").read_text(encoding="utf-8")
     policy_path = tmp_path / "p.yaml"
     policy_path.write_text(text.replace("宗教信仰: {action: drop}", "宗教信仰: {action: keep}"))
@@ -129,15 +130,13 @@ def test_sampling_screen_runs_beside_the_stream(
     """The manifest's categories come from the first chunk's screen, whichever process ran it."""
     policy = load_policy(policies_dir() / "wecom-marketing.yaml")
     manifest = apply_file(customers, policy, KEYS, tmp_path / "a.csv", chunk_rows=500)
-    monkeypatch.setattr(policy_module, "_worker_pool", lambda *_: None)
+    monkeypatch.setattr(pool_module.EnforcePool, "start", classmethod(lambda *_: None))
     inline = apply_file(customers, policy, KEYS, tmp_path / "b.csv", chunk_rows=500)
-    assert manifest["columns"] == inline["columns"]
+    assert manifest.columns == inline.columns
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
     first = read_table(customers).head(500)
     expected = plan(policy, screen(first))
-    assert [c["categories"] for c in manifest["columns"]] == [
-        [c.value for c in step.categories] for step in expected.columns
-    ]
+    assert [c.categories for c in manifest.columns] == [s.categories for s in expected.columns]
 
 
 def _die(chunk: pd.DataFrame) -> pd.DataFrame:
@@ -161,8 +160,8 @@ def test_a_failed_worker_raises_at_once_and_leaves_no_output(
     timeout: float,
     message: str,
 ) -> None:
-    monkeypatch.setattr(policy_module, "_enforce_in_worker", work)
-    monkeypatch.setattr(policy_module, "_WORKER_TIMEOUT_S", timeout)
+    monkeypatch.setattr(pool_module, "_enforce_in_worker", work)
+    monkeypatch.setattr(pool_module, "_WORKER_TIMEOUT_S", timeout)
     policy = load_policy(policies_dir() / "wecom-marketing.yaml")
     out_dir = tmp_path / "out"
     out_dir.mkdir()
@@ -176,10 +175,10 @@ def test_a_failed_worker_raises_at_once_and_leaves_no_output(
 def test_a_pool_that_does_not_start_is_killed(
     customers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(policy_module, "_WORKER_TIMEOUT_S", 1e-9)  # no fork is this fast
+    monkeypatch.setattr(pool_module, "_WORKER_TIMEOUT_S", 1e-9)  # no fork is this fast
     killed: list[object] = []
-    kill = policy_module._kill_pool
-    monkeypatch.setattr(policy_module, "_kill_pool", lambda pool: killed.append(kill(pool)))
+    kill = pool_module.EnforcePool.kill
+    monkeypatch.setattr(pool_module.EnforcePool, "kill", lambda pool: killed.append(kill(pool)))
     policy = load_policy(policies_dir() / "wecom-marketing.yaml")
     with pytest.raises(PrivsegError, match="gave no result"):
         apply_file(customers, policy, KEYS, tmp_path / "o.csv")

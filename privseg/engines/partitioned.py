@@ -25,11 +25,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from privseg.dp.cells import ExactCounts, exact_counts
+from privseg.dp.types import PER_ROW, Bounding
+from privseg.engines.streaming import WriteBehind, prefetched
 from privseg.errors import InputError, SourceNotFoundError
 from privseg.io import iter_table, open_table_writer
-from privseg.release import PER_ROW, Bounding, ExactCounts, exact_counts
 from privseg.segments import Schemes, assign, load_schemes
-from privseg.streaming import WriteBehind, prefetched
 
 __all__ = ["PARTITION_BYTES", "AssignRun", "CountRun", "InputStats", "assign_files", "count_file"]
 

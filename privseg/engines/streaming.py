@@ -7,16 +7,13 @@ chunk waits on each side, which bounds memory to a few chunks whatever the input
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Generic, TypeVar
 
-__all__ = ["WriteBehind", "file_sha256", "prefetched"]
+__all__ = ["WriteBehind", "prefetched"]
 
 T = TypeVar("T")
-_BLOCK = 1 << 22
 
 
 def prefetched(items: Iterable[T]) -> Iterator[T]:
@@ -65,12 +62,3 @@ class WriteBehind(Generic[T]):
                 self.wait()
         finally:
             self._pool.shutdown(wait=True)
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes (hashlib releases the GIL, so this can run in a thread)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -6,8 +6,6 @@ The ledger is one SQLite file (default ``audits/budget.db`` under the working fo
 ``BEGIN IMMEDIATE`` transaction, so concurrent processes serialize on the write lock and can
 never overspend together. Budgets are exact: epsilons are kept as fractions of their decimal
 spelling (``0.1`` is exactly 1/10), so ten spends of 0.1 fit a total of 1.0.
-
-A small key-value table stores opaque blobs (e.g. a signed audit checkpoint) beside the spends.
 """
 
 from __future__ import annotations
@@ -60,11 +58,6 @@ CREATE TABLE IF NOT EXISTS spends (
     note TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS spends_by_budget ON spends (dataset, purpose);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    name TEXT PRIMARY KEY,
-    blob BLOB NOT NULL,
-    at TEXT NOT NULL
-);
 """
 
 
@@ -383,30 +376,6 @@ class Ledger:
             conn.execute(
                 "UPDATE spends SET predicted_value = ? WHERE id = ?", (predicted_value, spend_id)
             )
-
-    # -- checkpoints ----------------------------------------------------------------------
-    def put_checkpoint(self, name: str, blob: bytes) -> None:
-        """Store (or replace) an opaque blob under ``name``, e.g. a signed audit checkpoint."""
-        _check_name(name, "checkpoint name")
-        with self._transaction(write=True) as conn:
-            conn.execute(
-                "INSERT INTO checkpoints (name, blob, at) VALUES (?, ?, ?) ON CONFLICT (name) "
-                "DO UPDATE SET blob = excluded.blob, at = excluded.at",
-                (name, bytes(blob), _now()),
-            )
-
-    def get_checkpoint(self, name: str) -> bytes | None:
-        """The blob stored under ``name``, or None."""
-        if not self.path.exists():
-            return None
-        with self._transaction(write=False) as conn:
-            try:
-                row = conn.execute(
-                    "SELECT blob FROM checkpoints WHERE name = ?", (name,)
-                ).fetchone()
-            except sqlite3.OperationalError:
-                return None
-        return None if row is None else bytes(row[0])
 
 
 def _total_of(history: tuple[Spend, ...]) -> PrivacyBudget:

@@ -1,6 +1,6 @@
 """Differentially private k-means over clipped numeric features.
 
-``fit`` is a pure library function (no ledger; ``privseg.release`` charges the budget). The
+``fit`` is a pure library function (no ledger; ``privseg.dp.kmeans_release`` charges the budget). The
 privacy unit is one row (one customer): neighbouring datasets differ by adding or removing
 one row, every row is clipped to the declared ``bounds`` first (bounds are never taken from
 the data), and the whole fit spends exactly ``epsilon`` (pure epsilon-DP) on diffprivlib's
@@ -43,9 +43,10 @@ from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
-from diffprivlib.mechanisms import Geometric, Laplace
 from sklearn.cluster import KMeans
 
+from privseg.dp.noise import geometric, laplace
+from privseg.dp.validation import check_bounds, check_epsilon, check_features, seeded
 from privseg.errors import InputError
 
 __all__ = [
@@ -108,7 +109,7 @@ class Synopses(Protocol):
     """The exact aggregates ``fit_synopses`` reads: all it ever learns about the rows.
 
     The rows are clipped to their declared bounds and scaled to the unit box ``[0, 1]^d``.
-    ``ArraySynopses`` computes them from rows in memory; ``privseg.spark`` on executors, so
+    ``ArraySynopses`` computes them from rows in memory; ``privseg.engines.spark`` on executors, so
     only these aggregates reach the caller, where the noise is drawn.
     """
 
@@ -141,8 +142,8 @@ class ArraySynopses:
     @classmethod
     def from_rows(cls, X: npt.ArrayLike, bounds: Sequence[tuple[float, float]]) -> ArraySynopses:
         """Rows in input units, checked, clipped to ``bounds`` and scaled to the unit box."""
-        lo, hi = _check_bounds(bounds)
-        data = _check_data(X, len(lo))
+        lo, hi = check_bounds(bounds)
+        data = check_features(X, len(lo))
         return cls((np.clip(data, lo, hi) - lo) / (hi - lo))
 
     @property
@@ -207,16 +208,15 @@ def fit_synopses(
     Reads only ``synopses`` (in the same order as ``fit``) and draws all noise here: with the
     same ``random_state`` and synopses it returns what ``fit`` returns on the rows.
     """
-    lo, hi = _check_bounds(bounds)
+    lo, hi = check_bounds(bounds)
     if synopses.dims != len(lo):
         raise InputError(f"the synopses have {synopses.dims} features, the bounds {len(lo)}")
     if not (isinstance(k, int | np.integer) and k >= 1):
         raise InputError(f"k must be a positive integer, got {k!r}")
-    if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon > 0):
-        raise InputError(f"epsilon must be a positive finite number, got {epsilon!r}")
+    check_epsilon(epsilon)
     span = hi - lo
     lo, hi = np.zeros_like(lo), np.ones_like(hi)
-    rng = _rng(random_state)
+    rng = seeded(random_state)
     budget = _Budget(float(epsilon))
     method = KMeansMethod(method)
     if method is KMeansMethod.GRID:
@@ -229,7 +229,7 @@ def fit_synopses(
     else:
         centroids, sizes, iterations = _fit_hybrid(synopses, lo, hi, int(k), budget, rng)
     budget.close()
-    centroids = _check_bounds(bounds)[0] + centroids * span
+    centroids = check_bounds(bounds)[0] + centroids * span
     centroids.setflags(write=False)
     sizes.setflags(write=False)
     return KMeansResult(centroids, sizes, budget.total, method, iterations)
@@ -249,7 +249,7 @@ def cost(
     data = np.asarray(X, dtype=np.float64)
     centres = np.asarray(centroids, dtype=np.float64)
     if bounds is not None:
-        lo, hi = _check_bounds(bounds)
+        lo, hi = check_bounds(bounds)
         data, centres = (np.clip(data, lo, hi) - lo) / (hi - lo), (centres - lo) / (hi - lo)
     total = 0.0
     for start in range(0, len(data), 65_536):
@@ -276,49 +276,11 @@ def analytic_value(
     data = np.asarray(X, dtype=np.float64)
     centres = np.asarray(centroids_dp, dtype=np.float64)
     if bounds is not None:
-        lo, hi = _check_bounds(bounds)
+        lo, hi = check_bounds(bounds)
         data, centres = (np.clip(data, lo, hi) - lo) / (hi - lo), (centres - lo) / (hi - lo)
     exact = KMeans(n_clusters=len(centres), n_init=n_init, random_state=0).fit(data)
     dp_cost = cost(data, centres)
     return 1.0 if dp_cost == 0 else float(exact.inertia_) / dp_cost
-
-
-# -- validation -------------------------------------------------------------------------------
-
-
-def _check_bounds(bounds: Sequence[tuple[float, float]] | None) -> tuple[FloatArray, FloatArray]:
-    if bounds is None or isinstance(bounds, str) or len(bounds) == 0:
-        raise InputError("bounds are required: one (low, high) pair per feature, declared")
-    pairs: list[tuple[float, float]] = []
-    for i, pair in enumerate(bounds):
-        try:
-            low, high = (float(v) for v in pair)
-        except (TypeError, ValueError):
-            raise InputError(f"bounds[{i}] must be a (low, high) pair of numbers") from None
-        if not (math.isfinite(low) and math.isfinite(high) and low < high):
-            raise InputError(f"bounds[{i}] must be finite with low < high")
-        pairs.append((low, high))
-    arr = np.asarray(pairs, dtype=np.float64)
-    return arr[:, 0].copy(), arr[:, 1].copy()
-
-
-def _check_data(X: npt.ArrayLike, d: int) -> FloatArray:
-    try:
-        data = np.asarray(X, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError("features must be numeric") from None
-    if data.ndim != 2 or data.shape[1] != d:
-        raise InputError(f"features must be a 2-D array with {d} columns (one per bound)")
-    if not np.isfinite(data).all():
-        raise InputError("features contain missing or non-finite values")
-    return data
-
-
-def _rng(random_state: int | np.random.RandomState | None) -> np.random.RandomState | None:
-    """One shared generator (None = diffprivlib's secure SystemRandom per mechanism)."""
-    if random_state is None or isinstance(random_state, np.random.RandomState):
-        return random_state
-    return np.random.RandomState(random_state)
 
 
 # -- budget -----------------------------------------------------------------------------------
@@ -345,16 +307,6 @@ class _Budget:
             raise AssertionError("internal budget split left budget unspent")  # pragma: no cover
 
 
-def _counts_mechanism(epsilon: float, rng: np.random.RandomState | None) -> Any:
-    return Geometric(epsilon=epsilon, sensitivity=1, random_state=rng)
-
-
-def _noisy_counts(counts: npt.NDArray[np.int64], epsilon: float, rng: Any) -> npt.NDArray[np.int64]:
-    """Geometric noise on a vector of disjoint counts (add/remove one row changes one by 1)."""
-    mech = _counts_mechanism(epsilon, rng)
-    return np.fromiter((mech.randomise(int(c)) for c in counts), dtype=np.int64, count=len(counts))
-
-
 # -- grid -------------------------------------------------------------------------------------
 
 
@@ -373,7 +325,7 @@ def _noisy_grid(
     counts = synopses.grid_counts(m)
     if counts.shape != (m**d,):
         raise AssertionError("grid counts of the wrong shape")  # pragma: no cover
-    noisy = _noisy_counts(counts, epsilon, rng).astype(np.float64)
+    noisy = geometric(counts, epsilon, 1, rng).astype(np.float64)
     axes = [lo[j] + (np.arange(m) + 0.5) * (hi[j] - lo[j]) / m for j in range(d)]
     centres = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d)
     return centres, noisy
@@ -433,7 +385,7 @@ def _sizes(
     synopses: Synopses, centroids: FloatArray, epsilon: float, rng: Any
 ) -> npt.NDArray[np.int64]:
     counts = synopses.cluster_stats(centroids)[0]
-    return np.clip(_noisy_counts(counts, epsilon, rng), 0, None)
+    return np.clip(geometric(counts, epsilon, 1, rng), 0, None)
 
 
 def _grid_synopsis_centroids(
@@ -447,7 +399,7 @@ def _grid_synopsis_centroids(
 ) -> FloatArray | None:
     """Spend ``eps_grid`` (of which a share on a noisy n) on the grid; None if too coarse."""
     eps_n = budget.take(budget.total * _SPLITS["grid.n"])
-    n_noisy = float(_noisy_counts(np.asarray([synopses.count()]), eps_n, rng)[0])
+    n_noisy = float(geometric([synopses.count()], eps_n, 1, rng)[0])
     eps_hist = eps_grid - eps_n
     m = _grid_resolution(n_noisy, eps_hist, len(lo))
     if m < 2:
@@ -511,9 +463,8 @@ def _lloyd(
         counts, sums = synopses.cluster_stats(centroids)
         eps_count = budget.take(per_iter * _SPLITS["lloyd.count"])
         eps_sum = budget.take(per_iter - eps_count)
-        noisy_counts = _noisy_counts(counts, eps_count, rng)
-        sum_mech = Laplace(epsilon=eps_sum, sensitivity=sensitivity, random_state=rng)
-        noisy_sums = np.array([[sum_mech.randomise(float(v)) for v in row] for row in sums])
+        noisy_counts = geometric(counts, eps_count, 1, rng)
+        noisy_sums = laplace(sums, eps_sum, sensitivity, rng)
         for c in range(k):
             if noisy_counts[c] >= 1:
                 centroids[c] = np.clip(mid + noisy_sums[c] / noisy_counts[c], lo, hi)

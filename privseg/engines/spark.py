@@ -5,14 +5,14 @@ Executors run privseg's own code on Arrow batches (``mapInArrow``, ``applyInPand
 tokens and labels are bit-identical to the local engine; screening looks at the first rows on
 the driver, like the streamed local ``apply``. Releases never add noise on the executors:
 ``exact_counts`` brings the exact bounded counts (one integer per declared cell) to the
-driver, where ``privseg.release.release_counts`` plans, charges the ledger and draws the
+driver, where ``privseg.dp.counts.release_counts`` plans, charges the ledger and draws the
 noise once, as for a local table. ``exact_sums`` does the same for a mean release (one count
 and one integer grid sum per cell, for ``release_means``); each value is clipped and put on
 the grid by ``release.grid_units`` itself, on the executors. Quantiles (``SparkRows``) need
 the values themselves: the driver draws the uniforms, each declared segment's values are
 sorted on one executor and only the released quantiles come back. ``kmeans_source`` keeps a
 k-means release's rows on the executors: the fit, on the driver, asks them only for exact
-counts per grid cell and per-cluster counts and sums (``privseg.kmeans.Synopses``).
+counts per grid cell and per-cluster counts and sums (``privseg.dp.kmeans.Synopses``).
 
 Row order: ``read_csv`` numbers rows in file order (``ROW_ID``); bounding (a customer's first
 rows) and per-customer sums follow that order, as locally.
@@ -34,33 +34,24 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from privseg._files import file_sha256
+from privseg.dp.cells import ExactCounts, ExactSums, cell_index, grid_units
+from privseg.dp.kmeans_release import KMeansSource, kmeans_rows
+from privseg.dp.quantiles import QuantileTask
+from privseg.dp.types import PER_ROW, Bounding
+from privseg.dp.validation import measure_bounds
 from privseg.errors import InputError
-from privseg.io import open_table_writer
+from privseg.io import Fingerprint, open_table_writer
+from privseg.manifest import Manifest, output_columns
 from privseg.policy import (
     Plan,
     PolicyKeys,
     enforce,
-    fingerprint_dict,
-    output_columns,
     plan,
-    write_manifest,
 )
 from privseg.policy import Policy as _Policy
-from privseg.release import (
-    PER_ROW,
-    Bounding,
-    ExactCounts,
-    ExactSums,
-    KMeansSource,
-    QuantileTask,
-    cell_index,
-    grid_units,
-    kmeans_rows,
-    measure_bounds,
-)
 from privseg.screening import screen
 from privseg.segments import Schemes, assign, load_schemes
-from privseg.streaming import file_sha256
 
 __all__ = [
     "ROW_ID",
@@ -183,8 +174,8 @@ def collect_to(df: Any, out: str | Path) -> int:
 
 def apply_file(
     spark: Any, source: str | Path, policy: _Policy, keys: PolicyKeys, out: str | Path
-) -> dict[str, Any]:
-    """``policy.apply_file`` on Spark: same screening sample, tokens, output and manifest.
+) -> Manifest:
+    """``engines.apply.apply_file`` on Spark: same screening sample, tokens, output and manifest.
 
     The output is collected to the driver and written as one file (use ``apply_policy`` and
     Spark's writers for outputs larger than the driver's memory).
@@ -194,9 +185,11 @@ def apply_file(
     result = apply_policy(the_plan, df, keys)
     rows_out = collect_to(result, out)
     rows_in = df.count()
-    input_fp = fingerprint_dict(Path(source), rows_in, data_columns(df), _sha256(source))
-    output_fp = fingerprint_dict(Path(out), rows_out, output_columns(the_plan), _sha256(out))
-    return write_manifest(the_plan, keys, input_fp, output_fp)
+    input_fp = Fingerprint(_sha256(source), rows_in, tuple(data_columns(df)))
+    output_fp = Fingerprint(_sha256(out), rows_out, tuple(output_columns(the_plan)))
+    manifest = Manifest.of(the_plan, keys, Path(source), input_fp, Path(out), output_fp)
+    manifest.write()
+    return manifest
 
 
 def _sha256(path: str | Path) -> str:
@@ -485,7 +478,7 @@ class _SparkSynopses:
         cells = m**self._dims
 
         def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            from privseg.kmeans import ArraySynopses
+            from privseg.dp.kmeans import ArraySynopses
 
             counts = np.zeros(cells, dtype=np.int64)
             for batch in batches:
@@ -508,7 +501,7 @@ class _SparkSynopses:
         names = ["cluster", "n", *(f"s{j}" for j in range(d))]
 
         def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-            from privseg.kmeans import ArraySynopses
+            from privseg.dp.kmeans import ArraySynopses
 
             counts, sums = np.zeros(k, dtype=np.int64), np.zeros((k, d))
             for batch in batches:
@@ -549,7 +542,7 @@ def kmeans_source(
     """
     from pyspark.sql.types import DoubleType, StructField, StructType
 
-    from privseg.kmeans import ArraySynopses  # scikit-learn: loaded for k-means only
+    from privseg.dp.kmeans import ArraySynopses  # scikit-learn: loaded for k-means only
 
     if not features:
         raise InputError("at least one feature is needed")

@@ -1,0 +1,1 @@
+"""Differential privacy: mechanisms, releases and the privacy-budget ledger."""

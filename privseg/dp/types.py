@@ -1,0 +1,178 @@
+"""Values shared by every DP release: mechanisms, kinds, the account charged, the bounding of
+each customer's contribution, the plan made before any budget is spent, and the release.
+
+Guarantee of every release: epsilon-DP for neighbouring datasets that differ by adding or
+removing one customer (``NEIGHBOURS``; the privacy unit is the ``unit`` column, without one a
+row). Contributions are bounded explicitly: at most ``max_rows_per_unit`` rows per customer
+are kept (the first ones in input order), values are clipped to declared bounds, and keys are
+declared, never read from the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from privseg.dp.ledger import DEFAULT_PURPOSE, Ledger, PrivacyBudget, Spend
+from privseg.errors import InputError
+
+__all__ = [
+    "DEFAULT_EPSILON",
+    "MEANS_SANITY",
+    "MEAN_COUNT_SHARE",
+    "NEIGHBOURS",
+    "PER_ROW",
+    "SIZE_PILOT_EPSILON",
+    "SUM_GRID",
+    "Account",
+    "Bounding",
+    "Mechanism",
+    "RandomState",
+    "Release",
+    "ReleaseKind",
+    "ReleasePlan",
+]
+
+DEFAULT_EPSILON = 1.0
+SIZE_PILOT_EPSILON = 0.02
+MEAN_COUNT_SHARE = 0.25
+#: Sanity bound of the means' relative error, as a share of the declared range.
+MEANS_SANITY = 0.01
+SUM_GRID = 10_000
+NEIGHBOURS = "add/remove one customer"
+#: A test seed or RandomState; None (always, outside tests) draws secure noise.
+RandomState = int | np.random.RandomState | None
+
+
+class Mechanism(StrEnum):
+    """Noise mechanisms privseg releases with."""
+
+    GEOMETRIC = "geometric"
+    EXPONENTIAL = "exponential"
+    DP_KMEANS = "dp-kmeans"
+
+
+class ReleaseKind(StrEnum):
+    """Kinds of release, as recorded in the ledger."""
+
+    COUNTS = "counts"
+    SIZE_ESTIMATE = "size-estimate"
+    MEANS = "means"
+    QUANTILES = "quantiles"
+    KMEANS = "kmeans"
+
+
+@dataclass(frozen=True)
+class Account:
+    """Where a release is charged: a ledger, a dataset and a purpose."""
+
+    ledger: Ledger
+    dataset: str
+    purpose: str = DEFAULT_PURPOSE
+
+    def spend(self, epsilon: float, kind: ReleaseKind, predicted: float | None = None) -> Spend:
+        """Check and record ``epsilon`` atomically; raises BudgetExceededError, recording nothing."""
+        return self.ledger.spend(
+            self.dataset,
+            PrivacyBudget(epsilon),
+            purpose=self.purpose,
+            kind=kind.value,
+            predicted_value=predicted,
+        )
+
+    def remaining_epsilon(self) -> float:
+        """The epsilon that remains (rounded down a hair so that it always fits)."""
+        return float(self.ledger.remaining(self.dataset, self.purpose).epsilon) * (1 - 1e-12)
+
+
+@dataclass(frozen=True)
+class Bounding:
+    """How each customer's contribution is bounded."""
+
+    unit: str | None = None
+    max_rows_per_unit: int = 1
+
+    def __post_init__(self) -> None:
+        if self.max_rows_per_unit < 1:
+            raise InputError(f"max rows per unit must be at least 1, got {self.max_rows_per_unit}")
+
+    def describe(self) -> str:
+        """One sentence stating the bound, printed with every release."""
+        if self.unit is None:
+            return "privacy unit: one row (no unit column declared)"
+        return f"privacy unit: one customer ({self.unit}), at most {self.max_rows_per_unit} row(s) each"
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    """What a release will do, known before any budget is spent."""
+
+    kind: ReleaseKind
+    mechanism: Mechanism
+    epsilon: float
+    split: tuple[tuple[str, float], ...]
+    sensitivity: float
+    noise_scale: float
+    expected_abs_error: float
+    ci95_half_width: float
+    bounding: Bounding
+    size_estimate: int | None = None
+    predicted_value: float | None = None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly plan."""
+        return {
+            "kind": self.kind.value,
+            "mechanism": self.mechanism.value,
+            "epsilon": self.epsilon,
+            "split": dict(self.split),
+            "sensitivity": self.sensitivity,
+            "noise_scale": self.noise_scale,
+            "expected_abs_error": self.expected_abs_error,
+            "ci95_half_width": self.ci95_half_width,
+            "neighbours": NEIGHBOURS,
+            "bounding": self.bounding.describe(),
+            "size_estimate": self.size_estimate,
+            "predicted_value": self.predicted_value,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Release:
+    """A released table (one row per cell) with its plan and what it cost.
+
+    ``evaluation`` is filled only in evaluation mode: the realised analytic value against the
+    exact result, INTERNAL to the data controller and never part of the DP artefact.
+    """
+
+    plan: ReleasePlan
+    table: pd.DataFrame
+    spends: tuple[Spend, ...]
+    undeclared_noisy: int | None
+    evaluation: Mapping[str, float] | None = field(default=None)
+
+    @property
+    def epsilon_spent(self) -> float:
+        """Total epsilon charged for this release (pilot included)."""
+        return float(sum(s.budget.epsilon for s in self.spends))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Release metadata (not the table) for reports; never includes the evaluation."""
+        out: dict[str, Any] = {
+            "plan": self.plan.to_dict(),
+            "epsilon_spent": self.epsilon_spent,
+            "ledger_spends": [s.id for s in self.spends],
+            "undeclared_rows_noisy": self.undeclared_noisy,
+        }
+        return out
+
+
+#: One row is the privacy unit (no unit column).
+PER_ROW = Bounding()

@@ -1,0 +1,1 @@
+"""Execution engines: streaming, partitioned (out of core), worker pools and Spark."""

@@ -1,0 +1,139 @@
+"""``apply`` on this machine: screen, plan, enforce and write a table of any size in chunks."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from privseg._files import file_sha256
+from privseg.engines.pool import WORKERS, EnforcePool, worker_result
+from privseg.engines.streaming import WriteBehind, prefetched
+from privseg.errors import InputError
+from privseg.io import Fingerprint, iter_table, open_table, open_table_writer
+from privseg.manifest import Manifest, output_columns
+from privseg.policy import Plan, Policy, PolicyKeys, enforce, input_columns, plan, unscreened_plan
+from privseg.screening import ScreenReport, screen
+
+__all__ = ["APPLY_CHUNK_ROWS", "apply_file"]
+
+#: Rows per chunk of a streamed ``apply``: a few chunks in flight stay far below 1.5 GB.
+APPLY_CHUNK_ROWS = 100_000
+#: Chunks in flight per worker process.
+_IN_FLIGHT_PER_WORKER = 2
+
+
+def _merge_reports(reports: Sequence[ScreenReport]) -> ScreenReport:
+    """One report from full screens of consecutive chunks: a column has every category found."""
+    first = reports[0]
+    columns = []
+    for i, verdict in enumerate(first.columns):
+        found = [r.columns[i] for r in reports]
+        categories = tuple(dict.fromkeys(c for v in found for c in v.categories))
+        columns.append(
+            replace(
+                verdict,
+                categories=categories,
+                sensitive=any(v.sensitive for v in found),
+                evidence=tuple(e for v in found for e in v.evidence),
+                examined=sum(v.examined for v in found),
+            )
+        )
+    return replace(
+        first,
+        rows=sum(r.rows for r in reports),
+        rows_examined=sum(r.rows_examined for r in reports),
+        columns=tuple(columns),
+    )
+
+
+def apply_file(
+    source: str | Path,
+    policy: Policy,
+    keys: PolicyKeys,
+    out: str | Path,
+    *,
+    full: bool = False,
+    encoding: str | None = None,
+    chunk_rows: int = APPLY_CHUNK_ROWS,
+) -> Manifest:
+    """Screen ``source``, plan ``policy`` against it, enforce, write ``out`` and its manifest.
+
+    The table is streamed in chunks of ``chunk_rows`` rows (memory stays bounded whatever
+    its size). Reading, enforcing (whole chunks in two worker processes, reading only the
+    columns with an output) and writing overlap. The sampling screen of the first chunk runs
+    in one of the workers while the stream starts: the actions follow from the policy and
+    the header alone, and the output stays a temporary file until the screen has passed.
+    ``full`` screens every chunk in a first pass instead. A refusal raises as soon as the
+    screen is done and leaves no output. Returns the manifest: input fingerprint, policy
+    sha256, per-column action and categories found, key ids (never keys), output fingerprint.
+    """
+    source, out = Path(source), Path(out)
+    if str(source) == "-":
+        raise InputError("apply needs a file (its fingerprint goes into the manifest), not stdin")
+    first_pass = open_table(source, chunk_rows=chunk_rows, encoding=encoding).chunks
+    first = next(first_pass)
+    del first_pass  # the last reference: the reader closes
+    the_plan: Plan | None = None
+    if full:  # a refusal raises before any worker starts
+        the_plan = plan(
+            policy,
+            _merge_reports(
+                [
+                    screen(c, full=True)
+                    for c in iter_table(source, chunk_rows=chunk_rows, encoding=encoding)
+                ]
+            ),
+        )
+    provisional = unscreened_plan(policy, first.columns)
+    pool = EnforcePool.start(provisional, keys, first)
+    screening: Future[ScreenReport] | None = None
+    if the_plan is None:
+        if pool is None:
+            the_plan = plan(policy, screen(first))
+        else:
+            screening = pool.screen_first()
+    del first
+
+    with ThreadPoolExecutor(1, thread_name_prefix="privseg-sha256") as hashing:
+        input_sha = hashing.submit(file_sha256, source)
+        # Second pass over the whole file, reading only the columns with an output.
+        chunks = iter_table(
+            source, chunk_rows=chunk_rows, encoding=encoding, columns=input_columns(provisional)
+        )
+        rows = 0
+        pending: deque[Future[pd.DataFrame]] = deque()
+        try:
+            with open_table_writer(out) as writer, WriteBehind(writer.write) as behind:
+                for chunk in prefetched(chunks):
+                    if the_plan is None and screening is not None and screening.done():
+                        the_plan = plan(policy, worker_result(screening))  # a refusal raises now
+                    rows += len(chunk)
+                    if pool is None:
+                        behind.submit(enforce(provisional, chunk, keys))
+                        continue
+                    pending.append(pool.enforce(chunk))
+                    if len(pending) >= WORKERS * _IN_FLIGHT_PER_WORKER:
+                        behind.submit(worker_result(pending.popleft()))
+                while pending:
+                    behind.submit(worker_result(pending.popleft()))
+                if the_plan is None:  # the output is committed only once screened
+                    assert screening is not None
+                    the_plan = plan(policy, worker_result(screening))
+        except BaseException:
+            if pool is not None:  # a stuck worker would never finish: do not wait for it
+                pool.kill()
+                pool = None
+            raise
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        input_fp = Fingerprint(input_sha.result(), rows, tuple(s.column for s in the_plan.columns))
+    output_fp = Fingerprint(file_sha256(out), writer.rows, tuple(output_columns(the_plan)))
+    manifest = Manifest.of(the_plan, keys, source, input_fp, out, output_fp)
+    manifest.write()
+    return manifest

@@ -1,0 +1,331 @@
+"""The YAML boundary of policies: pydantic models of ``policies/*.yaml`` (``extra="forbid"``),
+their JSON schema, and reading a file into a validated model with errors that name the file,
+line and field. ``privseg.policy`` freezes the model into a ``Policy``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from privseg.errors import PolicyError
+from privseg.pseudonym import IdKind, Pseudonymize
+from privseg.transforms import (
+    AddressLevel,
+    AgeBand,
+    BirthDateAgeBand,
+    BirthDateYear,
+    Bucketize,
+    Clip,
+    GeneralizeAddress,
+    Geohash,
+    Mask,
+    MaskKind,
+    TimeUnit,
+    Transform,
+    TruncateTime,
+)
+
+__all__ = [
+    "LawfulBasis",
+    "PolicyModel",
+    "policy_json_schema",
+    "read_policy_model",
+    "schema_text",
+    "transform_of",
+]
+
+
+class LawfulBasis(StrEnum):
+    """PIPL Art. 13 lawful bases."""
+
+    CONSENT = "consent"
+    CONTRACT = "contract"
+    EMPLOYMENT = "employment"
+    LEGAL_OBLIGATION = "legal_obligation"
+    PUBLIC_HEALTH_OR_SAFETY = "public_health_or_safety"
+    NEWS_OR_PUBLIC_INTEREST = "news_or_public_interest"
+    PUBLISHED = "published"
+    OTHER_LAW = "other_law"
+
+
+# ---------------------------------------------------------------------------- YAML models
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _FieldBase(_Model):
+    separate_consent: bool = Field(
+        False, description="Separate consent recorded for this column (PIPL Art. 29)."
+    )
+    necessity: str | None = Field(
+        None, description="Why the purpose needs this sensitive column (PIPL Art. 28-29)."
+    )
+    guardian_consent: bool = Field(
+        False, description="Guardian consent recorded for minors' data (PIPL Art. 31)."
+    )
+    note: str | None = None
+
+
+class _Keep(_FieldBase):
+    action: Literal["keep"]
+
+
+class _Drop(_FieldBase):
+    action: Literal["drop"]
+
+
+class _Pseudonymize(_FieldBase):
+    action: Literal["pseudonymize"]
+    kind: IdKind
+    reversible: bool = Field(False, description="Also keep an AES-SIV ciphertext column.")
+
+
+class _GenAge(_FieldBase):
+    action: Literal["generalize"]
+    type: Literal["age"]
+    width: int = Field(gt=0, le=100)
+
+
+class _GenBirthDate(_FieldBase):
+    action: Literal["generalize"]
+    type: Literal["birth_date"]
+    to: Literal["year", "age_band"]
+    width: int | None = Field(None, gt=0, le=100)
+    reference_date: date | None = None
+
+    @model_validator(mode="after")
+    def _band_needs_width_and_date(self) -> _GenBirthDate:
+        if self.to == "age_band" and (self.width is None or self.reference_date is None):
+            raise ValueError("to: age_band needs width and reference_date")
+        return self
+
+
+class _GenAddress(_FieldBase):
+    action: Literal["generalize"]
+    type: Literal["address"]
+    to: AddressLevel
+
+
+class _GenCoordinates(_FieldBase):
+    action: Literal["generalize"]
+    type: Literal["coordinates"]
+    precision: int = Field(ge=1, le=12)
+
+
+class _GenTimestamp(_FieldBase):
+    action: Literal["generalize"]
+    type: Literal["timestamp"]
+    to: TimeUnit
+
+
+_Generalize = Annotated[
+    _GenAge | _GenBirthDate | _GenAddress | _GenCoordinates | _GenTimestamp,
+    Field(discriminator="type"),
+]
+
+
+class _Mask(_FieldBase):
+    action: Literal["mask"]
+    kind: MaskKind
+
+
+class _Bucketize(_FieldBase):
+    action: Literal["bucketize"]
+    edges: list[float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> _Bucketize:
+        if any(b <= a for a, b in zip(self.edges, self.edges[1:], strict=False)):
+            raise ValueError("edges must be strictly increasing")
+        return self
+
+
+class _Clip(_FieldBase):
+    action: Literal["clip"]
+    bounds: tuple[float, float]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Clip:
+        if self.bounds[0] > self.bounds[1]:
+            raise ValueError("bounds must be [lower, upper] with lower <= upper")
+        return self
+
+
+_FieldModel = Annotated[
+    _Keep | _Drop | _Pseudonymize | _Generalize | _Mask | _Bucketize | _Clip,
+    Field(discriminator="action"),
+]
+
+
+class _BudgetModel(_Model):
+    epsilon: float = Field(gt=0)
+    delta: float = Field(0.0, ge=0, lt=1)
+
+
+class _ReleaseModel(_Model):
+    budget: _BudgetModel
+    keys: dict[str, list[str]] = Field(
+        default_factory=dict, description="Declared public segment keys per column."
+    )
+    bounds: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="Clipping bounds per column: [lower, upper]."
+    )
+    max_orders_per_customer: int | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> _ReleaseModel:
+        for column, (lo, hi) in self.bounds.items():
+            if lo > hi:
+                raise ValueError(f"bounds of {column!r} must be [lower, upper]")
+        for column, values in self.keys.items():
+            if not values or len(set(values)) != len(values):
+                raise ValueError(f"keys of {column!r} must be a non-empty list without repeats")
+        return self
+
+
+class PolicyModel(_Model):
+    """A privseg policy: one purpose and the minimum fields it needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="privseg policy")
+
+    purpose: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="Purpose id.")
+    description: str = Field(min_length=1)
+    lawful_basis: LawfulBasis
+    controller: str = Field(min_length=1)
+    retention_days: int = Field(gt=0)
+    unit: str = Field(min_length=1, description="Column identifying one customer.")
+    fields: dict[str, _FieldModel] = Field(min_length=1)
+    release: _ReleaseModel | None = None
+
+    @model_validator(mode="after")
+    def _unit_is_declared(self) -> PolicyModel:
+        if self.unit not in self.fields:
+            raise ValueError(f"unit {self.unit!r} must be declared under fields")
+        return self
+
+
+def policy_json_schema() -> dict[str, Any]:
+    """The JSON schema of policy files (shipped as ``policies/schema.json``)."""
+    return PolicyModel.model_json_schema()
+
+
+def transform_of(model: Any) -> Transform | Pseudonymize | None:
+    """The transform a field model asks for (None: keep or drop)."""
+    if isinstance(model, _Pseudonymize):
+        return Pseudonymize(model.kind, model.reversible)
+    if isinstance(model, _GenAge):
+        return AgeBand(model.width)
+    if isinstance(model, _GenBirthDate):
+        if model.to == "year":
+            return BirthDateYear()
+        assert model.width is not None and model.reference_date is not None
+        return BirthDateAgeBand(model.width, model.reference_date)
+    if isinstance(model, _GenAddress):
+        return GeneralizeAddress(model.to)
+    if isinstance(model, _GenCoordinates):
+        return Geohash(model.precision)
+    if isinstance(model, _GenTimestamp):
+        return TruncateTime(model.to)
+    if isinstance(model, _Mask):
+        return Mask(model.kind)
+    if isinstance(model, _Bucketize):
+        return Bucketize(tuple(model.edges))
+    if isinstance(model, _Clip):
+        return Clip(*model.bounds)
+    return None
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def _locate(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | None, str]:
+    """1-based line of the deepest YAML node along a pydantic error location, and its path.
+
+    Location parts that are not keys of the current mapping (union tags such as
+    ``pseudonymize``) are skipped, so the path is the one written in the file.
+    """
+    path: list[str] = []
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    node = value
+                    path.append(str(part))
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            node = node.value[part]
+            path.append(str(part))
+    line = None if node is None else int(node.start_mark.line) + 1
+    return line, ".".join(path) or "(top level)"
+
+
+def _duplicate_key(node: yaml.Node | None) -> tuple[str, int] | None:
+    """The first repeated mapping key (YAML silently keeps the last one), with its line."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if key.value in seen:
+                return str(key.value), int(key.start_mark.line) + 1
+            seen.add(key.value)
+            found = _duplicate_key(value)
+            if found:
+                return found
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            found = _duplicate_key(item)
+            if found:
+                return found
+    return None
+
+
+def read_policy_model(path: str | Path) -> tuple[PolicyModel, str]:
+    """Read and validate a policy file, with its sha256; PolicyError names the file, line and field."""
+    source = Path(path)
+    try:
+        raw = source.read_bytes()
+    except FileNotFoundError as error:
+        raise PolicyError("policy file not found", source=source) from error
+    except OSError as error:
+        raise PolicyError(f"cannot read policy ({type(error).__name__})", source=source) from error
+    try:
+        text = raw.decode("utf-8-sig")
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError as error:
+        raise PolicyError("policy is not UTF-8", source=source) from error
+    except yaml.MarkedYAMLError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else None
+        raise PolicyError(f"not valid YAML: {error.problem}", source=source, line=line) from error
+    duplicate = _duplicate_key(node)
+    if duplicate:
+        raise PolicyError(f"key {duplicate[0]!r} appears twice", source=source, line=duplicate[1])
+    if not isinstance(data, dict):
+        raise PolicyError("a policy must be a YAML mapping", source=source, line=1)
+    try:
+        model = PolicyModel.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        line, field = _locate(node, tuple(first["loc"]))
+        more = f" (and {error.error_count() - 1} more errors)" if error.error_count() > 1 else ""
+        raise PolicyError(
+            f"field {field}: {first['msg']}{more}", source=source, line=line
+        ) from None
+    return model, hashlib.sha256(raw).hexdigest()
+
+
+def schema_text() -> str:
+    """The policy JSON schema as written to ``policies/schema.json``."""
+    return json.dumps(policy_json_schema(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
