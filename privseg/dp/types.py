@@ -55,6 +55,7 @@ class Mechanism(StrEnum):
     GEOMETRIC = "geometric"
     EXPONENTIAL = "exponential"
     DP_KMEANS = "dp-kmeans"
+    DP_TREE = "dp-tree"
 
 
 class ReleaseKind(StrEnum):
@@ -65,6 +66,7 @@ class ReleaseKind(StrEnum):
     MEANS = "means"
     QUANTILES = "quantiles"
     KMEANS = "kmeans"
+    TREE = "tree"
 
 
 @dataclass(frozen=True)
