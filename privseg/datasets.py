@@ -181,13 +181,13 @@ def _chunk(
     ids = _external_userids(rng, n)
     fading = np.isin(people.life, [_Life.DECLINE, _Life.DORMANT])
     habits = habits_of(extra, fading, np.isin(people.life, [_Life.GROWTH, _Life.MATURE]))
+    customers = _customer_columns(rng, people, ids, lang)
     orders, buyer = _order_columns(rng, spend, people, ids, as_of_s, first_order)
     promotion = extra.random(len(buyer)) < habits.promotion[buyer]
     (unit, when), who = _interaction_columns(rng, people, ids, as_of_s)
     kind, urgent, important = interaction_kinds(extra, habits, who, _INTERACTION_TYPES[lang])
     return (
-        _customer_columns(rng, people, ids, lang)
-        + social_columns(habits, _YES_NO[lang], _FOLLOW[lang]),
+        customers + social_columns(habits, _YES_NO[lang], _FOLLOW[lang]),
         [*orders, _take(_YES_NO[lang], promotion.astype(np.int64))],
         [unit, kind, when, urgent, important],
     )
