@@ -244,9 +244,14 @@ def _simplify(
 
 
 def candidates(bounds: Sequence[tuple[float, float]], thresholds: int) -> Floats:
-    """``thresholds`` evenly spaced interior points of each feature's bounds, shape (F, T)."""
+    """``thresholds`` evenly spaced interior points of each feature's bounds, shape (F, T),
+    rounded to a tenth of their spacing so the rules read well (``177``, not ``176.9697``)."""
     steps = np.arange(1, thresholds + 1) / (thresholds + 1)
-    return np.array([lo + (hi - lo) * steps for lo, hi in bounds], dtype=np.float64)
+    rows = []
+    for lo, hi in bounds:
+        decimals = max(0, 1 - math.floor(math.log10((hi - lo) / (thresholds + 1))))
+        rows.append(np.round(lo + (hi - lo) * steps, decimals))
+    return np.array(rows, dtype=np.float64)
 
 
 def _uniform(random_state: np.random.RandomState | None) -> float:
