@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -55,14 +55,55 @@ def _by_prefix(
     return lookup[np.where(empty | (codes < 0), len(found), codes)]
 
 
-def _prefix_rules(table: dict[str, tuple[str, ...]], what: str) -> dict[str, str]:
-    return {label: f"{what} starts with " + ", ".join(ps) for label, ps in table.items()}
+class _ByPrefix:
+    """A customers column -> labels by declared name prefixes; unmatched and missing values
+    get labels of their own. Subclasses name the prefixes, the column and the words."""
+
+    what: ClassVar[str]
+    unmatched_rule: ClassVar[str]
+    missing: str
+
+    def _prefixes(self) -> dict[str, tuple[str, ...]]:
+        raise NotImplementedError
+
+    def _unmatched(self) -> str:
+        raise NotImplementedError
+
+    def _column(self, cols: Columns) -> str:
+        raise NotImplementedError
+
+    def labels(self) -> tuple[str, ...]:
+        """Every label this scheme can yield."""
+        return tuple(dict.fromkeys([*self._prefixes(), self._unmatched(), self.missing]))
+
+    def rules(self) -> dict[str, str]:
+        """Each label's rule in words."""
+        rules = {
+            label: f"{self.what} starts with " + ", ".join(names)
+            for label, names in self._prefixes().items()
+        }
+        return {
+            **rules,
+            self._unmatched(): self.unmatched_rule,
+            self.missing: f"{self.what} unknown",
+        }
+
+    def needs(self, cols: Columns) -> dict[Table, tuple[str, ...]]:
+        """Input columns per table."""
+        return {Table.CUSTOMERS: (self._column(cols),)}
+
+    def compute(self, inputs: Inputs) -> tuple[Labels, dict[str, Any]]:
+        """One label per customer."""
+        values = inputs.customer(self._column(inputs.columns))
+        return _by_prefix(values, self._prefixes(), self._unmatched(), self.missing), {}
 
 
 @dataclass(frozen=True, config=_CONFIG)
-class Region:
+class Region(_ByPrefix):
     """Province -> geographic region by declared prefixes."""
 
+    what: ClassVar[str] = "province"
+    unmatched_rule: ClassVar[str] = "province outside the lists above"
     regions: dict[str, tuple[str, ...]]
     overseas: str = "海外"
     missing: str = "未知"
@@ -72,32 +113,22 @@ class Region:
         _unique_prefixes(self.regions)
         return self
 
-    def labels(self) -> tuple[str, ...]:
-        """Every label this scheme can yield."""
-        return tuple(dict.fromkeys([*self.regions, self.overseas, self.missing]))
+    def _prefixes(self) -> dict[str, tuple[str, ...]]:
+        return self.regions
 
-    def rules(self) -> dict[str, str]:
-        """Each label's rule in words."""
-        return {
-            **_prefix_rules(self.regions, "province"),
-            self.overseas: "province outside the lists above",
-            self.missing: "province unknown",
-        }
+    def _unmatched(self) -> str:
+        return self.overseas
 
-    def needs(self, cols: Columns) -> dict[Table, tuple[str, ...]]:
-        """Input columns per table."""
-        return {Table.CUSTOMERS: (cols.province,)}
-
-    def compute(self, inputs: Inputs) -> tuple[Labels, dict[str, Any]]:
-        """One label per customer."""
-        values = inputs.customer(inputs.columns.province)
-        return _by_prefix(values, self.regions, self.overseas, self.missing), {}
+    def _column(self, cols: Columns) -> str:
+        return cols.province
 
 
 @dataclass(frozen=True, config=_CONFIG)
-class CityTier:
+class CityTier(_ByPrefix):
     """City -> tier by declared lists of city names (prefixes: 北京 matches 北京市)."""
 
+    what: ClassVar[str] = "city"
+    unmatched_rule: ClassVar[str] = "any other city"
     tiers: dict[str, tuple[str, ...]]
     other: str = "三线及以下"
     missing: str = "未知"
@@ -107,26 +138,14 @@ class CityTier:
         _unique_prefixes(self.tiers)
         return self
 
-    def labels(self) -> tuple[str, ...]:
-        """Every label this scheme can yield."""
-        return tuple(dict.fromkeys([*self.tiers, self.other, self.missing]))
+    def _prefixes(self) -> dict[str, tuple[str, ...]]:
+        return self.tiers
 
-    def rules(self) -> dict[str, str]:
-        """Each label's rule in words."""
-        return {
-            **_prefix_rules(self.tiers, "city"),
-            self.other: "any other city",
-            self.missing: "city unknown",
-        }
+    def _unmatched(self) -> str:
+        return self.other
 
-    def needs(self, cols: Columns) -> dict[Table, tuple[str, ...]]:
-        """Input columns per table."""
-        return {Table.CUSTOMERS: (cols.city,)}
-
-    def compute(self, inputs: Inputs) -> tuple[Labels, dict[str, Any]]:
-        """One label per customer."""
-        values = inputs.customer(inputs.columns.city)
-        return _by_prefix(values, self.tiers, self.other, self.missing), {}
+    def _column(self, cols: Columns) -> str:
+        return cols.city
 
 
 _YEAR = re.compile(r"^(\d{4})(?:-\d{2}-\d{2}.*)?$")
