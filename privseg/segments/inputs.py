@@ -57,6 +57,7 @@ class SchemeKind(StrEnum):
     REGION = "region"
     CITY_TIER = "city_tier"
     GENERATION = "generation"
+    LIFE_STAGE = "life_stage"
     SOCIAL = "social"
     SERVICE_PRIORITY = "service_priority"
     LOYALTY = "loyalty"
@@ -91,6 +92,7 @@ class ColumnsModel(Model):
     kol_in_network: str = "网络中有KOL"
     follow: str = "关注方式"
     nps: str = "NPS评分"
+    tags: str = "企业标签"
     ordered_at: str = "下单时间"
     amount: str = "金额"
     promotion: str = "是否促销"
@@ -124,6 +126,7 @@ class Columns:
     kol_in_network: str
     follow: str
     nps: str
+    tags: str
     ordered_at: str
     amount: str
     promotion: str

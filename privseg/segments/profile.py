@@ -6,6 +6,10 @@
 - ``city_tier``: the city -> 一线 / 新一线 / 二线 by the declared lists (the shipped file: the
   2024 edition of 第一财经·新一线城市研究所's 城市商业魅力排行榜), else ``other`` (三线及以下),
   missing -> 未知.
+- ``life_stage``: 学生, 家长, ... from declared tags in a tag column (``企业标签``: 宝妈 and
+  宝爸 mean 家长), first stage in declared order, else ``other``. Only where the policy keeps
+  the tags (the shipped wecom-marketing policy drops them: free-form tags may carry health
+  or religion hints), so the shipped scheme file leaves it commented out.
 - ``generation``: 60后, 70后, ... from the birth year: a year (``1990``), a date, or an age band
   as ``privseg apply`` writes it (``30-39``, ``80+``), whose middle age decides
   (the birth year is the ``as_of`` year minus the middle of the band). Births before ``first``
@@ -25,7 +29,7 @@ from pydantic.dataclasses import dataclass
 from privseg.errors import InputError
 from privseg.segments.inputs import Columns, Inputs, Labels, Table
 
-__all__ = ["CityTier", "Generation", "Region"]
+__all__ = ["CityTier", "Generation", "LifeStage", "Region"]
 
 _CONFIG = ConfigDict(extra="forbid")
 
@@ -148,6 +152,40 @@ class CityTier(_ByPrefix):
         return cols.city
 
 
+@dataclass(frozen=True, config=_CONFIG)
+class LifeStage:
+    """Life-stage hints from declared tags (宝妈 -> 家长), first stage in declared order."""
+
+    stages: dict[str, tuple[str, ...]]
+    other: str = "未知"
+
+    def labels(self) -> tuple[str, ...]:
+        """Every label this scheme can yield."""
+        return tuple(dict.fromkeys([*self.stages, self.other]))
+
+    def rules(self) -> dict[str, str]:
+        """Each label's rule in words."""
+        rules = {label: "tagged " + " or ".join(tags) for label, tags in self.stages.items()}
+        return {**rules, self.other: "none of these tags"}
+
+    def needs(self, cols: Columns) -> dict[Table, tuple[str, ...]]:
+        """Input columns per table."""
+        return {Table.CUSTOMERS: (cols.tags,)}
+
+    def compute(self, inputs: Inputs) -> tuple[Labels, dict[str, Any]]:
+        """One label per customer."""
+        values = inputs.customer(inputs.columns.tags)
+        codes, uniques = pd.factorize(values.astype("str"))
+        found = []
+        for cell in uniques:
+            tags = {t.strip() for t in _TAG_SEPARATORS.split(str(cell))}
+            stage = (label for label, names in self.stages.items() if tags & set(names))
+            found.append(next(stage, self.other))
+        lookup = np.array([*found, self.other], dtype=np.str_)
+        return lookup[np.where(codes < 0, len(found), codes)], {}
+
+
+_TAG_SEPARATORS = re.compile(r"[;,，、；\s]+")
 _YEAR = re.compile(r"^(\d{4})(?:-\d{2}-\d{2}.*)?$")
 _BAND = re.compile(r"^(\d{1,3})\s*(?:-\s*(\d{1,3})|\+|以上)$")
 

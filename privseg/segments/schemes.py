@@ -33,7 +33,7 @@ from privseg.segments.inputs import (
     VocabularyModel,
 )
 from privseg.segments.loyalty import Behaviour, Loyalty
-from privseg.segments.profile import CityTier, Generation, Region
+from privseg.segments.profile import CityTier, Generation, LifeStage, Region
 from privseg.segments.service import ServicePriority
 from privseg.segments.social import Social
 from privseg.segments.tags import WECHAT_TAG_LIMIT, TagConfig
@@ -69,6 +69,7 @@ class _SchemeBodies(Model):
     region: Region | None = None
     city_tier: CityTier | None = None
     generation: Generation | None = None
+    life_stage: LifeStage | None = None
     social: Social | None = None
     service_priority: ServicePriority | None = None
     loyalty: Loyalty | None = None

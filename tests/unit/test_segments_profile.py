@@ -78,3 +78,21 @@ def test_a_name_under_two_labels_is_refused() -> None:
 def test_generation_decades_must_be_decades() -> None:
     with pytest.raises(PolicyError, match="generation"):
         segments.parse_schemes("schemes:\n  generation: {first: 1965}\n")
+
+
+def test_life_stage_from_declared_tags_first_stage_wins() -> None:
+    schemes = segments.parse_schemes(
+        "schemes:\n  life_stage:\n    stages: {学生: [学生, 大学生], 家长: [宝妈, 宝爸]}\n"
+    )
+    schemes = replace(schemes, dimensions=())
+    customers = pd.DataFrame(
+        {
+            UNIT: ["a", "b", "c", "d", "e"],
+            "企业标签": pd.array(
+                ["高意向;宝妈", "大学生", "宝爸;学生", "宝妈妈", None], dtype="str"
+            ),
+        }
+    )
+    out = segments.assign(customers, EMPTY, EMPTY, schemes, as_of=date(2026, 6, 30))
+    # whole tags only: 宝妈妈 is not 宝妈; 学生 is declared first, so it wins over 宝爸
+    assert list(out["life_stage"]) == ["家长", "学生", "学生", "未知", "未知"]
