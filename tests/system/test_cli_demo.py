@@ -39,6 +39,7 @@ def test_demo_data_writes_the_generated_tables(tmp_path: Path) -> None:
         "ordered_at",
         "amount",
         "sku",
+        "promotion",
     ]
 
 
