@@ -75,6 +75,6 @@ def test_demo_prints_a_summary(tmp_path: Path) -> None:
     done = privseg("demo", "--customers", "400", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     out = (tmp_path / "privseg-demo").resolve()
-    assert "customers: 400 rows x 22 columns" in done.stdout
+    assert "customers: 400 rows x 26 columns" in done.stdout
     assert f"outputs: {out}" in done.stdout
     assert str(Path("privseg-demo") / "data" / "orders.csv") in done.stdout
