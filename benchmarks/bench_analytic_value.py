@@ -1,6 +1,6 @@
 """Analytic value retained against epsilon: privseg's releases beside diffprivlib's plain ones.
 
-On the demo data (``privseg.datasets.generate(20_000)``, segments by ``privseg.segments``):
+On the demo data (``privseg.demo.generator.generate(20_000)``, segments by ``privseg.segments``):
 
 - counts: segment distribution of ``lifecycle``; cross-tab: ``lifecycle`` x ``省份``
   (value = 1 - TVD between noisy and exact distributions). privseg: ``release_counts``
@@ -33,7 +33,8 @@ from diffprivlib.models import KMeans as DiffprivlibKMeans
 from diffprivlib.tools import mean as dpl_mean
 from sklearn.cluster import KMeans
 
-from privseg import datasets, segments
+from privseg import segments
+from privseg.demo import generator
 from privseg.dp import kmeans
 from privseg.dp.counts import release_counts
 from privseg.dp.kmeans_release import release_kmeans
@@ -52,9 +53,9 @@ K = 4
 
 def demo_labels() -> pd.DataFrame:
     """Segment labels of the demo customers, with the k-means features."""
-    data = datasets.generate(20_000)
+    data = generator.generate(20_000)
     labels = segments.assign(
-        data.customers, data.orders, data.interactions, as_of=datasets.DEMO_AS_OF
+        data.customers, data.orders, data.interactions, as_of=generator.DEMO_AS_OF
     )
     return labels.assign(
         months=labels["recency"] / 30.0, log_monetary=np.log1p(labels["monetary"].astype(float))

@@ -1,4 +1,4 @@
-"""Demo data generation: wall time, CPU time and peak memory of ``privseg.datasets.generate``.
+"""Demo data generation: wall time, CPU time and peak memory of ``privseg.demo.generator.generate``.
 
     python benchmarks/bench_demo_data.py [--customers 1000000] [--seed 0] [--write DIR]
 
@@ -15,7 +15,7 @@ import resource
 import time
 from pathlib import Path
 
-from privseg.datasets import generate, write_demo_data
+from privseg.demo.generator import generate, write_demo_data
 
 
 def main() -> None:

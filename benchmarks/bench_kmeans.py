@@ -2,7 +2,7 @@
 
 Features (declared bounds, never taken from the data): recency in 30-day months [0, 12],
 orders in the last year [0, 24], ln(1 + yuan spent in the last year) [0, 13], from
-``privseg.segments.assign`` on ``privseg.datasets.generate(20_000)``. Analytic value = exact
+``privseg.segments.assign`` on ``privseg.demo.generator.generate(20_000)``. Analytic value = exact
 k-means cost (sklearn, 10 k-means++ inits) / cost of the DP centroids, on the clipped rows;
 median over ``--runs`` runs. Methods: privseg's ``grid`` / ``lloyd`` / ``hybrid`` and
 diffprivlib's ``models.KMeans`` as is.
@@ -22,7 +22,8 @@ from diffprivlib import BudgetAccountant
 from diffprivlib.models import KMeans as DiffprivlibKMeans
 from sklearn.cluster import KMeans
 
-from privseg import datasets, segments
+from privseg import segments
+from privseg.demo import generator
 from privseg.dp import kmeans
 
 EPSILONS = (0.1, 0.3, 0.5, 1.0, 2.0, 4.0)
@@ -32,9 +33,9 @@ BOUNDS = ((0.0, 12.0), (0.0, 24.0), (0.0, 13.0))
 
 def demo_features(customers: int = 20_000) -> np.ndarray:
     """The clipped benchmark features of the demo customers."""
-    data = datasets.generate(customers)
+    data = generator.generate(customers)
     labels = segments.assign(
-        data.customers, data.orders, data.interactions, as_of=datasets.DEMO_AS_OF
+        data.customers, data.orders, data.interactions, as_of=generator.DEMO_AS_OF
     )
     X = np.column_stack(
         [

@@ -4,7 +4,7 @@
                                       [--structured-rows 1000]
 
 Builds (once, under ``benchmarks/data/``) a CSV of the demo customers (22 columns from
-``privseg.datasets.generate``) plus 8 columns of decoys (order numbers, amounts, counts,
+``privseg.demo.generator.generate``) plus 8 columns of decoys (order numbers, amounts, counts,
 timestamps, SKUs, 16-digit coupon codes, channel codes, scores): 30 columns. Then reports the
 best of ``--repeat`` runs of
 
@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from privseg.datasets import generate
+from privseg.demo.generator import generate
 from privseg.io import read_table
 from privseg.screening import screen
 from privseg.screening.engine import build_analyzer

@@ -2,7 +2,7 @@
 
     python benchmarks/gen_data.py OUTDIR --customers 5000000 [--block 100000]
 
-Each block of customers comes from ``privseg.datasets.generate`` with its own seed, so the
+Each block of customers comes from ``privseg.demo.generator.generate`` with its own seed, so the
 tables are the demo data's distributions at any size; ``customers.csv``, ``orders.csv`` and
 ``interactions.csv`` are streamed to OUTDIR with ``privseg.io.open_table_writer``.
 """
@@ -14,7 +14,7 @@ import contextlib
 import time
 from pathlib import Path
 
-from privseg.datasets import generate
+from privseg.demo.generator import generate
 from privseg.io import open_table_writer
 
 

@@ -161,7 +161,7 @@ def task_presidio_structured(data: Path, work: Path) -> dict[str, Any]:
 
 
 def task_assign(data: Path, work: Path) -> dict[str, Any]:
-    from privseg.datasets import DEMO_AS_OF
+    from privseg.demo.generator import DEMO_AS_OF
     from privseg.engines.partitioned import assign_files
 
     out = work / "labels.parquet"

@@ -1,6 +1,7 @@
 """privseg: make Chinese private-domain customer data safe to segment under PIPL.
 
-Stages (one module each): screen -> policy -> pseudonymize -> segment -> release -> audit.
+Stages: screen -> policy -> pseudonymize -> segment -> release (privseg.dp) -> audit; see
+ARCHITECTURE.md for the layers.
 The public API is re-exported here; ``__all__`` is kept sorted and tested.
 """
 
@@ -29,7 +30,8 @@ from privseg.errors import (
 from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
-    from privseg.datasets import DemoData, write_demo_data
+    from privseg.demo.generator import DemoData, write_demo_data
+    from privseg.demo.pipeline import DemoSummary, run_demo
     from privseg.dp.counts import release_counts
     from privseg.dp.kmeans import KMeansMethod, KMeansResult
     from privseg.dp.kmeans_release import release_kmeans
@@ -39,7 +41,6 @@ if TYPE_CHECKING:
     from privseg.dp.tree import release_tree
     from privseg.dp.types import Account, Bounding, Release, ReleasePlan
     from privseg.io import TableFormat, iter_table, read_table, write_table
-    from privseg.pipeline import DemoSummary, run_demo
     from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
     from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
     from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
@@ -53,8 +54,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Bounding": ("privseg.dp.types", "Bounding"),
     "BudgetStatus": ("privseg.dp.ledger", "BudgetStatus"),
     "ColumnVerdict": ("privseg.screening", "ColumnVerdict"),
-    "DemoData": ("privseg.datasets", "DemoData"),
-    "DemoSummary": ("privseg.pipeline", "DemoSummary"),
+    "DemoData": ("privseg.demo.generator", "DemoData"),
+    "DemoSummary": ("privseg.demo.pipeline", "DemoSummary"),
     "Evidence": ("privseg.screening", "Evidence"),
     "IdKind": ("privseg.pseudonym", "IdKind"),
     "KMeansMethod": ("privseg.dp.kmeans", "KMeansMethod"),
@@ -86,9 +87,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "release_means": ("privseg.dp.means", "release_means"),
     "release_quantiles": ("privseg.dp.quantiles", "release_quantiles"),
     "release_tree": ("privseg.dp.tree", "release_tree"),
-    "run_demo": ("privseg.pipeline", "run_demo"),
+    "run_demo": ("privseg.demo.pipeline", "run_demo"),
     "screen": ("privseg.screening", "screen"),
-    "write_demo_data": ("privseg.datasets", "write_demo_data"),
+    "write_demo_data": ("privseg.demo.generator", "write_demo_data"),
     "write_table": ("privseg.io", "write_table"),
 }
 

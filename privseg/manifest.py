@@ -11,11 +11,15 @@ from typing import Any
 
 from privseg import __version__
 from privseg._files import atomic_path
+from privseg.audit import RunRecorder
 from privseg.io import Fingerprint
-from privseg.policy import Action, Plan, PolicyKeys
+from privseg.policy import Action, Plan, Policy, PolicyKeys
 from privseg.taxonomy import Category
 
-__all__ = ["Manifest", "ManifestColumn", "manifest_path", "output_columns"]
+__all__ = ["UNDECLARED", "Manifest", "ManifestColumn", "manifest_path", "output_columns"]
+
+#: Audit ``reason`` of a column dropped because the policy does not name it.
+UNDECLARED = "not declared by the policy (PIPL Art. 6)"
 
 
 def manifest_path(out: str | Path) -> Path:
@@ -124,6 +128,29 @@ class Manifest:
             "dropped_undeclared": list(self.dropped_undeclared),
             "output": _table(self.output_path, self.output),
         }
+
+    def record_to(self, record: RunRecorder, policy: Policy | None = None) -> None:
+        """Audit this apply run: input, key id, each column's categories, action and outputs
+        (why undeclared ones were dropped, consent flags from ``policy``), output."""
+        record.add_input(self.input_path, self.input)
+        record.set_key_id(self.key_id)
+        for column in self.columns:
+            rule = None if policy is None else policy.fields.get(column.column)
+            consent = [
+                name
+                for name in ("separate_consent", "guardian_consent")
+                if rule is not None and getattr(rule, name)
+            ]
+            record.add_column(
+                column.column,
+                column.categories,
+                column.action.value,
+                output_columns=column.output_columns,
+                source=self.input_path,
+                reason=None if column.declared else UNDECLARED,
+                consent=",".join(consent) or None,
+            )
+        record.add_output(self.output_path, self.output)
 
     def write(self) -> Path:
         """Write ``OUT.manifest.json`` atomically; its path."""

@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from privseg._files import atomic_path
 from privseg.errors import InputError, KeyFileError
 
 __all__ = [
@@ -126,24 +127,14 @@ def new_key_file(path: str | Path) -> Key:
     dest = Path(path)
     if dest.exists():
         raise KeyFileError("refusing to overwrite an existing key file", source=dest)
+    if not dest.parent.is_dir():
+        raise KeyFileError("the key file's folder does not exist", source=dest)
     key = Key(secrets.token_bytes(32))
-    tmp = dest.parent / f".{dest.name}.{secrets.token_hex(8)}.tmp"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileNotFoundError as error:
-        raise KeyFileError("the key file's folder does not exist", source=dest) from error
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(key.material.hex() + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        try:
-            os.link(tmp, dest)
-        except FileExistsError as error:
-            raise KeyFileError("refusing to overwrite an existing key file", source=dest) from error
-    finally:
-        tmp.unlink(missing_ok=True)
+        with atomic_path(dest, mode=0o600, exclusive=True) as tmp:
+            tmp.write_text(key.material.hex() + "\n", encoding="ascii")
+    except FileExistsError as error:
+        raise KeyFileError("refusing to overwrite an existing key file", source=dest) from error
     return key
 
 

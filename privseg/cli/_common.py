@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -21,6 +22,9 @@ from privseg.errors import (
     PolicyRefusal,
     PrivsegError,
 )
+
+if TYPE_CHECKING:
+    from privseg.screening import ScreenReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -158,3 +162,42 @@ def purpose_option(f: F) -> F:
     return click.option(
         "--purpose", default=None, help="Purpose the budget belongs to (default: the policy's)."
     )(f)
+
+
+def sample_options(f: F) -> F:
+    """``--sample N`` and ``--full`` (they exclude each other)."""
+    f = click.option(
+        "--full",
+        is_flag=True,
+        help="Scan every value with vectorized detectors instead of a sample.",
+    )(f)
+    return click.option(
+        "--sample",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Values examined per column (default 1000): the first half in file order, the "
+        "rest drawn reproducibly (seeded by the column name).",
+    )(f)
+
+
+@contextmanager
+def screened(
+    command: str,
+    input_path: Path,
+    *,
+    sample: int | None,
+    full: bool,
+    encoding: str | None,
+    trail: Path | None,
+    operator: str | None,
+) -> Iterator[tuple[ScreenReport, audit.RunRecorder]]:
+    """Screen ``input_path`` inside an audited run of ``command``; yields the report and the
+    run's recorder (to add outputs)."""
+    from privseg.screening import DEFAULT_SAMPLE, screen
+
+    if full and sample is not None:
+        raise click.UsageError("--sample and --full exclude each other")
+    with audit.run(command, trail=trail, operator=operator) as record:
+        report = screen(input_path, sample=sample or DEFAULT_SAMPLE, full=full, encoding=encoding)
+        report.record_to(record, input_path)
+        yield report, record

@@ -141,7 +141,7 @@ def apply_command(
             _load_optional_key(reversible_key_path, insecure_key_permissions),
         )
         manifest = engines.apply(engine, source, policy, keys, out, full=full, encoding=encoding)
-        record.add_manifest(manifest.to_dict(), policy)
+        manifest.record_to(record, policy)
         record.add_output(manifest_path(out))
     if not quiet:
         kept = len(manifest.columns) - len(manifest.dropped)

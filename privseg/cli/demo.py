@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from privseg.cli._common import quiet_option
-from privseg.datasets import Lang, write_demo_data
-from privseg.pipeline import DEFAULT_DEMO_DIR, run_demo
+from privseg.demo.generator import Lang, write_demo_data
+from privseg.demo.pipeline import DEFAULT_DEMO_DIR, run_demo
 
 COMMANDS: list[click.Command] = []
 

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from privseg import audit, io
+from privseg._files import atomic_path
 from privseg.cli._common import (
     F,
     ledger_option,
@@ -143,7 +144,7 @@ def _publish(
     else:
         write(out)
     if report is not None:
-        with io.atomic_path(report) as tmp:
+        with atomic_path(report) as tmp:
             tmp.write_text(json.dumps(release.to_dict(), ensure_ascii=False, indent=2), "utf-8")
     plan = release.plan
     remaining = setup.account.ledger.remaining(setup.account.dataset, setup.account.purpose)
@@ -151,7 +152,7 @@ def _publish(
         record.add_output(out, rows=len(release.table), columns=list(release.table.columns))
     if report is not None:
         record.add_output(report)
-    record.add_release(release, float(remaining.epsilon), by=by, measures=measures)
+    release.record_to(record, float(remaining.epsilon), by=by, measures=measures)
     scale = "" if math.isnan(plan.noise_scale) else f" noise (scale {plan.noise_scale:g})"
     click.echo(
         f"privseg: released {len(release.table)} rows to {out}: {plan.kind.value}, "

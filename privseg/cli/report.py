@@ -14,9 +14,10 @@ from privseg.cli._common import (
     operator_option,
     path_argument,
     report_out_option,
+    sample_options,
+    screened,
     trail_option,
 )
-from privseg.cli.screen import sample_options, screened
 from privseg.report import ReportFormat
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,7 +10,6 @@ import click
 from rich.console import Console
 
 from privseg.cli._common import (
-    F,
     OutputFormat,
     emit,
     encoding_option,
@@ -20,54 +17,15 @@ from privseg.cli._common import (
     operator_option,
     path_argument,
     report_out_option,
+    sample_options,
+    screened,
     trail_option,
 )
 
 if TYPE_CHECKING:
-    from privseg.audit import RunRecorder
-    from privseg.screening import ScreenReport
+    pass
 
 COMMANDS: list[click.Command] = []
-
-
-def sample_options(f: F) -> F:
-    """``--sample N`` and ``--full`` (they exclude each other)."""
-    f = click.option(
-        "--full",
-        is_flag=True,
-        help="Scan every value with vectorized detectors instead of a sample.",
-    )(f)
-    return click.option(
-        "--sample",
-        type=click.IntRange(min=1),
-        default=None,
-        help="Values examined per column (default 1000): the first half in file order, the "
-        "rest drawn reproducibly (seeded by the column name).",
-    )(f)
-
-
-@contextmanager
-def screened(
-    command: str,
-    input_path: Path,
-    *,
-    sample: int | None,
-    full: bool,
-    encoding: str | None,
-    trail: Path | None,
-    operator: str | None,
-) -> Iterator[tuple[ScreenReport, RunRecorder]]:
-    """Screen ``input_path`` inside an audited run of ``command``; yields the report and the
-    run's recorder (to add outputs)."""
-    from privseg import audit
-    from privseg.screening import DEFAULT_SAMPLE, screen
-
-    if full and sample is not None:
-        raise click.UsageError("--sample and --full exclude each other")
-    with audit.run(command, trail=trail, operator=operator) as record:
-        report = screen(input_path, sample=sample or DEFAULT_SAMPLE, full=full, encoding=encoding)
-        record.add_screening(report, input_path)
-        yield report, record
 
 
 @click.command("screen")

@@ -10,7 +10,7 @@ declared, never read from the data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from privseg.audit import RunRecorder
 from privseg.dp.ledger import DEFAULT_PURPOSE, Ledger, PrivacyBudget, Spend
 from privseg.errors import InputError
 
@@ -164,6 +165,28 @@ class Release:
     def epsilon_spent(self) -> float:
         """Total epsilon charged for this release (pilot included)."""
         return float(sum(s.budget.epsilon for s in self.spends))
+
+    def record_to(
+        self,
+        record: RunRecorder,
+        remaining_epsilon: float,
+        *,
+        by: Sequence[str] = (),
+        measures: Sequence[str] = (),
+    ) -> None:
+        """Audit this release: its group-by and measure columns, epsilon spent and remaining
+        after it, kind, mechanism and predicted analytic value (outputs: ``add_output``)."""
+        out_columns = {str(c) for c in self.table.columns}
+        for column in by:
+            kept = [column] if column in out_columns else []
+            record.add_column(column, (), "group_by", output_columns=kept)
+        for column in measures:
+            record.add_column(column, (), self.plan.kind.value)
+        record.add_budget(self.epsilon_spent, remaining_epsilon)
+        record.set_metric("release_kind", self.plan.kind.value)
+        record.set_metric("mechanism", self.plan.mechanism.value)
+        if self.plan.predicted_value is not None:
+            record.set_metric("predicted_value", self.plan.predicted_value)
 
     def to_dict(self) -> dict[str, Any]:
         """Release metadata (not the table) for reports; never includes the evaluation."""

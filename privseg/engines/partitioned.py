@@ -3,7 +3,7 @@
 Every per-customer result depends only on that customer's rows, so the input tables are
 streamed once and split by a hash of the unit column into partitions small enough for memory
 (Arrow IPC files in a temporary folder, input order kept within each partition). Each
-partition then goes through the in-memory code (``segments.assign``, ``release.exact_counts``)
+partition then goes through the in-memory code (``segments.assign``, ``dp.cells.exact_counts``)
 unchanged, on two processes; the results are the in-memory results, grouped by partition.
 """
 
@@ -229,7 +229,7 @@ def count_file(
     partitions: int | None = None,
     encoding: str | None = None,
 ) -> CountRun:
-    """``release.exact_counts`` of a file of any size (``.exact`` goes to ``release_counts``).
+    """``dp.cells.exact_counts`` of a file of any size (``.exact`` goes to ``release_counts``).
 
     With a unit, rows are partitioned by it, so keeping each customer's first
     ``max_rows_per_unit`` rows gives the in-memory result; without one, chunks are counted.

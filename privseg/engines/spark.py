@@ -8,7 +8,7 @@ the driver, like the streamed local ``apply``. Releases never add noise on the e
 driver, where ``privseg.dp.counts.release_counts`` plans, charges the ledger and draws the
 noise once, as for a local table. ``exact_sums`` does the same for a mean release (one count
 and one integer grid sum per cell, for ``release_means``); each value is clipped and put on
-the grid by ``release.grid_units`` itself, on the executors. Quantiles (``SparkRows``) need
+the grid by ``dp.cells.grid_units`` itself, on the executors. Quantiles (``SparkRows``) need
 the values themselves: the driver draws the uniforms, each declared segment's values are
 sorted on one executor and only the released quantiles come back. ``kmeans_source`` keeps a
 k-means release's rows on the executors: the fit, on the driver, asks them only for exact
@@ -330,7 +330,7 @@ def exact_counts(
     keys: Mapping[str, Sequence[str]],
     bounding: Bounding = PER_ROW,
 ) -> ExactCounts:
-    """``release.exact_counts`` on Spark: bound rows per unit, count declared cells, collect.
+    """``dp.cells.exact_counts`` on Spark: bound rows per unit, count declared cells, collect.
 
     Only ``len(cells) + 1`` integers reach the driver; pass the result to ``release_counts``.
     """
@@ -357,8 +357,8 @@ def exact_sums(
     bounds: Mapping[str, tuple[float, float]],
     bounding: Bounding = PER_ROW,
 ) -> ExactSums:
-    """``release.exact_sums`` on Spark: bound rows per unit, clip ``value`` to its declared
-    bounds on the sum grid (``release.grid_units`` on each batch), count and sum per declared
+    """``dp.cells.exact_sums`` on Spark: bound rows per unit, clip ``value`` to its declared
+    bounds on the sum grid (``dp.cells.grid_units`` on each batch), count and sum per declared
     cell, collect. Only ``2 * len(cells) + 1`` integers reach the driver; pass the result to
     ``release_means``.
     """
@@ -396,7 +396,7 @@ def exact_sums(
 # -- quantiles ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SparkRows:
-    """A Spark DataFrame as the rows of ``release.release_quantiles`` (``QuantileRows``).
+    """A Spark DataFrame as the rows of ``dp.quantiles.release_quantiles`` (``QuantileRows``).
 
     The driver plans, charges the ledger and draws every uniform (``QuantileTask``); the
     executors bound the rows per unit, keep the declared cells, group by cell
@@ -533,10 +533,10 @@ def kmeans_source(
     bounds: Mapping[str, tuple[float, float]],
     bounding: Bounding = PER_ROW,
 ) -> Iterator[KMeansSource]:
-    """The rows of a k-means release on Spark, for ``release.release_kmeans``.
+    """The rows of a k-means release on Spark, for ``dp.kmeans_release.release_kmeans``.
 
     Each unit's first row is kept (``bounding``), its features parsed and clipped to their
-    declared ``bounds`` (``release.kmeans_rows``) and scaled to the unit box on the executors,
+    declared ``bounds`` (``dp.kmeans_release.kmeans_rows``) and scaled to the unit box on the executors,
     where the rows stay (persisted while the block runs). The fit on the driver reads only
     their exact synopses: the row count, counts per grid cell, per-cluster counts and sums.
     """

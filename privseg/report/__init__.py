@@ -13,7 +13,7 @@ forbids scripts and network loads, and print styles. No report holds a data valu
 
 from __future__ import annotations
 
-from privseg.report._env import ReportFormat
+from privseg._templates import ReportFormat
 from privseg.report.budget import render_budget
 from privseg.report.run import render_run
 from privseg.report.screening import load_screen_json, render_screening

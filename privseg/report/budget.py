@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from markupsafe import Markup
 
+from privseg._templates import ReportFormat, markup, render_template
 from privseg.dp.ledger import BudgetStatus
-from privseg.report._env import ReportFormat, markup, render_template
 from privseg.report.charts import cumulative_epsilon
 
 __all__ = ["ANALYTIC_TARGET", "BudgetSection", "ReleaseRow", "budget_sections", "render_budget"]

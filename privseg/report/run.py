@@ -18,9 +18,9 @@ from typing import Any
 
 from markupsafe import Markup
 
+from privseg._templates import ReportFormat, markup, render_template
 from privseg.audit import AuditRecord, ColumnEntry, DatasetRef, VerifyResult
 from privseg.policy import Action
-from privseg.report._env import ReportFormat, markup, render_template
 from privseg.report.charts import FlowRow, flow
 from privseg.taxonomy import Category, info
 

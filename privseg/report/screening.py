@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from privseg._templates import ReportFormat
 from privseg.errors import InputError, MalformedInputError, SourceNotFoundError
-from privseg.report._env import ReportFormat
 from privseg.screening.report import ColumnVerdict, Detector, Evidence, ScreenReport
 from privseg.taxonomy import Category
 

@@ -18,7 +18,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from privseg.report._env import environment
+from privseg._templates import environment
 from privseg.screening.report import ColumnVerdict, Evidence, ScreenReport
 from privseg.taxonomy import Category, info
 

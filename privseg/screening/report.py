@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
+from privseg.audit import RunRecorder
 from privseg.taxonomy import Category, info
 
 __all__ = ["ColumnVerdict", "Detector", "Evidence", "ScreenReport"]
@@ -122,6 +124,17 @@ class ScreenReport:
     def sampled_columns(self) -> tuple[ColumnVerdict, ...]:
         """Columns of which only a sample was examined."""
         return tuple(c for c in self.columns if c.sampled)
+
+    def record_to(self, record: RunRecorder, path: str | Path) -> None:
+        """Audit this screening of ``path``: the input (hashed unless ``-``) and each
+        column's categories."""
+        source = None if str(path) == "-" else path
+        if source is not None:
+            record.add_input(source, rows=self.rows, columns=[c.name for c in self.columns])
+        for verdict in self.columns:
+            record.add_column(verdict.name, verdict.categories, "screen", source=source)
+        record.set_metric("rows_examined", self.rows_examined)
+        record.set_metric("full_scan", self.full)
 
     def by_risk(self) -> tuple[ColumnVerdict, ...]:
         """Columns, highest risk first (stable for ties)."""

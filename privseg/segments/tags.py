@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass as std_dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Protocol
 
 import numpy as np
 import pandas as pd
@@ -22,9 +22,6 @@ from pydantic.dataclasses import dataclass
 
 from privseg.errors import InputError, PolicyError
 from privseg.segments.inputs import SchemeKind
-
-if TYPE_CHECKING:
-    from privseg.segments.schemes import Schemes
 
 __all__ = ["WECHAT_TAG_LIMIT", "Tag", "TagConfig", "TagPlan", "plan_tags"]
 
@@ -112,7 +109,21 @@ class TagPlan:
         ).astype("str")
 
 
-def plan_tags(schemes: Schemes, *, limit: int | None = None) -> TagPlan:
+class _Planned(Protocol):
+    """What a plan reads of a scheme file (``privseg.segments.Schemes``)."""
+
+    @property
+    def tags(self) -> TagConfig | None: ...
+
+    @property
+    def source(self) -> str: ...
+
+    def labels(self) -> dict[SchemeKind, tuple[str, ...]]: ...
+
+    def rules(self) -> dict[SchemeKind, dict[str, str]]: ...
+
+
+def plan_tags(schemes: _Planned, *, limit: int | None = None) -> TagPlan:
     """The scheme file's tag plan, checked: ``PolicyError`` if over the limit or ambiguous."""
     config = schemes.tags
     if config is None:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from privseg.datasets import DEMO_AS_OF, generate
+from privseg.demo.generator import DEMO_AS_OF, generate
 from privseg.dp.counts import release_counts
 from privseg.dp.kmeans_release import release_kmeans
 from privseg.dp.means import release_means

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from privseg.cli import main
-from privseg.datasets import write_demo_data
+from privseg.demo.generator import write_demo_data
 from privseg.io import read_table
 
 PRIVSEG = shutil.which("privseg") or str(Path(sys.executable).with_name("privseg"))

@@ -113,10 +113,10 @@ def test_every_audit_command_has_examples() -> None:
 
 
 def test_apply_is_audited_without_raw_values(tmp_path: Path, env: dict[str, str]) -> None:
-    from privseg import datasets
+    from privseg.demo import generator
 
     source = tmp_path / "customers.csv"
-    table = datasets.generate(200).customers
+    table = generator.generate(200).customers
     table.to_csv(source, index=False)
     assert _invoke("keys", "new", str(tmp_path / "m.key")).exit_code == 0
     trail = tmp_path / "audits" / "trail.jsonl"
@@ -159,8 +159,8 @@ def test_release_is_audited_with_budget_and_refusals(tmp_path: Path) -> None:
 
 
 def test_demo_trail_verifies_and_holds_no_raw_demo_value(tmp_path: Path) -> None:
+    from privseg.demo.pipeline import run_demo
     from privseg.io import read_table
-    from privseg.pipeline import run_demo
 
     summary = run_demo(tmp_path / "demo", quiet=True, customers=300)
     trail = tmp_path / "demo" / "audits" / "trail.jsonl"

@@ -11,7 +11,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from privseg.cli import main
-from privseg.datasets import Lang, generate
+from privseg.demo.generator import Lang, generate
 from privseg.io import read_table
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from privseg.datasets import write_demo_data
+from privseg.demo.generator import write_demo_data
 
 
 def _privseg() -> str:

@@ -13,6 +13,7 @@ import pytest
 
 from privseg import audit
 from privseg.audit import Problem
+from privseg.audit import append as audit_append
 from privseg.errors import IntegrityError, KeyFileError, PrivsegError
 
 POLICY = "ab" * 32
@@ -247,7 +248,7 @@ def test_repair_drops_only_a_torn_last_line(trail: Path) -> None:
 
 
 def test_tail_is_found_across_read_blocks(trail: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(audit, "_TAIL_BLOCK", 7)
+    monkeypatch.setattr(audit_append, "_TAIL_BLOCK", 7)
     _runs(trail, 3)
     assert audit.verify(trail).ok and audit.read_records(trail)[-1].seq == 2
 
@@ -384,7 +385,7 @@ def _crash_in_write(trail: str, key: str) -> None:
         os.write(fd, line[: len(line) // 2])
         os.kill(os.getpid(), signal.SIGKILL)
 
-    audit._write_line = half_then_die  # type: ignore[assignment]
+    audit_append.write_line = half_then_die  # type: ignore[assignment]
     _runs(Path(trail), 1)
 
 
@@ -394,7 +395,7 @@ def _crash_before_checkpoint(trail: str, key: str) -> None:
     def die(*args: object) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
-    audit._write_checkpoint = die  # type: ignore[assignment]
+    audit_append.write_checkpoint = die  # type: ignore[assignment]
     _runs(Path(trail), 1)
 
 

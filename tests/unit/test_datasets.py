@@ -14,8 +14,8 @@ import pytest
 from stdnum import luhn, numdb
 from stdnum.cn import ric
 
-from privseg import _demo_vocab as vocab
-from privseg.datasets import DEMO_AS_OF, ZH_HEADERS, DemoData, Lang, generate, write_demo_data
+from privseg.demo import places
+from privseg.demo.generator import DEMO_AS_OF, ZH_HEADERS, DemoData, Lang, generate, write_demo_data
 from privseg.io import read_table
 
 N = 5_000
@@ -129,7 +129,7 @@ def test_resident_ids_valid_and_consistent(customers: pd.DataFrame) -> None:
 
 
 def test_region_codes_valid_in_every_birth_year() -> None:
-    for city in vocab.CITIES:
+    for city in places.CITIES:
         for year in range(1940, 2026):
             codes = {
                 d.code

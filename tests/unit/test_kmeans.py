@@ -151,11 +151,12 @@ def test_cost_and_analytic_value() -> None:
 @pytest.fixture(scope="module")
 def demo_features() -> np.ndarray:
     """The benchmark's features (benchmarks/bench_kmeans.py) on the demo's 20,000 customers."""
-    from privseg import datasets, segments
+    from privseg import segments
+    from privseg.demo import generator
 
-    data = datasets.generate(seed=3)
+    data = generator.generate(seed=3)
     labels = segments.assign(
-        data.customers, data.orders, data.interactions, as_of=datasets.DEMO_AS_OF
+        data.customers, data.orders, data.interactions, as_of=generator.DEMO_AS_OF
     )
     lo, hi = np.array(BOUNDS).T
     features = np.column_stack(

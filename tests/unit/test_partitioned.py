@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from privseg.datasets import DEMO_AS_OF, generate
+from privseg.demo.generator import DEMO_AS_OF, generate
 from privseg.dp.cells import exact_counts
 from privseg.dp.counts import release_counts
 from privseg.dp.types import Bounding

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from privseg.demo.pipeline import DEMO_STEPS, run_demo
 from privseg.io import fingerprint
-from privseg.pipeline import DEMO_STEPS, run_demo
 
 
 def test_steps_have_unique_names_and_start_with_the_data() -> None:

@@ -316,8 +316,8 @@ def test_analytic_value_measures() -> None:
 
 
 def test_demo_step_releases_segment_counts_under_a_fresh_demo_ledger(tmp_path: Path) -> None:
-    from privseg import pipeline
-    from privseg.datasets import DEMO_AS_OF, generate
+    from privseg.demo import pipeline
+    from privseg.demo.generator import DEMO_AS_OF, generate
     from privseg.segments import assign, load_schemes
 
     demo = generate(1500)

@@ -13,8 +13,9 @@ from click.testing import CliRunner
 
 from privseg import audit
 from privseg._resources import policies_dir
+from privseg._templates import md
 from privseg.cli import main
-from privseg.datasets import DEMO_AS_OF, generate
+from privseg.demo.generator import DEMO_AS_OF, generate
 from privseg.dp.ledger import Ledger, PrivacyBudget
 from privseg.engines.apply import apply_file
 from privseg.errors import MalformedInputError
@@ -28,7 +29,6 @@ from privseg.report import (
     render_run,
     render_screening,
 )
-from privseg.report._env import md
 from privseg.screening import screen
 
 EVIL = "<script>alert(1)</script>|x"
@@ -70,11 +70,11 @@ def demo_run(tmp_path: Path, demo_tables: tuple[pd.DataFrame, pd.DataFrame]) -> 
     policy = load_policy(policies_dir() / "wecom-marketing.yaml")
     report = screen(customers, as_of=DEMO_AS_OF)
     with audit.run("screen") as record:
-        record.add_screening(report, source)
+        report.record_to(record, source)
     key = Key(bytes(range(32)))
     out = tmp_path / "out.csv"
     with audit.run("apply", purpose=policy.purpose, policy_sha256=policy.sha256) as record:
-        record.add_manifest(apply_file(source, policy, PolicyKeys(key), out).to_dict(), policy)
+        apply_file(source, policy, PolicyKeys(key), out).record_to(record, policy)
         record.add_output(manifest_path(out))
     ledger = Ledger(tmp_path / "budget.db")
     ledger.set_budget("demo", PrivacyBudget(2), purpose=policy.purpose)

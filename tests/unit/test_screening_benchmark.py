@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from privseg.datasets import DEMO_AS_OF, Lang, generate
+from privseg.demo.generator import DEMO_AS_OF, Lang, generate
 from privseg.screening import ScreenReport, screen
 from privseg.taxonomy import Category, info
 

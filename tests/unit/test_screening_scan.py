@@ -218,7 +218,7 @@ def test_a_file_too_large_for_memory_is_sampled_in_two_passes_with_the_same_repo
 ) -> None:
     """Forcing the streamed path (small chunks, sparse columns) changes nothing in the report."""
     from privseg import io
-    from privseg.datasets import generate
+    from privseg.demo.generator import generate
     from privseg.screening import scan
 
     df = generate(3_000, seed=5).customers

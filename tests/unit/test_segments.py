@@ -198,10 +198,12 @@ def test_duplicate_or_missing_columns_are_input_errors() -> None:
 
 
 def test_every_behavioural_label_occurs_on_the_demo_data() -> None:
-    from privseg import datasets
+    from privseg.demo import generator
 
-    data = datasets.generate(3000, seed=1)
-    out = segments.assign(data.customers, data.orders, data.interactions, as_of=datasets.DEMO_AS_OF)
+    data = generator.generate(3000, seed=1)
+    out = segments.assign(
+        data.customers, data.orders, data.interactions, as_of=generator.DEMO_AS_OF
+    )
     assert len(out) == 3000
     assert out[UNIT].is_unique
     schemes = segments.load_schemes()

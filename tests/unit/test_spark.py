@@ -17,7 +17,7 @@ pytest.importorskip("pyspark")
 from privseg import audit
 from privseg._resources import policies_dir
 from privseg.cli import main
-from privseg.datasets import DEMO_AS_OF, generate
+from privseg.demo.generator import DEMO_AS_OF, generate
 from privseg.dp import kmeans
 from privseg.dp.cells import exact_counts, exact_sums
 from privseg.dp.counts import release_counts

@@ -14,7 +14,7 @@ import pytest
 from privseg import pseudonym
 from privseg._files import file_sha256
 from privseg._resources import policies_dir
-from privseg.datasets import generate
+from privseg.demo.generator import generate
 from privseg.engines import pool as pool_module
 from privseg.engines.apply import apply_file
 from privseg.engines.streaming import WriteBehind, prefetched

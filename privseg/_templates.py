@@ -1,4 +1,6 @@
-"""The jinja2 environment of every report: templates in ``templates/``, HTML autoescaped.
+"""The jinja2 environment of every report: templates in ``report/templates/``, HTML autoescaped.
+
+A leaf module, so that screening renders its report without importing the report package.
 
 Templates named ``*.html.j2`` are autoescaped; Markdown templates (``*.md.j2``) escape text
 explicitly with the ``md`` filter, which also neutralizes inline HTML (a Markdown viewer would
@@ -18,7 +20,7 @@ from markupsafe import Markup, escape
 
 __all__ = ["TEMPLATES", "ReportFormat", "environment", "markup", "md", "render_template"]
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent / "report" / "templates"
 
 
 class ReportFormat(StrEnum):

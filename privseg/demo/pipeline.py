@@ -17,7 +17,7 @@ from typing import Any
 
 from privseg import audit
 from privseg._progress import steps
-from privseg.datasets import DEMO_AS_OF, write_demo_data
+from privseg.demo.generator import DEMO_AS_OF, write_demo_data
 from privseg.io import fingerprint
 
 __all__ = ["DEFAULT_DEMO_DIR", "DEMO_STEPS", "DemoRun", "DemoStep", "DemoSummary", "run_demo"]
@@ -90,7 +90,7 @@ def _profile_tables(run: DemoRun) -> None:
 
 def _screen_customers(run: DemoRun) -> None:
     """Screen the customers table; write the screening report (HTML and Markdown)."""
-    from privseg.io import atomic_path
+    from privseg._files import atomic_path
     from privseg.report import ReportFormat, render_screening
     from privseg.screening import screen
 
@@ -100,7 +100,7 @@ def _screen_customers(run: DemoRun) -> None:
     out = folder / "screening.html"
     with _audited(run, "screen") as record:
         report = screen(source, as_of=DEMO_AS_OF)
-        record.add_screening(report, source)
+        report.record_to(record, source)
         for fmt in ReportFormat:
             with atomic_path(folder / f"screening.{fmt.value}") as tmp:
                 tmp.write_text(render_screening(report, fmt), encoding="utf-8")
@@ -137,7 +137,7 @@ def _apply_policy(run: DemoRun) -> None:
         out = folder / f"{name}.csv"
         with _audited(run, "apply", purpose=policy.purpose, policy_sha256=policy.sha256) as record:
             manifest = apply_file(source, policy, keys, out)
-            record.add_manifest(manifest.to_dict(), policy)
+            manifest.record_to(record, policy)
             record.add_output(manifest_path(out))
         run.outputs[f"pseudonymized_{name}"] = out
         dropped += len(manifest.dropped)
@@ -224,7 +224,7 @@ def _release_segment_counts(run: DemoRun) -> None:
             run.outputs[f"release_{name}"] = out
             record.add_output(out, rows=len(release.table), columns=list(release.table.columns))
             left = ledger.remaining("demo", policy.purpose)
-            record.add_release(release, float(left.epsilon), by=by)
+            release.record_to(record, float(left.epsilon), by=by)
         predicted.append(f"{release.plan.predicted_value:.3f}")
     remaining = ledger.remaining("demo", policy.purpose)
     run.outputs["budget_ledger"] = ledger_path
@@ -238,8 +238,8 @@ def _release_segment_counts(run: DemoRun) -> None:
 
 def _write_reports(run: DemoRun) -> None:
     """Run and privacy-budget reports (HTML and Markdown) beside the screening report."""
+    from privseg._files import atomic_path
     from privseg.dp.ledger import Ledger
-    from privseg.io import atomic_path
     from privseg.report import ReportFormat, render_budget, render_run
 
     trail, key = run.out_dir / "audits" / "trail.jsonl", run.out_dir / "keys" / "audit-signing.key"

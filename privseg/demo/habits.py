@@ -21,14 +21,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from privseg.demo.tables import INTERACTION_SHARES
+from privseg.demo.text import Bool, Float, Int
+
 __all__ = ["Habits", "habits_of", "interaction_kinds", "social_columns"]
 
-_Float = npt.NDArray[np.float64]
-_Int = npt.NDArray[np.int64]
-_Bool = npt.NDArray[np.bool_]
 
-#: mean shares of message, click, share, page view, group chat (the order of the type names)
-INTERACTION_SHARES = (0.40, 0.20, 0.12, 0.18, 0.10)
+#: positions of message, share and group chat in ``INTERACTION_TYPES``
 _MESSAGE, _SHARE, _GROUP_CHAT = 0, 2, 4
 #: how concentrated each customer's mix is around the mean shares (lower: more varied)
 _CONCENTRATION = 4.0
@@ -38,17 +37,17 @@ _CONCENTRATION = 4.0
 class Habits:
     """Per-customer habits (one row each)."""
 
-    friends: _Float  # NaN: unknown
-    kol: _Bool
-    one_way: _Bool
-    nps: _Float  # NaN: not answered
-    promotion: _Float  # chance that an order is on promotion
+    friends: Float  # NaN: unknown
+    kol: Bool
+    one_way: Bool
+    nps: Float  # NaN: not answered
+    promotion: Float  # chance that an order is on promotion
     mix: npt.NDArray[np.float32]  # cumulative interaction-type shares, one row per customer
-    urgent: _Float  # chance that a message carries an urgent keyword
-    important: _Float  # chance that a message carries a contract/payment/complaint keyword
+    urgent: Float  # chance that a message carries an urgent keyword
+    important: Float  # chance that a message carries a contract/payment/complaint keyword
 
 
-def habits_of(rng: np.random.Generator, fading: _Bool, loyal: _Bool) -> Habits:
+def habits_of(rng: np.random.Generator, fading: Bool, loyal: Bool) -> Habits:
     """Draw the habits of customers who are ``fading`` (decline, dormant) or ``loyal`` buyers."""
     n = len(fading)
     friends = np.minimum(np.rint(np.exp(rng.normal(np.log(160.0), 1.1, n))), 10_000.0)
@@ -67,7 +66,7 @@ def habits_of(rng: np.random.Generator, fading: _Bool, loyal: _Bool) -> Habits:
     return Habits(friends, kol, one_way, nps, promotion, mix, urgent, important)
 
 
-def _numbers(values: _Float) -> pa.Array:
+def _numbers(values: Float) -> pa.Array:
     """Whole numbers as text, null where NaN."""
     missing = np.isnan(values)
     ints = pa.array(np.where(missing, 0, values).astype(np.int64), mask=missing)
@@ -87,7 +86,7 @@ def social_columns(habits: Habits, yes_no: Sequence[str], follow: Sequence[str])
 
 
 def interaction_kinds(
-    rng: np.random.Generator, habits: Habits, who: _Int, names: Sequence[str]
+    rng: np.random.Generator, habits: Habits, who: Int, names: Sequence[str]
 ) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Each interaction's type, and its urgent and important keyword counts (messages only)."""
     m = len(who)
