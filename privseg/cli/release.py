@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,14 +135,9 @@ def _publish(
     *,
     by: Sequence[str] = (),
     measures: Sequence[str] = (),
-    write: Callable[[Path], None] | None = None,
 ) -> None:
-    """Write the DP table (atomically; ``write`` writes another form of the release), an
-    optional JSON report, and a summary on stderr."""
-    if write is None:
-        io.write_table(release.table, out)
-    else:
-        write(out)
+    """Write the DP table (atomically), an optional JSON report, and a summary on stderr."""
+    io.write_table(release.table, out)
     if report is not None:
         with atomic_path(report) as tmp:
             tmp.write_text(json.dumps(release.to_dict(), ensure_ascii=False, indent=2), "utf-8")

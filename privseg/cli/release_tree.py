@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
-from privseg import io
 from privseg.cli.release import (
     _audited,
     _bounds_option,
@@ -18,7 +16,7 @@ from privseg.cli.release import (
     _publish,
     _release_options,
 )
-from privseg.dp.tree import DEFAULT_DEPTH, DEFAULT_THRESHOLDS, MAX_DEPTH, TreeRelease, release_tree
+from privseg.dp.tree import DEFAULT_DEPTH, DEFAULT_THRESHOLDS, MAX_DEPTH, release_tree
 from privseg.engines import engine as engines
 from privseg.errors import InputError
 
@@ -66,16 +64,17 @@ def tree_command(
     the ledger, and releases only the rules: "if recency <= 30 and frequency > 4 then
     loyalty = fan (noisy counts: ...)". Half of epsilon picks the splits (exponential
     mechanism, one level at a time), half measures the leaves' class counts (geometric noise).
-    OUT by extension: .json (rules, splits, estimated accuracy, predicted analytic value,
-    guarantee), .txt (one rule per line), else a table with one row per rule. The predicted
-    value (accuracy relative to the best tree on the same candidates) comes from the released
+    OUT is a table with one row per rule: its conditions, the predicted class, the noisy
+    count of each class and the rule as text (also printed on stderr); --report writes the
+    tree as JSON (rules, splits, estimated accuracy, predicted analytic value, guarantee,
+    cost). The predicted value (accuracy relative to the best tree on the same candidates) comes from the released
     counts; --evaluate trains on 80% of the rows and prints the held-out accuracy relative to
     a non-private tree of the same depth (INTERNAL, never written).
 
     \b
     Examples:
-      privseg release tree labels.csv --target loyalty --features recency,frequency,monetary --bounds recency=0:365,frequency=0:50,monetary=0:50000 --policy policies/wecom-marketing.yaml --epsilon 1 --dataset crm --out loyalty-rules.json
-      privseg release tree labels.csv --target lifecycle --keys lifecycle=introduction,decline,growth,mature,other --features recency,frequency,monetary --bounds recency=0:365,frequency=0:50,monetary=0:50000 --depth 2 --epsilon 0.5 --dataset crm --unit 外部联系人ID --out rules.txt --evaluate
+      privseg release tree labels.csv --target loyalty --features recency,frequency,monetary --bounds recency=0:365,frequency=0:50,monetary=0:50000 --policy policies/wecom-marketing.yaml --epsilon 1 --dataset crm --out loyalty-rules.csv --report loyalty-tree.json
+      privseg release tree labels.csv --target lifecycle --keys lifecycle=introduction,decline,growth,mature,other --features recency,frequency,monetary --bounds recency=0:365,frequency=0:50,monetary=0:50000 --depth 2 --epsilon 0.5 --dataset crm --unit 外部联系人ID --out rules.csv --evaluate
     """
     setup, rest = _common_setup(common, keys=keys, bounds=bounds)
     classes = setup.keys.get(target)
@@ -100,27 +99,13 @@ def tree_command(
             evaluate=rest["evaluate"],
         )
         _publish(
-            release.release,
+            release,
             setup,
             rest["out"],
             rest["report"],
             record,
             by=[target],
             measures=_columns(features),
-            write=lambda out: _write(release, out),
         )
-
-
-def _write(release: TreeRelease, out: Path) -> None:
-    """The rules as JSON (.json), text (.txt) or a table (any other extension; '-': CSV)."""
-    suffix = out.suffix.lower()
-    if suffix not in (".json", ".txt"):
-        io.write_table(release.release.table, out)
-        return
-    text = (
-        json.dumps(release.to_dict(), ensure_ascii=False, indent=2) + "\n"
-        if suffix == ".json"
-        else release.text()
-    )
-    with io.atomic_path(out) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    for number, text in enumerate(release.table["text"], start=1):
+        click.echo(f"privseg: rule {number}: {text}", err=True)

@@ -34,14 +34,14 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from privseg.dp.charge import charge, record_prediction, stamp
+from privseg.dp.charge import charge, guarantee, record_prediction, stamp
 from privseg.dp.noise import geometric, geometric_var
 from privseg.dp.types import (
     PER_ROW,
@@ -345,27 +345,27 @@ def fit_tree(
 
 
 @dataclass(frozen=True)
-class TreeRelease:
-    """A tree release: the generic release (rules table, plan, spends) and the tree itself."""
+class TreeRelease(Release):
+    """A tree release: the rules table (``table``: one row per rule, its text in ``text``),
+    the plan and spends, and the tree itself, whose JSON ``to_dict`` adds."""
 
-    release: Release
-    tree: Tree
-    target: str
+    tree: Tree = field(kw_only=True)
+    target: str = field(kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The released JSON: the tree, its figures and the release metadata (no evaluation)."""
         return {
             **self.tree.to_dict(self.target),
             "estimated_accuracy": self.tree.estimated_accuracy(),
-            "predicted_value": self.release.plan.predicted_value,
-            "guarantee": str(self.release.table["guarantee"].iloc[0]),
-            "release": self.release.to_dict(),
+            "predicted_value": self.plan.predicted_value,
+            "guarantee": guarantee(self.plan.epsilon, self.plan.bounding),
+            "release": super().to_dict(),
         }
 
     def text(self) -> str:
         """The rules, one per line, then the guarantee."""
         lines = [rule.text(self.target) for rule in self.tree.rules()]
-        lines.append(f"# {self.release.table['guarantee'].iloc[0]}")
+        lines.append(f"# {guarantee(self.plan.epsilon, self.plan.bounding)}")
         return "\n".join(lines) + "\n"
 
 
@@ -471,7 +471,7 @@ def release_tree(
     table = _rules_table(tree, target)
     stamp(table, plan, postprocessing="counts clamped to >= 0; same-label siblings merged")
     evaluation = _evaluate(tree, X, y, train, depth) if evaluate else None
-    return TreeRelease(Release(plan, table, spends, None, evaluation), tree, target)
+    return TreeRelease(plan, table, spends, None, evaluation, tree=tree, target=target)
 
 
 def _rules_table(tree: Tree, target: str) -> pd.DataFrame:
@@ -488,6 +488,7 @@ def _rules_table(tree: Tree, target: str) -> pd.DataFrame:
     )
     for i, label in enumerate(tree.classes):
         table[f"count_{label}"] = [r.counts[i][1] for r in rules]
+    table["text"] = [r.text(target) for r in rules]
     return table
 
 

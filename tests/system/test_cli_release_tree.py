@@ -52,22 +52,29 @@ def _budget(tmp_path: Path, epsilon: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_rules_as_json_and_text_charged_to_the_ledger(tmp_path: Path, labels: Path) -> None:
+def test_rules_as_table_text_and_json_charged_to_the_ledger(tmp_path: Path, labels: Path) -> None:
     _budget(tmp_path, "2")
-    code, output = _tree(tmp_path, labels, "--epsilon", "1", "--out", str(tmp_path / "t.json"))
+    out, report = tmp_path / "rules.csv", tmp_path / "tree.json"
+    code, output = _tree(
+        tmp_path, labels, "--epsilon", "1", "--out", str(out), "--report", str(report)
+    )
     assert code == 0, output
-    data = json.loads((tmp_path / "t.json").read_text(encoding="utf-8"))
+    data = json.loads(report.read_text(encoding="utf-8"))
     assert data["target"] == "loyalty" and data["classes"] == ["loyal", "lapsed", "other"]
     assert {r["then"] for r in data["rules"]} == {"loyal", "lapsed", "other"}
     assert 0 < data["predicted_value"] <= 1
     assert "1-DP" in data["guarantee"]
+    assert data["release"]["epsilon_spent"] == 1
     assert "1 spent, 1 remaining" in output
+    rules = pd.read_csv(out)
+    assert len(rules) == len(data["rules"])
+    assert rules["text"].str.startswith("if ").all()
+    assert "then loyalty = lapsed" in " ".join(rules["text"])
+    assert "privseg: rule 1: if " in output  # the text rules on stderr too
     code, output = _tree(
-        tmp_path, labels, "--epsilon", "0.5", "--depth", "2", "--out", str(tmp_path / "t.txt")
+        tmp_path, labels, "--epsilon", "0.5", "--depth", "2", "--out", str(tmp_path / "r.parquet")
     )
     assert code == 0, output
-    text = (tmp_path / "t.txt").read_text(encoding="utf-8")
-    assert text.startswith("if recency ") and "then loyalty = lapsed" in text
     status = CliRunner().invoke(
         main, ["budget", "status", "--ledger", str(tmp_path / "b.db"), "--format", "json"]
     )
@@ -75,18 +82,18 @@ def test_rules_as_json_and_text_charged_to_the_ledger(tmp_path: Path, labels: Pa
     trail = tmp_path / "trail.jsonl"
     kinds = [json.loads(line)["metrics"].get("release_kind") for line in trail.open()]
     assert kinds == ["tree", "tree"]
-    report = CliRunner().invoke(
+    report_md = CliRunner().invoke(
         main,
         ["report", "budget", "--ledger", str(tmp_path / "b.db"), "--format", "md"],
     )
-    assert report.exit_code == 0 and "tree" in report.output
+    assert report_md.exit_code == 0 and "tree" in report_md.output
     run = CliRunner().invoke(main, ["report", "run", "--trail", str(trail), "--format", "md"])
     assert run.exit_code == 0 and "release tree" in run.output
 
 
 def test_over_budget_is_exit_4_and_writes_nothing(tmp_path: Path, labels: Path) -> None:
     _budget(tmp_path, "0.5")
-    out = tmp_path / "t.json"
+    out = tmp_path / "t.csv"
     code, output = _tree(tmp_path, labels, "--epsilon", "1", "--out", str(out))
     assert code == 4, output
     assert not out.exists()
@@ -99,16 +106,16 @@ def test_classes_and_bounds_must_be_declared(tmp_path: Path, labels: Path) -> No
         [
             "release", "tree", str(labels), "--target", "loyalty", "--features", "recency",
             "--bounds", "recency=0:365", "--epsilon", "1", "--dataset", "crm",
-            "--ledger", str(tmp_path / "b.db"), "--out", str(tmp_path / "t.json"),
+            "--ledger", str(tmp_path / "b.db"), "--out", str(tmp_path / "t.csv"),
         ],
     )  # fmt: skip
     assert result.exit_code == 2 and "--keys" in result.output
     code, output = _tree(
         tmp_path, labels, "--features", "recency,frequency,monetary", "--epsilon", "1",
-        "--out", str(tmp_path / "t.json"),
+        "--out", str(tmp_path / "t.csv"),
     )  # fmt: skip
     assert code == 2 and "bounds" in output
-    assert not (tmp_path / "t.json").exists()
+    assert not (tmp_path / "t.csv").exists()
 
 
 def test_evaluate_is_printed_internal_and_never_written(tmp_path: Path, labels: Path) -> None:

@@ -64,9 +64,10 @@ def test_finds_the_rule_and_releases_it_as_text_and_json() -> None:
     assert 0.8 < data["estimated_accuracy"] <= 1
     assert 0 < data["predicted_value"] <= 1
     assert "evaluation" not in str(data)
-    table = release.release.table
+    table = release.table
     assert list(table.columns[:3]) == ["rule", "conditions", "loyalty"]
-    assert {"count_loyal", "count_lapsed", "guarantee", "epsilon"} <= set(table.columns)
+    assert {"count_loyal", "count_lapsed", "text", "guarantee", "epsilon"} <= set(table.columns)
+    assert list(table["text"]) == [r.text("loyalty") for r in rules]
 
 
 def test_rules_never_contradict_themselves_and_siblings_merge() -> None:
@@ -81,7 +82,7 @@ def test_rules_never_contradict_themselves_and_siblings_merge() -> None:
 
 def test_evaluate_holds_out_rows_and_compares_with_a_non_private_tree() -> None:
     release = _release(_labels(), depth=2, evaluate=True)
-    ev = release.release.evaluation
+    ev = release.evaluation
     assert ev is not None
     assert set(ev) == {"heldout_accuracy", "nonprivate_heldout_accuracy", "realised_value"}
     assert ev["realised_value"] == pytest.approx(
@@ -98,10 +99,10 @@ def test_the_budget_is_split_over_levels_and_leaves_and_charged_once(tmp_path: o
     ledger.set_budget("crm", PrivacyBudget(2.0))
     account = Account(ledger, "crm")
     release = _release(_labels(300), account=account, epsilon=0.8, depth=4)
-    plan = release.release.plan
+    plan = release.plan
     assert math.isclose(sum(share for _, share in plan.split), 0.8)
     assert [name for name, _ in plan.split][-1] == "leaf counts"
-    assert release.release.epsilon_spent == pytest.approx(0.8)
+    assert release.epsilon_spent == pytest.approx(0.8)
     assert float(ledger.remaining("crm").epsilon) == pytest.approx(1.2)
     with pytest.raises(BudgetExceededError):
         _release(_labels(300), account=account, epsilon=1.5)
