@@ -1,7 +1,8 @@
-"""CLI commands of the release stage: ``budget set|status`` and ``release counts|mean|quantile|kmeans``.
+"""CLI commands of the release stage: ``release counts|mean|quantile|kmeans``.
 
-A thin layer over ``privseg.dp.ledger`` and ``privseg.dp.release``: options become declared keys,
-bounds, a unit and a ledger account; the library plans, charges the ledger, then draws noise.
+A thin layer over ``privseg.dp`` and ``privseg.engines.engine``: options become declared keys,
+bounds, a unit, a ledger account and an engine; the library reads the input where the engine
+runs, plans, charges the ledger, then draws noise.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The privacy-budget ledger: exact budgets, composition, refusal, history, checkpoints."""
+"""The privacy-budget ledger: exact budgets, composition, refusal, history."""
 
 from __future__ import annotations
 
