@@ -308,10 +308,23 @@ class Inputs:
         """Order amounts (yuan) at the kept order rows."""
         return numbers(self.orders.values(self.columns.amount), Table.ORDERS)
 
+    @functools.cached_property
+    def _types(self) -> tuple[Ints, pd.Index]:
+        """The kept interaction rows' type codes and the distinct types."""
+        types = self.interactions.values(self.columns.interaction_type).astype("str")
+        codes, uniques = pd.factorize(types)
+        return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
     def of_kind(self, kind: InteractionKind) -> Bools:
         """Which kept interaction rows are of ``kind``."""
-        types = self.interactions.values(self.columns.interaction_type).astype("str")
-        return np.asarray(types.isin(self.vocabulary.values(kind)).to_numpy(), dtype=bool)
+        codes, uniques = self._types
+        wanted = np.flatnonzero(uniques.isin(self.vocabulary.values(kind)))
+        return np.isin(codes, wanted)
+
+    @functools.cached_property
+    def promotions(self) -> Bools:
+        """Which kept order rows were bought in a promotion."""
+        return flags(self.orders.values(self.columns.promotion), self.vocabulary.yes)
 
     def interaction_count(
         self, kind: InteractionKind | None, within_days: float, where: Bools | None = None

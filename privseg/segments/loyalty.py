@@ -34,7 +34,6 @@ from privseg.segments.inputs import (
     InteractionKind,
     Labels,
     Table,
-    flags,
     numbers,
 )
 
@@ -73,9 +72,8 @@ class Promotions:
 
     def holds(self, inputs: Inputs) -> Bools:
         orders = inputs.orders
-        promo = flags(orders.values(inputs.columns.promotion), inputs.vocabulary.yes)
         total = orders.count(self.days)
-        on_promotion = orders.count(self.days, promo)
+        on_promotion = orders.count(self.days, inputs.promotions)
         # exact: compare counts, not a rounded share
         return (total >= self.orders_at_least) & (
             on_promotion >= self.promotion_share_at_least * total - 1e-9
