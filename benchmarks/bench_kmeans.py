@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -48,8 +49,15 @@ def demo_features(customers: int = 20_000) -> np.ndarray:
     return np.clip(X, lo, hi)
 
 
-def diffprivlib_centroids(X: np.ndarray, k: int, epsilon: float, seed: int) -> np.ndarray:
-    lo, hi = np.array(BOUNDS).T
+def diffprivlib_centroids(
+    X: np.ndarray,
+    k: int,
+    epsilon: float,
+    seed: int,
+    bounds: Sequence[tuple[float, float]] = BOUNDS,
+) -> np.ndarray:
+    """diffprivlib's ``models.KMeans`` as is (its own accountant, warnings silenced)."""
+    lo, hi = np.array(bounds).T
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = DiffprivlibKMeans(

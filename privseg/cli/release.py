@@ -161,13 +161,19 @@ def _publish(
         f"privseg: {plan.bounding.describe()}; neighbours: add/remove one customer", err=True
     )
     if plan.predicted_value is not None:
-        click.echo(f"privseg: predicted analytic value {plan.predicted_value:.3f}", err=True)
+        click.echo(
+            f"privseg: predicted analytic value {plan.predicted_value:.3f} "
+            f"({plan.kind.value_measure})",
+            err=True,
+        )
     for note in plan.notes:
         click.echo(f"privseg: {note}", err=True)
     if release.undeclared_noisy is not None:
+        interval = release.undeclared_ci95
+        shown = "" if interval is None else f", 95% interval {interval[0]}-{interval[1]}"
         click.echo(
-            f"privseg: rows dropped for undeclared keys or missing values: about "
-            f"{release.undeclared_noisy} (a noisy count)",
+            f"privseg: rows dropped for undeclared keys or missing values: an estimate of "
+            f"{release.undeclared_noisy}{shown} (a noisy count, not exact)",
             err=True,
         )
     if release.evaluation is not None:
@@ -266,7 +272,11 @@ def release_group() -> None:
 )
 @_keys_option
 @click.option("--epsilon", type=float, help="Epsilon to spend.")
-@click.option("--target", type=float, help="Analytic value to reach (e.g. 0.85): picks epsilon.")
+@click.option(
+    "--target",
+    type=float,
+    help="Per-segment accuracy to reach (e.g. 0.85): picks epsilon for the worst table.",
+)
 @click.option(
     "--suppress-below", type=click.IntRange(min=1), help="Blank cells whose noisy count is below N."
 )

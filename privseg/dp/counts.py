@@ -1,6 +1,7 @@
 """DP counts per declared key combination (segments and public dimensions): two-sided
 geometric noise (integers, immune to floating-point attacks), sensitivity
-``max_rows_per_unit``; optional target mode, suppression and consistent margins."""
+``max_rows_per_unit``; cross-tabs smoothed (``privseg.dp.consistency``); optional target mode,
+suppression and consistent margins."""
 
 from __future__ import annotations
 
@@ -13,8 +14,16 @@ import pandas as pd
 
 from privseg.dp.cells import ExactCounts, cell_frame, cell_index, exact_counts
 from privseg.dp.charge import charge, record_prediction, stamp
+from privseg.dp.consistency import smooth
 from privseg.dp.ledger import Spend
-from privseg.dp.noise import Z95, geometric, geometric_abs_mean, geometric_ci95, geometric_var
+from privseg.dp.noise import (
+    Z95,
+    geometric,
+    geometric_abs_mean,
+    geometric_ci95,
+    geometric_interval,
+    geometric_var,
+)
 from privseg.dp.types import (
     PER_ROW,
     SIZE_PILOT_EPSILON,
@@ -27,7 +36,14 @@ from privseg.dp.types import (
     ReleasePlan,
 )
 from privseg.dp.validation import check_epsilon, seeded
-from privseg.dp.value import distribution_value, epsilon_for_target, predict_distribution_value
+from privseg.dp.value import (
+    distribution_value,
+    epsilon_for_counts_target,
+    predict_counts_value,
+    segment_accuracy,
+    value_floor,
+    worst_case_sizes,
+)
 from privseg.errors import BudgetExceededError, InputError
 
 __all__ = ["release_counts"]
@@ -67,36 +83,38 @@ def release_counts(
     exact, index, bounding = counted.counts, counted.index, counted.bounding
     sensitivity = bounding.max_rows_per_unit
     spends: list[Spend] = []
-    pilot_sizes: np.ndarray | None = None
+    pilot_total: int | None = None
     notes: list[str] = []
     if target is not None:
         spends.extend(charge(account, SIZE_PILOT_EPSILON, ReleaseKind.SIZE_ESTIMATE))
         noisy_total = geometric(
             np.array([exact[:-1].sum()]), SIZE_PILOT_EPSILON, sensitivity, random_state
         )[0]
-        # Conservative shape: the lower 95% bound of the DP total, spread evenly (an even
-        # spread maximizes the error left after clamping at zero).
-        low = max(0, noisy_total - geometric_ci95(SIZE_PILOT_EPSILON, sensitivity))
-        pilot_sizes = np.full(len(index), low / len(index))
+        # the lower 95% bound of the DP total: fewer rows means a lower floor, more noise
+        pilot_total = max(0, int(noisy_total) - geometric_ci95(SIZE_PILOT_EPSILON, sensitivity))
         ceiling = account.remaining_epsilon() if account is not None else 10.0
         try:
-            epsilon = epsilon_for_target(
-                target, pilot_sizes, sensitivity=sensitivity, ceiling=ceiling
+            epsilon = epsilon_for_counts_target(
+                target, pilot_total, len(index), sensitivity=sensitivity, ceiling=ceiling
             )
         except BudgetExceededError as error:
             raise BudgetExceededError(
                 f"{error}; the DP size estimate spent epsilon {SIZE_PILOT_EPSILON:g}"
             ) from error
         notes.append(
-            f"epsilon {epsilon:g} chosen for target {target:g} from a DP total, evenly spread "
-            f"(pilot epsilon {SIZE_PILOT_EPSILON:g}, charged separately)"
+            f"epsilon {epsilon:g} chosen for target {target:g} as predicted for the worst table "
+            f"of a DP total of {pilot_total} rows: every cell at the floor of "
+            f"{value_floor(pilot_total, len(index)):g} (pilot epsilon {SIZE_PILOT_EPSILON:g}, "
+            "charged separately)"
         )
     assert epsilon is not None
     check_epsilon(epsilon)
     predicted = (
         None
-        if pilot_sizes is None
-        else predict_distribution_value(epsilon, pilot_sizes, sensitivity=sensitivity)
+        if pilot_total is None
+        else predict_counts_value(
+            epsilon, worst_case_sizes(pilot_total, len(index)), sensitivity=sensitivity
+        )
     )
     plan = ReleasePlan(
         kind=ReleaseKind.COUNTS,
@@ -108,35 +126,60 @@ def release_counts(
         expected_abs_error=geometric_abs_mean(epsilon, sensitivity),
         ci95_half_width=geometric_ci95(epsilon, sensitivity),
         bounding=bounding,
-        size_estimate=None if pilot_sizes is None else int(np.clip(pilot_sizes, 0, None).sum()),
+        size_estimate=pilot_total,
         predicted_value=predicted,
         notes=tuple(notes),
     )
     spends.extend(charge(account, epsilon, ReleaseKind.COUNTS, predicted))
     noisy = geometric(exact, epsilon, sensitivity, random_state)
     if predicted is None:  # post-processing of the noisy output: costs nothing
-        predicted = predict_distribution_value(epsilon, noisy[:-1], sensitivity=sensitivity)
+        predicted = predict_counts_value(epsilon, noisy[:-1], sensitivity=sensitivity)
         plan = replace(plan, predicted_value=predicted)
         record_prediction(account, tuple(spends), predicted)
+    released = _estimate_cells(noisy[:-1], index, plan)
     table = cell_frame(index)
-    _fill_count_columns(table, noisy[:-1], plan, suppress_below)
+    _fill_count_columns(
+        table, noisy[:-1], released, plan, suppress_below, smoothed=index.nlevels > 1
+    )
     if totals:
         table = _with_totals(table, by, plan)
     evaluation = None
     if evaluate:
         evaluation = {
-            "realised_value": distribution_value(noisy[:-1], exact[:-1]),
+            "realised_value": segment_accuracy(released, exact[:-1]),
             "predicted_value": predicted,
+            "realised_1_minus_tvd": distribution_value(released, exact[:-1]),
         }
-    return Release(plan, table, tuple(spends), max(0, int(noisy[-1])), evaluation)
+    dropped = int(noisy[-1])
+    interval = geometric_interval(dropped, epsilon, sensitivity)
+    return Release(plan, table, tuple(spends), max(0, dropped), evaluation, interval)
+
+
+def _estimate_cells(noisy: np.ndarray, index: pd.MultiIndex, plan: ReleasePlan) -> np.ndarray:
+    """Released cell counts: the noisy counts clamped at zero; a cross-tab of two or more
+    columns is smoothed (``privseg.dp.consistency``) and kept within each cell's 95%
+    interval. Post-processing only."""
+    if index.nlevels < 2:
+        return np.asarray(np.clip(noisy, 0, None), dtype=np.int64)
+    variance = geometric_var(plan.epsilon, plan.sensitivity)
+    smoothed = np.rint(smooth(noisy.reshape(index.levshape), variance).ravel())
+    half = plan.ci95_half_width
+    kept = np.clip(smoothed, np.clip(noisy - half, 0, None), np.clip(noisy + half, 0, None))
+    return np.asarray(kept, dtype=np.int64)
 
 
 def _fill_count_columns(
-    table: pd.DataFrame, noisy: np.ndarray, plan: ReleasePlan, suppress_below: int | None
+    table: pd.DataFrame,
+    noisy: np.ndarray,
+    count: np.ndarray,
+    plan: ReleasePlan,
+    suppress_below: int | None,
+    *,
+    smoothed: bool,
 ) -> None:
-    """Post-processing (no budget): clamp at zero, CI, suppression; all marked in columns."""
+    """Post-processing (no budget): the released ``count`` (clamped, smoothed), the CI
+    around each ``noisy`` count, suppression; all marked in columns."""
     half = int(plan.ci95_half_width)
-    count = np.clip(noisy, 0, None)
     suppressed = (
         count < suppress_below if suppress_below is not None else np.zeros(len(count), dtype=bool)
     )
@@ -147,6 +190,8 @@ def _fill_count_columns(
     table.loc[suppressed, ["count_ci95_low", "count_ci95_high"]] = pd.NA
     table["suppressed"] = suppressed
     post = "clamped to >= 0 integers"
+    if smoothed:
+        post += "; smoothed towards the model of its marginals, within the 95% interval"
     if suppress_below is not None:
         post += f"; cells below {suppress_below} suppressed"
     stamp(table, plan, postprocessing=post)

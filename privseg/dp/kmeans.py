@@ -1,10 +1,14 @@
 """Differentially private k-means over clipped numeric features.
 
-``fit`` is a pure library function (no ledger; ``privseg.dp.kmeans_release`` charges the budget). The
+``fit`` is a pure library function (no ledger; ``privseg.dp.kmeans_release`` charges the
+budget). The
 privacy unit is one row (one customer): neighbouring datasets differ by adding or removing
 one row, every row is clipped to the declared ``bounds`` first (bounds are never taken from
 the data), and the whole fit spends exactly ``epsilon`` (pure epsilon-DP) on diffprivlib's
-mechanisms drawing from ``secrets.SystemRandom`` unless a ``random_state`` is given (tests).
+two-sided geometric mechanism (``privseg.dp.noise``) drawing from ``secrets.SystemRandom`` unless a
+``random_state`` is given (tests). All noise is integer noise on integer aggregates (counts,
+and sums of offsets rounded to a grid of ``1 / OFFSET_GRID``), so no output carries the
+floating-point artefacts of continuous noise (Mironov 2012).
 
 Every method clusters in the unit box of the declared bounds (each feature scaled by its
 declared range) and maps the centroids back to input units, so features in different units
@@ -13,21 +17,33 @@ take the same ``bounds`` to measure in that space.
 
 Methods (chosen by measurement, see ``benchmarks/README.md``):
 
-``hybrid`` (default)
+``auto`` (default)
+    After a noisy row count ``n`` (5% of epsilon), ``grid`` when its resolution, set by
+    ``n``, epsilon and ``d``, gives at least ``AUTO_CELLS_PER_CLUSTER * k`` cells and 2 per
+    axis, else ``lloyd`` with the rest. The result names the method used. ``grid`` was best
+    measured for every epsilon from 0.1 to 3 on the demo and CDNOW features (k = 4, d = 3).
+``hybrid``
     ``grid`` with 55% of the budget as a private initialisation, DP Lloyd steps with 35%,
-    and fresh noisy cluster sizes with 10%. Best measured on the demo features for every epsilon >= 0.3 and k in 3..5.
+    and fresh noisy cluster sizes with 10%.
 ``grid``
     Noisy counts of a uniform grid over the bounded box (geometric mechanism, sensitivity 1,
-    parallel composition over the disjoint cells), then weighted k-means on the cell centres.
-    Clustering the synopsis is post-processing. The grid resolution follows Su et al. (2016)
-    from a noisy row count; cluster sizes are fresh noisy counts of the rows nearest each
-    centroid. Falls back to ``lloyd`` when the grid would have fewer than 2 cells per axis.
+    parallel composition over the disjoint cells, 85%), then weighted k-means (k-means++
+    seeding, best of restarts) on the cell centres: post-processing. The grid resolution
+    follows Su et al. (2016) from the noisy row count. The last 10% buys one DP Lloyd step on
+    the rows from those centroids, blended with them per feature by inverse variance (a
+    grid centroid is off by its cells' noise and by up to a cell, the step by its own
+    noise); its noisy counts are the sizes. Falls back to ``lloyd`` when the grid would
+    have fewer than 2 cells per axis.
 ``lloyd``
-    DP Lloyd iterations (as diffprivlib's, with a correct split): each of a fixed number of iterations releases, per cluster, a noisy
-    count (geometric, sensitivity 1) and a noisy sum of the box-centred points (Laplace with
-    L1 sensitivity ``d / 2`` in the unit box), starting from data-independent centroids spread
+    DP Lloyd iterations (as diffprivlib's, with a correct split): each of a fixed number of
+    iterations releases, per cluster, a noisy count (geometric, sensitivity 1) and a noisy
+    sum of the box-centred points on the offset grid (geometric, L1 sensitivity
+    ``d * OFFSET_GRID / 2`` grid steps), starting from data-independent centroids spread
     along the box diagonal. Sizes are the last iteration's noisy counts. Measured worst: a
     data-independent start gets stuck.
+
+Every result carries a predicted value (``predict``): the expected cost ratio computed from
+the noisy grid, the noisy sizes and the noise variances only (post-processing, no budget).
 
 Budget split, in shares of ``epsilon`` (each stage a set of disjoint cells or clusters, so
 each stage costs its share once): see ``_SPLITS``.
@@ -45,12 +61,14 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.cluster import KMeans
 
-from privseg.dp.noise import geometric, laplace
+from privseg.dp.noise import geometric, geometric_var
 from privseg.dp.validation import check_bounds, check_epsilon, check_features, seeded
 from privseg.errors import InputError
 
 __all__ = [
+    "AUTO_CELLS_PER_CLUSTER",
     "DEFAULT_EPSILON",
+    "OFFSET_GRID",
     "ArraySynopses",
     "KMeansMethod",
     "KMeansResult",
@@ -64,9 +82,13 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-#: Epsilon at which ``hybrid`` keeps >= 0.85 of the exact clustering value on the demo features
+#: Epsilon at which ``auto`` keeps >= 0.85 of the exact clustering value on the demo features
 #: (median over runs, with margin; measured in benchmarks/bench_kmeans.py).
 DEFAULT_EPSILON = 1.0
+#: ``auto`` uses ``grid`` when its grid has at least this many cells per cluster.
+AUTO_CELLS_PER_CLUSTER = 4
+#: Offsets from the unit box's centre are summed in steps of ``1 / OFFSET_GRID`` (even).
+OFFSET_GRID = 1_000
 
 _MAX_CELLS = 1 << 15
 _LLOYD_ITERATIONS = 5
@@ -75,7 +97,7 @@ _SYNOPSIS_ITERATIONS = 50
 #: Share of epsilon per stage.
 _SPLITS: dict[str, float] = {
     "grid.n": 0.05,  # noisy row count -> grid resolution
-    "grid.sizes": 0.10,  # noisy cluster sizes (grid and hybrid)
+    "grid.sizes": 0.10,  # grid: the polishing Lloyd step (its counts are the sizes); hybrid: sizes
     "hybrid.grid": 0.55,  # histogram for the private initialisation (then Lloyd, sizes)
     "lloyd.count": 0.25,  # per-iteration share spent on counts (rest: sums)
 }
@@ -84,6 +106,7 @@ _SPLITS: dict[str, float] = {
 class KMeansMethod(StrEnum):
     """How ``fit`` spends its budget."""
 
+    AUTO = "auto"
     GRID = "grid"
     LLOYD = "lloyd"
     HYBRID = "hybrid"
@@ -91,13 +114,15 @@ class KMeansMethod(StrEnum):
 
 @dataclass(frozen=True)
 class KMeansResult:
-    """A DP clustering: centroids (k x d, input units), noisy sizes (k), budget spent."""
+    """A DP clustering: centroids (k x d, input units), noisy sizes (k), budget spent, the
+    method used (never ``auto``) and the predicted cost ratio (None: nothing to predict from)."""
 
     centroids: FloatArray
     sizes: npt.NDArray[np.int64]
     epsilon: float
     method: KMeansMethod
     iterations: int
+    predicted_value: float | None = None
 
     @property
     def k(self) -> int:
@@ -129,7 +154,8 @@ class Synopses(Protocol):
 
     def cluster_stats(self, centroids: FloatArray) -> tuple[IntArray, FloatArray]:
         """Per centroid (``k x d``, unit box): the rows nearest it (the first centroid on
-        ties) and the sum of their offsets from the box centre (``k x d``)."""
+        ties) and the sum of their offsets from the box centre (``k x d``), each offset
+        rounded to a whole number of ``1 / OFFSET_GRID`` steps (sums in steps)."""
         ...  # pragma: no cover
 
 
@@ -167,7 +193,7 @@ class ArraySynopses:
         k, d = centroids.shape
         labels = _nearest(self.data, centroids)
         sums = np.zeros((k, d))
-        np.add.at(sums, labels, self.data - 0.5)
+        np.add.at(sums, labels, np.rint((self.data - 0.5) * OFFSET_GRID))
         return np.bincount(labels, minlength=k), sums
 
 
@@ -177,7 +203,7 @@ def fit(
     bounds: Sequence[tuple[float, float]],
     k: int,
     epsilon: float = DEFAULT_EPSILON,
-    method: KMeansMethod = KMeansMethod.HYBRID,
+    method: KMeansMethod = KMeansMethod.AUTO,
     random_state: int | np.random.RandomState | None = None,
 ) -> KMeansResult:
     """Cluster the rows of ``X`` (clipped to ``bounds``) into ``k`` clusters with epsilon-DP.
@@ -200,7 +226,7 @@ def fit_synopses(
     bounds: Sequence[tuple[float, float]],
     k: int,
     epsilon: float = DEFAULT_EPSILON,
-    method: KMeansMethod = KMeansMethod.HYBRID,
+    method: KMeansMethod = KMeansMethod.AUTO,
     random_state: int | np.random.RandomState | None = None,
 ) -> KMeansResult:
     """``fit`` over the exact ``synopses`` of rows scaled to the unit box of ``bounds``.
@@ -215,24 +241,19 @@ def fit_synopses(
         raise InputError(f"k must be a positive integer, got {k!r}")
     check_epsilon(epsilon)
     span = hi - lo
-    lo, hi = np.zeros_like(lo), np.ones_like(hi)
     rng = seeded(random_state)
-    budget = _Budget(float(epsilon))
-    method = KMeansMethod(method)
-    if method is KMeansMethod.GRID:
-        centroids, sizes, iterations = _fit_grid(synopses, lo, hi, int(k), budget, rng)
-    elif method is KMeansMethod.LLOYD:
-        centroids, sizes = _lloyd(
-            synopses, lo, hi, _diagonal_init(lo, hi, int(k)), budget, budget.total, rng
-        )
-        iterations = _LLOYD_ITERATIONS
-    else:
-        centroids, sizes, iterations = _fit_hybrid(synopses, lo, hi, int(k), budget, rng)
-    budget.close()
-    centroids = check_bounds(bounds)[0] + centroids * span
+    fitted = _fit(synopses, int(k), _Budget(float(epsilon)), KMeansMethod(method), rng)
+    centroids = lo + fitted.centroids * span
     centroids.setflags(write=False)
-    sizes.setflags(write=False)
-    return KMeansResult(centroids, sizes, budget.total, method, iterations)
+    fitted.sizes.setflags(write=False)
+    return KMeansResult(
+        centroids,
+        fitted.sizes,
+        float(epsilon),
+        fitted.method,
+        fitted.iterations,
+        _predict(fitted, synopses.dims),
+    )
 
 
 def cost(
@@ -307,6 +328,116 @@ class _Budget:
             raise AssertionError("internal budget split left budget unspent")  # pragma: no cover
 
 
+# -- fit --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A noisy grid synopsis: cell centres, signed noisy counts, cells per axis, epsilon."""
+
+    centres: FloatArray
+    weights: FloatArray
+    m: int
+    epsilon: float
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """A fit in the unit box, with what its prediction reads: the noisy grid (if one was
+    made) and each centroid's expected squared displacement by the noise that set it last
+    (summed over features; None if unknown)."""
+
+    centroids: FloatArray
+    sizes: npt.NDArray[np.int64]
+    method: KMeansMethod
+    iterations: int
+    grid: _Grid | None
+    moved: FloatArray | None
+
+
+def _fit(synopses: Synopses, k: int, budget: _Budget, method: KMeansMethod, rng: Any) -> _Fitted:
+    """Spend ``budget`` on ``method`` (see the module doc); every stage's share is taken here."""
+    d = synopses.dims
+    lo, hi = np.zeros(d), np.ones(d)
+    init = _diagonal_init(lo, hi, k)
+    if method is KMeansMethod.LLOYD:
+        centroids, sizes, var = _lloyd(synopses, init, budget, budget.total, rng)
+        return _Fitted(centroids, sizes, method, _LLOYD_ITERATIONS, None, var.sum(axis=1))
+    eps_n = budget.take(budget.total * _SPLITS["grid.n"])
+    n_noisy = float(geometric([synopses.count()], eps_n, 1, rng)[0])
+    share = _SPLITS["hybrid.grid"] if method is KMeansMethod.HYBRID else 1 - _SPLITS["grid.sizes"]
+    eps_hist = budget.total * share - budget.spent
+    m = _grid_resolution(n_noisy, eps_hist, d)
+    if method is KMeansMethod.AUTO:
+        enough = m >= 2 and m**d >= AUTO_CELLS_PER_CLUSTER * k
+        method = KMeansMethod.GRID if enough else KMeansMethod.LLOYD
+    grid = None
+    if m >= 2 and method is not KMeansMethod.LLOYD:
+        grid = _noisy_grid(synopses, m, budget.take(eps_hist), rng)
+    if grid is not None:
+        init = _weighted_kmeans(grid.centres, grid.weights, k, lo, hi, rng)
+    if method is KMeansMethod.GRID and grid is not None:
+        centroids, sizes, moved = _polish(synopses, grid, init, budget, rng)
+        budget.close()
+        return _Fitted(centroids, sizes, method, 1, grid, moved)
+    # hybrid, or too little data and budget for a grid
+    eps_lloyd = budget.total * (1.0 - _SPLITS["grid.sizes"]) - budget.spent
+    centroids, _, var = _lloyd(synopses, init, budget, eps_lloyd, rng)
+    sizes = _sizes(synopses, centroids, budget.rest(), rng)
+    budget.close()
+    return _Fitted(centroids, sizes, method, _LLOYD_ITERATIONS, grid, var.sum(axis=1))
+
+
+def _polish(
+    synopses: Synopses, grid: _Grid, centroids: FloatArray, budget: _Budget, rng: Any
+) -> tuple[FloatArray, npt.NDArray[np.int64], FloatArray]:
+    """One DP Lloyd step on the rows from the grid's centroids with the rest of the budget,
+    blended with them by inverse variance per feature: a grid centroid is off by its cells'
+    count noise and by up to a cell (rows sit anywhere in their cells), a Lloyd step's by
+    its sum and count noise. Returns centroids, noisy sizes and expected displacements."""
+    eps = budget.total - budget.spent
+    eps_count = budget.take(eps * _SPLITS["lloyd.count"])
+    stepped, counts, var_step = _lloyd_step(synopses, centroids, eps_count, budget.rest(), rng)
+    labels = _nearest(grid.centres, centroids)
+    size = np.maximum(counts, 1).astype(np.float64)[:, None]
+    reach = np.stack(
+        [
+            np.bincount(
+                labels,
+                weights=(grid.centres[:, j] - centroids[labels, j]) ** 2,
+                minlength=len(centroids),
+            )
+            for j in range(grid.centres.shape[1])
+        ],
+        axis=1,
+    )
+    var_grid = geometric_var(grid.epsilon, 1) * reach / size**2 + 1.0 / (12.0 * grid.m**2)
+    weight = var_grid / (var_grid + var_step)
+    blended = centroids + weight * (stepped - centroids)
+    return blended, np.clip(counts, 0, None), (weight * var_step).sum(axis=1)
+
+
+def _predict(fitted: _Fitted, d: int) -> float | None:
+    """Expected cost ratio, from the noisy grid, the noisy sizes and the noise only.
+
+    For fixed clusters, cost(DP centroids) = optimal cost + sum over clusters of size x the
+    squared distance of the DP centroid from the cluster's mean. The DP cost is estimated on
+    the noisy grid (signed counts: unbiased, plus the spread within a cell), the distance by
+    the expected displacement ``fitted.moved``. None without a grid to estimate it from.
+    """
+    grid = fitted.grid
+    if grid is None or fitted.moved is None:
+        return None
+    labels = _nearest(grid.centres, fitted.centroids)
+    d2 = ((grid.centres - fitted.centroids[labels]) ** 2).sum(axis=1)
+    spread = d / (12.0 * grid.m**2)
+    dp_cost = float((grid.weights * d2).sum()) + max(float(grid.weights.sum()), 0.0) * spread
+    if dp_cost <= 0:
+        return None
+    loss = float((np.maximum(fitted.sizes, 1) * fitted.moved).sum())
+    return float(np.clip(1.0 - loss / dp_cost, 0.0, 1.0))
+
+
 # -- grid -------------------------------------------------------------------------------------
 
 
@@ -317,18 +448,17 @@ def _grid_resolution(n_noisy: float, epsilon: float, d: int) -> int:
     return min(m, cap)
 
 
-def _noisy_grid(
-    synopses: Synopses, lo: FloatArray, hi: FloatArray, m: int, epsilon: float, rng: Any
-) -> tuple[FloatArray, FloatArray]:
-    """Cell centres and their noisy counts (signed: negative noise is kept)."""
-    d = len(lo)
+def _noisy_grid(synopses: Synopses, m: int, epsilon: float, rng: Any) -> _Grid:
+    """Cell centres of the unit box's ``m**d`` grid and their noisy counts (signed: negative
+    noise is kept)."""
+    d = synopses.dims
     counts = synopses.grid_counts(m)
     if counts.shape != (m**d,):
         raise AssertionError("grid counts of the wrong shape")  # pragma: no cover
     noisy = geometric(counts, epsilon, 1, rng).astype(np.float64)
-    axes = [lo[j] + (np.arange(m) + 0.5) * (hi[j] - lo[j]) / m for j in range(d)]
-    centres = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, d)
-    return centres, noisy
+    axis = (np.arange(m) + 0.5) / m
+    centres = np.stack(np.meshgrid(*([axis] * d), indexing="ij"), axis=-1).reshape(-1, d)
+    return _Grid(centres, noisy, m, epsilon)
 
 
 def _weighted_kmeans(
@@ -346,8 +476,7 @@ def _weighted_kmeans(
     seeds = np.random.RandomState(None if rng is None else rng.randint(0, 2**31 - 1))
     best: tuple[float, FloatArray] | None = None
     for _ in range(_SYNOPSIS_RESTARTS):
-        start = seeds.choice(len(points), k, replace=False, p=positive / positive.sum())
-        centroids = points[start].copy()
+        centroids = _plus_plus(points, positive, k, seeds)
         for _ in range(_SYNOPSIS_ITERATIONS):
             labels = _nearest(points, centroids)
             mass = np.bincount(labels, weights=weights, minlength=k)
@@ -372,6 +501,21 @@ def _weighted_kmeans(
     return best[1]
 
 
+def _plus_plus(
+    points: FloatArray, positive: FloatArray, k: int, seeds: np.random.RandomState
+) -> FloatArray:
+    """k-means++ seeding on the synopsis (cells drawn by weight x squared distance)."""
+    chosen = [int(seeds.choice(len(points), p=positive / positive.sum()))]
+    d2 = ((points - points[chosen[0]]) ** 2).sum(axis=1)
+    for _ in range(1, k):
+        mass = positive * d2
+        if mass.sum() <= 0:
+            mass = positive
+        chosen.append(int(seeds.choice(len(points), p=mass / mass.sum())))
+        d2 = np.minimum(d2, ((points - points[chosen[-1]]) ** 2).sum(axis=1))
+    return points[chosen].copy()
+
+
 def _nearest(data: FloatArray, centroids: FloatArray) -> npt.NDArray[np.int64]:
     out = np.empty(len(data), dtype=np.int64)
     for start in range(0, len(data), 65_536):
@@ -388,52 +532,6 @@ def _sizes(
     return np.clip(geometric(counts, epsilon, 1, rng), 0, None)
 
 
-def _grid_synopsis_centroids(
-    synopses: Synopses,
-    lo: FloatArray,
-    hi: FloatArray,
-    k: int,
-    eps_grid: float,
-    budget: _Budget,
-    rng: Any,
-) -> FloatArray | None:
-    """Spend ``eps_grid`` (of which a share on a noisy n) on the grid; None if too coarse."""
-    eps_n = budget.take(budget.total * _SPLITS["grid.n"])
-    n_noisy = float(geometric([synopses.count()], eps_n, 1, rng)[0])
-    eps_hist = eps_grid - eps_n
-    m = _grid_resolution(n_noisy, eps_hist, len(lo))
-    if m < 2:
-        return None
-    centres, weights = _noisy_grid(synopses, lo, hi, m, budget.take(eps_hist), rng)
-    return _weighted_kmeans(centres, weights, k, lo, hi, rng)
-
-
-def _fit_grid(
-    synopses: Synopses, lo: FloatArray, hi: FloatArray, k: int, budget: _Budget, rng: Any
-) -> tuple[FloatArray, npt.NDArray[np.int64], int]:
-    eps_grid = budget.total * (1.0 - _SPLITS["grid.sizes"])
-    centroids = _grid_synopsis_centroids(synopses, lo, hi, k, eps_grid, budget, rng)
-    if centroids is None:  # too little data or budget for a grid: Lloyd with what is left
-        centroids, sizes = _lloyd(
-            synopses, lo, hi, _diagonal_init(lo, hi, k), budget, budget.total - budget.spent, rng
-        )
-        return centroids, sizes, _LLOYD_ITERATIONS
-    return centroids, _sizes(synopses, centroids, budget.rest(), rng), 0
-
-
-def _fit_hybrid(
-    synopses: Synopses, lo: FloatArray, hi: FloatArray, k: int, budget: _Budget, rng: Any
-) -> tuple[FloatArray, npt.NDArray[np.int64], int]:
-    init = _grid_synopsis_centroids(
-        synopses, lo, hi, k, budget.total * _SPLITS["hybrid.grid"], budget, rng
-    )
-    if init is None:
-        init = _diagonal_init(lo, hi, k)
-    lloyd = budget.total * (1.0 - _SPLITS["grid.sizes"]) - budget.spent
-    centroids, _ = _lloyd(synopses, lo, hi, init, budget, lloyd, rng)
-    return centroids, _sizes(synopses, centroids, budget.rest(), rng), _LLOYD_ITERATIONS
-
-
 # -- Lloyd ------------------------------------------------------------------------------------
 
 
@@ -443,29 +541,36 @@ def _diagonal_init(lo: FloatArray, hi: FloatArray, k: int) -> FloatArray:
     return np.asarray(lo[None, :] + t[:, None] * (hi - lo)[None, :], dtype=np.float64)
 
 
+def _lloyd_step(
+    synopses: Synopses, centroids: FloatArray, eps_count: float, eps_sum: float, rng: Any
+) -> tuple[FloatArray, npt.NDArray[np.int64], FloatArray]:
+    """One DP Lloyd step: new centroids (a cluster with a noisy count under 1 stays), the
+    noisy counts, and each centroid feature's noise variance (``k x d``)."""
+    k, d = centroids.shape
+    # one row's offsets from the centre, in grid steps: at most OFFSET_GRID / 2 per feature
+    sensitivity = d * OFFSET_GRID // 2
+    counts, sums = synopses.cluster_stats(centroids)
+    noisy_counts = geometric(counts, eps_count, 1, rng)
+    noisy_sums = geometric(sums, eps_sum, sensitivity, rng).reshape(k, d) / OFFSET_GRID
+    size = np.maximum(noisy_counts, 1).astype(np.float64)[:, None]
+    stepped = np.where(
+        noisy_counts[:, None] >= 1, np.clip(0.5 + noisy_sums / size, 0.0, 1.0), centroids
+    )
+    var_sum = geometric_var(eps_sum, sensitivity) / OFFSET_GRID**2
+    var = (var_sum + (stepped - 0.5) ** 2 * geometric_var(eps_count, 1)) / size**2
+    return stepped, noisy_counts, var
+
+
 def _lloyd(
-    synopses: Synopses,
-    lo: FloatArray,
-    hi: FloatArray,
-    init: FloatArray,
-    budget: _Budget,
-    epsilon: float,
-    rng: Any,
-) -> tuple[FloatArray, npt.NDArray[np.int64]]:
-    """``_LLOYD_ITERATIONS`` DP Lloyd steps spending ``epsilon`` in equal parts."""
-    k = len(init)
-    mid = (lo + hi) / 2.0  # the unit box's centre, which cluster_stats sums offsets from
-    sensitivity = float((hi - lo).sum() / 2.0)  # L1 norm of one clipped, centred row
+    synopses: Synopses, init: FloatArray, budget: _Budget, epsilon: float, rng: Any
+) -> tuple[FloatArray, npt.NDArray[np.int64], FloatArray]:
+    """``_LLOYD_ITERATIONS`` DP Lloyd steps in the unit box spending ``epsilon`` in equal
+    parts: centroids, the last step's noisy counts (>= 0) and noise variances."""
     centroids = init.copy()
-    noisy_counts = np.zeros(k, dtype=np.int64)
     per_iter = epsilon / _LLOYD_ITERATIONS
     for _ in range(_LLOYD_ITERATIONS):
-        counts, sums = synopses.cluster_stats(centroids)
         eps_count = budget.take(per_iter * _SPLITS["lloyd.count"])
-        eps_sum = budget.take(per_iter - eps_count)
-        noisy_counts = geometric(counts, eps_count, 1, rng)
-        noisy_sums = laplace(sums, eps_sum, sensitivity, rng)
-        for c in range(k):
-            if noisy_counts[c] >= 1:
-                centroids[c] = np.clip(mid + noisy_sums[c] / noisy_counts[c], lo, hi)
-    return centroids, np.clip(noisy_counts, 0, None)
+        centroids, counts, var = _lloyd_step(
+            synopses, centroids, eps_count, budget.take(per_iter - eps_count), rng
+        )
+    return centroids, np.clip(counts, 0, None), var

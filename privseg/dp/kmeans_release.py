@@ -6,14 +6,14 @@ charged to the ledger, centroids and noisy sizes released. The rows may stay els
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from privseg.dp.cells import bound_rows, numeric
-from privseg.dp.charge import charge, stamp
+from privseg.dp.charge import charge, record_prediction, stamp
 from privseg.dp.noise import no_privacy_leak
 from privseg.dp.types import (
     PER_ROW,
@@ -115,7 +115,8 @@ def release_kmeans(
         bounding=bounding,
         notes=(
             "features clipped to their declared bounds; rows with a missing feature excluded",
-            "no value is predicted before the release for k-means (use --evaluate internally)",
+            "predicted value: from the noisy grid and the noise, after the release "
+            "(post-processing)",
         ),
     )
     spends = charge(account, epsilon, ReleaseKind.KMEANS)
@@ -123,6 +124,8 @@ def release_kmeans(
         result = kmeans.fit_synopses(
             synopses, bounds=box, k=k, epsilon=epsilon, random_state=random_state
         )
+    plan = replace(plan, predicted_value=result.predicted_value)
+    record_prediction(account, spends, result.predicted_value)
     table = pd.DataFrame(result.centroids, columns=list(features))
     table.insert(0, "cluster", np.arange(result.k))
     table["size"] = np.clip(result.sizes, 0, None)
@@ -130,4 +133,6 @@ def release_kmeans(
     evaluation = None
     if evaluate and data is not None:  # a KMeansSource was refused above
         evaluation = {"realised_value": kmeans.analytic_value(data, result.centroids, bounds=box)}
+        if result.predicted_value is not None:
+            evaluation["predicted_value"] = result.predicted_value
     return Release(plan, table, spends, None, evaluation)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from privseg.dp.cells import ExactSums, cell_frame, cell_index, exact_sums, sum_grid
 from privseg.dp.charge import charge, record_prediction, stamp
-from privseg.dp.noise import geometric, geometric_abs_mean, geometric_ci95
+from privseg.dp.noise import geometric, geometric_abs_mean, geometric_ci95, geometric_interval
 from privseg.dp.types import (
     MEAN_COUNT_SHARE,
     MEANS_SANITY,
@@ -123,7 +123,9 @@ def release_means(
         evaluation = {"realised_value": realised}
         if predicted is not None:
             evaluation["predicted_value"] = predicted
-    return Release(plan, table, spends, max(0, int(noisy_n[-1])), evaluation)
+    dropped = int(noisy_n[-1])
+    interval = geometric_interval(dropped, eps_count, k)
+    return Release(plan, table, spends, max(0, dropped), evaluation, interval)
 
 
 def _mean_interval(

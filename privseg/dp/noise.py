@@ -23,6 +23,7 @@ __all__ = [
     "geometric",
     "geometric_abs_mean",
     "geometric_ci95",
+    "geometric_interval",
     "geometric_var",
     "laplace",
     "no_privacy_leak",
@@ -89,6 +90,12 @@ def geometric_ci95(epsilon: float, sensitivity: float, *, level: float = 0.95) -
     """Smallest t with P(|Z| > t) <= 1 - level for two-sided geometric noise."""
     a = _alpha(epsilon, sensitivity)
     return max(0, math.ceil(math.log((1 - level) / 2 * (1 + a)) / math.log(a)) - 1)
+
+
+def geometric_interval(noisy: int, epsilon: float, sensitivity: float) -> tuple[int, int]:
+    """The 95% interval of a noisy count (two-sided geometric noise), clamped at zero."""
+    half = geometric_ci95(epsilon, sensitivity)
+    return max(0, noisy - half), max(0, noisy + half)
 
 
 def geometric_var(epsilon: float, sensitivity: float) -> float:

@@ -69,6 +69,21 @@ class ReleaseKind(StrEnum):
     KMEANS = "kmeans"
     TREE = "tree"
 
+    @property
+    def value_measure(self) -> str:
+        """What the analytic value of this kind of release measures (README)."""
+        return _VALUE_MEASURES[self]
+
+
+_VALUE_MEASURES = {
+    ReleaseKind.COUNTS: "per-segment accuracy",
+    ReleaseKind.SIZE_ESTIMATE: "per-segment accuracy",
+    ReleaseKind.MEANS: "1 - mean relative error of the segment means",
+    ReleaseKind.QUANTILES: "1 - mean relative error of the segment quantiles",
+    ReleaseKind.KMEANS: "exact cost / cost of the DP centroids",
+    ReleaseKind.TREE: "held-out accuracy / that of a non-private tree of the same depth",
+}
+
 
 @dataclass(frozen=True)
 class Account:
@@ -143,6 +158,7 @@ class ReleasePlan:
             "bounding": self.bounding.describe(),
             "size_estimate": self.size_estimate,
             "predicted_value": self.predicted_value,
+            "value_measure": self.kind.value_measure,
             "notes": list(self.notes),
         }
 
@@ -151,6 +167,8 @@ class ReleasePlan:
 class Release:
     """A released table (one row per cell) with its plan and what it cost.
 
+    ``undeclared_noisy`` is the noisy count of rows dropped by bounding (undeclared keys,
+    missing measures) and ``undeclared_ci95`` its 95% interval: an estimate, never exact.
     ``evaluation`` is filled only in evaluation mode: the realised analytic value against the
     exact result, INTERNAL to the data controller and never part of the DP artefact.
     """
@@ -160,6 +178,7 @@ class Release:
     spends: tuple[Spend, ...]
     undeclared_noisy: int | None
     evaluation: Mapping[str, float] | None = field(default=None)
+    undeclared_ci95: tuple[int, int] | None = None
 
     @property
     def epsilon_spent(self) -> float:
@@ -175,7 +194,8 @@ class Release:
         measures: Sequence[str] = (),
     ) -> None:
         """Audit this release: its group-by and measure columns, epsilon spent and remaining
-        after it, kind, mechanism and predicted analytic value (outputs: ``add_output``)."""
+        after it, kind, mechanism and predicted analytic value with what it measures
+        (outputs: ``add_output``)."""
         out_columns = {str(c) for c in self.table.columns}
         for column in by:
             kept = [column] if column in out_columns else []
@@ -187,6 +207,7 @@ class Release:
         record.set_metric("mechanism", self.plan.mechanism.value)
         if self.plan.predicted_value is not None:
             record.set_metric("predicted_value", self.plan.predicted_value)
+            record.set_metric("value_measure", self.plan.kind.value_measure)
 
     def to_dict(self) -> dict[str, Any]:
         """Release metadata (not the table) for reports; never includes the evaluation."""
@@ -195,6 +216,9 @@ class Release:
             "epsilon_spent": self.epsilon_spent,
             "ledger_spends": [s.id for s in self.spends],
             "undeclared_rows_noisy": self.undeclared_noisy,
+            "undeclared_rows_ci95": None
+            if self.undeclared_ci95 is None
+            else list(self.undeclared_ci95),
         }
         return out
 

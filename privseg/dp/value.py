@@ -1,16 +1,33 @@
-"""Analytic value retained by a release, and its prediction before the release.
+"""Analytic value retained by a release, measured the way its user uses it, and its
+prediction from public or DP quantities only.
 
-Measures: counts keep ``distribution_value`` (1 - total variation distance), means keep
-``means_value`` (1 - mean relative error with a sanity bound), k-means keeps the cost ratio
-(``privseg.dp.kmeans.analytic_value``). Predictions use public quantities only (noise scale,
-DP size estimates), never exact data; measuring against the exact result (``evaluate``) is
-internal to the data controller.
+Measures (README, "Analytic value"):
+
+- counts and cross-tabs: ``segment_accuracy``, a marketer sizes each segment:
+
+      mean over cells of 1 - min(1, |released - exact| / max(exact, floor))
+
+  with ``floor = value_floor(total, cells)``: the smaller of 1% of the table's total and its
+  average cell, at least 1. A segment holding 1% of the customers or more is judged by its
+  own relative error; smaller cells by their error against the floor, so a cell of 3 released
+  as 5 is not a 67% miss. 1 - total variation distance (``distribution_value``) is kept as a
+  secondary figure: large cells dominate it, so it cannot tell a useless table from a good
+  one;
+- means: ``means_value`` (1 - mean relative error with a sanity bound);
+- k-means: the cost ratio (``privseg.dp.kmeans.analytic_value``, predicted by the fit).
+
+Predictions read only public or DP quantities (the noise, a DP total, noisy counts), never
+exact data. Before a count release (``--target``), the worst case is assumed: every cell at
+the floor, where the relative error of additive noise is largest (a larger cell is judged
+against itself, a smaller one against the floor and helped by clamping at zero), so the
+realised value is at least the prediction in most runs whatever the table's shape.
+Measuring against the exact result (``evaluate``) is internal to the data controller.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -19,12 +36,24 @@ from privseg.dp.types import SUM_GRID
 from privseg.errors import BudgetExceededError, InputError
 
 __all__ = [
+    "FLOOR_SHARE",
     "distribution_value",
+    "epsilon_for_counts_target",
     "epsilon_for_target",
+    "epsilon_for_value",
+    "geometric_noise",
     "means_value",
+    "predict_counts_value",
     "predict_distribution_value",
     "predict_means_value",
+    "predict_segment_accuracy",
+    "segment_accuracy",
+    "value_floor",
+    "worst_case_sizes",
 ]
+
+Sizes = Sequence[float] | np.ndarray
+_MC_DRAWS = 400
 
 
 def distribution_value(
@@ -63,9 +92,6 @@ def means_value(
     return float(1 - rel.mean())
 
 
-_MC_DRAWS = 400
-
-
 def predict_distribution_value(
     epsilon: float, sizes: Sequence[float] | np.ndarray, *, sensitivity: int = 1
 ) -> float:
@@ -77,10 +103,8 @@ def predict_distribution_value(
     shape = np.clip(np.asarray(sizes, dtype=float), 0, None)
     if shape.sum() <= 0:
         return 0.0
-    uniforms = np.random.default_rng(0).random((2, _MC_DRAWS, len(shape)))
-    log_alpha = -epsilon / sensitivity
-    g = np.floor(np.log(uniforms) / log_alpha)  # geometric on {0, 1, ...}: P(G >= k) = alpha^k
-    noisy = np.clip(shape + g[0] - g[1], 0, None)
+    draws = geometric_noise(epsilon, sensitivity)(np.random.default_rng(0), (_MC_DRAWS, len(shape)))
+    noisy = np.clip(shape + draws, 0, None)
     totals = noisy.sum(axis=1, keepdims=True)
     p = np.divide(noisy, totals, out=np.zeros_like(noisy), where=totals > 0)
     tvd = 0.5 * np.abs(p - shape / shape.sum()).sum(axis=1)
@@ -91,32 +115,16 @@ def predict_distribution_value(
 def epsilon_for_target(
     target: float, sizes: Sequence[float] | np.ndarray, *, sensitivity: int = 1, ceiling: float
 ) -> float:
-    """Smallest epsilon predicted to reach ``target`` (3 significant digits, rounded up).
-
-    Raises BudgetExceededError with the reason when even ``ceiling`` (the remaining budget)
-    is predicted to fall short.
-    """
-    if not 0 < target < 1:
-        raise InputError(f"target must be between 0 and 1, got {target}")
-    reach = (
-        predict_distribution_value(ceiling, sizes, sensitivity=sensitivity) if ceiling > 0 else 0.0
+    """Smallest epsilon predicted to reach ``target`` as 1 - TVD (the secondary figure; count
+    releases aim at per-segment accuracy: ``epsilon_for_counts_target``)."""
+    shape = np.clip(np.asarray(sizes, dtype=float), 0, None)
+    return epsilon_for_value(
+        target,
+        lambda eps: predict_distribution_value(eps, shape, sensitivity=sensitivity),
+        ceiling=ceiling,
+        what=f"about {int(shape.sum())} rows over {len(shape)} cells (segments too small for "
+        "the remaining budget)",
     )
-    if reach < target:
-        raise BudgetExceededError(
-            f"target {target:g} unreachable: the remaining epsilon {ceiling:g} predicts "
-            f"{reach:.3f} for about {int(np.clip(sizes, 0, None).sum())} rows over {len(sizes)} "
-            "cells (segments too small for the remaining budget)"
-        )
-    lo, hi = 0.0, ceiling
-    for _ in range(50):
-        mid = (lo + hi) / 2
-        if predict_distribution_value(mid, sizes, sensitivity=sensitivity) >= target:
-            hi = mid
-        else:
-            lo = mid
-    step = 10.0 ** (math.floor(math.log10(hi)) - 2)
-    rounded = float(f"{math.ceil(hi / step) * step:.3g}")
-    return rounded if hi <= rounded <= ceiling else hi
 
 
 def predict_means_value(
@@ -141,3 +149,122 @@ def predict_means_value(
     m = np.abs(means[ok])
     abs_error = (e_s + m * e_c) / n[ok]
     return float(1 - np.minimum(1.0, abs_error / np.maximum(m, sanity)).mean())
+
+
+#: Segments holding at least this share of the table's total are judged by their own size.
+FLOOR_SHARE = 0.01
+
+
+def value_floor(total: float, cells: int) -> float:
+    """The smallest size a cell's error is judged against: min(1% of total, total / cells), >= 1."""
+    if cells < 1:
+        raise InputError("a table needs at least one cell")
+    total = max(float(total), 0.0)
+    return max(1.0, min(FLOOR_SHARE * total, total / cells))
+
+
+def segment_accuracy(released: Sizes, exact: Sizes, *, floor: float | None = None) -> float:
+    """Mean per-cell accuracy of ``released`` counts against ``exact`` (see the module doc).
+
+    ``floor`` defaults to ``value_floor`` of the exact table: the measured (internal) value.
+    """
+    r = np.asarray(released, dtype=float)
+    e = np.asarray(exact, dtype=float)
+    if r.shape != e.shape or e.ndim != 1 or len(e) == 0:
+        raise InputError("released and exact counts must be two equal, non-empty vectors")
+    if floor is None:
+        floor = value_floor(float(e.sum()), len(e))
+    miss = np.abs(np.nan_to_num(r, nan=0.0) - e) / np.maximum(e, floor)
+    return float(1 - np.minimum(1.0, miss).mean())
+
+
+def worst_case_sizes(total: float, cells: int) -> np.ndarray:
+    """The table shape a prediction before the release assumes: every cell at the floor."""
+    return np.full(cells, value_floor(total, cells))
+
+
+def predict_segment_accuracy(
+    noise: Callable[[np.random.Generator, tuple[int, int]], np.ndarray],
+    sizes: Sizes,
+    *,
+    floor: float,
+) -> float:
+    """Expected per-segment accuracy of cells of about ``sizes`` after ``noise`` and clamping
+    at zero: a Monte-Carlo on the noise only (``sizes`` must be DP or worst-case sizes, never
+    exact data). ``noise(rng, shape)`` draws the additive noise; a fixed generator (common
+    random numbers) keeps predictions monotone in the noise scale.
+    """
+    shape = np.clip(np.asarray(sizes, dtype=float), 0, None)
+    if len(shape) == 0:
+        raise InputError("a table needs at least one cell")
+    draws = noise(np.random.default_rng(0), (_MC_DRAWS, len(shape)))
+    released = np.clip(shape + draws, 0, None)
+    miss = np.abs(released - shape) / np.maximum(shape, floor)
+    return float(1 - np.minimum(1.0, miss).mean())
+
+
+def epsilon_for_value(
+    target: float, predict: Callable[[float], float], *, ceiling: float, what: str
+) -> float:
+    """Smallest epsilon (3 significant digits, rounded up) whose ``predict(epsilon)`` reaches
+    ``target``; ``predict`` must grow with epsilon.
+
+    Raises BudgetExceededError naming ``what`` when even ``ceiling`` (the remaining budget)
+    is predicted to fall short.
+    """
+    if not 0 < target < 1:
+        raise InputError(f"target must be between 0 and 1, got {target}")
+    reach = predict(ceiling) if ceiling > 0 else 0.0
+    if reach < target:
+        raise BudgetExceededError(
+            f"target {target:g} unreachable: the remaining epsilon {ceiling:g} predicts "
+            f"{reach:.3f} for {what}"
+        )
+    lo, hi = 0.0, ceiling
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        if predict(mid) >= target:
+            hi = mid
+        else:
+            lo = mid
+    step = 10.0 ** (math.floor(math.log10(hi)) - 2)
+    rounded = float(f"{math.ceil(hi / step) * step:.3g}")
+    return rounded if hi <= rounded <= ceiling else hi
+
+
+def geometric_noise(
+    epsilon: float, sensitivity: float = 1.0
+) -> Callable[[np.random.Generator, tuple[int, int]], np.ndarray]:
+    """A ``predict_segment_accuracy`` noise: two-sided geometric, P(|Z| >= k) ~ alpha^k with
+    ``alpha = exp(-epsilon / sensitivity)``."""
+
+    def draw(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+        u = rng.random((2, *shape))
+        g = np.floor(np.log(u) / (-epsilon / sensitivity))
+        return np.asarray(g[0] - g[1], dtype=float)
+
+    return draw
+
+
+def predict_counts_value(epsilon: float, sizes: Sizes, *, sensitivity: int = 1) -> float:
+    """Predicted per-segment accuracy of a geometric-noise count release over cells of about
+    ``sizes`` (DP or worst-case sizes), the floor taken from their total."""
+    shape = np.clip(np.asarray(sizes, dtype=float), 0, None)
+    return predict_segment_accuracy(
+        geometric_noise(epsilon, sensitivity), shape, floor=value_floor(shape.sum(), len(shape))
+    )
+
+
+def epsilon_for_counts_target(
+    target: float, total: float, cells: int, *, sensitivity: int = 1, ceiling: float
+) -> float:
+    """Smallest epsilon whose predicted per-segment accuracy on the worst table of ``total``
+    rows (a DP lower bound) over ``cells`` cells reaches ``target`` (see the module doc)."""
+    sizes = worst_case_sizes(total, cells)
+    return epsilon_for_value(
+        target,
+        lambda eps: predict_counts_value(eps, sizes, sensitivity=sensitivity),
+        ceiling=ceiling,
+        what=f"about {int(total)} rows over {cells} cells, every cell at the floor of "
+        f"{value_floor(total, cells):g} (segments too small for the remaining budget)",
+    )

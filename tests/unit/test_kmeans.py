@@ -74,17 +74,19 @@ def test_every_mechanism_call_adds_up_to_epsilon(
     spent = 0.0
     for record in ledger.instances:
         assert record["epsilon"] > 0
-        if record["kind"] == "Geometric":
-            assert record["sensitivity"] == 1
+        assert record["kind"] == "Geometric"  # integer noise only: no floating-point output
+        if record["sensitivity"] == 1:
             assert record["calls"] == 1 or record["calls"] == k or _is_grid(record["calls"])
         else:
-            # rows are scaled into the unit box of the bounds and centred: L1 norm <= d / 2
-            assert record["sensitivity"] == pytest.approx(len(BOUNDS) / 2)
+            # rows are scaled into the unit box and centred: each offset is at most half
+            # the box, OFFSET_GRID / 2 grid steps, in each of d features
+            assert record["sensitivity"] == len(BOUNDS) * kmeans.OFFSET_GRID // 2
             assert record["calls"] == k * len(BOUNDS)
         spent += record["epsilon"]
     assert math.isclose(spent, epsilon, rel_tol=1e-12)
     assert result.epsilon == epsilon
-    assert result.method is method
+    assert result.method is method or method is kmeans.KMeansMethod.AUTO
+    assert result.method is not kmeans.KMeansMethod.AUTO
 
 
 def _is_grid(calls: int) -> bool:
@@ -139,6 +141,47 @@ def test_secure_randomness_without_random_state() -> None:
     a = kmeans.fit(X, bounds=BOUNDS, k=3, epsilon=1.0)
     b = kmeans.fit(X, bounds=BOUNDS, k=3, epsilon=1.0)
     assert not np.array_equal(a.sizes, b.sizes) or not np.array_equal(a.centroids, b.centroids)
+
+
+@pytest.mark.parametrize(("n", "epsilon", "chosen"), [(3000, 0.1, "grid"), (100, 0.1, "lloyd")])
+def test_auto_chooses_grid_when_its_grid_has_room_for_the_clusters(
+    n: int, epsilon: float, chosen: str
+) -> None:
+    # 3000 rows at 0.1: a 3 x 3 x 3 grid (27 cells for 3 clusters); 100 rows: no grid
+    result = kmeans.fit(_blobs(n), bounds=BOUNDS, k=3, epsilon=epsilon, random_state=4)
+    assert result.method.value == chosen
+
+
+def test_lloyd_sums_are_whole_grid_steps() -> None:
+    data = np.array([[0.1234567, 0.9], [0.5, 0.5004], [1.0, 0.0]])
+    counts, sums = kmeans.ArraySynopses(data).cluster_stats(np.array([[0.5, 0.5]]))
+    assert counts.tolist() == [3]
+    assert sums.tolist() == [[round(-376.5433) + 0 + 500, 400 + 0 - 500]]
+
+
+@pytest.mark.parametrize("epsilon", [0.3, 3.0])
+def test_prediction_is_close_to_the_realised_cost_ratio(epsilon: float) -> None:
+    X = _blobs(6000, seed=5)
+    realised, predicted = [], []
+    for seed in range(5):
+        result = kmeans.fit(X, bounds=BOUNDS, k=3, epsilon=epsilon, random_state=seed)
+        assert result.predicted_value is not None
+        predicted.append(result.predicted_value)
+        realised.append(kmeans.analytic_value(X, result.centroids, bounds=BOUNDS, n_init=2))
+    assert abs(np.median(predicted) - np.median(realised)) < 0.1
+    assert np.median(predicted) < np.median(
+        [
+            kmeans.fit(X, bounds=BOUNDS, k=3, epsilon=10 * epsilon, random_state=s).predicted_value
+            for s in range(3)
+        ]
+    )
+
+
+def test_lloyd_alone_predicts_nothing() -> None:
+    result = kmeans.fit(
+        _blobs(500), bounds=BOUNDS, k=2, epsilon=1.0, method=kmeans.KMeansMethod.LLOYD
+    )
+    assert result.predicted_value is None
 
 
 def test_cost_and_analytic_value() -> None:

@@ -24,6 +24,7 @@ from privseg.dp.value import (
     epsilon_for_target,
     means_value,
     predict_distribution_value,
+    segment_accuracy,
 )
 from privseg.errors import BudgetExceededError, InputError, PrivsegError
 
@@ -338,3 +339,93 @@ def test_demo_step_releases_segment_counts_under_a_fresh_demo_ledger(tmp_path: P
     tiers = pd.read_csv(run.outputs["release_value_tier"])
     assert set(tiers["value_tier"]) == declared["value_tier"]
     assert "releases:" in run.lines[-1]
+
+
+def test_cross_tab_cells_are_smoothed_within_their_interval_and_never_negative() -> None:
+    rng = np.random.default_rng(4)
+    n = 4000
+    df = pd.DataFrame(
+        {
+            "a": rng.choice([f"a{i}" for i in range(12)], n),
+            "b": rng.choice([f"b{i}" for i in range(10)], n),
+            "c": rng.choice(["x", "y", "z"], n),
+        }
+    ).astype("string")
+    keys = {
+        "a": [f"a{i}" for i in range(12)],
+        "b": [f"b{i}" for i in range(10)],
+        "c": ["x", "y", "z"],
+    }
+    exact = df.groupby(["a", "b", "c"]).size()
+    smoothed, plain = [], []
+    for seed in range(4):
+        release = release_counts(
+            df, by=["a", "b", "c"], keys=keys, epsilon=0.1, account=None, evaluate=True,
+            random_state=seed,
+        )  # fmt: skip
+        table = release.table
+        assert (table["count"] >= 0).all()
+        assert (table["count"] >= table["count_ci95_low"]).all()
+        assert (table["count"] <= table["count_ci95_high"]).all()
+        assert "smoothed" in table["postprocessing"].iloc[0]
+        assert release.evaluation is not None
+        assert 0 <= release.evaluation["realised_1_minus_tvd"] <= 1
+        smoothed.append(release.evaluation["realised_value"])
+        index = pd.MultiIndex.from_frame(table[["a", "b", "c"]])
+        truth = exact.reindex(index, fill_value=0).to_numpy()
+        noisy = (table["count_ci95_low"] + table["count_ci95_high"]) / 2  # the clamped noisy count
+        plain.append(segment_accuracy(np.clip(noisy.to_numpy(dtype=float), 0, None), truth))
+    # independent columns: the marginal model explains the table, smoothing gains a lot
+    assert np.median(smoothed) > np.median(plain) + 0.1
+
+
+def test_one_column_counts_are_not_smoothed() -> None:
+    release = release_counts(
+        _customers(), by=["tier"], keys=KEYS, epsilon=1.0, account=None, random_state=0
+    )
+    assert "smoothed" not in release.table["postprocessing"].iloc[0]
+    assert release.plan.to_dict()["value_measure"] == "per-segment accuracy"
+
+
+def test_dropped_rows_are_an_estimate_with_an_interval(account: Account) -> None:
+    df = _customers()
+    release = release_counts(
+        df, by=["tier"], keys=KEYS, epsilon=0.5, account=account, random_state=2
+    )
+    dropped = int((df["tier"] == "other").sum())
+    assert release.undeclared_noisy is not None and release.undeclared_ci95 is not None
+    low, high = release.undeclared_ci95
+    assert low <= release.undeclared_noisy <= high and low <= dropped <= high
+    assert release.to_dict()["undeclared_rows_ci95"] == [low, high]
+    means = release_means(
+        df, by=["tier"], keys=KEYS, value="spend", bounds={"spend": (0, 2000)}, epsilon=0.5,
+        account=account, random_state=2,
+    )  # fmt: skip
+    assert means.undeclared_ci95 is not None
+    assert means.undeclared_ci95[0] <= dropped <= means.undeclared_ci95[1]
+
+
+def test_target_predicts_for_the_worst_table_and_names_its_floor() -> None:
+    release = release_counts(
+        _customers(), by=["tier"], keys=KEYS, target=0.85, account=None, random_state=1,
+        evaluate=True,
+    )  # fmt: skip
+    assert release.plan.predicted_value is not None and release.plan.predicted_value >= 0.85
+    assert any("every cell at the floor" in note for note in release.plan.notes)
+    assert release.evaluation is not None
+    assert release.evaluation["realised_value"] >= release.plan.predicted_value - 0.05
+
+
+def test_kmeans_release_records_its_predicted_value(account: Account) -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.uniform(0, 10, 4000), "y": rng.uniform(0, 5, 4000)})
+    release = release_kmeans(
+        df, features=["x", "y"], bounds={"x": (0, 10), "y": (0, 5)}, k=3, epsilon=1.0,
+        account=account, random_state=0,
+    )  # fmt: skip
+    assert release.plan.predicted_value is not None
+    assert 0 < release.plan.predicted_value <= 1
+    assert release.plan.to_dict()["value_measure"] == "exact cost / cost of the DP centroids"
+    recorded = account.ledger.status("crm").history[-1]
+    assert recorded.id == release.spends[0].id
+    assert recorded.predicted_value == release.plan.predicted_value
