@@ -1,4 +1,4 @@
-"""``privseg segment assign`` and ``segment tags`` through the installed console script."""
+"""``privseg segment assign`` through the installed console script, ``segment tags`` in process."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner, Result
 
-from privseg.demo.generator import write_demo_data
+from privseg.cli import main
+from privseg.demo.generator import DEMO_AS_OF, write_demo_data
+from privseg.io import read_table, write_table
+from privseg.segments import assign
 
 
 def _privseg() -> str:
@@ -90,32 +94,25 @@ def test_help_has_examples() -> None:
     assert "Examples:" in done.stdout
 
 
-def _tags(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [_privseg(), "segment", "tags", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def _tags(*args: str | Path) -> Result:
+    """``segment tags`` in process (the console script is covered by the assign tests)."""
+    return CliRunner().invoke(main, ["segment", "tags", *map(str, args)])
 
 
 def test_tags_writes_the_plan_and_each_customers_tags(
     demo: dict[str, Path], tmp_path: Path
 ) -> None:
+    tables = [read_table(demo[name]) for name in ("customers", "orders", "interactions")]
     labels = tmp_path / "labels.csv"
-    done = _run(
-        "--customers", demo["customers"], "--orders", demo["orders"],
-        "--interactions", demo["interactions"], "--as-of", "2026-06-30", "--out", labels,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    write_table(assign(*tables, as_of=DEMO_AS_OF), labels)
     plan, tagged = tmp_path / "plan.csv", tmp_path / "tags.csv"
     trail = tmp_path / "trail.jsonl"
     done = _tags("--out", plan, "--labels", labels, "--assignments", tagged, "--trail", trail)
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.output
     rows = pd.read_csv(plan, dtype=str)
     assert list(rows.columns) == ["tag_group", "tag", "rule"]
     assert 0 < len(rows) <= 100
-    assert f"{len(rows)} tags" in done.stderr
+    assert f"{len(rows)} tags" in done.output
     per_customer = pd.read_csv(tagged, dtype=str, keep_default_na=False)
     assert len(per_customer) == 600
     used = {t for cell in per_customer["tags"] for t in cell.split(";") if t}
@@ -126,6 +123,6 @@ def test_tags_writes_the_plan_and_each_customers_tags(
 def test_tags_over_the_limit_is_exit_2_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "plan.csv"
     done = _tags("--limit", "20", "--out", out)
-    assert done.returncode == 2
-    assert "more than the limit of 20" in done.stderr
+    assert done.exit_code == 2
+    assert "more than the limit of 20" in done.output
     assert not out.exists()
