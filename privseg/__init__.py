@@ -30,6 +30,7 @@ from privseg.errors import (
 from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
+    from privseg.anonymity import RiskReport, risk
     from privseg.demo.generator import DemoData, write_demo_data
     from privseg.demo.pipeline import DemoSummary, run_demo
     from privseg.dp.counts import release_counts
@@ -69,6 +70,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Release": ("privseg.dp.types", "Release"),
     "ReleasePlan": ("privseg.dp.types", "ReleasePlan"),
     "ReversibleCipher": ("privseg.pseudonym", "ReversibleCipher"),
+    "RiskReport": ("privseg.anonymity", "RiskReport"),
     "SchemeKind": ("privseg.segments", "SchemeKind"),
     "Schemes": ("privseg.segments", "Schemes"),
     "ScreenReport": ("privseg.screening", "ScreenReport"),
@@ -87,6 +89,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "release_means": ("privseg.dp.means", "release_means"),
     "release_quantiles": ("privseg.dp.quantiles", "release_quantiles"),
     "release_tree": ("privseg.dp.tree", "release_tree"),
+    "risk": ("privseg.anonymity", "risk"),
     "run_demo": ("privseg.demo.pipeline", "run_demo"),
     "screen": ("privseg.screening", "screen"),
     "write_demo_data": ("privseg.demo.generator", "write_demo_data"),
@@ -141,6 +144,7 @@ __all__ = [
     "Release",
     "ReleasePlan",
     "ReversibleCipher",
+    "RiskReport",
     "SchemeKind",
     "Schemes",
     "ScreenReport",
@@ -162,6 +166,7 @@ __all__ = [
     "release_means",
     "release_quantiles",
     "release_tree",
+    "risk",
     "run_demo",
     "screen",
     "write_demo_data",
