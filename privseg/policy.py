@@ -133,6 +133,7 @@ class Policy:
     unit: str
     fields: Mapping[str, FieldRule]
     release: ReleaseSpec | None
+    recognizers: Path | None = None  # the user's screening recognizers (resolved path)
     risk: RiskSpec | None = None
 
 
@@ -169,6 +170,7 @@ def _freeze(model: PolicyModel, path: Path, sha256: str) -> Policy:
         unit=model.unit,
         fields=MappingProxyType(rules),
         release=release,
+        recognizers=None if model.recognizers is None else path.parent / model.recognizers,
         risk=None
         if model.risk is None
         else RiskSpec(

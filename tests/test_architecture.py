@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "privseg._progress",
         "privseg._files",
         "privseg._templates",
+        "privseg._yaml",
     ),
     ("privseg.io", "privseg.tableinfo", "privseg.audit", "privseg.lineage"),
     ("privseg.screening",),

@@ -180,6 +180,17 @@ def sample_options(f: F) -> F:
     )(f)
 
 
+def recognizers_option(f: F) -> F:
+    """``--recognizers FILE``: the user's own recognizers (YAML)."""
+    return click.option(
+        "--recognizers",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="YAML file of your own recognizers: value patterns, vocabulary and header words "
+        "per category (see README, 'Your own recognizers').",
+    )(f)
+
+
 @contextmanager
 def screened(
     command: str,
@@ -190,14 +201,22 @@ def screened(
     encoding: str | None,
     trail: Path | None,
     operator: str | None,
+    recognizers: Path | None = None,
 ) -> Iterator[tuple[ScreenReport, audit.RunRecorder]]:
     """Screen ``input_path`` inside an audited run of ``command``; yields the report and the
     run's recorder (to add outputs)."""
-    from privseg.screening import DEFAULT_SAMPLE, screen
+    from privseg.screening import DEFAULT_SAMPLE, load_recognizers, screen
 
     if full and sample is not None:
         raise click.UsageError("--sample and --full exclude each other")
+    custom = None if recognizers is None else load_recognizers(recognizers)
     with audit.run(command, trail=trail, operator=operator) as record:
-        report = screen(input_path, sample=sample or DEFAULT_SAMPLE, full=full, encoding=encoding)
+        report = screen(
+            input_path,
+            sample=sample or DEFAULT_SAMPLE,
+            full=full,
+            encoding=encoding,
+            recognizers=custom,
+        )
         report.record_to(record, input_path)
         yield report, record

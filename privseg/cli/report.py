@@ -13,6 +13,7 @@ from privseg.cli._common import (
     ledger_option,
     operator_option,
     path_argument,
+    recognizers_option,
     report_out_option,
     sample_options,
     screened,
@@ -53,6 +54,7 @@ def report_group() -> None:
 @path_argument("input_path")
 @_report_options
 @sample_options
+@recognizers_option
 @encoding_option
 @trail_option
 @operator_option
@@ -62,6 +64,7 @@ def screen_command(
     out: Path | None,
     sample: int | None,
     full: bool,
+    recognizers: Path | None,
     encoding: str | None,
     trail: Path | None,
     operator: str | None,
@@ -82,8 +85,10 @@ def screen_command(
     from privseg.report.screening import is_screen_json
 
     if is_screen_json(input_path):
-        if full or sample is not None or encoding is not None:
-            raise click.UsageError("--sample, --full and --encoding apply to tables, not JSON")
+        if full or sample is not None or encoding is not None or recognizers is not None:
+            raise click.UsageError(
+                "--sample, --full, --recognizers and --encoding apply to tables, not JSON"
+            )
         emit(render_screening(load_screen_json(input_path), ReportFormat(fmt)), out)
         return
     run = screened(
@@ -94,6 +99,7 @@ def screen_command(
         encoding=encoding,
         trail=trail,
         operator=operator,
+        recognizers=recognizers,
     )
     with run as (report, record):
         emit(render_screening(report, ReportFormat(fmt)), out)

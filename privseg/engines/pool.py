@@ -59,15 +59,16 @@ def _screen_in_worker() -> ScreenReport:
     return screen(_worker_job.first)
 
 
+_DIED = "an apply worker process died (killed by the system, e.g. out of memory?)"
+
+
 def worker_result(future: Future[_R]) -> _R:
     """A pool worker's result; a worker that died or hangs raises PrivsegError (the errors
     the work itself raises, such as InputError, pass through)."""
     try:
         return future.result(timeout=_WORKER_TIMEOUT_S)
     except BrokenProcessPool:
-        raise PrivsegError(
-            "an apply worker process died (killed by the system, e.g. out of memory?)"
-        ) from None
+        raise PrivsegError(_DIED) from None
     except TimeoutError:
         raise PrivsegError(
             f"an apply worker process gave no result in {_WORKER_TIMEOUT_S:.0f} s"
@@ -99,7 +100,10 @@ class EnforcePool:
 
     def enforce(self, chunk: pd.DataFrame) -> Future[pd.DataFrame]:
         """The chunk enforced in a worker."""
-        return self._pool.submit(_enforce_in_worker, chunk)
+        try:  # a worker that died since the last result breaks the pool for new work too
+            return self._pool.submit(_enforce_in_worker, chunk)
+        except BrokenProcessPool:
+            raise PrivsegError(_DIED) from None
 
     def screen_first(self) -> Future[ScreenReport]:
         """The sampling screen of the first chunk, in a worker."""
