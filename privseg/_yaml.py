@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from privseg.errors import InputError
+from privseg.limits import MAX_POLICY_BYTES, parse_yaml, read_regular
 
 __all__ = ["load_yaml_model"]
 
@@ -62,22 +63,16 @@ def _duplicate_key(node: yaml.Node | None) -> tuple[str, int] | None:
 def load_yaml_model(
     source: Path, model: type[M], error: type[InputError], what: str
 ) -> tuple[M, bytes]:
-    """Read ``source`` (UTF-8 YAML mapping) and validate it; ``error`` names file, line, field."""
-    try:
-        raw = source.read_bytes()
-    except FileNotFoundError as exc:
-        raise error(f"{what} file not found", source=source) from exc
-    except OSError as exc:
-        raise error(f"cannot read {what} ({type(exc).__name__})", source=source) from exc
+    """Read ``source`` (UTF-8 YAML mapping) and validate it; ``error`` names file, line, field.
+
+    Only a regular file of at most ``MAX_POLICY_BYTES`` is read, and its aliases may expand
+    to at most ``MAX_YAML_NODES`` nodes (``privseg.limits``)."""
+    raw = read_regular(source, MAX_POLICY_BYTES, f"{what} file", error)
     try:
         text = raw.decode("utf-8-sig")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
     except UnicodeDecodeError as exc:
         raise error(f"{what} is not UTF-8", source=source) from exc
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise error(f"not valid YAML: {exc.problem}", source=source, line=line) from exc
+    node, data = parse_yaml(text, source, error)
     duplicate = _duplicate_key(node)
     if duplicate:
         raise error(f"key {duplicate[0]!r} appears twice", source=source, line=duplicate[1])

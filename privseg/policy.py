@@ -29,9 +29,9 @@ from privseg.pseudonym import (
     REVERSIBLE_SUFFIX,
     Key,
     Pseudonymize,
-    ReversibleCipher,
     Tokenizer,
 )
+from privseg.reversible import ReversibleCipher
 from privseg.screening import ScreenReport
 from privseg.taxonomy import Category, info, is_sensitive
 from privseg.transforms import (
@@ -333,7 +333,9 @@ def enforce(
             out[step.column] = tokenizer.tokenize(values, transform.kind)
             if transform.reversible:
                 assert cipher is not None
-                out[step.column + REVERSIBLE_SUFFIX] = cipher.encrypt(values, transform.kind)
+                out[step.column + REVERSIBLE_SUFFIX] = cipher.encrypt(
+                    values, transform.kind, column=step.column
+                )
         else:
             out[step.column] = transform.apply(values, column=step.column)
     return pd.DataFrame(out, index=df.index)

@@ -83,7 +83,7 @@ def tree_command(
             "declare the target's classes with --keys TARGET=a,b,... or a policy's release.keys",
             column=target,
         )
-    with _audited("release tree", setup, rest) as record:
+    with _audited("release tree", setup, rest, input_path) as record:
         table = engines.read_recorded(input_path, record)
         release = release_tree(
             table,

@@ -89,7 +89,11 @@ def screen_command(
             raise click.UsageError(
                 "--sample, --full, --recognizers and --encoding apply to tables, not JSON"
             )
-        emit(render_screening(load_screen_json(input_path), ReportFormat(fmt)), out)
+        emit(
+            render_screening(load_screen_json(input_path), ReportFormat(fmt)),
+            out,
+            inputs=[input_path],
+        )
         return
     run = screened(
         "report screen",
@@ -102,9 +106,7 @@ def screen_command(
         recognizers=recognizers,
     )
     with run as (report, record):
-        emit(render_screening(report, ReportFormat(fmt)), out)
-        if out is not None:
-            record.add_output(out)
+        emit(render_screening(report, ReportFormat(fmt)), out, record=record)
 
 
 @report_group.command("run")
@@ -155,7 +157,8 @@ def run_command(
         missing = wanted - {r.run_id for r in records} - {str(r.seq) for r in records}
         if missing:
             raise InputError(f"no run {', '.join(sorted(missing))} in the trail", source=path)
-    emit(render_run(records, verification, ReportFormat(fmt), trail=str(path)), out)
+    text = render_run(records, verification, ReportFormat(fmt), trail=str(path))
+    emit(text, out, inputs=[path, audit.public_key_path(path)])
 
 
 @report_group.command("budget")
@@ -191,7 +194,7 @@ def budget_command(
     ]
     if not statuses and (dataset is not None or purpose is not None):
         raise InputError("no budget matches --dataset/--purpose", source=book.path)
-    emit(render_budget(statuses, ReportFormat(fmt), source=str(book.path)), out)
+    emit(render_budget(statuses, ReportFormat(fmt), source=str(book.path)), out, inputs=[book.path])
 
 
 COMMANDS: list[click.Command] = [report_group]

@@ -80,9 +80,7 @@ def screen_command(
         if out is None and fmt == OutputFormat.TEXT and sys.stdout.isatty():
             Console().print(renderable(report))
             return
-        emit(render(report, fmt), out)
-        if out is not None:
-            record.add_output(out)
+        emit(render(report, fmt), out, record=record)
 
 
 COMMANDS.append(screen_command)

@@ -14,6 +14,7 @@ from privseg.cli._engine import engine_option
 from privseg.engines import engine as engines
 from privseg.engines.engine import Engine
 from privseg.io import write_table
+from privseg.publish import guard_output
 from privseg.segments import default_schemes_path, load_schemes, plan_tags
 
 COMMANDS: list[click.Command] = []
@@ -111,8 +112,9 @@ def assign(
     day: date = as_of.date() if as_of is not None else date.today()
     sources = (customers, orders, interactions)
     with audit.run("segment assign", trail=trail, operator=operator) as record:
+        written = out if str(out) == "-" else record.stage(out)
         rows, columns = engines.assign_segments(
-            engine, sources, scheme_set, as_of=day, out=out, record=record, encoding=encoding
+            engine, sources, scheme_set, as_of=day, out=written, record=record, encoding=encoding
         )
         record.add_input(schemes_path)
         record.set_metric("as_of", day.isoformat())
@@ -184,12 +186,15 @@ def tags(
     schemes_path = schemes if schemes is not None else default_schemes_path()
     scheme_set = load_schemes(schemes_path)
     plan = plan_tags(scheme_set, limit=limit)
-    write_table(plan.rows(), out)
+    sources = [schemes_path] if labels is None else [schemes_path, labels]
+    guard_output(out, sources)
+    write_table(plan.rows(), out, neutralize_formulas=True)  # operators open it in Excel
     if labels is not None and assignments is not None:
+        guard_output(assignments, [*sources, out])
         with audit.run("segment tags", trail=trail, operator=operator) as record:
             table = engines.read_recorded(labels, record, encoding=encoding)
             tagged = plan.assign(table, scheme_set.columns.unit)
-            write_table(tagged, assignments)
+            write_table(tagged, record.stage(assignments), neutralize_formulas=True)
             record.add_input(schemes_path)
             record.set_metric("tags", len(plan.tags))
             record.add_output(assignments, rows=len(tagged), columns=list(tagged.columns))

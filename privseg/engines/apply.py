@@ -15,8 +15,9 @@ from privseg.engines.pool import WORKERS, EnforcePool, worker_result
 from privseg.engines.streaming import WriteBehind, prefetched
 from privseg.errors import InputError
 from privseg.io import Fingerprint, iter_table, open_table, open_table_writer
-from privseg.manifest import Manifest, output_columns
+from privseg.manifest import Manifest, manifest_path, output_columns
 from privseg.policy import Plan, Policy, PolicyKeys, enforce, input_columns, plan, unscreened_plan
+from privseg.publish import Staging, guard_output, staged
 from privseg.screening import ScreenReport, load_recognizers, screen
 from privseg.screening.reservoir import StreamSample
 from privseg.screening.scan import warm_up
@@ -85,8 +86,13 @@ def apply_file(
     full: bool = False,
     encoding: str | None = None,
     chunk_rows: int = APPLY_CHUNK_ROWS,
+    staging: Staging | None = None,
 ) -> Manifest:
     """Screen ``source``, plan ``policy`` against it, enforce, write ``out`` and its manifest.
+
+    Both files are written to ``staging`` (``privseg.publish``; its owner, e.g.
+    ``audit.run``, publishes them after the audit record), or published at the end when
+    ``staging`` is None. ``out`` or its manifest being ``source`` raises FileAccessError.
 
     The table is streamed in chunks of ``chunk_rows`` rows (memory stays bounded whatever
     its size). Reading, enforcing (whole chunks in two worker processes, reading only the
@@ -102,6 +108,23 @@ def apply_file(
     source, out = Path(source), Path(out)
     if str(source) == "-":
         raise InputError("apply needs a file (its fingerprint goes into the manifest), not stdin")
+    for dest in (out, manifest_path(out)):
+        guard_output(dest, [source])
+    with staged(staging) as files:
+        return _apply_staged(source, policy, keys, out, files, full, encoding, chunk_rows)
+
+
+def _apply_staged(
+    source: Path,
+    policy: Policy,
+    keys: PolicyKeys,
+    out: Path,
+    staging: Staging,
+    full: bool,
+    encoding: str | None,
+    chunk_rows: int,
+) -> Manifest:
+    """``apply_file`` writing into ``staging``."""
     first_pass = open_table(source, chunk_rows=chunk_rows, encoding=encoding).chunks
     first = next(first_pass)
     del first_pass  # the last reference: the reader closes
@@ -140,7 +163,8 @@ def apply_file(
         rows = 0
         pending: deque[Future[pd.DataFrame]] = deque()
         try:
-            with open_table_writer(out) as writer, WriteBehind(writer.write) as behind:
+            written = staging.path(out)
+            with open_table_writer(written) as writer, WriteBehind(writer.write) as behind:
                 for chunk in prefetched(chunks):
                     if first_report is None and screening is not None and screening.done():
                         first_report = worker_result(screening)
@@ -176,7 +200,7 @@ def apply_file(
             if pool is not None:
                 pool.shutdown()
         input_fp = Fingerprint(input_sha.result(), rows, tuple(s.column for s in the_plan.columns))
-    output_fp = Fingerprint(file_sha256(out), writer.rows, tuple(output_columns(the_plan)))
+    output_fp = Fingerprint(file_sha256(written), writer.rows, tuple(output_columns(the_plan)))
     manifest = Manifest.of(the_plan, keys, source, input_fp, out, output_fp)
-    manifest.write()
+    manifest.write(staging)
     return manifest
