@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 from privseg.errors import (
+    BudgetError,
     BudgetExceededError,
     EmptyInputError,
     EncodingError,
@@ -20,6 +21,7 @@ from privseg.errors import (
     IntegrityError,
     KeyFileError,
     MalformedInputError,
+    MissingBudgetError,
     PolicyError,
     PolicyRefusal,
     PrivsegError,
@@ -116,6 +118,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "Account",
     "Bounding",
+    "BudgetError",
     "BudgetExceededError",
     "BudgetStatus",
     "Category",
@@ -134,6 +137,7 @@ __all__ = [
     "KeyFileError",
     "Ledger",
     "MalformedInputError",
+    "MissingBudgetError",
     "Plan",
     "Policy",
     "PolicyError",

@@ -7,15 +7,8 @@ from typing import Any
 
 import click
 
-from privseg.cli.release import (
-    _audited,
-    _bounds_option,
-    _columns,
-    _common_setup,
-    _keys_option,
-    _publish,
-    _release_options,
-)
+from privseg.cli._release_run import checked_setup, release_run
+from privseg.cli.release import _bounds_option, _columns, _keys_option, _release_options
 from privseg.dp.tree import DEFAULT_DEPTH, DEFAULT_THRESHOLDS, MAX_DEPTH, release_tree
 from privseg.engines import engine as engines
 from privseg.errors import InputError
@@ -76,15 +69,15 @@ def tree_command(
       privseg release tree labels.csv --target loyalty --features recency,frequency,monetary --bounds recency=0:365,frequency=0:50,monetary=0:50000 --policy policies/wecom-marketing.yaml --epsilon 1 --dataset crm --out loyalty-rules.csv --report loyalty-tree.json
       privseg release tree labels.csv --target lifecycle --keys lifecycle=introduction,decline,growth,mature,other --features recency,frequency,monetary --bounds recency=0:365,frequency=0:50,monetary=0:50000 --depth 2 --epsilon 0.5 --dataset crm --unit 外部联系人ID --out rules.csv --evaluate
     """
-    setup, rest = _common_setup(common, keys=keys, bounds=bounds)
+    setup = checked_setup(input_path, common, keys=keys, bounds=bounds)
     classes = setup.keys.get(target)
     if not classes:
         raise InputError(
             "declare the target's classes with --keys TARGET=a,b,... or a policy's release.keys",
             column=target,
         )
-    with _audited("release tree", setup, rest, input_path) as record:
-        table = engines.read_recorded(input_path, record)
+    with release_run("release tree", setup, common) as run:
+        table = engines.read_recorded(input_path, run.recorder)
         release = release_tree(
             table,
             target=target,
@@ -92,20 +85,12 @@ def tree_command(
             features=_columns(features),
             bounds=setup.bounds,
             epsilon=epsilon,
-            account=setup.account,
+            account=run.charge_to(input_path),
             bounding=setup.bounding,
             depth=depth,
             thresholds=thresholds,
-            evaluate=rest["evaluate"],
+            evaluate=common["evaluate"],
         )
-        _publish(
-            release,
-            setup,
-            rest["out"],
-            rest["report"],
-            record,
-            by=[target],
-            measures=_columns(features),
-        )
+        run.publish(release, by=[target], measures=_columns(features))
     for number, text in enumerate(release.table["text"], start=1):
         click.echo(f"privseg: rule {number}: {text}", err=True)

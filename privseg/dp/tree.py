@@ -42,7 +42,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from privseg.dp.charge import charge, guarantee, record_prediction, stamp
-from privseg.dp.noise import geometric, geometric_var
+from privseg.dp.exact import exact_epsilon, exponential_choice
+from privseg.dp.noise import geometric, geometric_var, seeded_bits
 from privseg.dp.types import (
     PER_ROW,
     Account,
@@ -254,23 +255,19 @@ def candidates(bounds: Sequence[tuple[float, float]], thresholds: int) -> Floats
     return np.array(rows, dtype=np.float64)
 
 
-def _uniform(random_state: np.random.RandomState | None) -> float:
-    if random_state is None:
-        return secrets.SystemRandom().random()
-    return float(random_state.random_sample())
-
-
 def exponential_pick(
     scores: Floats, epsilon: float, random_state: np.random.RandomState | None
 ) -> int:
-    """Index drawn with probability proportional to ``exp(epsilon * score)`` (monotone
-    scores of sensitivity 1: epsilon-DP)."""
-    if not np.isfinite(scores).any():  # nothing left to split on: the first candidate
+    """Index drawn with probability proportional to ``exp(epsilon * score)`` among the finite
+    scores (monotone integer scores of sensitivity 1: epsilon-DP), exactly
+    (``exact.exponential_choice`` on the gaps to the best score, with twice epsilon since it
+    halves it for scores that need not be monotone)."""
+    feasible = np.flatnonzero(np.isfinite(scores))
+    if not len(feasible):  # nothing left to split on: the first candidate
         return 0
-    weights = np.exp(epsilon * (scores - scores.max()))  # exp(-inf) = 0: never picked
-    cumulative = np.cumsum(weights)
-    pick = int(np.searchsorted(cumulative, _uniform(random_state) * cumulative[-1], side="right"))
-    return min(pick, len(scores) - 1)
+    gaps = (scores[feasible].max() - scores[feasible]).astype(np.int64)
+    pick = exponential_choice(gaps, 2 * exact_epsilon(epsilon), 1, seeded_bits(random_state))
+    return int(feasible[pick])
 
 
 def split_scores(X: Floats, y: Ints, node: Ints, nodes: int, classes: int, cuts: Floats) -> Floats:

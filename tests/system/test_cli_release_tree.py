@@ -45,15 +45,19 @@ def _tree(tmp_path: Path, labels: Path, *extra: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def _budget(tmp_path: Path, epsilon: str) -> None:
-    result = CliRunner().invoke(
-        main, ["budget", "set", "crm", "--epsilon", epsilon, "--ledger", str(tmp_path / "b.db")]
-    )
-    assert result.exit_code == 0, result.output
+def _budget(tmp_path: Path, labels: Path, epsilon: str) -> None:
+    """Population ``crm`` with ``epsilon``, and ``labels`` (made outside privseg) registered."""
+    ledger = str(tmp_path / "b.db")
+    for args in (
+        ["budget", "set", "crm", "--epsilon", epsilon, "--ledger", ledger],
+        ["budget", "register", "crm", str(labels), "--ledger", ledger],
+    ):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
 
 
 def test_rules_as_table_text_and_json_charged_to_the_ledger(tmp_path: Path, labels: Path) -> None:
-    _budget(tmp_path, "2")
+    _budget(tmp_path, labels, "2")
     out, report = tmp_path / "rules.csv", tmp_path / "tree.json"
     code, output = _tree(
         tmp_path, labels, "--epsilon", "1", "--out", str(out), "--report", str(report)
@@ -92,7 +96,7 @@ def test_rules_as_table_text_and_json_charged_to_the_ledger(tmp_path: Path, labe
 
 
 def test_over_budget_is_exit_4_and_writes_nothing(tmp_path: Path, labels: Path) -> None:
-    _budget(tmp_path, "0.5")
+    _budget(tmp_path, labels, "0.5")
     out = tmp_path / "t.csv"
     code, output = _tree(tmp_path, labels, "--epsilon", "1", "--out", str(out))
     assert code == 4, output
@@ -100,12 +104,12 @@ def test_over_budget_is_exit_4_and_writes_nothing(tmp_path: Path, labels: Path) 
 
 
 def test_classes_and_bounds_must_be_declared(tmp_path: Path, labels: Path) -> None:
-    _budget(tmp_path, "2")
+    _budget(tmp_path, labels, "2")
     result = CliRunner().invoke(
         main,
         [
             "release", "tree", str(labels), "--target", "loyalty", "--features", "recency",
-            "--bounds", "recency=0:365", "--epsilon", "1", "--dataset", "crm",
+            "--bounds", "recency=0:365", "--epsilon", "1", "--dataset", "crm", "--unit", "id",
             "--ledger", str(tmp_path / "b.db"), "--out", str(tmp_path / "t.csv"),
         ],
     )  # fmt: skip
@@ -119,7 +123,7 @@ def test_classes_and_bounds_must_be_declared(tmp_path: Path, labels: Path) -> No
 
 
 def test_evaluate_is_printed_internal_and_never_written(tmp_path: Path, labels: Path) -> None:
-    _budget(tmp_path, "2")
+    _budget(tmp_path, labels, "2")
     out = tmp_path / "rules.csv"
     code, output = _tree(tmp_path, labels, "--epsilon", "1", "--out", str(out), "--evaluate")
     assert code == 0, output
