@@ -97,7 +97,7 @@ class DemoData:
     >>> from privseg.demo.generator import generate
     >>> customers, orders, interactions = generate(100, seed=0)
     >>> len(customers), list(orders.columns)
-    (100, ['订单号', '外部联系人ID', '下单时间', '金额', '商品SKU'])
+    (100, ['订单号', '外部联系人ID', '下单时间', '金额', '商品SKU', '是否促销'])
     >>> generate(100, seed=0).customers.equals(customers)  # the same seed, the same data
     True
     """

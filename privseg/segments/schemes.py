@@ -155,7 +155,7 @@ def load_schemes(path: str | Path | None = None) -> Schemes:
 
     Without a path: the shipped ``policies/segments.yaml``.
 
-    >>> [kind.value for kind, _ in privseg.load_schemes().schemes]
+    >>> [kind.value for kind, _ in privseg.load_schemes().schemes][:5]
     ['rfm', 'lifecycle', 'value_tier', 'activity', 'channel']
     """
     source = Path(path) if path is not None else default_schemes_path()
