@@ -14,7 +14,10 @@ Measures (README, "Analytic value"):
   secondary figure: large cells dominate it, so it cannot tell a useless table from a good
   one;
 - means: ``means_value`` (1 - mean relative error with a sanity bound);
-- k-means: the cost ratio (``privseg.dp.kmeans.analytic_value``, predicted by the fit).
+- quantiles: ``means_value`` of the released quantiles against the exact ones, predicted by
+  ``predict_quantile_value`` from the exponential mechanism's utility bound;
+- k-means: the cost ratio (``privseg.dp.kmeans.analytic_value``), predicted by
+  ``predict_cost_ratio`` as a lower quantile over the noise.
 
 Predictions read only public or DP quantities (the noise, a DP total, noisy counts), never
 exact data. Before a count release (``--target``), the worst case is assumed: every cell at
@@ -43,9 +46,13 @@ __all__ = [
     "epsilon_for_value",
     "geometric_noise",
     "means_value",
+    "VALUE_QUANTILE",
+    "predict_cost_ratio",
     "predict_counts_value",
     "predict_distribution_value",
     "predict_means_value",
+    "predict_quantile_value",
+    "quantile_rank_error",
     "predict_segment_accuracy",
     "segment_accuracy",
     "value_floor",
@@ -268,3 +275,38 @@ def epsilon_for_counts_target(
         what=f"about {int(total)} rows over {cells} cells, every cell at the floor of "
         f"{value_floor(total, cells):g} (segments too small for the remaining budget)",
     )
+
+
+#: Predictions of k-means and quantile releases are this lower quantile of the value over the
+#: noise (k-means) or hold with at least 1 - this probability (quantiles): the realised value
+#: reaches them in most runs (checked on held-out data, benchmarks/README.md).
+VALUE_QUANTILE = 0.1
+
+
+def predict_cost_ratio(
+    cost: float,
+    cost_sd: float,
+    sizes: Sizes,
+    moved: Sizes,
+    *,
+    d: int,
+    level: float = VALUE_QUANTILE,
+) -> float | None:
+    """A lower ``level`` quantile of a DP clustering's cost ratio, from public quantities only.
+
+    For fixed clusters, cost(DP centroids) = optimal cost + sum over clusters of size x the
+    squared distance of the DP centroid from the cluster's mean. ``cost`` is the DP
+    centroids' cost estimated on a noisy synopsis with standard deviation ``cost_sd`` (from
+    the noise), ``sizes`` the noisy cluster sizes and ``moved`` each centroid's expected
+    squared displacement by the noise (summed over the ``d`` features, taken as ``moved``
+    x chi-square(d) / d). A Monte-Carlo on these with a fixed generator (common random
+    numbers) gives the distribution of 1 - loss / cost; None when the cost is not positive.
+    """
+    if cost <= 0 or not 0 < level < 1:
+        return None
+    n = np.maximum(np.asarray(sizes, dtype=float), 1.0)
+    spread = np.asarray(moved, dtype=float)
+    rng = np.random.default_rng(0)
+    loss = (n * spread * rng.chisquare(d, (_MC_DRAWS, len(n))) / d).sum(axis=1)
+    costs = np.maximum(cost + cost_sd * rng.standard_normal(_MC_DRAWS), 1e-12)
+    return float(np.quantile(np.clip(1.0 - loss / costs, 0.0, 1.0), level))
