@@ -420,6 +420,9 @@ def quantile_command(
 ) -> None:
     """DP quantiles of a clipped measure (exponential mechanism), e.g. to set RFM thresholds.
 
+    OUT has the --by columns, each segment's noisy row `count` (10% of epsilon), a `q<q>`
+    column per quantile and the provenance columns; the predicted value is printed.
+
     \b
     Examples:
       privseg release quantile rfm.csv --value monetary --bounds monetary=0:50000 --quantiles 0.2,0.4,0.6,0.8 --epsilon 0.5 --dataset crm --out thresholds.csv
@@ -433,8 +436,8 @@ def quantile_command(
         qs = [float(q) for q in _columns(quantiles)]
     except ValueError:
         raise InputError("--quantiles must be numbers in [0, 1], comma-separated") from None
-    if common["evaluate"]:
-        raise click.UsageError("--evaluate measures counts, means and k-means, not quantiles")
+    if engine is Engine.SPARK and common["evaluate"]:
+        raise click.UsageError("--evaluate for quantiles needs the rows here: use --engine local")
     setup, rest = _common_setup(common, keys=keys, bounds=bounds)
     with (
         _audited("release quantile", setup, rest) as record,
@@ -450,6 +453,7 @@ def quantile_command(
             by=_columns(by),
             keys=setup.keys,
             bounding=setup.bounding,
+            evaluate=rest["evaluate"],
         )
         _publish(
             release, setup, rest["out"], rest["report"], record, by=_columns(by), measures=[value]

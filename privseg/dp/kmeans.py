@@ -42,7 +42,7 @@ Methods (chosen by measurement, see ``benchmarks/README.md``):
     along the box diagonal. Sizes are the last iteration's noisy counts. Measured worst: a
     data-independent start gets stuck.
 
-Every result carries a predicted value (``_predict``): a lower 10% quantile of the cost
+Every result carries a predicted value (``_predict``): a lower 5% quantile of the cost
 ratio over the noise, computed from the noisy grid, the noisy sizes and the noise variances
 only (post-processing, no budget), so the realised value reaches it in most runs.
 

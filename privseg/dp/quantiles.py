@@ -1,7 +1,9 @@
 """DP quantiles of a clipped measure, overall or per declared segment: the exponential
 mechanism over the intervals between sorted clipped values (Smith 2011), as a pure function
 of two secure uniforms per quantile and cell, so engines holding the rows elsewhere (Spark)
-compute it from uniforms drawn once here. Epsilon is split evenly across the quantiles;
+compute it from uniforms drawn once here. ``QUANTILE_COUNT_SHARE`` of epsilon buys each
+segment's noisy row count (released as ``count``: it sizes the segment and feeds the predicted
+value, ``value.predict_quantile_value``); the rest is split evenly across the quantiles;
 segments are disjoint (parallel composition).
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -24,8 +26,10 @@ from privseg.dp.cells import (
     declared_mask,
     to_float,
 )
-from privseg.dp.charge import charge, stamp
+from privseg.dp.charge import charge, record_prediction, stamp
+from privseg.dp.noise import geometric
 from privseg.dp.types import (
+    MEANS_SANITY,
     PER_ROW,
     Account,
     Bounding,
@@ -36,15 +40,24 @@ from privseg.dp.types import (
     ReleasePlan,
 )
 from privseg.dp.validation import check_epsilon, measure_bounds, require_columns, seeded
+from privseg.dp.value import means_value, predict_quantile_value
 from privseg.errors import InputError
 
 __all__ = [
+    "QUANTILE_COUNT_SHARE",
     "QuantileRows",
     "QuantileTask",
     "quantile_from_uniforms",
     "quantile_uniforms",
     "release_quantiles",
 ]
+
+
+#: Share of a quantile release's epsilon spent on the segments' noisy row counts.
+QUANTILE_COUNT_SHARE = 0.1
+#: Candidates the prediction assumes for the exponential mechanism over the intervals: the
+#: declared range in 1,000 steps.
+_PREDICTION_CANDIDATES = 1_001
 
 
 def quantile_from_uniforms(
@@ -103,8 +116,8 @@ class QuantileTask:
     """All a quantile release's output depends on besides the rows, fixed on the driver before
     any value is read: declared cells (``index``; None: one overall cell), the measure and its
     declared bounds, the quantiles with their epsilon each, the bounding and the uniforms
-    (``quantile_uniforms``). Engines bound the rows, group them by declared cell and call
-    ``released`` on each group.
+    (``quantile_uniforms``), and the count noise of each cell. Engines bound the rows, group
+    them by declared cell and call ``outputs`` on each group.
     """
 
     value: str
@@ -115,6 +128,7 @@ class QuantileTask:
     bounds: tuple[float, float]
     bounding: Bounding
     uniforms: np.ndarray
+    count_noise: np.ndarray
 
     @property
     def cells(self) -> int:
@@ -135,6 +149,10 @@ class QuantileTask:
             ]
         )
 
+    def outputs(self, cell: int, values: pd.Series) -> np.ndarray:
+        """``released`` followed by the cell's noisy row count (its rows plus its noise)."""
+        return np.append(self.released(cell, values), len(values) + self.count_noise[cell])
+
 
 class QuantileRows(Protocol):
     """Rows held elsewhere (``privseg.engines.spark.SparkRows``) where each cell's quantiles are
@@ -146,7 +164,7 @@ class QuantileRows(Protocol):
         ...
 
     def cell_quantiles(self, task: QuantileTask) -> np.ndarray:
-        """``task.released`` of every declared cell: shape ``(task.cells, len(task.quantiles))``."""
+        """``task.outputs`` of every declared cell: shape ``(task.cells, len(task.quantiles) + 1)``."""
         ...
 
 
@@ -161,14 +179,19 @@ def release_quantiles(
     by: Sequence[str] = (),
     keys: Mapping[str, Sequence[str]] | None = None,
     bounding: Bounding = PER_ROW,
+    evaluate: bool = False,
     random_state: RandomState = None,
 ) -> Release:
     """DP quantiles of a clipped measure, overall or per declared segment (exponential mechanism,
     ``quantile_from_uniforms``).
 
-    Epsilon is split evenly across the quantiles; segments are disjoint (parallel composition).
-    ``df`` may be rows held elsewhere (``QuantileRows``, e.g. on Spark): the uniforms are drawn
-    here, once, after the ledger is charged, and the same seed gives the same release.
+    ``QUANTILE_COUNT_SHARE`` of epsilon buys each segment's noisy row count (``count``), the
+    rest is split evenly across the quantiles; segments are disjoint (parallel composition).
+    The predicted value (``value.predict_quantile_value``) reads only those counts, the
+    released quantiles and public parameters. ``df`` may be rows held elsewhere
+    (``QuantileRows``, e.g. on Spark): the uniforms and count noise are drawn here, once, after
+    the ledger is charged, and the same seed gives the same release. ``evaluate`` (local rows
+    only) measures the released quantiles against the exact ones (internal).
     """
     random_state = seeded(random_state)
     check_epsilon(epsilon)
@@ -183,13 +206,18 @@ def release_quantiles(
     else:
         require_columns(df, [*by, value, *([bounding.unit] if bounding.unit else [])])
     table = pd.DataFrame(index=[0]) if index is None else cell_frame(index)
-    eps_each = epsilon / len(qs)
+    if evaluate and not isinstance(df, pd.DataFrame):
+        raise InputError(
+            "evaluating quantiles needs the rows on this machine: use the local engine"
+        )
+    eps_count = epsilon * QUANTILE_COUNT_SHARE
+    eps_each = (epsilon - eps_count) / len(qs)
     k = bounding.max_rows_per_unit
     plan = ReleasePlan(
         kind=ReleaseKind.QUANTILES,
         mechanism=Mechanism.EXPONENTIAL,
         epsilon=epsilon,
-        split=tuple((f"q{q:g}", eps_each) for q in qs),
+        split=(("count", eps_count), *((f"q{q:g}", eps_each) for q in qs)),
         sensitivity=k,
         noise_scale=2 * k / eps_each,
         expected_abs_error=float("nan"),
@@ -210,15 +238,63 @@ def release_quantiles(
         bounds=(lo, hi),
         bounding=bounding,
         uniforms=quantile_uniforms(len(qs), len(table), random_state),
+        count_noise=geometric(np.zeros(len(table), dtype=np.int64), eps_count, k, random_state),
     )
     if isinstance(df, pd.DataFrame):
-        released = np.array([task.released(c, values) for c, values in enumerate(groups)])
+        released = np.array([task.outputs(c, values) for c, values in enumerate(groups)])
     else:
         released = np.asarray(df.cell_quantiles(task), dtype=float)
+    counts = np.clip(released[:, -1], 0, None)
+    table["count"] = pd.array(counts.astype(np.int64), dtype="Int64")
     for j, q in enumerate(qs):
         table[f"q{q:g}"] = released[:, j]
-    stamp(table, plan, postprocessing="none")
-    return Release(plan, table, spends, None, None)
+    stamp(table, plan, postprocessing="count clamped to >= 0")
+    predicted = _predict(released[:, :-1], counts, qs, float(eps_each), (lo, hi), k)
+    plan = replace(plan, predicted_value=predicted)
+    record_prediction(account, spends, predicted)
+    evaluation = None
+    if evaluate:
+        exact = np.array([_exact_quantiles(values, qs, lo, hi) for values in groups])
+        sanity = MEANS_SANITY * (hi - lo)
+        realised = [means_value(released[:, j], exact[:, j], sanity=sanity) for j in range(len(qs))]
+        evaluation = {"realised_value": float(np.mean(realised))}
+        if predicted is not None:
+            evaluation["predicted_value"] = predicted
+    return Release(plan, table, spends, None, evaluation)
+
+
+def _predict(
+    released: np.ndarray,
+    counts: np.ndarray,
+    qs: Sequence[float],
+    eps_each: float,
+    bounds: tuple[float, float],
+    k: int,
+) -> float | None:
+    """Mean over the quantiles of ``value.predict_quantile_value`` (post-processing)."""
+    values = [
+        predict_quantile_value(
+            eps_each,
+            q,
+            counts,
+            candidates=_PREDICTION_CANDIDATES,
+            bounds=bounds,
+            released=released[:, j],
+            max_rows_per_unit=k,
+        )
+        for j, q in enumerate(qs)
+    ]
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known else None
+
+
+def _exact_quantiles(values: pd.Series, qs: Sequence[float], lo: float, hi: float) -> np.ndarray:
+    """The exact quantiles of a cell's clipped measure (NaN without values): evaluation only."""
+    numbers = to_float(values)
+    clipped = np.clip(numbers[~np.isnan(numbers)], lo, hi)
+    if len(clipped) == 0:
+        return np.full(len(qs), np.nan)
+    return np.asarray(np.quantile(clipped, qs), dtype=float)
 
 
 def _cell_values(

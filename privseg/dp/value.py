@@ -280,7 +280,7 @@ def epsilon_for_counts_target(
 #: Predictions of k-means and quantile releases are this lower quantile of the value over the
 #: noise (k-means) or hold with at least 1 - this probability (quantiles): the realised value
 #: reaches them in most runs (checked on held-out data, benchmarks/README.md).
-VALUE_QUANTILE = 0.1
+VALUE_QUANTILE = 0.05
 
 
 def predict_cost_ratio(

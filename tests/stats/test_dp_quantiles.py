@@ -18,7 +18,7 @@ import pytest
 from scipy.stats import chisquare
 from test_dp_counts import _clopper_pearson
 
-from privseg.dp.quantiles import release_quantiles
+from privseg.dp.quantiles import QUANTILE_COUNT_SHARE, release_quantiles
 from privseg.dp.types import Bounding
 
 EPSILON = 1.0
@@ -63,7 +63,8 @@ def _bin_probabilities(values: tuple[float, ...], q: float) -> np.ndarray:
     interval i between sorted points has weight gap_i * exp(-eps |i - q n| / 2), uniform inside."""
     points = np.concatenate([[0.0], np.sort(values), [100.0]])
     n = len(values)
-    weights = np.diff(points) * np.exp(-EPSILON * np.abs(np.arange(n + 1) - q * n) / 2)
+    eps = EPSILON * (1 - QUANTILE_COUNT_SHARE)  # the rest buys the noisy counts
+    weights = np.diff(points) * np.exp(-eps * np.abs(np.arange(n + 1) - q * n) / 2)
     weights /= weights.sum()
     out = np.zeros(len(BINS) - 1)
     for (a, b), w in zip(itertools.pairwise(points), weights, strict=True):

@@ -17,7 +17,12 @@ from privseg.dp.kmeans_release import release_kmeans
 from privseg.dp.ledger import Ledger, PrivacyBudget
 from privseg.dp.means import release_means
 from privseg.dp.noise import no_privacy_leak
-from privseg.dp.quantiles import quantile_from_uniforms, quantile_uniforms, release_quantiles
+from privseg.dp.quantiles import (
+    QUANTILE_COUNT_SHARE,
+    quantile_from_uniforms,
+    quantile_uniforms,
+    release_quantiles,
+)
 from privseg.dp.types import Account, Bounding
 from privseg.dp.value import (
     distribution_value,
@@ -202,6 +207,28 @@ def test_quantiles_per_segment(account: Account) -> None:
     assert (release.table["mechanism"] == "exponential").all()
 
 
+def test_quantiles_release_noisy_counts_and_a_conservative_prediction(account: Account) -> None:
+    """10% of epsilon buys the noisy segment counts; the predicted value (recorded in the
+    ledger) is reached by the realised one in most runs."""
+    df = _customers(4000)
+    spec: dict[str, Any] = {
+        "value": "spend", "quantiles": [0.5], "bounds": {"spend": (0, 5000)}, "epsilon": 0.3,
+        "by": ["tier"], "keys": {"tier": KEYS["tier"]}, "evaluate": True,
+    }  # fmt: skip
+    release = release_quantiles(df, **spec, account=account, random_state=0)
+    assert dict(release.plan.split)["count"] == pytest.approx(0.3 * QUANTILE_COUNT_SHARE)
+    exact = df.groupby("tier").size()
+    for _, row in release.table.iterrows():
+        assert abs(row["count"] - exact.get(row["tier"], 0)) < 200  # scale 1 / 0.03
+    predicted = release.plan.predicted_value
+    assert predicted is not None and 0 < predicted < 1
+    assert account.ledger.status("crm").history[-1].predicted_value == predicted
+    assert release.evaluation is not None and release.evaluation["predicted_value"] == predicted
+    runs = [release_quantiles(df, **spec, account=None, random_state=s) for s in range(10)]
+    hits = [r.evaluation["realised_value"] >= r.plan.predicted_value for r in runs]  # type: ignore[index,operator]
+    assert sum(hits) >= 8
+
+
 def test_quantile_sampler_is_the_inverse_cdf_of_the_exponential_mechanism() -> None:
     """Exact CDF comparison: the u_pick at which the chosen interval moves past interval i is
     the exponential mechanism's cumulative probability of intervals 0..i (written out here)."""
@@ -267,7 +294,8 @@ def test_quantile_release_is_the_task_applied_to_each_cell(account: Account) -> 
     for c, tier in enumerate(keys["tier"]):
         spend = np.sort(np.clip(df.loc[df["tier"] == tier, "spend"].astype(float), 0, 900))
         for j, q in enumerate((0.2, 0.8)):
-            want = quantile_from_uniforms(spend, q, 0.25, 1, 0, 900, *uniforms[j, c])
+            eps_each = 0.5 * (1 - QUANTILE_COUNT_SHARE) / 2  # the rest buys the noisy counts
+            want = quantile_from_uniforms(spend, q, eps_each, 1, 0, 900, *uniforms[j, c])
             assert release.table.loc[c, f"q{q:g}"] == want
     assert release.table.loc[2, "q0.2"] == 900 * uniforms[0, 2, 1]  # platinum: no rows
     assert account.ledger.status("crm").spent == PrivacyBudget(0.5)
