@@ -30,6 +30,7 @@ from privseg.errors import (
 from privseg.taxonomy import Category
 
 if TYPE_CHECKING:
+    from privseg.anonymity import RiskReport, risk
     from privseg.demo.generator import DemoData, write_demo_data
     from privseg.demo.pipeline import DemoSummary, run_demo
     from privseg.dp.counts import release_counts
@@ -68,6 +69,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Release": ("privseg.dp.types", "Release"),
     "ReleasePlan": ("privseg.dp.types", "ReleasePlan"),
     "ReversibleCipher": ("privseg.pseudonym", "ReversibleCipher"),
+    "RiskReport": ("privseg.anonymity", "RiskReport"),
     "SchemeKind": ("privseg.schemes", "SchemeKind"),
     "Schemes": ("privseg.schemes", "Schemes"),
     "ScreenReport": ("privseg.screening", "ScreenReport"),
@@ -84,6 +86,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "release_kmeans": ("privseg.dp.kmeans_release", "release_kmeans"),
     "release_means": ("privseg.dp.means", "release_means"),
     "release_quantiles": ("privseg.dp.quantiles", "release_quantiles"),
+    "risk": ("privseg.anonymity", "risk"),
     "run_demo": ("privseg.demo.pipeline", "run_demo"),
     "screen": ("privseg.screening", "screen"),
     "write_demo_data": ("privseg.demo.generator", "write_demo_data"),
@@ -138,6 +141,7 @@ __all__ = [
     "Release",
     "ReleasePlan",
     "ReversibleCipher",
+    "RiskReport",
     "SchemeKind",
     "Schemes",
     "ScreenReport",
@@ -157,6 +161,7 @@ __all__ = [
     "release_kmeans",
     "release_means",
     "release_quantiles",
+    "risk",
     "run_demo",
     "screen",
     "write_demo_data",

@@ -5,6 +5,7 @@ and categories found, key ids (never keys)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,9 @@ class Manifest:
     output_path: Path
     output: Fingerprint
     privseg_version: str = __version__
+    #: the policy's risk gate: requirement, risk before and after, levels chosen
+    #: (``privseg.anonymity.gate.GateResult.to_dict``); None without a gate
+    risk: Mapping[str, Any] | None = None
 
     @classmethod
     def of(
@@ -127,6 +131,7 @@ class Manifest:
             "dropped": list(self.dropped),
             "dropped_undeclared": list(self.dropped_undeclared),
             "output": _table(self.output_path, self.output),
+            **({} if self.risk is None else {"risk": dict(self.risk)}),
         }
 
     def record_to(self, record: RunRecorder, policy: Policy | None = None) -> None:
@@ -151,6 +156,8 @@ class Manifest:
                 consent=",".join(consent) or None,
             )
         record.add_output(self.output_path, self.output)
+        if self.risk is not None:
+            _record_risk(record, self.risk)
 
     def write(self) -> Path:
         """Write ``OUT.manifest.json`` atomically; its path."""
@@ -163,3 +170,18 @@ class Manifest:
 
 def _table(path: Path, fp: Fingerprint) -> dict[str, Any]:
     return {"path": str(path), "sha256": fp.sha256, "rows": fp.rows, "columns": list(fp.columns)}
+
+
+def _record_risk(record: RunRecorder, risk: Mapping[str, Any]) -> None:
+    """The risk gate's figures (never values) as the run's metrics."""
+    record.set_metric("risk_k_required", risk["requirement"]["k"])
+    record.set_metric("risk_quasi_identifiers", ",".join(risk["levels"]))
+    for when in ("before", "after"):
+        report = risk[when]
+        record.set_metric(f"risk_k_{when}", report["k_anonymity"])
+        record.set_metric(f"risk_sample_uniques_{when}", report["sample_uniques"])
+        record.set_metric(f"risk_records_below_k_{when}", report["records_below_k"])
+    record.set_metric("risk_suppressed", risk["suppressed"])
+    steps = risk["generalized"]
+    chosen = [f"{column}: {steps.get(column, 'as the policy')}" for column in risk["levels"]]
+    record.set_metric("risk_levels", "; ".join(chosen))

@@ -18,7 +18,13 @@ from types import MappingProxyType
 import pandas as pd
 
 from privseg.errors import InputError, PolicyRefusal
-from privseg.policy_model import LawfulBasis, PolicyModel, read_policy_model, transform_of
+from privseg.policy_model import (
+    LawfulBasis,
+    PolicyModel,
+    ladder_of,
+    read_policy_model,
+    transform_of,
+)
 from privseg.pseudonym import (
     REVERSIBLE_SUFFIX,
     Key,
@@ -42,6 +48,7 @@ __all__ = [
     "Policy",
     "PolicyKeys",
     "ReleaseSpec",
+    "RiskSpec",
     "enforce",
     "input_columns",
     "load_policy",
@@ -79,6 +86,19 @@ class FieldRule:
     separate_consent: bool
     necessity: str | None
     guardian_consent: bool
+    #: generalization levels 1, 2, ... (each computed from the input value)
+    ladder: tuple[Transform, ...] = ()
+
+
+@dataclass(frozen=True)
+class RiskSpec:
+    """The policy's re-identification requirement on apply's output."""
+
+    quasi_identifiers: tuple[str, ...]
+    sensitive: tuple[str, ...]
+    k: int
+    l: int | None  # noqa: E741 (the measure's name)
+    max_suppression: float
 
 
 @dataclass(frozen=True)
@@ -113,6 +133,7 @@ class Policy:
     unit: str
     fields: Mapping[str, FieldRule]
     release: ReleaseSpec | None
+    risk: RiskSpec | None = None
 
 
 def _freeze(model: PolicyModel, path: Path, sha256: str) -> Policy:
@@ -124,6 +145,7 @@ def _freeze(model: PolicyModel, path: Path, sha256: str) -> Policy:
             separate_consent=spec.separate_consent,
             necessity=spec.necessity,
             guardian_consent=spec.guardian_consent,
+            ladder=ladder_of(spec),
         )
         for column, spec in model.fields.items()
     }
@@ -147,6 +169,15 @@ def _freeze(model: PolicyModel, path: Path, sha256: str) -> Policy:
         unit=model.unit,
         fields=MappingProxyType(rules),
         release=release,
+        risk=None
+        if model.risk is None
+        else RiskSpec(
+            quasi_identifiers=tuple(model.risk.quasi_identifiers),
+            sensitive=tuple(model.risk.sensitive),
+            k=model.risk.k,
+            l=model.risk.l,
+            max_suppression=model.risk.max_suppression,
+        ),
     )
 
 

@@ -30,11 +30,13 @@ from privseg.transforms import (
     TimeUnit,
     Transform,
     TruncateTime,
+    Withhold,
 )
 
 __all__ = [
     "LawfulBasis",
     "PolicyModel",
+    "ladder_of",
     "policy_json_schema",
     "read_policy_model",
     "schema_text",
@@ -62,6 +64,102 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _Step(_Model):
+    """An action with its parameters: a field's action, or one step of its ladder."""
+
+    note: str | None = None
+
+
+class _KeepStep(_Step):
+    action: Literal["keep"]
+
+
+class _DropStep(_Step):
+    action: Literal["drop"]
+
+
+class _PseudonymizeStep(_Step):
+    action: Literal["pseudonymize"]
+    kind: IdKind
+    reversible: bool = Field(False, description="Also keep an AES-SIV ciphertext column.")
+
+
+class _GenAgeStep(_Step):
+    action: Literal["generalize"]
+    type: Literal["age"]
+    width: int = Field(gt=0, le=100)
+
+
+class _GenBirthDateStep(_Step):
+    action: Literal["generalize"]
+    type: Literal["birth_date"]
+    to: Literal["year", "age_band"]
+    width: int | None = Field(None, gt=0, le=100)
+    reference_date: date | None = None
+
+    @model_validator(mode="after")
+    def _band_needs_width_and_date(self) -> _GenBirthDateStep:
+        if self.to == "age_band" and (self.width is None or self.reference_date is None):
+            raise ValueError("to: age_band needs width and reference_date")
+        return self
+
+
+class _GenAddressStep(_Step):
+    action: Literal["generalize"]
+    type: Literal["address"]
+    to: AddressLevel
+
+
+class _GenCoordinatesStep(_Step):
+    action: Literal["generalize"]
+    type: Literal["coordinates"]
+    precision: int = Field(ge=1, le=12)
+
+
+class _GenTimestampStep(_Step):
+    action: Literal["generalize"]
+    type: Literal["timestamp"]
+    to: TimeUnit
+
+
+class _MaskStep(_Step):
+    action: Literal["mask"]
+    kind: MaskKind
+
+
+class _BucketizeStep(_Step):
+    action: Literal["bucketize"]
+    edges: list[float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> _BucketizeStep:
+        if any(b <= a for a, b in zip(self.edges, self.edges[1:], strict=False)):
+            raise ValueError("edges must be strictly increasing")
+        return self
+
+
+class _ClipStep(_Step):
+    action: Literal["clip"]
+    bounds: tuple[float, float]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _ClipStep:
+        if self.bounds[0] > self.bounds[1]:
+            raise ValueError("bounds must be [lower, upper] with lower <= upper")
+        return self
+
+
+_LadderStep = Annotated[
+    Annotated[
+        _GenAgeStep | _GenBirthDateStep | _GenAddressStep | _GenCoordinatesStep | _GenTimestampStep,
+        Field(discriminator="type"),
+    ]
+    | _BucketizeStep
+    | _DropStep,
+    Field(discriminator="action"),
+]
+
+
 class _FieldBase(_Model):
     separate_consent: bool = Field(
         False, description="Separate consent recorded for this column (PIPL Art. 29)."
@@ -72,59 +170,43 @@ class _FieldBase(_Model):
     guardian_consent: bool = Field(
         False, description="Guardian consent recorded for minors' data (PIPL Art. 31)."
     )
-    note: str | None = None
+    ladder: list[_LadderStep] = Field(
+        default_factory=list,
+        description="Generalization ladder, finest first, each step computed from the input "
+        "value (drop: the column is withheld): levels 1, 2, ... the risk gate may choose.",
+    )
 
 
-class _Keep(_FieldBase):
-    action: Literal["keep"]
+class _Keep(_FieldBase, _KeepStep):
+    pass
 
 
-class _Drop(_FieldBase):
-    action: Literal["drop"]
+class _Drop(_FieldBase, _DropStep):
+    pass
 
 
-class _Pseudonymize(_FieldBase):
-    action: Literal["pseudonymize"]
-    kind: IdKind
-    reversible: bool = Field(False, description="Also keep an AES-SIV ciphertext column.")
+class _Pseudonymize(_FieldBase, _PseudonymizeStep):
+    pass
 
 
-class _GenAge(_FieldBase):
-    action: Literal["generalize"]
-    type: Literal["age"]
-    width: int = Field(gt=0, le=100)
+class _GenAge(_FieldBase, _GenAgeStep):
+    pass
 
 
-class _GenBirthDate(_FieldBase):
-    action: Literal["generalize"]
-    type: Literal["birth_date"]
-    to: Literal["year", "age_band"]
-    width: int | None = Field(None, gt=0, le=100)
-    reference_date: date | None = None
-
-    @model_validator(mode="after")
-    def _band_needs_width_and_date(self) -> _GenBirthDate:
-        if self.to == "age_band" and (self.width is None or self.reference_date is None):
-            raise ValueError("to: age_band needs width and reference_date")
-        return self
+class _GenBirthDate(_FieldBase, _GenBirthDateStep):
+    pass
 
 
-class _GenAddress(_FieldBase):
-    action: Literal["generalize"]
-    type: Literal["address"]
-    to: AddressLevel
+class _GenAddress(_FieldBase, _GenAddressStep):
+    pass
 
 
-class _GenCoordinates(_FieldBase):
-    action: Literal["generalize"]
-    type: Literal["coordinates"]
-    precision: int = Field(ge=1, le=12)
+class _GenCoordinates(_FieldBase, _GenCoordinatesStep):
+    pass
 
 
-class _GenTimestamp(_FieldBase):
-    action: Literal["generalize"]
-    type: Literal["timestamp"]
-    to: TimeUnit
+class _GenTimestamp(_FieldBase, _GenTimestampStep):
+    pass
 
 
 _Generalize = Annotated[
@@ -133,37 +215,47 @@ _Generalize = Annotated[
 ]
 
 
-class _Mask(_FieldBase):
-    action: Literal["mask"]
-    kind: MaskKind
+class _Mask(_FieldBase, _MaskStep):
+    pass
 
 
-class _Bucketize(_FieldBase):
-    action: Literal["bucketize"]
-    edges: list[float] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _increasing(self) -> _Bucketize:
-        if any(b <= a for a, b in zip(self.edges, self.edges[1:], strict=False)):
-            raise ValueError("edges must be strictly increasing")
-        return self
+class _Bucketize(_FieldBase, _BucketizeStep):
+    pass
 
 
-class _Clip(_FieldBase):
-    action: Literal["clip"]
-    bounds: tuple[float, float]
-
-    @model_validator(mode="after")
-    def _ordered(self) -> _Clip:
-        if self.bounds[0] > self.bounds[1]:
-            raise ValueError("bounds must be [lower, upper] with lower <= upper")
-        return self
+class _Clip(_FieldBase, _ClipStep):
+    pass
 
 
 _FieldModel = Annotated[
     _Keep | _Drop | _Pseudonymize | _Generalize | _Mask | _Bucketize | _Clip,
     Field(discriminator="action"),
 ]
+
+
+class _RiskModel(_Model):
+    quasi_identifiers: list[str] = Field(
+        min_length=1, description="Columns an attacker may know from elsewhere."
+    )
+    sensitive: list[str] = Field(
+        default_factory=list, description="Columns whose values need l-diversity."
+    )
+    k: int = Field(ge=1, description="Every equivalence class holds at least k records.")
+    l: int | None = Field(  # noqa: E741 (the measure's name)
+        None, ge=1, description="Distinct sensitive values per class (l-diversity)."
+    )
+    max_suppression: float = Field(
+        0.0, ge=0, le=1, description="Largest share of records apply may suppress."
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> _RiskModel:
+        names = [*self.quasi_identifiers, *self.sensitive]
+        if len(set(names)) != len(names):
+            raise ValueError("quasi_identifiers and sensitive must be distinct columns")
+        if self.l is not None and not self.sensitive:
+            raise ValueError("l needs sensitive columns")
+        return self
 
 
 class _BudgetModel(_Model):
@@ -205,11 +297,29 @@ class PolicyModel(_Model):
     unit: str = Field(min_length=1, description="Column identifying one customer.")
     fields: dict[str, _FieldModel] = Field(min_length=1)
     release: _ReleaseModel | None = None
+    risk: _RiskModel | None = Field(
+        None, description="Re-identification risk gate of apply's output (k, l, suppression)."
+    )
 
     @model_validator(mode="after")
     def _unit_is_declared(self) -> PolicyModel:
         if self.unit not in self.fields:
             raise ValueError(f"unit {self.unit!r} must be declared under fields")
+        return self
+
+    @model_validator(mode="after")
+    def _risk_columns_are_output(self) -> PolicyModel:
+        for column, spec in self.fields.items():
+            if spec.ladder and spec.action in ("drop", "pseudonymize"):
+                raise ValueError(f"{column!r}: a {spec.action} field cannot have a ladder")
+        if self.risk is not None:
+            for column in (*self.risk.quasi_identifiers, *self.risk.sensitive):
+                declared = self.fields.get(column)
+                if declared is None or declared.action in ("drop", "pseudonymize"):
+                    raise ValueError(
+                        f"risk column {column!r} must be declared under fields with an action "
+                        "that outputs its values (not drop or pseudonymize)"
+                    )
         return self
 
 
@@ -220,28 +330,38 @@ def policy_json_schema() -> dict[str, Any]:
 
 def transform_of(model: Any) -> Transform | Pseudonymize | None:
     """The transform a field model asks for (None: keep or drop)."""
-    if isinstance(model, _Pseudonymize):
+    if isinstance(model, _PseudonymizeStep):
         return Pseudonymize(model.kind, model.reversible)
-    if isinstance(model, _GenAge):
+    if isinstance(model, _GenAgeStep):
         return AgeBand(model.width)
-    if isinstance(model, _GenBirthDate):
+    if isinstance(model, _GenBirthDateStep):
         if model.to == "year":
             return BirthDateYear()
         assert model.width is not None and model.reference_date is not None
         return BirthDateAgeBand(model.width, model.reference_date)
-    if isinstance(model, _GenAddress):
+    if isinstance(model, _GenAddressStep):
         return GeneralizeAddress(model.to)
-    if isinstance(model, _GenCoordinates):
+    if isinstance(model, _GenCoordinatesStep):
         return Geohash(model.precision)
-    if isinstance(model, _GenTimestamp):
+    if isinstance(model, _GenTimestampStep):
         return TruncateTime(model.to)
-    if isinstance(model, _Mask):
+    if isinstance(model, _MaskStep):
         return Mask(model.kind)
-    if isinstance(model, _Bucketize):
+    if isinstance(model, _BucketizeStep):
         return Bucketize(tuple(model.edges))
-    if isinstance(model, _Clip):
+    if isinstance(model, _ClipStep):
         return Clip(*model.bounds)
     return None
+
+
+def ladder_of(model: Any) -> tuple[Transform, ...]:
+    """A field model's ladder steps as transforms (a drop step withholds the column)."""
+    steps: list[Transform] = []
+    for step in model.ladder:
+        transform = Withhold() if isinstance(step, _DropStep) else transform_of(step)
+        assert transform is not None and not isinstance(transform, Pseudonymize)
+        steps.append(transform)
+    return tuple(steps)
 
 
 # ---------------------------------------------------------------------------- loading

@@ -36,6 +36,7 @@ __all__ = [
     "TimeUnit",
     "Transform",
     "TruncateTime",
+    "Withhold",
     "geohash_encode",
 ]
 
@@ -187,6 +188,7 @@ class AddressLevel(StrEnum):
 
     PROVINCE = "province"
     CITY = "city"
+    REGION = "region"
 
 
 _MUNICIPALITIES = "北京市|天津市|上海市|重庆市"
@@ -194,12 +196,27 @@ _PROVINCE = rf"(?:{_MUNICIPALITIES}|[^省市区]{{2,7}}?(?:省|自治区|特别�
 _CITY = r"(?:[^省市区县]{1,12}?(?:市|自治州|地区|盟))"
 
 
+#: The seven geographic regions of mainland China, and Hong Kong, Macao and Taiwan.
+_REGIONS = {
+    "华北": "北京市 天津市 河北省 山西省 内蒙古自治区",
+    "东北": "辽宁省 吉林省 黑龙江省",
+    "华东": "上海市 江苏省 浙江省 安徽省 福建省 江西省 山东省",
+    "华中": "河南省 湖北省 湖南省",
+    "华南": "广东省 广西壮族自治区 海南省",
+    "西南": "重庆市 四川省 贵州省 云南省 西藏自治区",
+    "西北": "陕西省 甘肃省 青海省 宁夏回族自治区 新疆维吾尔自治区",
+    "港澳台": "香港特别行政区 澳门特别行政区 台湾省",
+}
+_REGION_OF = {p: region for region, names in _REGIONS.items() for p in names.split()}
+
+
 @dataclass(frozen=True)
 class GeneralizeAddress:
-    """Chinese address -> its province (``广东省``) or province and city (``广东省深圳市``).
+    """Chinese address -> its region (``华南``), province (``广东省``) or province and city
+    (``广东省深圳市``).
 
     A municipality (北京/天津/上海/重庆) is its own city. Addresses that do not start with a
-    province-level name become null.
+    province-level name (or a province of no region) become null.
     """
 
     level: AddressLevel
@@ -208,6 +225,8 @@ class GeneralizeAddress:
         text = values.astype("str").str.strip()
         parts = text.str.extract(rf"^(?P<province>{_PROVINCE})(?P<city>{_CITY})?")
         province = parts["province"]
+        if self.level is AddressLevel.REGION:
+            return province.map(_REGION_OF).astype("str").rename(values.name)
         if self.level is AddressLevel.PROVINCE:
             return province.astype("str").rename(values.name)
         municipality = province.str.fullmatch(_MUNICIPALITIES).fillna(False).astype(bool)
@@ -271,16 +290,26 @@ class TimeUnit(StrEnum):
     DAY = "day"
     WEEK = "week"
     MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
 
 
 @dataclass(frozen=True)
 class TruncateTime:
-    """Timestamp -> ``YYYY-MM-DD`` (day; for week, the Monday starting it) or ``YYYY-MM``."""
+    """Timestamp -> ``YYYY-MM-DD`` (day; for week, the Monday starting it), ``YYYY-MM``,
+    ``YYYY-Q1`` .. ``YYYY-Q4`` or ``YYYY``."""
 
     unit: TimeUnit
 
     def apply(self, values: pd.Series, *, column: str) -> pd.Series:
         parsed = _parse_dates(values, column)
+        if self.unit in (TimeUnit.QUARTER, TimeUnit.YEAR):
+            day, present = _date_parts(parsed)
+            year = pd.Series(day // 10000, index=values.index).astype("str")
+            if self.unit is TimeUnit.QUARTER:
+                quarter = pd.Series((day // 100 % 100 - 1) // 3 + 1, index=values.index)
+                year = year + "-Q" + quarter.astype("str")
+            return year.where(present).astype("str").rename(values.name)
         if isinstance(parsed, _IsoDates):
             return _text_series(self._truncate_iso(parsed), values)
         if self.unit is TimeUnit.MONTH:
@@ -381,6 +410,14 @@ class Bucketize:
         return pd.Series(labels, index=values.index, dtype="str", name=values.name).where(
             numbers.notna()
         )
+
+
+@dataclass(frozen=True)
+class Withhold:
+    """Any value -> null: the column is withheld (the top of a generalization ladder)."""
+
+    def apply(self, values: pd.Series, *, column: str) -> pd.Series:
+        return pd.Series(pd.NA, index=values.index, dtype="str", name=values.name)
 
 
 @dataclass(frozen=True)

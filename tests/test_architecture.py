@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("privseg.screening",),
     ("privseg.transforms", "privseg.pseudonym"),
     ("privseg.policy_model", "privseg.policy", "privseg.manifest"),
+    ("privseg.anonymity",),
     ("privseg.schemes", "privseg.segments"),
     ("privseg.dp",),
     ("privseg.engines",),

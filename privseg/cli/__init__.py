@@ -21,6 +21,7 @@ from privseg.cli import data as _data
 from privseg.cli import demo as _demo
 from privseg.cli import release as _release
 from privseg.cli import report as _report
+from privseg.cli import risk as _risk
 from privseg.cli import screen as _screen
 from privseg.cli import segment as _segment
 
@@ -55,6 +56,8 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.meta["privseg.debug"] = debug
 
 
-for _module in (_data, _demo, _screen, _apply, _segment, _budget, _release, _audit, _report):
+for _module in (
+    _data, _demo, _screen, _risk, _apply, _segment, _budget, _release, _audit, _report
+):  # fmt: skip
     for _command in _module.COMMANDS:
         main.add_command(_command)

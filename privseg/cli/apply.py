@@ -11,6 +11,7 @@ import pandas as pd
 
 from privseg import audit
 from privseg._resources import policies_dir
+from privseg.anonymity.gate import summary
 from privseg.cli._common import (
     encoding_option,
     operator_option,
@@ -120,6 +121,11 @@ def apply_command(
     is refused (exit 3, nothing written) unless the policy records separate consent and
     necessity (and guardian consent for minors) and pseudonymizes, generalizes or drops it.
 
+    A policy with a risk: section then measures OUT on its quasi-identifiers; if k (or l) is
+    missed, the fields' ladders are searched for the least information loss that meets it
+    (suppressing at most max_suppression of the records), or apply refuses (exit 3) and
+    removes OUT. The manifest and the audit record carry the risk before and after.
+
     INPUT is streamed in chunks of 100,000 rows (memory stays bounded at any size): the
     sampling screen looks at the first chunk, --full screens every chunk first. Tokens are
     computed on two processes.
@@ -152,6 +158,8 @@ def apply_command(
             f"key id {manifest.key_id}",
             err=True,
         )
+        if manifest.risk is not None:
+            click.echo(summary(manifest.risk), err=True)
 
 
 @click.group("keys")

@@ -119,7 +119,8 @@ def _apply_policy(run: DemoRun) -> None:
     pseudonymized orders still join onto the pseudonymized customers.
     """
     from privseg._resources import policies_dir
-    from privseg.engines.apply import apply_file
+    from privseg.anonymity.gate import summary
+    from privseg.engines.engine import Engine, apply
     from privseg.io import read_table
     from privseg.manifest import manifest_path
     from privseg.policy import PolicyKeys, load_policy
@@ -133,11 +134,14 @@ def _apply_policy(run: DemoRun) -> None:
     folder = run.out_dir / "pseudonymized"
     folder.mkdir(parents=True, exist_ok=True)
     dropped = 0
+    risks = []
     for name, source in run.data.items():
         out = folder / f"{name}.csv"
         with _audited(run, "apply", purpose=policy.purpose, policy_sha256=policy.sha256) as record:
-            manifest = apply_file(source, policy, keys, out)
+            manifest = apply(Engine.LOCAL, source, policy, keys, out)
             manifest.record_to(record, policy)
+            if manifest.risk is not None:
+                risks.append(f"{name}: {summary(manifest.risk)} -> reports/run.html")
             record.add_output(manifest_path(out))
         run.outputs[f"pseudonymized_{name}"] = out
         dropped += len(manifest.dropped)
@@ -149,6 +153,7 @@ def _apply_policy(run: DemoRun) -> None:
         f"identifiers tokenized with key id {keys.master.key_id}; {joined:.0%} of pseudonymized "
         f"orders join a pseudonymized customer on {policy.unit} tokens -> pseudonymized/"
     )
+    run.lines.extend(risks)
 
 
 def _assign_segments(run: DemoRun) -> None:

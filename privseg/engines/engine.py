@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from privseg.anonymity.classes import ClassCounts, count_classes, spark_class_counts
 from privseg.dp.cells import ExactCounts, ExactSums
 from privseg.dp.kmeans_release import KMeansSource
 from privseg.dp.quantiles import QuantileRows
@@ -25,7 +26,7 @@ from privseg.dp.types import Bounding
 from privseg.engines.apply import apply_file
 from privseg.engines.partitioned import assign_files, count_file
 from privseg.errors import InputError
-from privseg.io import read_table, write_table
+from privseg.io import iter_table, read_table, write_table
 from privseg.manifest import Manifest
 from privseg.policy import Policy, PolicyKeys
 from privseg.segments import Schemes, assign
@@ -35,6 +36,7 @@ __all__ = [
     "InputRecorder",
     "apply",
     "assign_segments",
+    "class_counts_input",
     "count_input",
     "kmeans_input",
     "quantile_input",
@@ -102,7 +104,29 @@ def _spark_table(source: Path, record: InputRecorder) -> Iterator[Any]:
         yield df
 
 
-# -- apply and segments ---------------------------------------------------------------------
+# -- risk, apply and segments --------------------------------------------------------------
+def class_counts_input(
+    engine: Engine,
+    source: Path,
+    *,
+    quasi: Sequence[str],
+    sensitive: Sequence[str],
+    record: InputRecorder,
+    encoding: str | None = None,
+) -> ClassCounts:
+    """What ``privseg risk`` reads: records per quasi-identifier (+ sensitive) combination,
+    counted chunk by chunk locally or with one ``groupBy`` on Spark."""
+    if engine is Engine.SPARK:
+        with _spark_table(source, record) as df:
+            return spark_class_counts(df, quasi, sensitive)
+    columns = [*quasi, *sensitive]
+    chunks = iter_table(source, encoding=encoding, columns=columns or None)
+    counts = count_classes(chunks, quasi, sensitive)
+    if str(source) != "-":
+        record.add_input(source, rows=counts.rows, columns=columns)
+    return counts
+
+
 def apply(
     engine: Engine,
     source: Path,
@@ -113,15 +137,22 @@ def apply(
     full: bool = False,
     encoding: str | None = None,
 ) -> Manifest:
-    """``apply_file`` on ``engine`` (``full`` screening needs the local engine)."""
-    if engine is not Engine.SPARK:
-        return apply_file(source, policy, keys, out, full=full, encoding=encoding)
-    if full:
-        raise InputError("full screening needs the local engine (Spark screens the first rows)")
-    from privseg.engines import spark
+    """``apply_file`` on ``engine`` (``full`` screening needs the local engine), then the
+    policy's risk gate on the output (``privseg.anonymity.gate``): the manifest carries its
+    ``risk`` entry; a refusal removes the output and raises PolicyRefusal."""
+    from privseg.anonymity.gate import gate_file, update_manifest
 
-    with spark_session() as session:
-        return spark.apply_file(session, source, policy, keys, out)
+    if engine is not Engine.SPARK:
+        manifest = apply_file(source, policy, keys, out, full=full, encoding=encoding)
+    elif full:
+        raise InputError("full screening needs the local engine (Spark screens the first rows)")
+    else:
+        from privseg.engines import spark
+
+        with spark_session() as session:
+            manifest = spark.apply_file(session, source, policy, keys, out)
+    gate = gate_file(source, out, policy, encoding=encoding)
+    return manifest if gate is None else update_manifest(manifest, gate)
 
 
 def assign_segments(

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from markupsafe import escape
 
-__all__ = ["FlowRow", "cumulative_epsilon", "flow"]
+__all__ = ["FlowRow", "class_sizes", "cumulative_epsilon", "flow"]
 
 _FONT = (
     'font-family="system-ui, -apple-system, &quot;PingFang SC&quot;, &quot;Microsoft YaHei&quot;, '
@@ -210,4 +210,57 @@ def flow(rows: Sequence[FlowRow], *, width: int = 760) -> str:
         'fill="#8c959f"/></marker></defs>',
     )
     parts.append("</svg>")
+    return "".join(parts)
+
+
+#: Class-size buckets of :func:`class_sizes`: [low, high) in records per class.
+_SIZE_BUCKETS = ((1, 2), (2, 3), (3, 5), (5, 10), (10, 20), (20, 50), (50, 100), (100, 0))
+
+
+def class_sizes(
+    histogram: Sequence[tuple[int, int]], k: int, *, width: int = 720, height: int = 240
+) -> str:
+    """Bars of the share of records per class-size bucket (1, 2, 3-4, ..., 100+); buckets of
+    classes smaller than ``k`` in red. ``histogram`` holds (class size, number of classes)."""
+    left, right, top, bottom = 56, 16, 16, 44
+    plot_w, plot_h = width - left - right, height - top - bottom
+    rows = sum(size * n for size, n in histogram) or 1
+    shares = [
+        sum(size * n for size, n in histogram if size >= lo and (hi == 0 or size < hi)) / rows
+        for lo, hi in _SIZE_BUCKETS
+    ]
+    slot = plot_w / len(_SIZE_BUCKETS)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" {_FONT} font-size="11">',
+        "<title>Share of records by the size of their equivalence class</title>",
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#ffffff" '
+        'stroke="#d0d7de"/>',
+    ]
+    for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
+        y = top + plot_h - frac * plot_h
+        parts.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eaeef2"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#57606a">'
+            f"{100 * frac:.0f}%</text>"
+        )
+    for i, ((lo, hi), share) in enumerate(zip(_SIZE_BUCKETS, shares, strict=True)):
+        label = f"{lo}+" if hi == 0 else (str(lo) if hi == lo + 1 else f"{lo}–{hi - 1}")
+        below = hi != 0 and hi - 1 < k
+        x0 = left + i * slot + slot * 0.15
+        bar_h = share * plot_h
+        colour = "#cf222e" if below else "#0969da"
+        parts.append(
+            f'<rect class="{"below" if below else "bar"}" x="{x0:.1f}" '
+            f'y="{top + plot_h - bar_h:.1f}" width="{slot * 0.7:.1f}" height="{bar_h:.1f}" '
+            f'fill="{colour}"><title>classes of {_t(label)} records: {100 * share:.1f}% of '
+            "records</title></rect>"
+            f'<text x="{x0 + slot * 0.35:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
+            f'fill="#57606a">{_t(label)}</text>'
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" '
+        f'fill="#57606a">records in the class (red: fewer than k = {_t(k)})</text>'
+        "</svg>"
+    )
     return "".join(parts)

@@ -29,6 +29,7 @@ __all__ = [
     "ColumnFinding",
     "FlowGroup",
     "Measure",
+    "RiskRow",
     "RunRow",
     "render_run",
     "run_context",
@@ -124,6 +125,27 @@ class Measure:
     action: str
     description: str
     columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RiskRow:
+    """Re-identification risk of one output (apply's gate) or one measured table (``risk``):
+    k required, k-anonymity, sample uniques and records below k before and after, records
+    suppressed and the ladder level chosen per quasi-identifier (0: the policy's action)."""
+
+    seq: int
+    command: str
+    dataset: str
+    quasi_identifiers: str
+    k_required: int | None
+    k_before: int | None
+    k_after: int | None
+    uniques_before: float | None
+    uniques_after: float | None
+    below_before: float | None
+    below_after: float | None
+    suppressed: int | None
+    levels: str
 
 
 def _label(category: str) -> str:
@@ -286,6 +308,58 @@ def _keys(records: Sequence[AuditRecord]) -> tuple[tuple[str, str], ...]:
     return tuple((key_id, "; ".join(uses)) for key_id, uses in keys.items())
 
 
+def _number(metrics: dict[str, Any], name: str) -> Any:
+    value = metrics.get(name)
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _risks(records: Sequence[AuditRecord]) -> tuple[RiskRow, ...]:
+    """Risk rows from the runs' metrics (the apply gate's ``risk_*``, the risk command's)."""
+    rows = []
+    for record in records:
+        m = dict(record.metrics)
+        datasets = [r for r in record.outputs if not r.path.endswith(".manifest.json")]
+        dataset = _name(datasets[0].path if datasets else None)
+        if "risk_k_required" in m:
+            rows.append(
+                RiskRow(
+                    record.seq,
+                    record.command,
+                    dataset,
+                    str(m.get("risk_quasi_identifiers", "")),
+                    _number(m, "risk_k_required"),
+                    _number(m, "risk_k_before"),
+                    _number(m, "risk_k_after"),
+                    _number(m, "risk_sample_uniques_before"),
+                    _number(m, "risk_sample_uniques_after"),
+                    _number(m, "risk_records_below_k_before"),
+                    _number(m, "risk_records_below_k_after"),
+                    _number(m, "risk_suppressed"),
+                    str(m.get("risk_levels", "")),
+                )
+            )
+        elif record.command == "risk" and "k_anonymity" in m:
+            measured = _name(record.inputs[0].path if record.inputs else None)
+            rows.append(
+                RiskRow(
+                    record.seq,
+                    record.command,
+                    measured,
+                    str(m.get("quasi_identifiers", "")),
+                    _number(m, "k"),
+                    None,
+                    _number(m, "k_anonymity"),
+                    None,
+                    _number(m, "sample_uniques"),
+                    None,
+                    _number(m, "records_below_k"),
+                    None,
+                    "measured only",
+                )
+            )
+    return tuple(rows)
+
+
 def run_context(
     records: Sequence[AuditRecord], verification: VerifyResult, *, trail: str
 ) -> dict[str, Any]:
@@ -312,6 +386,7 @@ def run_context(
         "missing_consent": sum(bool(f.missing_consent) for f in sensitive),
         "measures": _measures(findings),
         "keys": _keys(records),
+        "risks": _risks(records),
         "releases": tuple(_run_row(r) for r in records if r.epsilon_spent is not None),
     }
 

@@ -55,7 +55,7 @@ def test_marketing_policy_end_to_end_and_join(demo: Path) -> None:
     assert customers["外部联系人ID"].str.fullmatch(r"[a-z2-7]{26}").all()
     assert not set(raw["外部联系人ID"]) & set(customers["外部联系人ID"])
     joined = orders.merge(customers, on="外部联系人ID", how="left", validate="many_to_one")
-    assert joined["省份"].notna().all()
+    assert joined["性别"].notna().all()  # 省份 may be withheld by the risk gate on 300 customers
     manifest = json.loads((demo / "customers.min.csv.manifest.json").read_text())
     key_text = (demo / "k.key").read_text().strip()
     assert key_text not in json.dumps(manifest)

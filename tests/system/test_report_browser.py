@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -427,6 +428,22 @@ def test_budget_report_with_500_releases(browser: Browser, tmp_path: Path) -> No
         assert page.eval("document.querySelectorAll('tr.release').length") == 501
         assert page.eval("document.querySelectorAll('svg.chart polyline.spent').length") == 2
         check_page(page, tmp_path / "budget.png")
+
+
+def test_risk_report(browser: Browser, tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    table = pd.DataFrame(
+        {"<b>性别</b>": rng.choice(["男", "女"], 3000), "城市": rng.integers(0, 400, 3000),
+         "渠道": rng.choice(["公众号", "小程序"], 3000)}
+    )  # fmt: skip
+    table.to_csv(tmp_path / "t.csv", index=False)
+    _privseg("risk", "t.csv", "--quasi", "<b>性别</b>,城市", "--sensitive", "渠道",
+             "--format", "html", "--out", "risk.html", cwd=tmp_path)  # fmt: skip
+    with browser.open((tmp_path / "risk.html").as_uri()) as page:
+        assert page.eval("document.querySelectorAll('svg.chart rect.below').length") == 3
+        assert page.eval("document.querySelectorAll('svg.chart rect.bar').length") == 5
+        assert page.eval("document.querySelectorAll('b').length") == 0  # escaped column name
+        check_page(page, tmp_path / "risk.png")
 
 
 def test_blank_page_is_detected(browser: Browser, tmp_path: Path) -> None:

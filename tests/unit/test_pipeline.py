@@ -25,3 +25,8 @@ def test_run_demo_generates_data_and_summarizes_it(tmp_path: Path) -> None:
     assert "250 synthetic WeCom customers" in summary.lines[0]
     for path in summary.outputs.values():
         assert path.exists()
+    risk = next(line for line in summary.lines if line.startswith("customers: risk on"))
+    assert "(required 5)" in risk
+    run_report = summary.outputs["run_report"].with_suffix(".md").read_text(encoding="utf-8")
+    assert "Re-identification risk of the outputs" in run_report
+    assert "| apply | customers.csv |" in run_report

@@ -211,3 +211,32 @@ def test_enforce(tmp_path: Path) -> None:
     assert out["age"].tolist()[0] == "30-39" and out["amount"].tolist() == [5, 100, 0]
     with pytest.raises(InputError, match="differ"):
         enforce(the_plan, df, PolicyKeys(KEY, KEY))
+
+
+def test_risk_section_and_ladders(tmp_path: Path) -> None:
+    policy = load_policy(
+        write(
+            tmp_path,
+            "  age: {action: generalize, type: age, width: 10, ladder: "
+            "[{action: generalize, type: age, width: 20}, {action: drop}]}\n"
+            "  city: {action: keep}\n  tier: {action: keep}\n"
+            "risk: {quasi_identifiers: [age, city], sensitive: [tier], k: 5, l: 2, "
+            "max_suppression: 0.05}\n",
+        )
+    )
+    assert policy.risk is not None and policy.risk.k == 5 and policy.risk.l == 2
+    assert policy.risk.quasi_identifiers == ("age", "city") and policy.risk.sensitive == ("tier",)
+    assert [type(t).__name__ for t in policy.fields["age"].ladder] == ["AgeBand", "Withhold"]
+    shipped = load_policy(policies_dir() / "wecom-marketing.yaml")
+    assert shipped.risk is not None and shipped.risk.k >= 5
+    bad = {
+        "  uid2: {action: drop, ladder: [{action: drop}]}\n": "cannot have a ladder",
+        "  city: {action: keep}\nrisk: {quasi_identifiers: [city, uid], k: 5}\n": "not drop or "
+        "pseudonymize",
+        "  city: {action: keep}\nrisk: {quasi_identifiers: [city], k: 5, l: 2}\n": "l needs",
+        "  city: {action: keep}\nrisk: {quasi_identifiers: [town], k: 5}\n": "town",
+        "  city: {action: keep, ladder: [{action: mask, kind: name}]}\n": "ladder",
+    }
+    for body, message in bad.items():
+        with pytest.raises(PolicyError, match=message):
+            load_policy(write(tmp_path, body))

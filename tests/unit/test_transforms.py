@@ -26,6 +26,7 @@ from privseg.transforms import (
     TimeUnit,
     Transform,
     TruncateTime,
+    Withhold,
     _iso_dates,
     geohash_encode,
 )
@@ -215,3 +216,31 @@ def test_invalid_or_mixed_iso_text_takes_the_pandas_path() -> None:
 def test_birth_dates_after_the_reference_date_raise_on_either_path(born: pd.Series) -> None:
     with pytest.raises(MalformedInputError, match=": 1 birth dates are after"):
         BirthDateAgeBand(10, _REFERENCE).apply(born, column="born")
+
+
+def test_quarter_year_region_and_withhold() -> None:
+    stamps = s("2025-06-25 11:53:13", "2024-01-02", "2024-12-31", None)
+    assert TruncateTime(TimeUnit.QUARTER).apply(stamps, column="t").tolist()[:3] == [
+        "2025-Q2",
+        "2024-Q1",
+        "2024-Q4",
+    ]
+    assert TruncateTime(TimeUnit.YEAR).apply(stamps, column="t").tolist()[:3] == [
+        "2025",
+        "2024",
+        "2024",
+    ]
+    assert pd.isna(TruncateTime(TimeUnit.QUARTER).apply(stamps, column="t").iloc[3])
+    regions = GeneralizeAddress(AddressLevel.REGION).apply(
+        s(
+            "广东省深圳市南山区",
+            "上海市浦东新区",
+            "新疆维吾尔自治区乌鲁木齐市",
+            "香港特别行政区",
+            "某地",
+        ),
+        column="a",
+    )
+    assert regions.tolist()[:4] == ["华南", "华东", "西北", "港澳台"]
+    assert pd.isna(regions.iloc[4])
+    assert Withhold().apply(stamps, column="t").isna().all()
