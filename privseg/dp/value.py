@@ -347,13 +347,14 @@ def predict_quantile_value(
     *,
     candidates: int,
     bounds: tuple[float, float],
+    step: float | None = None,
     released: Sizes | None = None,
     max_rows_per_unit: int = 1,
     beta: float = VALUE_QUANTILE,
 ) -> float | None:
     """Predicted value (1 - mean relative error, as ``means_value``) of per-segment ``q``-
-    quantiles released by the exponential mechanism over ``candidates`` evenly spaced
-    candidates within ``bounds``, from public quantities only: epsilon, the candidate count
+    quantiles released by the exponential mechanism over ``candidates`` candidates within
+    ``bounds``, ``step`` apart (default: evenly spaced from end to end), from public quantities only: epsilon, the candidate count
     and spacing, the DP segment ``sizes`` and the ``released`` values (post-processing).
 
     Per segment the rank error is ``quantile_rank_error`` (exceeded with probability at most
@@ -372,7 +373,7 @@ def predict_quantile_value(
     if not ok.any():
         return None
     sanity = MEANS_SANITY * (hi - lo)
-    step = (hi - lo) / (candidates - 1)
+    step = (hi - lo) / (candidates - 1) if step is None else step
     rank = quantile_rank_error(
         epsilon, candidates, q, max_rows_per_unit=max_rows_per_unit, beta=beta
     )
