@@ -226,6 +226,8 @@ def release_quantiles(
         notes=(
             f"values clipped to [{lo:g}, {hi:g}]; utility = -|rank - q*n| (sensitivity {k}); "
             "no value interval is released (it would depend on the data)",
+            f"{QUANTILE_COUNT_SHARE:.0%} of epsilon on each segment's noisy row count; predicted "
+            "value from the exponential mechanism's utility bound (post-processing)",
         ),
     )
     spends = charge(account, epsilon, ReleaseKind.QUANTILES)
