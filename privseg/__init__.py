@@ -42,7 +42,8 @@ if TYPE_CHECKING:
     from privseg.dp.types import Account, Bounding, Release, ReleasePlan
     from privseg.io import TableFormat, iter_table, read_table, write_table
     from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
-    from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
+    from privseg.pseudonym import IdKind, Key, Tokenizer
+    from privseg.reversible import ReversibleCipher
     from privseg.schemes import SchemeKind, Schemes, load_schemes
     from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
     from privseg.segments import assign as assign_segments
@@ -68,7 +69,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "PrivacyBudget": ("privseg.dp.ledger", "PrivacyBudget"),
     "Release": ("privseg.dp.types", "Release"),
     "ReleasePlan": ("privseg.dp.types", "ReleasePlan"),
-    "ReversibleCipher": ("privseg.pseudonym", "ReversibleCipher"),
+    "ReversibleCipher": ("privseg.reversible", "ReversibleCipher"),
     "RiskReport": ("privseg.anonymity", "RiskReport"),
     "SchemeKind": ("privseg.schemes", "SchemeKind"),
     "Schemes": ("privseg.schemes", "Schemes"),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 from privseg.errors import InputError, SourceNotFoundError
+from privseg.tempdirs import private_dir
 
 __all__ = ["atomic_path", "file_sha256", "fsync_dir"]
 
@@ -20,7 +20,8 @@ _BLOCK = 1 << 22
 def atomic_path(
     dest: str | Path, *, mode: int | None = None, exclusive: bool = False
 ) -> Iterator[Path]:
-    """Yield a temporary path next to ``dest``; on success move it to ``dest``, else remove it.
+    """Yield a temporary path for ``dest`` in a private 0700 folder beside it
+    (``privseg.tempdirs``); on success move it to ``dest``; the folder goes on any exit.
 
     The file is fsynced first and gets the usual umask permissions, or exactly ``mode`` (e.g.
     ``0o600`` for keys). ``exclusive`` links it into place instead of replacing: if ``dest``
@@ -29,13 +30,19 @@ def atomic_path(
     target = Path(dest)
     if target.is_dir():
         raise InputError("is a directory", source=target)
+    if target.exists() and not target.is_file():
+        raise InputError(
+            "is not a regular file: privseg replaces only regular files", source=target
+        )
     folder = target.parent
     if not folder.is_dir():
         raise SourceNotFoundError("the output folder does not exist", source=folder)
-    tmp = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if mode is not None else 0o666)
-    os.close(fd)
-    try:
+    with private_dir(folder) as private:
+        tmp = private / target.name
+        fd = os.open(
+            tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if mode is not None else 0o666
+        )
+        os.close(fd)
         yield tmp
         if mode is not None:
             os.chmod(tmp, mode)
@@ -43,13 +50,8 @@ def atomic_path(
             os.fsync(f.fileno())
         if exclusive:
             os.link(tmp, target)
-            tmp.unlink()
         else:
             os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
 
 
 def fsync_dir(folder: Path) -> None:

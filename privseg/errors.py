@@ -11,7 +11,9 @@ One root, a shallow tree; the CLI maps each branch to an exit code in one place
     │   ├── EncodingError                     bytes that do not decode
     │   ├── UnsupportedFormatError            an extension privseg cannot read or write
     │   ├── PolicyError                       a policy file that is not valid
-    │   └── KeyFileError                      a key file that is missing, malformed or unsafe
+    │   ├── KeyFileError                      a key file that is missing, malformed or unsafe
+    │   ├── LimitError                        an input past a documented limit (size, columns)
+    │   └── FileAccessError                   a path that cannot be read or written (OS error)
     ├── PolicyRefusal                 exit 3  the policy does not justify processing a column
     ├── BudgetExceededError           exit 4  a release would overspend the privacy budget
     └── IntegrityError                exit 5  an audit trail or checkpoint does not verify
@@ -29,9 +31,11 @@ __all__ = [
     "BudgetExceededError",
     "EmptyInputError",
     "EncodingError",
+    "FileAccessError",
     "InputError",
     "IntegrityError",
     "KeyFileError",
+    "LimitError",
     "MalformedInputError",
     "PolicyError",
     "PolicyRefusal",
@@ -102,6 +106,21 @@ class PolicyError(InputError):
 
 class KeyFileError(InputError):
     """A key file that is missing, malformed, or readable by group or others."""
+
+
+class LimitError(InputError):
+    """An input past a documented limit: file, cell or YAML expansion size, column count."""
+
+
+class FileAccessError(InputError):
+    """A path the OS refuses to read or write: permissions, a read-only or full file system,
+    the input itself given as output."""
+
+    @classmethod
+    def of(cls, error: OSError) -> FileAccessError:
+        """From an OSError: its path and reason, never data."""
+        reason = error.strerror or type(error).__name__
+        return cls(reason, source=error.filename)
 
 
 class PolicyRefusal(PrivsegError):

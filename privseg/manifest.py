@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from privseg import __version__
-from privseg._files import atomic_path
 from privseg.audit import RunRecorder
 from privseg.io import Fingerprint
 from privseg.policy import Action, Plan, Policy, PolicyKeys
+from privseg.publish import Staging
 from privseg.taxonomy import Category
 
 __all__ = ["UNDECLARED", "Manifest", "ManifestColumn", "manifest_path", "output_columns"]
@@ -159,12 +159,11 @@ class Manifest:
         if self.risk is not None:
             _record_risk(record, self.risk)
 
-    def write(self) -> Path:
-        """Write ``OUT.manifest.json`` atomically; its path."""
+    def write(self, staging: Staging) -> Path:
+        """Stage ``OUT.manifest.json`` in ``staging`` (published with the output); its path."""
         path = manifest_path(self.output_path)
         text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
-        with atomic_path(path) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+        staging.path(path).write_text(text, encoding="utf-8")
         return path
 
 

@@ -29,9 +29,9 @@ from privseg.pseudonym import (
     REVERSIBLE_SUFFIX,
     Key,
     Pseudonymize,
-    ReversibleCipher,
     Tokenizer,
 )
+from privseg.reversible import ReversibleCipher
 from privseg.screening import ScreenReport
 from privseg.taxonomy import Category, info, is_sensitive
 from privseg.transforms import (
@@ -133,6 +133,7 @@ class Policy:
     unit: str
     fields: Mapping[str, FieldRule]
     release: ReleaseSpec | None
+    recognizers: Path | None = None  # the user's screening recognizers (resolved path)
     risk: RiskSpec | None = None
 
 
@@ -169,6 +170,7 @@ def _freeze(model: PolicyModel, path: Path, sha256: str) -> Policy:
         unit=model.unit,
         fields=MappingProxyType(rules),
         release=release,
+        recognizers=None if model.recognizers is None else path.parent / model.recognizers,
         risk=None
         if model.risk is None
         else RiskSpec(
@@ -331,7 +333,9 @@ def enforce(
             out[step.column] = tokenizer.tokenize(values, transform.kind)
             if transform.reversible:
                 assert cipher is not None
-                out[step.column + REVERSIBLE_SUFFIX] = cipher.encrypt(values, transform.kind)
+                out[step.column + REVERSIBLE_SUFFIX] = cipher.encrypt(
+                    values, transform.kind, column=step.column
+                )
         else:
             out[step.column] = transform.apply(values, column=step.column)
     return pd.DataFrame(out, index=df.index)

@@ -11,9 +11,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from privseg._yaml import load_yaml_model
 from privseg.errors import PolicyError
 from privseg.pseudonym import IdKind, Pseudonymize
 from privseg.transforms import (
@@ -297,6 +297,11 @@ class PolicyModel(_Model):
     unit: str = Field(min_length=1, description="Column identifying one customer.")
     fields: dict[str, _FieldModel] = Field(min_length=1)
     release: _ReleaseModel | None = None
+    recognizers: str | None = Field(
+        default=None,
+        min_length=1,
+        description="YAML file of the user's own screening recognizers, relative to the policy.",
+    )
     risk: _RiskModel | None = Field(
         None, description="Re-identification risk gate of apply's output (k, l, suppression)."
     )
@@ -367,82 +372,9 @@ def ladder_of(model: Any) -> tuple[Transform, ...]:
 # ---------------------------------------------------------------------------- loading
 
 
-def _locate(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | None, str]:
-    """1-based line of the deepest YAML node along a pydantic error location, and its path.
-
-    Location parts that are not keys of the current mapping (union tags such as
-    ``pseudonymize``) are skipped, so the path is the one written in the file.
-    """
-    path: list[str] = []
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == str(part):
-                    node = value
-                    path.append(str(part))
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
-            node = node.value[part]
-            path.append(str(part))
-    line = None if node is None else int(node.start_mark.line) + 1
-    return line, ".".join(path) or "(top level)"
-
-
-def _duplicate_key(node: yaml.Node | None) -> tuple[str, int] | None:
-    """The first repeated mapping key (YAML silently keeps the last one), with its line."""
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if key.value in seen:
-                return str(key.value), int(key.start_mark.line) + 1
-            seen.add(key.value)
-            found = _duplicate_key(value)
-            if found:
-                return found
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            found = _duplicate_key(item)
-            if found:
-                return found
-    return None
-
-
 def read_policy_model(path: str | Path) -> tuple[PolicyModel, str]:
     """Read and validate a policy file, with its sha256; PolicyError names the file, line and field."""
-    source = Path(path)
-    try:
-        raw = source.read_bytes()
-    except FileNotFoundError as error:
-        raise PolicyError("policy file not found", source=source) from error
-    except OSError as error:
-        raise PolicyError(f"cannot read policy ({type(error).__name__})", source=source) from error
-    try:
-        text = raw.decode("utf-8-sig")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except UnicodeDecodeError as error:
-        raise PolicyError("policy is not UTF-8", source=source) from error
-    except yaml.MarkedYAMLError as error:
-        line = error.problem_mark.line + 1 if error.problem_mark else None
-        raise PolicyError(f"not valid YAML: {error.problem}", source=source, line=line) from error
-    duplicate = _duplicate_key(node)
-    if duplicate:
-        raise PolicyError(f"key {duplicate[0]!r} appears twice", source=source, line=duplicate[1])
-    if not isinstance(data, dict):
-        raise PolicyError("a policy must be a YAML mapping", source=source, line=1)
-    try:
-        model = PolicyModel.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        line, field = _locate(node, tuple(first["loc"]))
-        more = f" (and {error.error_count() - 1} more errors)" if error.error_count() > 1 else ""
-        raise PolicyError(
-            f"field {field}: {first['msg']}{more}", source=source, line=line
-        ) from None
+    model, raw = load_yaml_model(Path(path), PolicyModel, PolicyError, "policy")
     return model, hashlib.sha256(raw).hexdigest()
 
 

@@ -13,8 +13,6 @@ normalized id under a separate key, bound to the purpose as associated data; onl
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import os
 import re
@@ -32,13 +30,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from privseg._files import atomic_path
 from privseg.errors import InputError, KeyFileError
+from privseg.lifecycle import die_with_parent
+from privseg.limits import read_regular, require_regular
 
 __all__ = [
     "KEY_ENV",
@@ -47,21 +45,20 @@ __all__ = [
     "IdKind",
     "Key",
     "Pseudonymize",
-    "ReversibleCipher",
     "Tokenizer",
     "load_key",
     "new_key_file",
     "normalize",
     "purpose_key",
     "read_key_file",
-    "rotate",
 ]
 
 KEY_ENV = "PRIVSEG_MASTER_KEY"
 TOKEN_LENGTH = 26
 REVERSIBLE_SUFFIX = "__reversible"
 _PSEUDONYM_SALT = b"privseg-pseudonym-v1"
-_REVERSIBLE_SALT = b"privseg-reversible-v1"
+#: A key file is 65 bytes; anything much larger is not one (and is never read whole).
+_KEY_FILE_BYTES = 4096
 _HEX_KEY = re.compile(r"[0-9a-f]{64}")
 _B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
 #: Two base32 characters per 10-bit value, as little-endian uint16 (first character low).
@@ -142,10 +139,8 @@ def read_key_file(path: str | Path, *, insecure_permissions: bool = False) -> Ke
     """Read a key file; refuse one that group or others can read unless told otherwise."""
     source = Path(path)
     try:
-        mode = source.stat().st_mode
-        text = source.read_text(encoding="ascii")
-    except FileNotFoundError as error:
-        raise KeyFileError("key file not found", source=source) from error
+        mode = require_regular(source, "key file", KeyFileError).st_mode
+        text = read_regular(source, _KEY_FILE_BYTES, "key file", KeyFileError).decode("ascii")
     except (OSError, UnicodeDecodeError) as error:
         raise KeyFileError(
             f"cannot read key file ({type(error).__name__})", source=source
@@ -185,7 +180,7 @@ def normalize(kind: IdKind, value: str) -> str:
     return str(_normalize_arrow(kind, pa.array([value], pa.large_string()))[0].as_py())
 
 
-def _as_text(values: pd.Series) -> pd.Series:
+def as_text(values: pd.Series) -> pd.Series:
     """Ids as strings; integral numbers (e.g. from Parquet or XLSX) without a trailing '.0'."""
     if pd.api.types.is_float_dtype(values.dtype):
         numbers = values.dropna()
@@ -194,7 +189,7 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.astype("str")
 
 
-def _normalize_strings(kind: IdKind, values: pd.Series) -> pd.Series:
+def normalize_strings(kind: IdKind, values: pd.Series) -> pd.Series:
     """``_normalize_arrow`` of a string Series (same index)."""
     normalized = _normalize_arrow(kind, _arrow_text(values))
     return pd.Series(normalized, index=values.index, dtype="str", name=values.name)
@@ -379,9 +374,11 @@ def _forked_blocks(work: Callable[[pa.Array], bytes], values: pa.Array) -> tuple
     half = len(values) // 2
     first, second = values.slice(0, half), values.slice(half)
     read_fd, write_fd = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
         try:
+            die_with_parent(parent)
             os.close(read_fd)
             data = work(second)
             with os.fdopen(write_fd, "wb") as pipe:
@@ -451,7 +448,7 @@ class Tokenizer:
 
         Distinct raw values are normalized and hashed once, then expanded back to the rows.
         """
-        tokens = self._tokens(_arrow_text(_as_text(values)), kind)
+        tokens = self._tokens(_arrow_text(as_text(values)), kind)
         return pd.Series(tokens, index=values.index, dtype="str", name=values.name)
 
     def tokenize_normalized(self, normalized: pd.Series) -> pd.Series:
@@ -484,7 +481,7 @@ def _arrow_text(values: pd.Series) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
-def _take(codes: np.ndarray, mapped: pa.Array, like: pd.Series) -> pd.Series:
+def take(codes: np.ndarray, mapped: pa.Array, like: pd.Series) -> pd.Series:
     """Expand per-unique results back to the rows of ``like``; -1 codes (nulls) stay null."""
     indices = pa.array(np.maximum(codes, 0), mask=codes < 0)
     taken = mapped.take(indices) if len(mapped) else pa.nulls(len(codes), pa.large_string())
@@ -492,99 +489,3 @@ def _take(codes: np.ndarray, mapped: pa.Array, like: pd.Series) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------- reversible mode
-
-
-class ReversibleCipher:
-    """Deterministic AES-SIV encryption of normalized ids, bound to the purpose.
-
-    The AES-256-SIV key is HKDF-SHA256(reversible key, salt=b"privseg-reversible-v1",
-    info=b"aes-256-siv", length=64); the purpose (UTF-8) is the associated data, so a
-    ciphertext opens only under the purpose it was made for. Ciphertexts are lowercase,
-    unpadded base32.
-    """
-
-    def __init__(self, key: Key, purpose: str) -> None:
-        hkdf = HKDF(
-            algorithm=hashes.SHA256(), length=64, salt=_REVERSIBLE_SALT, info=b"aes-256-siv"
-        )
-        self._aead = AESSIV(hkdf.derive(key.material))
-        self._ad = [purpose.encode()]
-        self.key_id = key.key_id
-        self.purpose = purpose
-
-    def encrypt_one(self, normalized: str) -> str:
-        """Ciphertext of one normalized id."""
-        sealed = self._aead.encrypt(normalized.encode(), self._ad)
-        return base64.b32encode(sealed).decode("ascii").rstrip("=").lower()
-
-    def decrypt_one(self, ciphertext: str) -> str:
-        """The normalized id; raises InputError if the ciphertext, key or purpose do not match."""
-        text = ciphertext.strip().upper()
-        try:
-            sealed = base64.b32decode(text + "=" * (-len(text) % 8))
-            return self._aead.decrypt(sealed, self._ad).decode()
-        except (InvalidTag, binascii.Error, ValueError, UnicodeDecodeError) as error:
-            raise InputError(
-                "a reversible token does not decrypt under this key and purpose"
-            ) from error
-
-    def encrypt(self, values: pd.Series, kind: IdKind) -> pd.Series:
-        """Ciphertext per value (normalized first); nulls stay null."""
-        codes, uniques = pd.factorize(_as_text(values), use_na_sentinel=True)
-        normalized = _normalize_strings(kind, pd.Series(uniques, dtype="str"))
-        encrypted = self.encrypt_normalized(normalized)
-        return _take(codes, pa.array(encrypted.to_numpy(na_value=None), pa.large_string()), values)
-
-    def encrypt_normalized(self, normalized: pd.Series) -> pd.Series:
-        """Ciphertext per already-normalized id; empty ids become null like their tokens."""
-        codes, uniques = pd.factorize(normalized.astype("str"), use_na_sentinel=True)
-        mapped = [self.encrypt_one(u) if u else None for u in uniques]
-        return _take(codes, pa.array(mapped, pa.large_string()), normalized)
-
-    def decrypt(self, values: pd.Series) -> pd.Series:
-        """Normalized id per ciphertext; nulls stay null."""
-        text = values.astype("str")
-        codes, uniques = pd.factorize(text, use_na_sentinel=True)
-        mapped = [self.decrypt_one(u) for u in uniques]
-        return _take(codes, pa.array(mapped, pa.large_string()), text)
-
-
-def rotate(
-    table: pd.DataFrame,
-    columns: Sequence[str],
-    *,
-    old_tokenizer: Tokenizer,
-    old_cipher: ReversibleCipher,
-    new_tokenizer: Tokenizer,
-    new_cipher: ReversibleCipher,
-) -> pd.DataFrame:
-    """Re-key pseudonymized columns that carry reversible ciphertexts, without raw inputs.
-
-    For each column ``C`` the ciphertext column ``C__reversible`` is opened with the old
-    reversible key; the ids must give the existing tokens under the old key (else the keys
-    are not the ones the table was made with); then ``C`` (new master key) and
-    ``C__reversible`` (new reversible key) are recomputed. HMAC tokens alone cannot be
-    rotated: they are one-way, so a column without its ciphertext raises InputError.
-    """
-    purposes = {old_tokenizer.purpose, old_cipher.purpose, new_tokenizer.purpose}
-    if len(purposes | {new_cipher.purpose}) != 1:
-        raise InputError("rotation keeps the purpose: every key must be used for one purpose")
-    out = table.copy()
-    for column in columns:
-        companion = column + REVERSIBLE_SUFFIX
-        if companion not in table.columns:
-            raise InputError(
-                "has only one-way HMAC tokens, which cannot be re-keyed without the raw ids; "
-                "re-run privseg apply on the source with the new key (README, key rotation)",
-                column=column,
-            )
-        normalized = old_cipher.decrypt(table[companion])
-        expected = old_tokenizer.tokenize_normalized(normalized)
-        if not expected.equals(table[column].astype("str")):
-            raise InputError(
-                "tokens do not match the old key and its ciphertexts: wrong --old-key?",
-                column=column,
-            )
-        out[column] = new_tokenizer.tokenize_normalized(normalized)
-        out[companion] = new_cipher.encrypt_normalized(normalized)
-    return out

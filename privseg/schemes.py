@@ -27,6 +27,7 @@ from pydantic import (
 
 from privseg._resources import policies_dir
 from privseg.errors import PolicyError, PrivsegWarning
+from privseg.limits import MAX_POLICY_BYTES, parse_yaml, read_regular
 
 __all__ = [
     "RFM_SEGMENTS",
@@ -331,27 +332,17 @@ def default_schemes_path() -> Path:
 def load_schemes(path: str | Path | None = None) -> Schemes:
     """Read and validate a scheme file; ``PolicyError`` names the file, line and field."""
     source = Path(path) if path is not None else default_schemes_path()
+    raw = read_regular(source, MAX_POLICY_BYTES, "scheme file", PolicyError)
     try:
-        text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PolicyError("scheme file not found", source=source) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise PolicyError(
-            f"cannot read scheme file ({type(error).__name__})", source=source
-        ) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PolicyError("scheme file is not UTF-8", source=source) from None
     return parse_schemes(text, source=str(source))
 
 
 def parse_schemes(text: str, *, source: str = "<schemes>") -> Schemes:
     """Validate scheme YAML text (see ``load_schemes``)."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = None if mark is None else mark.line + 1
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise PolicyError(f"invalid YAML: {problem}", source=source, line=line) from None
+    node, raw = parse_yaml(text, source)
     if not isinstance(raw, dict):
         raise PolicyError(
             "a scheme file is a mapping with a 'schemes' section", source=source, line=1

@@ -1,8 +1,10 @@
 """Category ids for screening, policies and reports.
 
 The ids are a contract: policies, reports and downstream tools rely on them, so they never
-change. Sensitive categories are PIPL Art. 28 sensitive personal information; the others are
-ordinary personal information (PIPL Art. 4). Each carries its Chinese and English label and
+change. Sensitive categories are PIPL Art. 28 sensitive personal information, in the eight
+classes of GB/T 45574-2025 Annex A (``other_sensitive`` holds its "other" class and the
+matching items of GB/T 35273-2020 Table B.2); the others are ordinary personal information
+(PIPL Art. 4). README's screening section maps every item of both catalogues to an id. Each carries its Chinese and English label and
 the PIPL article that governs it.
 """
 
@@ -25,6 +27,7 @@ class Category(StrEnum):
     FINANCIAL_ACCOUNT = "financial_account"
     WHEREABOUTS = "whereabouts"
     MINOR = "minor"
+    OTHER_SENSITIVE = "other_sensitive"
     # ordinary personal information
     PERSON_NAME = "person_name"
     NATIONAL_ID = "national_id"
@@ -76,6 +79,15 @@ _INFO: dict[Category, CategoryInfo] = {
             "不满十四周岁未成年人信息",
             "minor under 14",
             "PIPL Art. 28, 31",
+            True,
+            False,
+        ),
+        CategoryInfo(
+            Category.OTHER_SENSITIVE,
+            "其他敏感个人信息",
+            "other sensitive (sexual orientation, criminal record, communications, contacts, "
+            "browsing history, credentials)",
+            _ART28,
             True,
             False,
         ),

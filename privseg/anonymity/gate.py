@@ -29,6 +29,7 @@ from privseg.io import Fingerprint, iter_table, open_table_writer
 from privseg.manifest import Manifest, manifest_path
 from privseg.policy import FieldRule, Policy
 from privseg.pseudonym import Pseudonymize
+from privseg.publish import Staging
 from privseg.transforms import (
     AgeBand,
     BirthDateAgeBand,
@@ -192,12 +193,19 @@ def _rewrite(
 
 
 def gate_file(
-    source: str | Path, out: str | Path, policy: Policy, *, encoding: str | None = None
+    source: str | Path,
+    out: str | Path,
+    policy: Policy,
+    *,
+    encoding: str | None = None,
+    staged: Path | None = None,
 ) -> GateResult | None:
-    """Apply ``policy``'s risk gate to ``out`` (apply's output of ``source``); None when the
-    policy has no risk section or the output has none of its quasi-identifiers."""
+    """Apply ``policy``'s risk gate to ``out`` (apply's output of ``source``, still at
+    ``staged`` when it is not yet published); None when the policy has no risk section or
+    the output has none of its quasi-identifiers."""
     spec = policy.risk
-    out = Path(out)
+    name = str(out)
+    out = Path(staged) if staged is not None else Path(out)
     if spec is None:
         return None
     columns = set(next(iter_table(out, chunk_rows=1)).columns)
@@ -207,7 +215,7 @@ def gate_file(
         return None
     requirement = Requirement(spec.k, spec.l if sensitive else None, spec.max_suppression)
     counts = count_classes(iter_table(out, columns=[*quasi, *sensitive]), quasi, sensitive)
-    before = measure(counts, source=str(out), k=spec.k, quasi_source=QuasiSource.POLICY)
+    before = measure(counts, source=name, k=spec.k, quasi_source=QuasiSource.POLICY)
     if before.meets(requirement.k, requirement.l):
         zero = dict.fromkeys(quasi, 0)
         return GateResult(requirement, before, before, zero, {}, 0, 0.0, 0, 0)
@@ -223,7 +231,7 @@ def gate_file(
         raise _refusal(policy, quasi, requirement, result.top, best_k)
     _rewrite(out, lattice, result.best, requirement, ladders)
     counts = count_classes(iter_table(out, columns=[*quasi, *sensitive]), quasi, sensitive)
-    after = measure(counts, source=str(out), k=spec.k, quasi_source=QuasiSource.POLICY)
+    after = measure(counts, source=name, k=spec.k, quasi_source=QuasiSource.POLICY)
     if not after.meets(requirement.k, requirement.l):
         raise PrivsegError("the generalized output does not meet the risk requirement")
     return GateResult(
@@ -249,16 +257,16 @@ def _top_sizes(lattice: Lattice) -> np.ndarray:
     return np.bincount(ids, weights=lattice.weights).astype(np.int64)
 
 
-def update_manifest(manifest: Manifest, gate: GateResult) -> Manifest:
+def update_manifest(manifest: Manifest, gate: GateResult, staging: Staging) -> Manifest:
     """The apply manifest with the gate's ``risk`` entry and the rewritten output's
-    fingerprint, written again beside the output."""
-    output = manifest.output_path
+    fingerprint, staged again beside the output in ``staging``."""
+    output = staging.where(manifest.output_path)
     updated = replace(
         manifest,
         output=Fingerprint(file_sha256(output), gate.after.rows, manifest.output.columns),
         risk=gate.to_dict(),
     )
-    updated.write()
+    updated.write(staging)
     return updated
 
 

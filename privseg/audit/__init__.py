@@ -13,7 +13,7 @@ attribute: import from ``privseg.audit.verify`` with ``from ... import``.
 
 from __future__ import annotations
 
-from privseg.audit.append import default_trail, public_key_path, repair
+from privseg.audit.append import default_trail, public_key_path
 from privseg.audit.recorder import RunRecorder, resolve_operator, run
 from privseg.audit.records import (
     ENV_KEY,
@@ -27,8 +27,16 @@ from privseg.audit.records import (
     DatasetRef,
     canonical,
 )
+from privseg.audit.recovery import export_checkpoint, repair
 from privseg.audit.signing import checkpoint_path, default_key_path
-from privseg.audit.verify import Problem, VerifyResult, ensure_valid, read_records, verify
+from privseg.audit.verify import (
+    Outcome,
+    Problem,
+    VerifyResult,
+    ensure_valid,
+    read_records,
+    verify,
+)
 
 __all__ = [
     "ENV_KEY",
@@ -40,6 +48,7 @@ __all__ = [
     "AuditRecord",
     "ColumnEntry",
     "DatasetRef",
+    "Outcome",
     "Problem",
     "RunRecorder",
     "VerifyResult",
@@ -48,6 +57,7 @@ __all__ = [
     "default_key_path",
     "default_trail",
     "ensure_valid",
+    "export_checkpoint",
     "public_key_path",
     "read_records",
     "repair",

@@ -27,24 +27,30 @@ from privseg.audit.signing import (
     load_private_key,
     public_pem,
     read_checkpoint,
+    signed_checkpoint,
     signer_id,
+    trail_id,
     verify_signature,
     write_checkpoint,
     write_exclusive,
 )
 from privseg.errors import IntegrityError, PrivsegError
+from privseg.lifecycle import critical
 
 __all__ = [
     "append",
     "check_head",
+    "current_trail_id",
     "default_trail",
+    "drop_torn_line",
+    "first_line",
     "locked",
     "public_key_path",
-    "repair",
     "write_line",
 ]
 
 _TAIL_BLOCK = 65536
+_MAX_LINE = 16 << 20
 
 
 def default_trail() -> Path:
@@ -99,6 +105,22 @@ def _tail(trail: Path) -> tuple[bytes | None, bool]:
         os.close(fd)
 
 
+def first_line(trail: Path) -> bytes | None:
+    """The trail's first line without its newline (None when empty or missing)."""
+    try:
+        with trail.open("rb") as handle:
+            line = handle.readline(_MAX_LINE)
+    except FileNotFoundError:
+        return None
+    return line.rstrip(b"\n") or None
+
+
+def current_trail_id(trail: Path) -> str | None:
+    """The id of the trail (hash of its first line), None while it is empty."""
+    first = first_line(trail)
+    return None if first is None else trail_id(first)
+
+
 def _check_pubfile(trail: Path, key: Ed25519PublicKey) -> None:
     """Write the public key beside the trail; IntegrityError if another key is there."""
     pub = public_key_path(trail)
@@ -114,7 +136,7 @@ def _head(trail: Path, cp_path: Path, key: Ed25519PublicKey) -> tuple[int, str]:
         raise IntegrityError(
             f"{trail}: last line is torn (a crash in mid-write); run 'privseg audit repair'"
         )
-    checkpoint = read_checkpoint(cp_path, trail, key)
+    checkpoint = read_checkpoint(cp_path, key, trail_id=current_trail_id(trail), trail=trail)
     if last is None:
         if checkpoint is not None and checkpoint.count > 0:
             raise IntegrityError(f"{trail}: truncated: checkpoint holds {checkpoint.count} records")
@@ -129,13 +151,16 @@ def _head(trail: Path, cp_path: Path, key: Ed25519PublicKey) -> tuple[int, str]:
         raise IntegrityError(f"{trail}: last record's signature does not verify")
     head = sha256_hex(last)
     if checkpoint is None:
-        raise IntegrityError(f"{trail}: no checkpoint at {cp_path}; run 'privseg audit verify'")
+        raise IntegrityError(
+            f"{trail}: no checkpoint at {cp_path}; 'privseg audit repair' checks the trail and "
+            "checkpoints it again (it drops no record)"
+        )
     current = checkpoint.count == record.seq + 1 and checkpoint.head == head
     lagging = checkpoint.count == record.seq and checkpoint.head == record.prev
     if not (current or lagging):
         raise IntegrityError(
             f"{trail}: tail does not match its checkpoint (truncated or altered); "
-            "run 'privseg audit verify'"
+            "run 'privseg audit verify', then 'privseg audit repair'"
         )
     return record.seq + 1, head
 
@@ -173,34 +198,40 @@ def append(
         signed = replace(chained, signature=private.sign(chained.unsigned_bytes()).hex())
         line = signed.canonical()
         created = not trail.exists()
-        fd = os.open(trail, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            write_line(fd, line + b"\n")
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:
-            fsync_dir(trail.parent)
-        write_checkpoint(cp_path, trail, seq + 1, sha256_hex(line), private)
+        with critical():  # SIGTERM waits: never half a line, never a line without checkpoint
+            _write_record(trail, line, created)
+            tid = current_trail_id(trail) or trail_id(line)
+            write_checkpoint(cp_path, signed_checkpoint(tid, seq + 1, sha256_hex(line), private))
     return signed
 
 
-def repair(trail: Path | None = None) -> bool:
-    """Drop a torn (unterminated) last line left by a crash; True if one was dropped.
-
-    Only that line goes: it was never checkpointed, so no committed record is lost. Anything
-    else wrong with the trail is left for ``verify`` to report.
-    """
-    trail = trail or default_trail()
-    with locked(trail):
-        last, torn = _tail(trail)
-        if not torn or last is None:
-            return False
-        size = trail.stat().st_size
-        fd = os.open(trail, os.O_WRONLY)
+def _write_record(trail: Path, line: bytes, created: bool) -> None:
+    """Append ``line`` and a newline with one write, fsynced; cut off again if it fails."""
+    fd = os.open(trail, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        size = os.fstat(fd).st_size
         try:
-            os.ftruncate(fd, size - len(last))
+            write_line(fd, line + b"\n")
             os.fsync(fd)
-        finally:
-            os.close(fd)
-        return True
+        except OSError:
+            os.ftruncate(fd, size)  # a full disk leaves no torn line behind
+            raise
+    finally:
+        os.close(fd)
+    if created:
+        fsync_dir(trail.parent)
+
+
+def drop_torn_line(trail: Path) -> bool:
+    """Drop a torn (unterminated) last line left by a crash; True if one was dropped (call
+    under ``locked``). Only that line goes: it is not a complete signed record."""
+    last, torn = _tail(trail)
+    if not torn or last is None:
+        return False
+    fd = os.open(trail, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, os.fstat(fd).st_size - len(last))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return True

@@ -10,7 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +31,8 @@ from privseg.audit.records import (
 )
 from privseg.audit.signing import default_key_path
 from privseg.errors import PrivsegError
+from privseg.lifecycle import critical
+from privseg.publish import Staging
 from privseg.taxonomy import Category
 
 __all__ = ["RunRecorder", "resolve_operator", "run"]
@@ -70,6 +72,12 @@ class RunRecorder:
     epsilon_spent: float | None = None
     epsilon_remaining: float | None = None
     metrics: dict[str, Metric] = field(default_factory=dict)
+    staging: Staging = field(default_factory=Staging)
+
+    def stage(self, dest: str | Path) -> Path:
+        """Where to write output ``dest``: a private staging path; ``run`` publishes it under
+        ``dest`` only after this run's record is appended (``privseg.publish``)."""
+        return self.staging.path(dest)
 
     def add_input(
         self,
@@ -91,8 +99,9 @@ class RunRecorder:
         rows: int | None = None,
         columns: Sequence[str] = (),
     ) -> None:
-        """Record an output written (call after the file is in place); as ``add_input``."""
-        self.outputs.append(DatasetRef.of(path, fingerprint, rows=rows, columns=columns))
+        """Record an output written (staged by ``stage`` or already in place); as ``add_input``."""
+        ref = DatasetRef.of(self.staging.where(path), fingerprint, rows=rows, columns=columns)
+        self.outputs.append(replace(ref, path=str(Path(path).absolute())))
 
     def add_column(
         self,
@@ -170,18 +179,36 @@ def run(
     """Audit one command: append a record on success, or one with the error class and re-raise.
 
     The trail's head is checked before the body runs, so a broken trail stops a command before
-    it reads any data (IntegrityError).
+    it reads any data (IntegrityError). Audit first, publish second: outputs written to
+    ``recorder.stage(dest)`` are fingerprinted into the record (``add_output(dest)``) and
+    renamed into place only after the success record is appended; outputs that would replace
+    an input, a failure anywhere, or a record that cannot be appended leave nothing published.
     """
     trail = trail or default_trail()
     key_path = key or default_key_path()
     check_head(trail, key_path)
     recorder = RunRecorder(command, resolve_operator(operator), purpose, policy_sha256)
+    staging = recorder.staging
     try:
         yield recorder
+        staging.check_inputs(Path(ref.path) for ref in recorder.inputs)
     except BaseException as error:
-        try:
-            append(recorder.record(type(error).__name__), trail=trail, key=key_path)
-        except PrivsegError as audit_error:
-            error.add_note(f"privseg: the failed run could not be audited: {audit_error}")
+        _failed(recorder, error, trail, key_path)
         raise
-    append(recorder.record(SUCCESS), trail=trail, key=key_path)
+    with critical():  # SIGTERM waits until the record is appended and the outputs published
+        try:
+            append(recorder.record(SUCCESS), trail=trail, key=key_path)
+        except BaseException as error:
+            _failed(recorder, error, trail, key_path)
+            raise
+        staging.commit()
+
+
+def _failed(recorder: RunRecorder, error: BaseException, trail: Path, key: Path) -> None:
+    """Discard the run's staged outputs (no success record, no publication) and append a
+    record of the failure, or note on ``error`` why it could not be appended."""
+    recorder.staging.discard()
+    try:
+        append(recorder.record(type(error).__name__), trail=trail, key=key)
+    except (PrivsegError, OSError) as audit_error:
+        error.add_note(f"privseg: the failed run could not be audited: {audit_error}")

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from privseg._files import file_sha256
-from privseg.errors import PrivsegError
+from privseg.errors import InputError, PrivsegError
+from privseg.rawvalues import raw_shape
 from privseg.taxonomy import Category
 
 __all__ = [
@@ -56,22 +57,6 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
 _MAX_TEXT = 200
 
-_RAW_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("email address", re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")),
-    ("resident ID number", re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")),
-    ("mobile number", re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)")),
-    ("card or account number", re.compile(r"(?<!\d)\d{12,19}(?!\d)")),
-    ("IP address", re.compile(r"(?<!\d)(?:\d{1,3}\.){3}\d{1,3}(?!\d)")),
-    ("coordinates", re.compile(r"-?\d{1,3}\.\d{3,}\s*,\s*-?\d{1,3}\.\d{3,}")),
-    (
-        "WeChat identifier",
-        re.compile(
-            r"(?<![A-Za-z0-9])(?:o[A-Za-z0-9_-]{27}|w[mo][A-Za-z0-9_-]{30})(?![A-Za-z0-9_-])"
-        ),
-    ),
-)
-
-
 Metric = int | float | str | bool
 
 
@@ -81,12 +66,12 @@ def refuse_raw(name: str, value: str) -> str:
         raise PrivsegError(f"audit field {name!r} is longer than {_MAX_TEXT} characters")
     if any(ord(c) < 32 for c in value):
         raise PrivsegError(f"audit field {name!r} holds control characters")
-    for shape, pattern in _RAW_SHAPES:
-        if pattern.search(value):
-            raise PrivsegError(
-                f"audit field {name!r} looks like a raw value ({shape}); "
-                "records hold only counts, ids, hashes, category ids and column names"
-            )
+    shape = raw_shape(value)
+    if shape is not None:
+        raise InputError(
+            f"audit field {name!r} looks like a raw value ({shape}); "
+            "records hold only counts, ids, hashes, category ids and column names"
+        )
     return value
 
 

@@ -3,9 +3,11 @@
 trail (``trail.jsonl.pub``, PEM), and the signed checkpoint.
 
 A hash chain cannot show that its tail was cut off, so every append also rewrites a signed
-checkpoint (record count and head hash) kept next to the signing key, in
+checkpoint (trail id, record count and head hash) kept next to the signing key, in
 ``<key folder>/checkpoints/<sha256 of the trail's absolute path>.json``: deleting the last
-records of the trail is then detected without coupling the trail to the budget ledger.
+records of the trail (or the whole trail) is then detected without coupling the trail to the
+budget ledger. The checkpoint itself names its trail by the hash of its first line, not by
+path, so a copy of it verifies a moved or copied trail.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ __all__ = [
     "load_public_pem",
     "public_pem",
     "read_checkpoint",
+    "signed_checkpoint",
     "signer_id",
+    "trail_id",
     "verify_signature",
     "write_checkpoint",
     "write_exclusive",
@@ -126,9 +130,14 @@ def verify_signature(key: Ed25519PublicKey, signature: str, data: bytes) -> bool
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """The signed record count and head hash of a trail."""
+    """The signed record count and head hash of a trail.
 
-    trail: str
+    ``trail_id`` is the SHA-256 of the trail's first line, so a checkpoint names its trail
+    wherever the trail is copied or moved (it is not tied to a path) and can be handed to an
+    outside auditor with the trail (``privseg audit checkpoint``).
+    """
+
+    trail_id: str
     count: int
     head: str
     signer: str
@@ -140,30 +149,63 @@ class Checkpoint:
         del data["signature"]
         return canonical(data)
 
+    def to_bytes(self) -> bytes:
+        """The checkpoint file's content (canonical JSON and a newline)."""
+        return canonical(asdict(self)) + b"\n"
 
-def read_checkpoint(path: Path, trail: Path, key: Ed25519PublicKey) -> Checkpoint | None:
-    """The checkpoint, None if absent; IntegrityError if forged or for another trail."""
+
+def trail_id(first_line: bytes) -> str:
+    """A trail's identity: the SHA-256 of its first line (record 0)."""
+    return hashlib.sha256(first_line).hexdigest()
+
+
+def _legacy(
+    data: dict[str, object], path: Path, trail: Path | None, key: Ed25519PublicKey
+) -> Checkpoint:
+    """A checkpoint of privseg before 0.x (bound to the trail's absolute path, no trail id)."""
+    signature = str(data.pop("signature", ""))
+    if not verify_signature(key, signature, canonical(data)):
+        raise IntegrityError(f"checkpoint {path}: signature does not verify")
+    if trail is None or data.get("trail") != str(trail.absolute()):
+        raise IntegrityError(f"checkpoint {path} belongs to another trail")
+    return Checkpoint(
+        "", int(str(data["count"])), str(data["head"]), str(data["signer"]), signature
+    )
+
+
+def read_checkpoint(
+    path: Path, key: Ed25519PublicKey, *, trail_id: str | None, trail: Path | None = None
+) -> Checkpoint | None:
+    """The checkpoint in ``path``, None if absent; IntegrityError if its signature does not
+    verify under ``key`` or it names another trail than ``trail_id`` (a legacy checkpoint,
+    which names a path instead, must name ``trail``)."""
     try:
         data = json.loads(path.read_bytes())
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
+        if "trail" in data:
+            return _legacy(data, path, trail, key)
         cp = Checkpoint(**data)
     except FileNotFoundError:
         return None
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, KeyError) as error:
         raise IntegrityError(f"checkpoint {path} does not parse") from error
     if not verify_signature(key, cp.signature, cp.unsigned_bytes()):
         raise IntegrityError(f"checkpoint {path}: signature does not verify")
-    if cp.trail != str(trail.absolute()):
+    if trail_id is not None and cp.trail_id != trail_id:
         raise IntegrityError(f"checkpoint {path} belongs to another trail")
     return cp
 
 
-def write_checkpoint(
-    path: Path, trail: Path, count: int, head: str, key: Ed25519PrivateKey
-) -> None:
-    """Sign and replace the trail's checkpoint (``count`` records, ``head`` hash)."""
-    cp = Checkpoint(str(trail.absolute()), count, head, signer_id(key.public_key()))
-    cp = replace(cp, signature=key.sign(cp.unsigned_bytes()).hex())
+def signed_checkpoint(trail_id: str, count: int, head: str, key: Ed25519PrivateKey) -> Checkpoint:
+    """A checkpoint of ``count`` records ending in ``head``, signed by ``key``."""
+    cp = Checkpoint(trail_id, count, head, signer_id(key.public_key()))
+    return replace(cp, signature=key.sign(cp.unsigned_bytes()).hex())
+
+
+def write_checkpoint(path: Path, cp: Checkpoint, *, mode: int = 0o600) -> None:
+    """Replace the checkpoint file ``path`` atomically (its folder is created 0700)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with atomic_path(path, mode=0o600) as tmp:
-        tmp.write_bytes(canonical(asdict(cp)) + b"\n")
+    with atomic_path(path, mode=mode) as tmp:
+        tmp.write_bytes(cp.to_bytes())
     fsync_dir(path.parent)

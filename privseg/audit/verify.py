@@ -3,27 +3,32 @@ record is reported with what is wrong with it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from privseg.audit.append import default_trail, public_key_path
-from privseg.audit.records import GENESIS, AuditRecord, parse_line, sha256_hex
+from privseg.audit.append import current_trail_id, default_trail, public_key_path
+from privseg.audit.records import ENV_KEY, GENESIS, AuditRecord, parse_line, sha256_hex
 from privseg.audit.signing import (
+    Checkpoint,
     checkpoint_path,
     default_key_path,
     load_private_key,
     load_public_pem,
     public_pem,
     read_checkpoint,
+    signer_id,
     verify_signature,
 )
 from privseg.errors import IntegrityError, PrivsegError, SourceNotFoundError
+from privseg.limits import require_regular
 
-__all__ = ["Problem", "VerifyResult", "ensure_valid", "read_records", "verify"]
+__all__ = ["Outcome", "Problem", "VerifyResult", "ensure_valid", "read_records", "verify"]
 
 
 class Problem(StrEnum):
@@ -39,7 +44,7 @@ class Problem(StrEnum):
     KEY = "key"
 
 
-def _lines(trail: Path) -> tuple[list[bytes], bool]:
+def trail_lines(trail: Path) -> tuple[list[bytes], bool]:
     """The trail's lines (without newlines) and whether the last one is torn."""
     data = trail.read_bytes()
     if not data:
@@ -56,7 +61,8 @@ def read_records(trail: Path | None = None) -> list[AuditRecord]:
     trail = trail or default_trail()
     if not trail.exists():
         raise SourceNotFoundError("audit trail does not exist", source=trail)
-    lines, torn = _lines(trail)
+    require_regular(trail, "audit trail")
+    lines, torn = trail_lines(trail)
     if torn:
         raise IntegrityError(f"{trail}: line {len(lines)}: torn; run 'privseg audit repair'")
     records = []
@@ -68,12 +74,21 @@ def read_records(trail: Path | None = None) -> list[AuditRecord]:
     return records
 
 
+class Outcome(StrEnum):
+    """What ``verify`` concludes (``privseg audit verify`` exits 0, 6 and 5)."""
+
+    OK = "OK"
+    UNCONFIRMED = "UNCONFIRMED"
+    TAMPERED = "TAMPERED"
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     """Outcome of ``verify``: OK, or the first bad record (``line`` 1-based; record ``line - 1``).
 
     ``records`` counts the records verified before the problem; ``line`` is None for problems
-    that belong to no line (key, checkpoint).
+    that belong to no line (key, checkpoint). ``unconfirmed`` lists what could not be checked
+    although nothing is wrong: completeness (no checkpoint) or the signer (a key nobody pinned).
     """
 
     trail: str
@@ -81,79 +96,197 @@ class VerifyResult:
     problem: Problem | None = None
     line: int | None = None
     detail: str = ""
+    unconfirmed: tuple[str, ...] = ()
+    signer: str = ""
 
     @property
     def ok(self) -> bool:
+        """Nothing wrong was found (the outcome is OK or UNCONFIRMED)."""
         return self.problem is None
 
+    @property
+    def outcome(self) -> Outcome:
+        if self.problem is not None:
+            return Outcome.TAMPERED
+        return Outcome.UNCONFIRMED if self.unconfirmed else Outcome.OK
+
     def __str__(self) -> str:
-        if self.ok:
-            extra = f" ({self.detail})" if self.detail else ""
-            return f"OK: {self.trail}: {self.records} records verified{extra}"
-        where = "" if self.line is None else f": line {self.line} (seq {self.line - 1})"
-        return f"{self.trail}{where}: {self.problem}: {self.detail}"
+        if self.problem is not None:
+            where = "" if self.line is None else f": line {self.line} (seq {self.line - 1})"
+            return f"TAMPERED: {self.trail}{where}: {self.problem}: {self.detail}"
+        extra = f" ({self.detail})" if self.detail else ""
+        by = f", signer {self.signer}" if self.signer else ""
+        done = f"{self.trail}: {self.records} records verified{by}{extra}"
+        if self.unconfirmed:
+            return f"UNCONFIRMED: {done}; but " + "; ".join(self.unconfirmed)
+        return f"OK: {done}"
 
 
-def _public_key_for(trail: Path, key_path: Path) -> Ed25519PublicKey | str:
-    """The key to verify with (the signing key's, else the one beside the trail) or a problem."""
+@dataclass(frozen=True)
+class _Verifier:
+    """The key records must verify under, and whether anyone vouches for it."""
+
+    key: Ed25519PublicKey
+    pinned: bool  # the owner's signing key, or pinned by --public-key / --signer
+    owner: Path | None  # the owner's signing key file (its folder holds the checkpoints)
+
+
+def _matches(key: Ed25519PublicKey, signer: str) -> bool:
+    """Whether ``signer`` (a signer id of 16 or more hex digits) names ``key``."""
+    wanted = signer.strip().lower()
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    full = sha256_hex(raw)
+    return len(wanted) >= len(signer_id(key)) and full.startswith(wanted)
+
+
+def _verifier(
+    trail: Path, key: Path | None, public_key: Path | None, signer: str | None
+) -> _Verifier | str:
+    """The verifying key (pinned, the owner's, else the one beside the trail) or a problem."""
     pub = public_key_path(trail)
-    if key_path.exists():
-        public = load_private_key(key_path, create=False).public_key()
-        if pub.exists() and public_pem(load_public_pem(pub)) != public_pem(public):
-            return f"{pub} is not the signing key's public key"
-        return public
-    if pub.exists():
-        return load_public_pem(pub)
-    return "no signing key and no public key beside the trail"
-
-
-def verify(trail: Path | None = None, *, key: Path | None = None) -> VerifyResult:
-    """Check signatures, chain, order and the checkpoint; report the first bad record."""
-    trail = trail or default_trail()
+    beside = load_public_pem(pub) if pub.exists() else None
+    if public_key is not None:
+        pinned = load_public_pem(public_key)
+        if signer is not None and not _matches(pinned, signer):
+            return f"{public_key} is key {signer_id(pinned)}, not the pinned signer {signer}"
+        return _Verifier(pinned, True, None)
+    if signer is not None:
+        if beside is None:
+            raise SourceNotFoundError(
+                "no public key beside the trail to check --signer against; pass --public-key",
+                source=pub,
+            )
+        if not _matches(beside, signer):
+            return f"{pub} is key {signer_id(beside)}, not the pinned signer {signer}"
+        return _Verifier(beside, True, None)
     key_path = key or default_key_path()
+    if key_path.exists():
+        owner = load_private_key(key_path, create=False).public_key()
+        if beside is None or public_pem(beside) == public_pem(owner):
+            return _Verifier(owner, True, key_path)
+        if key is not None or os.environ.get(ENV_KEY):
+            return f"{pub} is not the signing key's public key"
+        # the home folder's signing key signs other trails: verify with the key beside this one
+    if beside is not None:
+        return _Verifier(beside, False, None)
+    if not trail.exists():
+        raise SourceNotFoundError("audit trail does not exist", source=trail)
+    raise SourceNotFoundError(
+        "no key to verify with: no signing key and no public key beside the trail; "
+        "pass --public-key",
+        source=trail,
+    )
+
+
+def _checkpoint(trail: Path, verifier: _Verifier, handed: Path | None) -> Checkpoint | None:
+    """The checkpoint handed over (``--checkpoint``), else the owner's local one (found by
+    the trail's path, or by its id when the trail was moved); IntegrityError if forged."""
+    tid = current_trail_id(trail)
+    if handed is not None:
+        found = read_checkpoint(handed, verifier.key, trail_id=tid, trail=trail)
+        if found is None:
+            raise SourceNotFoundError("checkpoint file does not exist", source=handed)
+        return found
+    if verifier.owner is None:
+        return None
+    local = read_checkpoint(
+        checkpoint_path(trail, verifier.owner), verifier.key, trail_id=tid, trail=trail
+    )
+    if local is not None or tid is None:
+        return local
+    for path in sorted((verifier.owner.parent / "checkpoints").glob("*.json")):
+        try:
+            return read_checkpoint(path, verifier.key, trail_id=tid)
+        except IntegrityError:
+            continue  # another trail's checkpoint
+    return None
+
+
+def verify(
+    trail: Path | None = None,
+    *,
+    key: Path | None = None,
+    public_key: Path | None = None,
+    signer: str | None = None,
+    checkpoint: Path | None = None,
+) -> VerifyResult:
+    """Check signatures, chain, order and the checkpoint; report the first bad record.
+
+    The records must verify under a pinned key (``public_key`` PEM, or ``signer``: the signer
+    id of the public key beside the trail), else the owner's signing key (``key``, default
+    ``~/.config/privseg/audit-signing.key``), else the public key beside the trail, which
+    leaves the signer unconfirmed. Completeness needs a checkpoint: ``checkpoint`` (a file
+    exported by ``export_checkpoint``), else the owner's own; without one it is unconfirmed.
+    """
+    trail = trail or default_trail()
     name = str(trail)
-    public = _public_key_for(trail, key_path)
-    if isinstance(public, str):
+    if trail.exists():
+        require_regular(trail, "audit trail")
+    try:
+        verifier = _verifier(trail, key, public_key, signer)
+    except IntegrityError as error:
+        return VerifyResult(name, 0, Problem.KEY, detail=str(error))
+    if isinstance(verifier, str):
         if not trail.exists():
             raise SourceNotFoundError("audit trail does not exist", source=trail)
-        return VerifyResult(name, 0, Problem.KEY, detail=public)
-    cp_path = checkpoint_path(trail, key_path)
+        return VerifyResult(name, 0, Problem.KEY, detail=verifier)
     try:
-        checkpoint = read_checkpoint(cp_path, trail, public)
+        cp = _checkpoint(trail, verifier, checkpoint)
     except IntegrityError as error:
         return VerifyResult(name, 0, Problem.CHECKPOINT, detail=str(error))
     if not trail.exists():
-        if checkpoint is None:
+        if cp is None:
             raise SourceNotFoundError("audit trail does not exist", source=trail)
-        held = f"trail missing; checkpoint holds {checkpoint.count} records"
+        held = f"trail missing; checkpoint holds {cp.count} records"
         return VerifyResult(name, 0, Problem.TRUNCATED, 1, held)
-    lines, torn = _lines(trail)
+    lines, torn = trail_lines(trail)
     complete = lines[:-1] if torn else lines
     count = len(complete)
-    found = _first_bad(name, complete, public)
+    found = first_bad(name, complete, verifier.key)
     if found is not None:
         return found
     if torn:
         why = "unterminated last line (crash in mid-write); 'privseg audit repair' drops it"
         return VerifyResult(name, count, Problem.TORN, count + 1, why)
-    if checkpoint is None:
-        if count == 0:
-            return VerifyResult(name, 0)
-        why = f"no checkpoint at {cp_path}: a cut tail could not be detected"
-        return VerifyResult(name, count, Problem.CHECKPOINT, detail=why)
-    if count < checkpoint.count:
-        why = f"{checkpoint.count - count} records cut from the tail ({checkpoint.count} checkpointed)"
+    who = signer_id(verifier.key)
+    unconfirmed = [] if verifier.pinned else [_UNPINNED.format(who=who)]
+    if cp is None:
+        if count:
+            unconfirmed.append(_NO_CHECKPOINT_OWNER if verifier.owner else _NO_CHECKPOINT)
+        return VerifyResult(name, count, unconfirmed=tuple(unconfirmed), signer=who)
+    if count < cp.count:
+        why = f"{cp.count - count} records cut from the tail ({cp.count} checkpointed)"
         return VerifyResult(name, count, Problem.TRUNCATED, count + 1, why)
-    if count == checkpoint.count and _line_hash(complete, count - 1) == checkpoint.head:
-        return VerifyResult(name, count)
-    if count == checkpoint.count + 1 and _line_hash(complete, count - 2) == checkpoint.head:
-        why = "last record not yet checkpointed (crash after write); the next append records it"
-        return VerifyResult(name, count, detail=why)
-    why = f"trail head does not match the checkpoint ({checkpoint.count} records)"
+    if count == cp.count and line_hash(complete, count - 1) == cp.head:
+        return VerifyResult(name, count, unconfirmed=tuple(unconfirmed), signer=who)
+    if count > cp.count and line_hash(complete, cp.count - 1) == cp.head:
+        newer = count - cp.count
+        why = f"{newer} records newer than the checkpoint"
+        if checkpoint is None and newer > 1:
+            return VerifyResult(name, count, Problem.CHECKPOINT, detail=why + " (only one may be)")
+        if checkpoint is None:
+            why = "last record not yet checkpointed (crash after write); the next append records it"
+        return VerifyResult(name, count, detail=why, unconfirmed=tuple(unconfirmed), signer=who)
+    why = f"trail head does not match the checkpoint ({cp.count} records)"
     return VerifyResult(name, count, Problem.CHECKPOINT, detail=why)
 
 
-def _line_hash(lines: Sequence[bytes], index: int) -> str:
+_UNPINNED = (
+    "signer not confirmed: the records verify under the public key beside the trail "
+    "(signer {who}), which whoever wrote the trail could have replaced; pin it with "
+    "--signer {who} or --public-key FILE"
+)
+_NO_CHECKPOINT = (
+    "completeness not confirmed: no checkpoint, so records cut from the end would go "
+    "unnoticed; pass --checkpoint FILE (made by 'privseg audit checkpoint')"
+)
+_NO_CHECKPOINT_OWNER = (
+    "completeness not confirmed: the checkpoint is missing; 'privseg audit repair' checks the "
+    "trail and checkpoints it again"
+)
+
+
+def line_hash(lines: Sequence[bytes], index: int) -> str:
     return GENESIS if index < 0 else sha256_hex(lines[index])
 
 
@@ -166,11 +299,11 @@ def _signed_record(line: bytes, public: Ed25519PublicKey) -> AuditRecord | None:
     return record if verify_signature(public, record.signature, record.unsigned_bytes()) else None
 
 
-def _first_bad(name: str, lines: Sequence[bytes], public: Ed25519PublicKey) -> VerifyResult | None:
+def first_bad(name: str, lines: Sequence[bytes], public: Ed25519PublicKey) -> VerifyResult | None:
     """Walk the records; classify the first one that is not the expected next record."""
     parsed = [_signed_record(line, public) for line in lines]
     for i, record in enumerate(parsed):
-        prev = _line_hash(lines, i - 1)
+        prev = line_hash(lines, i - 1)
         if record is not None and record.seq == i and record.prev == prev:
             continue
         following = parsed[i + 1] if i + 1 < len(parsed) else None

@@ -8,6 +8,7 @@ an exit code (2 bad input or usage, 3 policy refusal, 4 privacy budget exceeded,
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -24,6 +25,7 @@ from privseg.cli import report as _report
 from privseg.cli import risk as _risk
 from privseg.cli import screen as _screen
 from privseg.cli import segment as _segment
+from privseg.lifecycle import Terminated, handle_termination
 
 __all__ = ["main"]
 
@@ -33,9 +35,13 @@ class _Root(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with handle_termination():
+                return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except Terminated as stop:
+            click.echo(f"privseg: {stop}; nothing published, temporary files removed", err=True)
+            sys.exit(128 + stop.signum)
         except Exception as error:
             _common.fail(error, debug=bool(ctx.meta.get("privseg.debug")))
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -17,11 +18,16 @@ from privseg._files import atomic_path
 from privseg.dp.ledger import LEDGER_ENV
 from privseg.errors import (
     BudgetExceededError,
+    FileAccessError,
     InputError,
     IntegrityError,
     PolicyRefusal,
     PrivsegError,
 )
+from privseg.publish import guard_output
+
+if TYPE_CHECKING:
+    from privseg.audit import RunRecorder
 
 if TYPE_CHECKING:
     from privseg.screening import ScreenReport
@@ -47,10 +53,26 @@ def exit_code_for(error: BaseException) -> int:
     return EXIT_INTERNAL
 
 
+#: ``privseg audit verify``: nothing wrong found, but the signer or completeness unconfirmed.
+EXIT_UNCONFIRMED = 6
+#: Exit code when the reader of standard output went away (as if killed by SIGPIPE).
+EXIT_BROKEN_PIPE = 141
+
+
 def fail(error: BaseException, *, debug: bool) -> NoReturn:
-    """Print one line to stderr (a traceback with --debug) and exit with the mapped code."""
+    """Print one line to stderr (a traceback with --debug) and exit with the mapped code.
+
+    OS errors (a read-only or full file system, permissions) become FileAccessError (exit 2);
+    a closed standard output (``privseg ... | head``) exits 141 like a shell pipeline would.
+    """
     if debug:
         traceback.print_exception(error, file=sys.stderr)
+    if isinstance(error, BrokenPipeError):
+        _silence_stdout()
+        click.echo("privseg: standard output was closed by its reader", err=True)
+        sys.exit(EXIT_BROKEN_PIPE)
+    if isinstance(error, OSError):
+        error = FileAccessError.of(error)
     if isinstance(error, PrivsegError):
         click.echo(f"privseg: error: {error}", err=True)
     else:
@@ -60,6 +82,17 @@ def fail(error: BaseException, *, debug: bool) -> NoReturn:
             err=True,
         )
     sys.exit(exit_code_for(error))
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(devnull)
 
 
 class OutputFormat(StrEnum):
@@ -115,13 +148,29 @@ def report_out_option(f: F) -> F:
     )(f)
 
 
-def emit(text: str, out: Path | None) -> None:
-    """Write ``text`` to ``out`` atomically (saying so on stderr), or to standard output."""
+def emit(
+    text: str,
+    out: Path | None,
+    *,
+    record: RunRecorder | None = None,
+    inputs: Sequence[Path] = (),
+) -> None:
+    """Write ``text`` to ``out`` (saying so on stderr), or to standard output.
+
+    In an audited run (``record``) the file is staged and published after the run's record;
+    otherwise it is written atomically, and never over one of ``inputs``.
+    """
     if out is None:
         click.echo(text, nl=False)
         return
-    with atomic_path(out) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    if record is not None:
+        guard_output(out, [*inputs, *(ref.path for ref in record.inputs)])
+        record.stage(out).write_text(text, encoding="utf-8")
+        record.add_output(out)
+    else:
+        guard_output(out, inputs)
+        with atomic_path(out) as tmp:
+            tmp.write_text(text, encoding="utf-8")
     click.echo(f"wrote {out}", err=True)
 
 
@@ -180,6 +229,17 @@ def sample_options(f: F) -> F:
     )(f)
 
 
+def recognizers_option(f: F) -> F:
+    """``--recognizers FILE``: the user's own recognizers (YAML)."""
+    return click.option(
+        "--recognizers",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="YAML file of your own recognizers: value patterns, vocabulary and header words "
+        "per category (see README, 'Your own recognizers').",
+    )(f)
+
+
 @contextmanager
 def screened(
     command: str,
@@ -190,14 +250,22 @@ def screened(
     encoding: str | None,
     trail: Path | None,
     operator: str | None,
+    recognizers: Path | None = None,
 ) -> Iterator[tuple[ScreenReport, audit.RunRecorder]]:
     """Screen ``input_path`` inside an audited run of ``command``; yields the report and the
     run's recorder (to add outputs)."""
-    from privseg.screening import DEFAULT_SAMPLE, screen
+    from privseg.screening import DEFAULT_SAMPLE, load_recognizers, screen
 
     if full and sample is not None:
         raise click.UsageError("--sample and --full exclude each other")
+    custom = None if recognizers is None else load_recognizers(recognizers)
     with audit.run(command, trail=trail, operator=operator) as record:
-        report = screen(input_path, sample=sample or DEFAULT_SAMPLE, full=full, encoding=encoding)
+        report = screen(
+            input_path,
+            sample=sample or DEFAULT_SAMPLE,
+            full=full,
+            encoding=encoding,
+            recognizers=custom,
+        )
         report.record_to(record, input_path)
         yield report, record

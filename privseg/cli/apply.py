@@ -32,13 +32,12 @@ from privseg.pseudonym import (
     IdKind,
     Key,
     Pseudonymize,
-    ReversibleCipher,
     Tokenizer,
     load_key,
     new_key_file,
     read_key_file,
-    rotate,
 )
+from privseg.reversible import ReversibleCipher, reidentify, rotate
 
 COMMANDS: list[click.Command] = []
 
@@ -146,7 +145,16 @@ def apply_command(
             load_key(key_path, insecure_permissions=insecure_key_permissions),
             _load_optional_key(reversible_key_path, insecure_key_permissions),
         )
-        manifest = engines.apply(engine, source, policy, keys, out, full=full, encoding=encoding)
+        manifest = engines.apply(
+            engine,
+            source,
+            policy,
+            keys,
+            out,
+            full=full,
+            encoding=encoding,
+            staging=record.staging,
+        )
         manifest.record_to(record, policy)
         record.add_output(manifest_path(out))
     if not quiet:
@@ -271,7 +279,7 @@ def keys_rotate(
             new_tokenizer=Tokenizer(new, policy.purpose),
             new_cipher=ReversibleCipher(read(new_reversible_key), policy.purpose),
         )
-        write_table(rotated, out)
+        write_table(rotated, record.stage(out))
         for column in columns:
             outputs = [column, column + REVERSIBLE_SUFFIX]
             record.add_column(column, (), "pseudonymize", output_columns=outputs, reason="re-keyed")
@@ -330,6 +338,14 @@ def token_command(
     required=True,
     help="The reversible key used by apply.",
 )
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Pseudonym key used by apply, to check each id against its row's token "
+    f"(default: the {KEY_ENV} environment variable; needed when the token columns are there).",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @_insecure_option
 @trail_option
@@ -338,6 +354,7 @@ def reidentify_command(
     source: Path,
     policy_ref: str,
     reversible_key_path: Path,
+    key_path: Path | None,
     out: Path,
     insecure_key_permissions: bool,
     trail: Path | None,
@@ -346,33 +363,37 @@ def reidentify_command(
     """Authorized re-identification: decrypt C__reversible columns back to normalized ids.
 
     Each C__reversible column is replaced by C__id holding the normalized identifier, for
-    activation (e.g. pushing a segment back to WeCom tags). OUT holds personal information
-    again: keep it inside the systems that may process raw identifiers.
+    activation (e.g. pushing a segment back to WeCom tags). Where the row also holds the
+    token C, the id must give that token under --key: a ciphertext moved between rows or
+    columns, or an altered token, is an integrity failure (exit 5) and nothing is written.
+    OUT holds personal information again: keep it inside the systems that may process raw
+    identifiers.
 
     \b
     Examples:
-      privseg reidentify segment.csv --policy wecom-marketing --reversible-key r.key --out ids.csv
+      privseg reidentify segment.csv --policy wecom-marketing --reversible-key r.key \\
+          --key marketing.key --out ids.csv
     """
     policy = resolve_policy(policy_ref)
     with _audited("reidentify", policy, trail, operator) as record:
         key = read_key_file(reversible_key_path, insecure_permissions=insecure_key_permissions)
         record.set_key_id(key.key_id)
-        cipher = ReversibleCipher(key, policy.purpose)
         table = read_recorded(source, record)
         encrypted = [
             c for c in _pseudonymized(policy, table) if c + REVERSIBLE_SUFFIX in table.columns
         ]
         if not encrypted:
             raise InputError(f"no {REVERSIBLE_SUFFIX} column to re-identify", source=source)
-        out_table = table.copy()
+        tokenizer = None
+        if any(c in table.columns for c in encrypted):
+            master = load_key(key_path, insecure_permissions=insecure_key_permissions)
+            tokenizer = Tokenizer(master, policy.purpose)
+        out_table = reidentify(table, encrypted, ReversibleCipher(key, policy.purpose), tokenizer)
         for column in encrypted:
-            position = out_table.columns.get_loc(column + REVERSIBLE_SUFFIX)
-            ids = cipher.decrypt(out_table.pop(column + REVERSIBLE_SUFFIX))
-            out_table.insert(int(position), column + "__id", ids)
             record.add_column(
                 column + REVERSIBLE_SUFFIX, (), "reidentify", output_columns=[column + "__id"]
             )
-        write_table(out_table, out)
+        write_table(out_table, record.stage(out))
         record.add_output(out, rows=len(out_table), columns=list(out_table.columns))
     click.echo(f"{out}: {len(encrypted)} columns re-identified, {len(table)} rows", err=True)
 

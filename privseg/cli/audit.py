@@ -1,4 +1,5 @@
-"""CLI commands of the audit stage: ``audit verify``, ``show``, ``export``, ``repair``.
+"""CLI commands of the audit stage: ``audit verify``, ``checkpoint``, ``show``, ``export``,
+``repair``.
 
 Commands that read personal data take ``@trail_option`` and ``@operator_option`` and wrap their
 work in ``privseg.audit.run(...)``.
@@ -7,6 +8,7 @@ work in ``privseg.audit.run(...)``.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +18,8 @@ from privseg import audit, lineage
 
 if TYPE_CHECKING:
     pass
-from privseg.cli._common import F, OutputFormat, format_option, trail_option
+from privseg.cli._common import EXIT_UNCONFIRMED, F, OutputFormat, format_option, trail_option
+from privseg.errors import IntegrityError
 
 
 def _key_option(f: F) -> F:
@@ -46,15 +49,83 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @trail_option
 @_key_option
-def verify_command(trail: Path | None, key: Path | None) -> None:
-    """Check signatures, hash chain and checkpoint; print OK or the first bad record (exit 5).
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Pinned public key (PEM) the records must verify under; no private key needed.",
+)
+@click.option(
+    "--signer",
+    default=None,
+    help="Pinned signer id (16+ hex digits, as printed by 'audit checkpoint'): the public key "
+    "beside the trail must be this one.",
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Signed checkpoint handed over with the trail ('privseg audit checkpoint'): proves "
+    "no record was cut from the end.",
+)
+def verify_command(
+    trail: Path | None,
+    key: Path | None,
+    public_key: Path | None,
+    signer: str | None,
+    checkpoint: Path | None,
+) -> None:
+    """Check signatures, hash chain and checkpoint: OK (exit 0), UNCONFIRMED (exit 6) or
+    TAMPERED (exit 5, naming the first bad record).
+
+    UNCONFIRMED means nothing is wrong, but the signer or the completeness could not be
+    checked: the records verify only under the public key beside the trail (pin it with
+    --signer or --public-key), or there is no checkpoint (pass --checkpoint). An outside
+    auditor needs only public material: the trail, the signer's public key or id, and a
+    checkpoint exported by the owner.
 
     \b
     Examples:
       privseg audit verify
-      privseg audit verify --trail privseg-demo/audits/trail.jsonl
+      privseg audit verify --trail privseg-demo/audits/trail.jsonl \\
+          --audit-key privseg-demo/keys/audit-signing.key
+      privseg audit verify --trail trail.jsonl --public-key signer.pem --checkpoint cp.json
+      privseg audit verify --trail trail.jsonl --signer 0123456789abcdef --checkpoint cp.json
     """
-    click.echo(str(audit.ensure_valid(trail, key=key)))
+    result = audit.verify(
+        trail, key=key, public_key=public_key, signer=signer, checkpoint=checkpoint
+    )
+    if result.outcome is audit.Outcome.TAMPERED:
+        raise IntegrityError(str(result))
+    click.echo(str(result))
+    if result.outcome is audit.Outcome.UNCONFIRMED:
+        sys.exit(EXIT_UNCONFIRMED)
+
+
+@audit_group.command("checkpoint")
+@trail_option
+@_key_option
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the signed checkpoint (JSON) to hand over with the trail.",
+)
+def checkpoint_command(trail: Path | None, key: Path | None, out: Path) -> None:
+    """Export a signed checkpoint of the trail (it must verify OK) for outside auditors.
+
+    The checkpoint names the trail by the hash of its first record, not by its path: it
+    verifies the trail wherever it is copied. Hand it over with the trail and the public key
+    (trail.jsonl.pub) or its signer id.
+
+    \b
+    Examples:
+      privseg audit checkpoint --out cp.json
+      privseg audit checkpoint --trail privseg-demo/audits/trail.jsonl \\
+          --audit-key privseg-demo/keys/audit-signing.key --out cp.json
+    """
+    cp = audit.export_checkpoint(out, trail, key=key)
+    click.echo(f"wrote {out}: {cp.count} records, signer {cp.signer}")
 
 
 @audit_group.command("show")
@@ -125,17 +196,24 @@ def export_command(openlineage: bool, trail: Path | None) -> None:
 
 @audit_group.command("repair")
 @trail_option
-def repair_command(trail: Path | None) -> None:
-    """Drop a torn last line left by a crash in mid-write (and nothing else).
+@_key_option
+def repair_command(trail: Path | None, key: Path | None) -> None:
+    """Recover after a crash or a lost checkpoint; never drops a complete signed record.
+
+    Drops a torn last line (a crash in mid-write), checks every record, then signs a new
+    checkpoint for the trail as it is and records the repair (and why: checkpoint missing,
+    records cut from the end) in the trail. A trail whose records do not verify, or that does
+    not extend its checkpoint, is refused (exit 5).
 
     \b
     Examples:
       privseg audit repair && privseg audit verify
+      privseg audit repair --trail privseg-demo/audits/trail.jsonl \\
+          --audit-key privseg-demo/keys/audit-signing.key
     """
-    if audit.repair(trail):
-        click.echo("dropped a torn last line; run 'privseg audit verify'")
-    else:
-        click.echo("no torn last line: nothing to repair")
+    done = audit.repair(trail, key=key)
+    for line in done or ["nothing to repair"]:
+        click.echo(line)
 
 
 COMMANDS: list[click.Command] = [audit_group]

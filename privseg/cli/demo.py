@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from privseg.cli._common import quiet_option
+from privseg import audit
+from privseg.cli._common import operator_option, quiet_option, trail_option
 from privseg.demo.generator import Lang, write_demo_data
 from privseg.demo.pipeline import DEFAULT_DEMO_DIR, run_demo
 
@@ -39,7 +40,16 @@ _seed_option = click.option(
     show_default=True,
     help="Language of headers and categorical values.",
 )
-def demo_data(outdir: Path, customers: int, seed: int, lang: str) -> None:
+@trail_option
+@operator_option
+def demo_data(
+    outdir: Path,
+    customers: int,
+    seed: int,
+    lang: str,
+    trail: Path | None,
+    operator: str | None,
+) -> None:
     """Write synthetic WeCom customer data: customers.csv, orders.csv, interactions.csv.
 
     The data is generated offline and is the same for the same seed. Customers carry
@@ -53,7 +63,14 @@ def demo_data(outdir: Path, customers: int, seed: int, lang: str) -> None:
       privseg demo-data big/ --customers 1000000 --seed 7
       privseg demo-data demo-en/ --lang en
     """
-    paths = write_demo_data(outdir, customers, seed=seed, lang=Lang(lang))
+    with audit.run("demo-data", trail=trail, operator=operator) as record:
+        paths = write_demo_data(
+            outdir, customers, seed=seed, lang=Lang(lang), staging=record.staging
+        )
+        record.set_metric("customers", customers)
+        record.set_metric("seed", seed)
+        for path in paths.values():
+            record.add_output(path)
     for path in paths.values():
         click.echo(f"wrote {path}")
 

@@ -18,7 +18,6 @@ from typing import Any
 import click
 
 from privseg import audit, io
-from privseg._files import atomic_path
 from privseg.cli._common import (
     F,
     ledger_option,
@@ -38,6 +37,7 @@ from privseg.engines import engine as engines
 from privseg.engines.engine import Engine
 from privseg.errors import InputError
 from privseg.policy import Policy, load_policy
+from privseg.publish import guard_output
 
 
 # -- option parsing ---------------------------------------------------------------------------
@@ -114,8 +114,14 @@ def _setup(
 
 
 @contextmanager
-def _audited(command: str, setup: _Setup, common: Mapping[str, Any]) -> Iterator[audit.RunRecorder]:
-    """Audit one release (``privseg.audit``): one record on success or failure."""
+def _audited(
+    command: str, setup: _Setup, common: Mapping[str, Any], source: Path
+) -> Iterator[audit.RunRecorder]:
+    """Audit one release (``privseg.audit``): one record on success or failure. An output
+    that is the input is refused first, before the ledger is charged."""
+    for dest in (common["out"], common.get("report")):
+        if dest is not None:
+            guard_output(dest, [source])
     with audit.run(
         command,
         trail=common["trail"],
@@ -137,11 +143,13 @@ def _publish(
     by: Sequence[str] = (),
     measures: Sequence[str] = (),
 ) -> None:
-    """Write the DP table (atomically), an optional JSON report, and a summary on stderr."""
-    io.write_table(release.table, out)
+    """Stage the DP table (CSV formulas neutralized) and an optional JSON report, published
+    after the run's audit record (``privseg.publish``), and print a summary on stderr."""
+    written = out if str(out) == "-" else record.stage(out)
+    io.write_table(release.table, written, neutralize_formulas=True)
     if report is not None:
-        with atomic_path(report) as tmp:
-            tmp.write_text(json.dumps(release.to_dict(), ensure_ascii=False, indent=2), "utf-8")
+        text = json.dumps(release.to_dict(), ensure_ascii=False, indent=2)
+        record.stage(report).write_text(text, "utf-8")
     plan = release.plan
     remaining = setup.account.ledger.remaining(setup.account.dataset, setup.account.purpose)
     if str(out) != "-":
@@ -313,7 +321,7 @@ def counts_command(
     if (epsilon is None) == (target is None):
         raise click.UsageError("give exactly one of --epsilon or --target")
     setup, rest = _common_setup(common, keys=keys)
-    with _audited("release counts", setup, rest) as record:
+    with _audited("release counts", setup, rest, input_path) as record:
         release = release_counts(
             engines.count_input(
                 engine,
@@ -367,7 +375,7 @@ def mean_command(
     on Spark; noise is drawn once, here, after the ledger is charged.
     """
     setup, rest = _common_setup(common, keys=keys, bounds=bounds)
-    with _audited("release mean", setup, rest) as record:
+    with _audited("release mean", setup, rest, input_path) as record:
         release = release_means(
             engines.sums_input(
                 engine,
@@ -440,7 +448,7 @@ def quantile_command(
         raise click.UsageError("--evaluate for quantiles needs the rows here: use --engine local")
     setup, rest = _common_setup(common, keys=keys, bounds=bounds)
     with (
-        _audited("release quantile", setup, rest) as record,
+        _audited("release quantile", setup, rest, input_path) as record,
         engines.quantile_input(engine, input_path, record) as rows,
     ):
         release = release_quantiles(
@@ -491,7 +499,7 @@ def kmeans_command(
     if engine is Engine.SPARK and common["evaluate"]:
         raise click.UsageError("--evaluate for k-means needs the rows here: use --engine local")
     setup, rest = _common_setup(common, bounds=bounds)
-    with _audited("release kmeans", setup, rest) as record:
+    with _audited("release kmeans", setup, rest, input_path) as record:
         with engines.kmeans_input(
             engine,
             input_path,

@@ -13,6 +13,7 @@ from privseg.cli._common import (
     ledger_option,
     operator_option,
     path_argument,
+    recognizers_option,
     report_out_option,
     sample_options,
     screened,
@@ -53,6 +54,7 @@ def report_group() -> None:
 @path_argument("input_path")
 @_report_options
 @sample_options
+@recognizers_option
 @encoding_option
 @trail_option
 @operator_option
@@ -62,6 +64,7 @@ def screen_command(
     out: Path | None,
     sample: int | None,
     full: bool,
+    recognizers: Path | None,
     encoding: str | None,
     trail: Path | None,
     operator: str | None,
@@ -82,9 +85,15 @@ def screen_command(
     from privseg.report.screening import is_screen_json
 
     if is_screen_json(input_path):
-        if full or sample is not None or encoding is not None:
-            raise click.UsageError("--sample, --full and --encoding apply to tables, not JSON")
-        emit(render_screening(load_screen_json(input_path), ReportFormat(fmt)), out)
+        if full or sample is not None or encoding is not None or recognizers is not None:
+            raise click.UsageError(
+                "--sample, --full, --recognizers and --encoding apply to tables, not JSON"
+            )
+        emit(
+            render_screening(load_screen_json(input_path), ReportFormat(fmt)),
+            out,
+            inputs=[input_path],
+        )
         return
     run = screened(
         "report screen",
@@ -94,11 +103,10 @@ def screen_command(
         encoding=encoding,
         trail=trail,
         operator=operator,
+        recognizers=recognizers,
     )
     with run as (report, record):
-        emit(render_screening(report, ReportFormat(fmt)), out)
-        if out is not None:
-            record.add_output(out)
+        emit(render_screening(report, ReportFormat(fmt)), out, record=record)
 
 
 @report_group.command("run")
@@ -149,7 +157,8 @@ def run_command(
         missing = wanted - {r.run_id for r in records} - {str(r.seq) for r in records}
         if missing:
             raise InputError(f"no run {', '.join(sorted(missing))} in the trail", source=path)
-    emit(render_run(records, verification, ReportFormat(fmt), trail=str(path)), out)
+    text = render_run(records, verification, ReportFormat(fmt), trail=str(path))
+    emit(text, out, inputs=[path, audit.public_key_path(path)])
 
 
 @report_group.command("budget")
@@ -185,7 +194,7 @@ def budget_command(
     ]
     if not statuses and (dataset is not None or purpose is not None):
         raise InputError("no budget matches --dataset/--purpose", source=book.path)
-    emit(render_budget(statuses, ReportFormat(fmt), source=str(book.path)), out)
+    emit(render_budget(statuses, ReportFormat(fmt), source=str(book.path)), out, inputs=[book.path])
 
 
 COMMANDS: list[click.Command] = [report_group]

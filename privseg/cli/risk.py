@@ -135,9 +135,7 @@ def risk_command(
         record.set_metric("classes", report.classes)
         record.set_metric("sample_uniques", report.sample_uniques)
         record.set_metric("records_below_k", report.records_below_k)
-        emit(render(report, fmt), out)
-        if out is not None:
-            record.add_output(out)
+        emit(render(report, fmt), out, record=record)
 
 
 COMMANDS.append(risk_command)

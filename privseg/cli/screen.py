@@ -16,6 +16,7 @@ from privseg.cli._common import (
     format_option,
     operator_option,
     path_argument,
+    recognizers_option,
     report_out_option,
     sample_options,
     screened,
@@ -33,6 +34,7 @@ COMMANDS: list[click.Command] = []
 @format_option(*OutputFormat)
 @report_out_option
 @sample_options
+@recognizers_option
 @encoding_option
 @trail_option
 @operator_option
@@ -42,6 +44,7 @@ def screen_command(
     out: Path | None,
     sample: int | None,
     full: bool,
+    recognizers: Path | None,
     encoding: str | None,
     trail: Path | None,
     operator: str | None,
@@ -59,6 +62,7 @@ def screen_command(
       privseg screen customers.xlsx --format html --out screening.html
       privseg screen export.csv --format json --full       # every value, JSON contract
       privseg screen gbk.csv --encoding gb18030 --sample 5000 --format md
+      privseg screen crm.csv --recognizers company-recognizers.yaml
     """
     from privseg.screening.render import render, renderable
 
@@ -70,14 +74,13 @@ def screen_command(
         encoding=encoding,
         trail=trail,
         operator=operator,
+        recognizers=recognizers,
     )
     with run as (report, record):
         if out is None and fmt == OutputFormat.TEXT and sys.stdout.isatty():
             Console().print(renderable(report))
             return
-        emit(render(report, fmt), out)
-        if out is not None:
-            record.add_output(out)
+        emit(render(report, fmt), out, record=record)
 
 
 COMMANDS.append(screen_command)

@@ -104,8 +104,9 @@ def assign(
     day: date = as_of.date() if as_of is not None else date.today()
     sources = (customers, orders, interactions)
     with audit.run("segment assign", trail=trail, operator=operator) as record:
+        written = out if str(out) == "-" else record.stage(out)
         rows, columns = engines.assign_segments(
-            engine, sources, scheme_set, as_of=day, out=out, record=record, encoding=encoding
+            engine, sources, scheme_set, as_of=day, out=written, record=record, encoding=encoding
         )
         record.add_input(schemes_path)
         record.set_metric("as_of", day.isoformat())

@@ -71,6 +71,7 @@ from privseg.demo.text import (
     text_array,
 )
 from privseg.errors import InputError
+from privseg.publish import Staging, staged
 
 __all__ = [
     "DEMO_AS_OF",
@@ -150,8 +151,10 @@ def write_demo_data(
     seed: int = 0,
     lang: Lang = Lang.ZH,
     as_of: date = DEMO_AS_OF,
+    staging: Staging | None = None,
 ) -> dict[str, Path]:
-    """Generate and write ``customers.csv``, ``orders.csv``, ``interactions.csv`` (UTF-8)."""
+    """Generate and write ``customers.csv``, ``orders.csv``, ``interactions.csv`` (UTF-8),
+    staged in ``staging`` (published by its owner) or published together at the end."""
     from privseg.io import write_table
 
     folder = Path(outdir)
@@ -162,7 +165,11 @@ def write_demo_data(
             f"cannot create the output folder ({error.strerror})", source=folder
         ) from None
     data = generate(customers, seed=seed, lang=lang, as_of=as_of)
-    return {name: write_table(df, folder / f"{name}.csv") for name, df in data.tables().items()}
+    paths = {name: folder / f"{name}.csv" for name in data.tables()}
+    with staged(staging) as files:
+        for name, df in data.tables().items():
+            write_table(df, files.path(paths[name]))
+    return paths
 
 
 #: customers per random stream: bounds memory and keeps temporaries small

@@ -138,7 +138,7 @@ def _apply_policy(run: DemoRun) -> None:
     for name, source in run.data.items():
         out = folder / f"{name}.csv"
         with _audited(run, "apply", purpose=policy.purpose, policy_sha256=policy.sha256) as record:
-            manifest = apply(Engine.LOCAL, source, policy, keys, out)
+            manifest = apply(Engine.LOCAL, source, policy, keys, out, staging=record.staging)
             manifest.record_to(record, policy)
             if manifest.risk is not None:
                 risks.append(f"{name}: {summary(manifest.risk)} -> reports/run.html")
@@ -176,7 +176,8 @@ def _assign_segments(run: DemoRun) -> None:
         )
         folder = run.out_dir / "segments"
         folder.mkdir(parents=True, exist_ok=True)
-        run.outputs["segment_labels"] = write_table(labels, folder / "labels.csv")
+        run.outputs["segment_labels"] = folder / "labels.csv"
+        write_table(labels, record.stage(folder / "labels.csv"))
         record.add_output(
             run.outputs["segment_labels"], rows=len(labels), columns=list(labels.columns)
         )
@@ -228,7 +229,8 @@ def _release_segment_counts(run: DemoRun) -> None:
                 account=account,
                 bounding=Bounding(schemes.columns.unit),
             )
-            out = write_table(release.table, folder / f"{name}.csv")
+            out = folder / f"{name}.csv"
+            write_table(release.table, record.stage(out), neutralize_formulas=True)
             run.outputs[f"release_{name}"] = out
             record.add_output(out, rows=len(release.table), columns=list(release.table.columns))
             left = ledger.remaining("demo", policy.purpose)

@@ -15,9 +15,12 @@ from privseg.engines.pool import WORKERS, EnforcePool, worker_result
 from privseg.engines.streaming import WriteBehind, prefetched
 from privseg.errors import InputError
 from privseg.io import Fingerprint, iter_table, open_table, open_table_writer
-from privseg.manifest import Manifest, output_columns
+from privseg.manifest import Manifest, manifest_path, output_columns
 from privseg.policy import Plan, Policy, PolicyKeys, enforce, input_columns, plan, unscreened_plan
-from privseg.screening import ScreenReport, screen
+from privseg.publish import Staging, guard_output, staged
+from privseg.screening import ScreenReport, load_recognizers, screen
+from privseg.screening.reservoir import StreamSample
+from privseg.screening.scan import warm_up
 
 __all__ = ["APPLY_CHUNK_ROWS", "apply_file"]
 
@@ -51,6 +54,29 @@ def _merge_reports(reports: Sequence[ScreenReport]) -> ScreenReport:
     )
 
 
+def _with_whole_file(first: ScreenReport, whole: ScreenReport) -> ScreenReport:
+    """The first chunk's report with each column also given what the whole-file sample found
+    (categories and evidence of both: a finding is never lost, row order hides none)."""
+    sampled = {v.name: v for v in whole.columns}
+    columns = []
+    for verdict in first.columns:
+        other = sampled.get(verdict.name)
+        if other is not None:
+            verdict = replace(
+                other,
+                categories=tuple(dict.fromkeys(verdict.categories + other.categories)),
+                sensitive=other.sensitive or verdict.sensitive,
+                evidence=other.evidence + verdict.evidence,
+            )
+        columns.append(verdict)
+    return replace(
+        first,
+        rows=whole.rows,
+        rows_examined=max(first.rows_examined, whole.rows_examined),
+        columns=tuple(columns),
+    )
+
+
 def apply_file(
     source: str | Path,
     policy: Policy,
@@ -60,31 +86,56 @@ def apply_file(
     full: bool = False,
     encoding: str | None = None,
     chunk_rows: int = APPLY_CHUNK_ROWS,
+    staging: Staging | None = None,
 ) -> Manifest:
     """Screen ``source``, plan ``policy`` against it, enforce, write ``out`` and its manifest.
 
+    Both files are written to ``staging`` (``privseg.publish``; its owner, e.g.
+    ``audit.run``, publishes them after the audit record), or published at the end when
+    ``staging`` is None. ``out`` or its manifest being ``source`` raises FileAccessError.
+
     The table is streamed in chunks of ``chunk_rows`` rows (memory stays bounded whatever
     its size). Reading, enforcing (whole chunks in two worker processes, reading only the
-    columns with an output) and writing overlap. The sampling screen of the first chunk runs
-    in one of the workers while the stream starts: the actions follow from the policy and
-    the header alone, and the output stays a temporary file until the screen has passed.
-    ``full`` screens every chunk in a first pass instead. A refusal raises as soon as the
-    screen is done and leaves no output. Returns the manifest: input fingerprint, policy
+    columns with an output) and writing overlap. The actions follow from the policy and the
+    header alone; the verdict comes from a sample of the whole file (the first values of each
+    column and a reservoir sample of the rest, :class:`~privseg.screening.reservoir.StreamSample`,
+    taken while streaming; the first chunk's sampling screen, run in a worker, adds to it and
+    can refuse early), so row order cannot hide a sensitive column. The output stays a
+    temporary file until the verdict has passed. ``full`` screens every chunk in a first pass
+    instead. A refusal leaves no output. The policy's ``recognizers`` file, if any, is used. Returns the manifest: input fingerprint, policy
     sha256, per-column action and categories found, key ids (never keys), output fingerprint.
     """
     source, out = Path(source), Path(out)
     if str(source) == "-":
         raise InputError("apply needs a file (its fingerprint goes into the manifest), not stdin")
+    for dest in (out, manifest_path(out)):
+        guard_output(dest, [source])
+    with staged(staging) as files:
+        return _apply_staged(source, policy, keys, out, files, full, encoding, chunk_rows)
+
+
+def _apply_staged(
+    source: Path,
+    policy: Policy,
+    keys: PolicyKeys,
+    out: Path,
+    staging: Staging,
+    full: bool,
+    encoding: str | None,
+    chunk_rows: int,
+) -> Manifest:
+    """``apply_file`` writing into ``staging``."""
     first_pass = open_table(source, chunk_rows=chunk_rows, encoding=encoding).chunks
     first = next(first_pass)
     del first_pass  # the last reference: the reader closes
+    custom = None if policy.recognizers is None else load_recognizers(policy.recognizers)
     the_plan: Plan | None = None
     if full:  # a refusal raises before any worker starts
         the_plan = plan(
             policy,
             _merge_reports(
                 [
-                    screen(c, full=True)
+                    screen(c, full=True, recognizers=custom)
                     for c in iter_table(source, chunk_rows=chunk_rows, encoding=encoding)
                 ]
             ),
@@ -92,11 +143,15 @@ def apply_file(
     provisional = unscreened_plan(policy, first.columns)
     pool = EnforcePool.start(provisional, keys, first)
     screening: Future[ScreenReport] | None = None
+    first_report: ScreenReport | None = None
     if the_plan is None:
         if pool is None:
-            the_plan = plan(policy, screen(first))
+            first_report = screen(first)
+            plan(policy, first_report)  # a refusal raises now
         else:
             screening = pool.screen_first()
+    whole = None if the_plan is not None else StreamSample()
+    warming = None if whole is None else warm_up()  # presidio, for the whole-file sample
     del first
 
     with ThreadPoolExecutor(1, thread_name_prefix="privseg-sha256") as hashing:
@@ -108,10 +163,14 @@ def apply_file(
         rows = 0
         pending: deque[Future[pd.DataFrame]] = deque()
         try:
-            with open_table_writer(out) as writer, WriteBehind(writer.write) as behind:
+            written = staging.path(out)
+            with open_table_writer(written) as writer, WriteBehind(writer.write) as behind:
                 for chunk in prefetched(chunks):
-                    if the_plan is None and screening is not None and screening.done():
-                        the_plan = plan(policy, worker_result(screening))  # a refusal raises now
+                    if first_report is None and screening is not None and screening.done():
+                        first_report = worker_result(screening)
+                        plan(policy, first_report)  # a refusal raises now
+                    if whole is not None:
+                        whole.add(chunk)
                     rows += len(chunk)
                     if pool is None:
                         behind.submit(enforce(provisional, chunk, keys))
@@ -119,11 +178,19 @@ def apply_file(
                     pending.append(pool.enforce(chunk))
                     if len(pending) >= WORKERS * _IN_FLIGHT_PER_WORKER:
                         behind.submit(worker_result(pending.popleft()))
+                # screened while the workers finish their last chunks
+                sampled = None
+                if whole is not None and warming is not None:
+                    warming.join()
+                    sampled = whole.report(str(source), recognizers=custom)
                 while pending:
                     behind.submit(worker_result(pending.popleft()))
                 if the_plan is None:  # the output is committed only once screened
-                    assert screening is not None
-                    the_plan = plan(policy, worker_result(screening))
+                    assert sampled is not None
+                    if first_report is None:
+                        assert screening is not None
+                        first_report = worker_result(screening)
+                    the_plan = plan(policy, _with_whole_file(first_report, sampled))
         except BaseException:
             if pool is not None:  # a stuck worker would never finish: do not wait for it
                 pool.kill()
@@ -133,7 +200,7 @@ def apply_file(
             if pool is not None:
                 pool.shutdown()
         input_fp = Fingerprint(input_sha.result(), rows, tuple(s.column for s in the_plan.columns))
-    output_fp = Fingerprint(file_sha256(out), writer.rows, tuple(output_columns(the_plan)))
+    output_fp = Fingerprint(file_sha256(written), writer.rows, tuple(output_columns(the_plan)))
     manifest = Manifest.of(the_plan, keys, source, input_fp, out, output_fp)
-    manifest.write()
+    manifest.write(staging)
     return manifest

@@ -29,6 +29,7 @@ from privseg.errors import InputError
 from privseg.io import iter_table, read_table, write_table
 from privseg.manifest import Manifest
 from privseg.policy import Policy, PolicyKeys
+from privseg.publish import Staging, staged
 from privseg.segments import Schemes, assign
 
 __all__ = [
@@ -136,23 +137,29 @@ def apply(
     *,
     full: bool = False,
     encoding: str | None = None,
+    staging: Staging | None = None,
 ) -> Manifest:
     """``apply_file`` on ``engine`` (``full`` screening needs the local engine), then the
     policy's risk gate on the output (``privseg.anonymity.gate``): the manifest carries its
-    ``risk`` entry; a refusal removes the output and raises PolicyRefusal."""
+    ``risk`` entry; a refusal raises PolicyRefusal. The output and manifest are staged
+    (``privseg.publish``) in ``staging``, or published at the end when it is None: a refusal
+    publishes nothing."""
     from privseg.anonymity.gate import gate_file, update_manifest
 
-    if engine is not Engine.SPARK:
-        manifest = apply_file(source, policy, keys, out, full=full, encoding=encoding)
-    elif full:
-        raise InputError("full screening needs the local engine (Spark screens the first rows)")
-    else:
-        from privseg.engines import spark
+    with staged(staging) as files:
+        if engine is not Engine.SPARK:
+            manifest = apply_file(
+                source, policy, keys, out, full=full, encoding=encoding, staging=files
+            )
+        elif full:
+            raise InputError("full screening needs the local engine (Spark screens the first rows)")
+        else:
+            from privseg.engines import spark
 
-        with spark_session() as session:
-            manifest = spark.apply_file(session, source, policy, keys, out)
-    gate = gate_file(source, out, policy, encoding=encoding)
-    return manifest if gate is None else update_manifest(manifest, gate)
+            with spark_session() as session:
+                manifest = spark.apply_file(session, source, policy, keys, out, staging=files)
+        gate = gate_file(source, out, policy, encoding=encoding, staged=files.where(out))
+        return manifest if gate is None else update_manifest(manifest, gate, files)
 
 
 def assign_segments(

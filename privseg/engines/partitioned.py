@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
@@ -30,7 +29,9 @@ from privseg.dp.types import PER_ROW, Bounding
 from privseg.engines.streaming import WriteBehind, prefetched
 from privseg.errors import InputError, SourceNotFoundError
 from privseg.io import iter_table, open_table_writer
+from privseg.lifecycle import die_with_parent
 from privseg.segments import SchemeKind, Schemes, assign, load_schemes
+from privseg.tempdirs import private_dir
 
 __all__ = ["PARTITION_BYTES", "AssignRun", "CountRun", "InputStats", "assign_files", "count_file"]
 
@@ -155,7 +156,14 @@ def _assign_part(paths: tuple[Path, Path, Path], schemes: Schemes, as_of: date) 
 def _pool(parts: int) -> ProcessPoolExecutor | None:
     """Two worker processes when there are several partitions (spawned: no fork with threads)."""
     workers = min(2, os.cpu_count() or 1, parts)
-    return ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
+    if workers < 2:
+        return None
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=get_context("spawn"),
+        initializer=die_with_parent,
+        initargs=(os.getpid(),),
+    )
 
 
 def _needed_columns(schemes: Schemes) -> dict[str, tuple[str, ...]]:
@@ -207,7 +215,7 @@ def assign_files(
     near = None if str(out) == "-" else Path(out).parent
     if near is not None and not near.is_dir():
         raise SourceNotFoundError("the output folder does not exist", source=near)
-    with tempfile.TemporaryDirectory(prefix="privseg-parts-", dir=near) as tmp:
+    with private_dir(near) as tmp:
         split = [_split(t, unit, parts, Path(tmp), encoding) for t in tables]
         jobs = list(zip(*(paths for paths, _ in split), strict=True))
         columns: list[str] = []
@@ -265,7 +273,7 @@ def count_file(
         assert total is not None
         return CountRun(total, InputStats(path, rows, names), 1)
     parts = _partitions_for([path], partitions)
-    with tempfile.TemporaryDirectory(prefix="privseg-parts-") as tmp:
+    with private_dir() as tmp:
         split, stats = _split(
             _Table("rows", path, columns), bounding.unit, parts, Path(tmp), encoding
         )

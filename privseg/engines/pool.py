@@ -3,11 +3,14 @@
 The processes are forked at once, before ``apply_file`` starts its own threads; the plan,
 keys and first chunk are inherited at the fork, never pickled. A worker that dies or stays
 silent too long raises PrivsegError; after a failure the workers are killed, not waited for.
+Workers die with their parent (``privseg.lifecycle.die_with_parent``), even if it is killed.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from typing import TypeVar
 import pandas as pd
 
 from privseg.errors import PrivsegError
+from privseg.lifecycle import die_with_parent
 from privseg.policy import Plan, PolicyKeys, enforce
 from privseg.screening import ScreenReport, screen
 
@@ -35,6 +39,7 @@ class _Job:
     plan: Plan
     keys: PolicyKeys
     first: pd.DataFrame
+    parent: int
 
 
 #: The job of this process when it is a pool worker: set by the fork initializer in the
@@ -44,6 +49,9 @@ _worker_job: _Job | None = None
 
 def _start_worker(job: _Job) -> None:
     global _worker_job
+    die_with_parent(job.parent)
+    for sig in (signal.SIGTERM, signal.SIGHUP):  # the parent's handlers are not the worker's
+        signal.signal(sig, signal.SIG_DFL)
     _worker_job = job
 
 
@@ -59,15 +67,16 @@ def _screen_in_worker() -> ScreenReport:
     return screen(_worker_job.first)
 
 
+_DIED = "an apply worker process died (killed by the system, e.g. out of memory?)"
+
+
 def worker_result(future: Future[_R]) -> _R:
     """A pool worker's result; a worker that died or hangs raises PrivsegError (the errors
     the work itself raises, such as InputError, pass through)."""
     try:
         return future.result(timeout=_WORKER_TIMEOUT_S)
     except BrokenProcessPool:
-        raise PrivsegError(
-            "an apply worker process died (killed by the system, e.g. out of memory?)"
-        ) from None
+        raise PrivsegError(_DIED) from None
     except TimeoutError:
         raise PrivsegError(
             f"an apply worker process gave no result in {_WORKER_TIMEOUT_S:.0f} s"
@@ -82,7 +91,7 @@ class EnforcePool:
             WORKERS,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_start_worker,
-            initargs=(_Job(plan, keys, first),),
+            initargs=(_Job(plan, keys, first, os.getpid()),),
         )
         try:  # a fork pool starts all its workers on the first submit
             worker_result(self._pool.submit(int))
@@ -99,7 +108,10 @@ class EnforcePool:
 
     def enforce(self, chunk: pd.DataFrame) -> Future[pd.DataFrame]:
         """The chunk enforced in a worker."""
-        return self._pool.submit(_enforce_in_worker, chunk)
+        try:  # a worker that died since the last result breaks the pool for new work too
+            return self._pool.submit(_enforce_in_worker, chunk)
+        except BrokenProcessPool:
+            raise PrivsegError(_DIED) from None
 
     def screen_first(self) -> Future[ScreenReport]:
         """The sampling screen of the first chunk, in a worker."""

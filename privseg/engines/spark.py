@@ -42,7 +42,7 @@ from privseg.dp.types import PER_ROW, Bounding
 from privseg.dp.validation import measure_bounds
 from privseg.errors import InputError
 from privseg.io import Fingerprint, open_table_writer
-from privseg.manifest import Manifest, output_columns
+from privseg.manifest import Manifest, manifest_path, output_columns
 from privseg.policy import (
     Plan,
     PolicyKeys,
@@ -50,6 +50,7 @@ from privseg.policy import (
     plan,
 )
 from privseg.policy import Policy as _Policy
+from privseg.publish import Staging, guard_output, staged
 from privseg.screening import screen
 from privseg.segments import Schemes, assign, load_schemes
 
@@ -173,23 +174,34 @@ def collect_to(df: Any, out: str | Path) -> int:
 
 
 def apply_file(
-    spark: Any, source: str | Path, policy: _Policy, keys: PolicyKeys, out: str | Path
+    spark: Any,
+    source: str | Path,
+    policy: _Policy,
+    keys: PolicyKeys,
+    out: str | Path,
+    *,
+    staging: Staging | None = None,
 ) -> Manifest:
-    """``engines.apply.apply_file`` on Spark: same screening sample, tokens, output and manifest.
+    """``engines.apply.apply_file`` on Spark: same screening sample, tokens, output and
+    manifest, staged and published the same way.
 
     The output is collected to the driver and written as one file (use ``apply_policy`` and
     Spark's writers for outputs larger than the driver's memory).
     """
+    for dest in (out, manifest_path(out)):
+        guard_output(dest, [source])
     df = read_table(spark, source)
     the_plan = plan_from_sample(policy, df)
     result = apply_policy(the_plan, df, keys)
-    rows_out = collect_to(result, out)
-    rows_in = df.count()
-    input_fp = Fingerprint(_sha256(source), rows_in, tuple(data_columns(df)))
-    output_fp = Fingerprint(_sha256(out), rows_out, tuple(output_columns(the_plan)))
-    manifest = Manifest.of(the_plan, keys, Path(source), input_fp, Path(out), output_fp)
-    manifest.write()
-    return manifest
+    with staged(staging) as files:
+        written = files.path(out)
+        rows_out = collect_to(result, written)
+        rows_in = df.count()
+        input_fp = Fingerprint(_sha256(source), rows_in, tuple(data_columns(df)))
+        output_fp = Fingerprint(_sha256(written), rows_out, tuple(output_columns(the_plan)))
+        manifest = Manifest.of(the_plan, keys, Path(source), input_fp, Path(out), output_fp)
+        manifest.write(files)
+        return manifest
 
 
 def _sha256(path: str | Path) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from privseg._files import atomic_path
 from privseg.io._read import TableStream, fingerprint, iter_table, open_table, read_table, sniff
 from privseg.io._source import STDIO, Fingerprint, SourceInfo, TableFormat
-from privseg.io._write import TableWriter, open_table_writer, write_table
+from privseg.io._write import TableWriter, neutralize_formulas, open_table_writer, write_table
 
 __all__ = [
     "STDIO",
@@ -27,6 +27,7 @@ __all__ = [
     "atomic_path",
     "fingerprint",
     "iter_table",
+    "neutralize_formulas",
     "open_table",
     "open_table_writer",
     "read_table",

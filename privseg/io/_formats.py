@@ -13,6 +13,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -20,9 +21,12 @@ from privseg.errors import (
     EmptyInputError,
     EncodingError,
     InputError,
+    LimitError,
     MalformedInputError,
+    UnsupportedFormatError,
 )
 from privseg.io._source import PREFIX_BYTES, Source, TableFormat, check_columns, decoded_lines
+from privseg.limits import MAX_CELL_BYTES, MAX_RECORD_BYTES, check_xlsx
 
 XLSX_MAX_ROWS: Final = 1_048_576
 
@@ -48,14 +52,19 @@ def _csv_header(src: Source, encoding: str, delimiter: str) -> list[str]:
         lines = io.StringIO(text, newline="").readlines()
         reader = csv.reader(lines, delimiter=delimiter)
         row: list[str] = []
-        for row in reader:
-            if row:
-                break
+        try:
+            for row in reader:
+                if row:
+                    break
+        except csv.Error:
+            raise _too_large(src, 1) from None
         if not row or not "".join(row).strip():
             if at_end:
                 raise EmptyInputError("the file has no header", source=src.name)
         elif at_end or reader.line_num < len(lines):
             return check_columns(row, src, line=reader.line_num)
+        if size > MAX_RECORD_BYTES:
+            raise _too_large(src, 1)
         size *= 4
 
 
@@ -78,31 +87,61 @@ def _csv_options(
 
 
 def _diagnose_csv(src: Source, encoding: str, delimiter: str, expected: int) -> InputError:
-    """Find why pyarrow refused a CSV: the first undecodable line or ragged record."""
-    csv.field_size_limit(2**31 - 1)
-    line_numbers: list[int] = []
+    """Find why pyarrow refused a CSV: the first undecodable line, ragged record or record
+    past ``MAX_RECORD_BYTES``, with the line it starts on."""
+    csv.field_size_limit(MAX_CELL_BYTES)  # characters: never more than the bytes
+    consumed = 0
 
     def lines() -> Iterator[str]:
-        for lineno, text in decoded_lines(src, encoding):
-            line_numbers.append(lineno)
+        nonlocal consumed
+        for _, text in decoded_lines(src, encoding):
+            consumed += len(text.encode(encoding, "replace"))
             yield text
 
     reader = csv.reader(lines(), delimiter=delimiter)
-    start = 1
+    start, start_bytes = 1, 0
     try:
-        for row in reader:
+        for row in reader:  # the reader pulls exactly the lines of each record
+            cells = [len(field.encode(encoding, "replace")) for field in row]
+            if consumed - start_bytes > MAX_RECORD_BYTES or max(cells, default=0) > MAX_CELL_BYTES:
+                return _too_large(src, start)
             if row and len(row) != expected and reader.line_num > 1:
                 return MalformedInputError(
                     f"ragged row: expected {expected} fields, found {len(row)}",
                     source=src.name,
                     line=start,
                 )
-            start = reader.line_num + 1
-    except csv.Error:
+            start, start_bytes = reader.line_num + 1, consumed
+    except csv.Error as error:
+        if "field limit" in str(error):
+            return _too_large(src, start)
         return MalformedInputError("not valid CSV", source=src.name, line=start)
     return MalformedInputError(
         "could not be parsed as CSV (an unclosed quote?)", source=src.name, line=start
     )
+
+
+def _too_large(src: Source, line: int) -> LimitError:
+    return LimitError(
+        f"a cell or record larger than the {MAX_RECORD_BYTES >> 20} MiB limit",
+        source=src.name,
+        line=line,
+    )
+
+
+def _check_cells(
+    table: pa.Table | pa.RecordBatch, src: Source, encoding: str, delimiter: str, expected: int
+) -> None:
+    """The diagnosis (with its line) if a cell is larger than ``MAX_CELL_BYTES``. A chunk no
+    larger than the limit cannot hold such a cell, so only unusual chunks are measured."""
+    for column in table.columns:
+        chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+        for chunk in chunks:
+            if chunk.nbytes <= MAX_CELL_BYTES:
+                continue
+            longest = pc.max(pc.binary_length(chunk)).as_py()
+            if longest is not None and longest > MAX_CELL_BYTES:
+                raise _diagnose_csv(src, encoding, delimiter, expected)
 
 
 def _arrow_failure(
@@ -123,6 +162,7 @@ def read_csv_arrow(src: Source, fmt: TableFormat, encoding: str) -> pa.Table:
     except (pa.ArrowException, UnicodeDecodeError, ValueError) as error:
         raise _arrow_failure(error, src, encoding, fmt.delimiter, len(names)) from None
     _check_arrow_names(table.column_names, names, src)
+    _check_cells(table, src, encoding, fmt.delimiter, len(names))
     return table
 
 
@@ -152,7 +192,9 @@ def iter_csv_arrow(
                 convert_options=convert,
             )
             _check_arrow_names(reader.schema.names, names, src)
-            yield from reader
+            for batch in reader:
+                _check_cells(batch, src, encoding, fmt.delimiter, len(header))
+                yield batch
         except (pa.ArrowException, UnicodeDecodeError, ValueError) as error:
             raise _arrow_failure(error, src, encoding, fmt.delimiter, len(header)) from None
 
@@ -291,18 +333,34 @@ def jsonl_frames(src: Source, encoding: str, chunk_rows: int | None) -> Iterator
         )
 
 
+def _flat(kind: pa.DataType) -> bool:
+    """Whether a Parquet column type is one privseg reads (no nesting, no raw bytes)."""
+    binary = (pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary)
+    return not pa.types.is_nested(kind) and not any(test(kind) for test in binary)
+
+
 def parquet_file(src: Source) -> pq.ParquetFile:
+    """The Parquet file, its column names checked and its types flat (else exit 2)."""
     try:
-        return pq.ParquetFile(src.arrow_input())
+        pf = pq.ParquetFile(src.arrow_input())
     except (pa.ArrowException, OSError):
         raise MalformedInputError("not a valid Parquet file", source=src.name) from None
+    check_columns(pf.schema_arrow.names, src, line=None)
+    for field in pf.schema_arrow:
+        if not _flat(field.type):
+            raise UnsupportedFormatError(
+                f"Parquet type {field.type} is not supported (flat columns of text, numbers, "
+                "dates and booleans only)",
+                source=src.name,
+                column=field.name,
+            )
+    return pf
 
 
 def iter_parquet(
     src: Source, chunk_rows: int, columns: Sequence[str] | None = None
 ) -> Iterator[pa.Table]:
     pf = parquet_file(src)
-    check_columns(pf.schema_arrow.names, src, line=None)
     names = selected(pf.schema_arrow.names, columns, src)
     schema = pa.schema([pf.schema_arrow.field(n) for n in names])
     try:
@@ -314,7 +372,6 @@ def iter_parquet(
 
 def read_parquet(src: Source) -> pa.Table:
     pf = parquet_file(src)
-    check_columns(pf.schema_arrow.names, src, line=None)
     try:
         return pf.read()
     except pa.ArrowException:
@@ -324,6 +381,11 @@ def read_parquet(src: Source) -> pa.Table:
 def _xlsx_rows(src: Source) -> Iterator[tuple[Any, ...]]:
     import openpyxl
 
+    if src.path is not None:
+        check_xlsx(src.path, src.name)
+    else:
+        with src.open() as handle:
+            check_xlsx(handle, src.name)
     try:
         workbook = openpyxl.load_workbook(
             src.path if src.path is not None else src.open(), read_only=True, data_only=True

@@ -28,7 +28,6 @@ from privseg.io._source import (
     Source,
     SourceInfo,
     TableFormat,
-    check_columns,
     encoding_for,
     is_stdio,
     no_rows,
@@ -175,7 +174,7 @@ def fingerprint(path: str | Path) -> Fingerprint:
     sha256 = file_sha256(src.path)
     if resolved is TableFormat.PARQUET:
         meta = parquet_file(src)
-        columns = tuple(check_columns(meta.schema_arrow.names, src, line=None))
+        columns = tuple(meta.schema_arrow.names)
         rows = meta.metadata.num_rows
         if rows == 0:
             raise no_rows(src, resolved)

@@ -17,9 +17,15 @@ import pyarrow as pa
 from privseg.errors import (
     EmptyInputError,
     EncodingError,
+    LimitError,
     MalformedInputError,
-    SourceNotFoundError,
     UnsupportedFormatError,
+)
+from privseg.limits import (
+    MAX_RECORD_BYTES,
+    check_column_count,
+    check_column_name,
+    require_regular,
 )
 
 #: The path that means standard input (when reading) or standard output (when writing).
@@ -140,10 +146,7 @@ def resolve(source: str | Path, fmt: TableFormat | None) -> tuple[Source, TableF
         src = Source("<stdin>", None, sys.stdin.buffer.read())
     else:
         path = Path(source)
-        if not path.exists():
-            raise SourceNotFoundError("no such file", source=path)
-        if not path.is_file():
-            raise SourceNotFoundError("not a regular file", source=path)
+        require_regular(path)
         resolved = format_of(path, fmt)
         src = Source(str(path), path)
     if src.size() == 0:
@@ -194,7 +197,13 @@ def decoded_lines(src: Source, encoding: str) -> Iterator[tuple[int, str]]:
     lineno = 1
     pending = ""
     with src.open() as f:
-        for raw in f:
+        for raw in iter(lambda: f.readline(MAX_RECORD_BYTES + 1), b""):
+            if len(raw) > MAX_RECORD_BYTES:
+                raise LimitError(
+                    f"a line longer than the {MAX_RECORD_BYTES >> 20} MiB limit",
+                    source=src.name,
+                    line=lineno + pending.count("\n"),
+                )
             try:
                 text = decoder.decode(raw)
             except UnicodeDecodeError:
@@ -222,8 +231,10 @@ def decoded_lines(src: Source, encoding: str) -> Iterator[tuple[int, str]]:
 def check_columns(names: Sequence[object], src: Source, *, line: int | None = 1) -> list[str]:
     seen: dict[str, int] = {}
     out: list[str] = []
+    check_column_count(len(names), src.name)
     for position, raw in enumerate(names, start=1):
         name = "" if raw is None else str(raw)
+        check_column_name(name, position, src.name, line)
         if not name.strip():
             raise MalformedInputError(
                 f"column {position} has an empty name", source=src.name, line=line

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Final
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -52,10 +54,13 @@ def _cast_to(table: pa.Table, schema: pa.Schema) -> pa.Table:
 class TableWriter:
     """Writes a table chunk by chunk; the file appears only when the writer closes cleanly."""
 
-    def __init__(self, sink: IO[bytes], fmt: TableFormat, name: str) -> None:
+    def __init__(
+        self, sink: IO[bytes], fmt: TableFormat, name: str, *, neutralize_formulas: bool = False
+    ) -> None:
         self._sink = sink
         self._fmt = fmt
         self._name = name
+        self._neutralize = neutralize_formulas and fmt in (TableFormat.CSV, TableFormat.TSV)
         self._schema: pa.Schema | None = None
         self._writer: Any = None
         self.rows = 0
@@ -68,6 +73,8 @@ class TableWriter:
             self._write_xlsx(df)
         else:
             table = _to_arrow(df)
+            if self._neutralize:
+                table = neutralize_formulas(table)
             if self._schema is None:
                 self._schema = table.schema
                 self._writer = self._open_arrow_writer(table.schema)
@@ -100,8 +107,6 @@ class TableWriter:
                 self._sink.write(b"\n")
 
     def _write_xlsx(self, df: pd.DataFrame) -> None:
-        from openpyxl.cell import WriteOnlyCell
-
         if self._writer is None:
             import openpyxl
 
@@ -109,19 +114,32 @@ class TableWriter:
             sheet = self._writer.create_sheet()
             if len(df.columns) > XLSX_MAX_COLUMNS:
                 raise UnsupportedFormatError("too many columns for XLSX", source=self._name)
-            sheet.append([str(c) for c in df.columns])
+            sheet.append([self._xlsx_cell(sheet, str(c), str(c)) for c in df.columns])
         sheet = self._writer.worksheets[0]
         if self.rows + len(df) + 1 > XLSX_MAX_ROWS:
             raise UnsupportedFormatError("too many rows for XLSX", source=self._name)
+        names = [str(c) for c in df.columns]
         columns = [_xlsx_values(df[c]) for c in df.columns]
         for row in zip(*columns, strict=True):
-            cells = []
-            for value in row:
-                cell = WriteOnlyCell(sheet, value=value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # never a formula, whatever the text starts with
-                cells.append(cell)
-            sheet.append(cells)
+            sheet.append([self._xlsx_cell(sheet, v, n) for v, n in zip(row, names, strict=True)])
+
+    def _xlsx_cell(self, sheet: Any, value: Any, column: str) -> Any:
+        """A cell whose text is always text (never a formula, whatever it starts with)."""
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.utils.exceptions import IllegalCharacterError
+
+        try:
+            cell = WriteOnlyCell(sheet, value=value)
+        except IllegalCharacterError:
+            raise MalformedInputError(
+                "a cell or name holds a control character (e.g. NUL) that XLSX cannot store; "
+                "write CSV or Parquet instead",
+                source=self._name,
+                column=column,
+            ) from None
+        if isinstance(value, str):
+            cell.data_type = "s"
+        return cell
 
     def abort(self) -> None:
         """Release the format writer after a failure (its output is about to be deleted)."""
@@ -147,6 +165,26 @@ class TableWriter:
             self._writer.close()
 
 
+#: Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+_FORMULA_START: Final = r"^[=+\-@\t\r]"
+
+
+def neutralize_formulas(table: pa.Table) -> pa.Table:
+    """OWASP's rule for CSV opened in a spreadsheet: text cells and column names starting
+    with ``=``, ``+``, ``-``, ``@``, tab or carriage return get a leading ``'``, so they
+    are shown as text, never run as formulas. Numeric columns are left alone."""
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            risky = pc.match_substring_regex(column, _FORMULA_START)
+            quote, empty = pa.scalar("'", column.type), pa.scalar("", column.type)
+            quoted = pc.binary_join_element_wise(quote, column, empty)
+            column = pc.if_else(risky, quoted, column)
+        columns.append(column)
+    names = [("'" + n) if re.match(_FORMULA_START, n) else n for n in table.column_names]
+    return pa.Table.from_arrays(columns, names=names)
+
+
 def _xlsx_values(column: pd.Series) -> list[Any]:
     if pd.api.types.is_datetime64_any_dtype(column):
         values: list[Any] = [None if pd.isna(v) else v.to_pydatetime() for v in column]
@@ -160,10 +198,13 @@ def _isna(value: Any) -> bool:
 
 
 @contextlib.contextmanager
-def open_table_writer(dest: str | Path, *, fmt: TableFormat | None = None) -> Iterator[TableWriter]:
+def open_table_writer(
+    dest: str | Path, *, fmt: TableFormat | None = None, neutralize_formulas: bool = False
+) -> Iterator[TableWriter]:
     """Context manager giving a :class:`TableWriter`; ``dest`` appears atomically on clean exit.
 
-    ``-`` writes CSV (or ``fmt`` csv/tsv/jsonl) to standard output.
+    ``-`` writes CSV (or ``fmt`` csv/tsv/jsonl) to standard output. ``neutralize_formulas``
+    applies :func:`neutralize_formulas` to CSV/TSV output (XLSX cells are always text).
     """
     if is_stdio(dest):
         resolved = TableFormat(fmt) if fmt is not None else TableFormat.CSV
@@ -172,7 +213,9 @@ def open_table_writer(dest: str | Path, *, fmt: TableFormat | None = None) -> It
                 f"cannot write {resolved} to standard output", source="<stdout>"
             )
         stdout = sys.stdout.buffer
-        with _finishing(TableWriter(stdout, resolved, "<stdout>")) as writer:
+        with _finishing(
+            TableWriter(stdout, resolved, "<stdout>", neutralize_formulas=neutralize_formulas)
+        ) as writer:
             yield writer
         stdout.flush()
         return
@@ -181,7 +224,9 @@ def open_table_writer(dest: str | Path, *, fmt: TableFormat | None = None) -> It
     with (
         atomic_path(target) as tmp,
         tmp.open("wb") as sink,
-        _finishing(TableWriter(sink, resolved, str(target))) as writer,
+        _finishing(
+            TableWriter(sink, resolved, str(target), neutralize_formulas=neutralize_formulas)
+        ) as writer,
     ):
         yield writer
 
@@ -196,8 +241,16 @@ def _finishing(writer: TableWriter) -> Iterator[TableWriter]:
     writer.close()
 
 
-def write_table(df: pd.DataFrame, dest: str | Path, *, fmt: TableFormat | None = None) -> Path:
-    """Write ``df`` atomically (``-`` writes CSV to standard output); returns the path."""
-    with open_table_writer(dest, fmt=fmt) as writer:
+def write_table(
+    df: pd.DataFrame,
+    dest: str | Path,
+    *,
+    fmt: TableFormat | None = None,
+    neutralize_formulas: bool = False,
+) -> Path:
+    """Write ``df`` atomically (``-`` writes CSV to standard output); returns the path.
+
+    ``neutralize_formulas``: see :func:`open_table_writer`."""
+    with open_table_writer(dest, fmt=fmt, neutralize_formulas=neutralize_formulas) as writer:
         writer.write(df)
     return Path(dest)

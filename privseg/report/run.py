@@ -9,6 +9,7 @@ taken (Art. 51, 73) and the keys used, by id only. Like the trail, it holds no d
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -281,13 +282,18 @@ def _measures(findings: Sequence[ColumnFinding]) -> tuple[Measure, ...]:
 
 
 def _reversible_keys(record: AuditRecord) -> list[str]:
-    """Reversible-key ids named by the manifests a run wrote (``*.manifest.json`` outputs)."""
+    """Reversible-key ids named by the manifests a run wrote (``*.manifest.json`` outputs),
+    only from manifests whose bytes still have the sha256 the signed record holds: a manifest
+    edited (or replaced) since the run is not evidence."""
     found = []
     for ref in record.outputs:
         if not ref.path.endswith(".manifest.json"):
             continue
         try:
-            data: Any = json.loads(Path(ref.path).read_text(encoding="utf-8"))
+            raw = Path(ref.path).read_bytes()
+            if hashlib.sha256(raw).hexdigest() != ref.sha256:
+                continue  # altered since the run: the trail does not vouch for it
+            data: Any = json.loads(raw.decode("utf-8"))
         except (OSError, ValueError):
             continue  # a manifest moved or removed since the run: the trail still names the key
         value = data.get("reversible_key_id") if isinstance(data, dict) else None

@@ -6,7 +6,17 @@
 
 from __future__ import annotations
 
+from privseg.screening.custom import CustomRecognizers, load_recognizers
 from privseg.screening.report import ColumnVerdict, Detector, Evidence, ScreenReport
 from privseg.screening.scan import DEFAULT_SAMPLE, screen
 
-__all__ = ["DEFAULT_SAMPLE", "ColumnVerdict", "Detector", "Evidence", "ScreenReport", "screen"]
+__all__ = [
+    "DEFAULT_SAMPLE",
+    "ColumnVerdict",
+    "CustomRecognizers",
+    "Detector",
+    "Evidence",
+    "ScreenReport",
+    "load_recognizers",
+    "screen",
+]

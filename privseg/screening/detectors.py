@@ -35,18 +35,26 @@ from privseg.screening.report import Detector
 from privseg.taxonomy import Category
 
 __all__ = [
+    "RESIDENT_ENTITIES",
     "Finding",
     "Values",
+    "ages",
+    "birth_dates",
+    "contains",
+    "finding",
+    "gender",
+    "names",
     "pattern_finding",
+    "places",
     "scan_patterns",
-    "scan_shapes",
-    "split_opaque",
 ]
 
 C = Category
 MINOR_AGE = 14
 PLACE_RULE = "province or city"
 CONTEXT_BOOST = 0.35  # presidio's LemmaContextAwareEnhancer default factor
+#: Entities of valid resident IDs: a span they match is not also a card or an IMEI.
+RESIDENT_ENTITIES = frozenset(s.entity for s in SPECS if s.validator is is_resident_id)
 
 
 @dataclass(frozen=True)
@@ -231,7 +239,7 @@ def pattern_finding(
     cells = np.zeros(len(vals.counts), dtype=bool)
     cells[list(matches)] = True
     minors = 0
-    if spec.entity == "CN_RESIDENT_ID":
+    if spec.entity in RESIDENT_ENTITIES:
         minor = np.zeros_like(cells)
         for i, texts in matches.items():
             births = (resident_id_birth_date(t) for t in texts)
@@ -268,10 +276,13 @@ def candidates(spec: PatternSpec, vals: Values) -> np.ndarray:
     return contains(vals.values, spec.compiled)
 
 
-def scan_patterns(vals: Values, header: str, *, as_of: date) -> list[Finding]:
-    """Every pattern spec over the whole column, validators applied (the ``--full`` path)."""
+def scan_patterns(
+    vals: Values, header: str, *, as_of: date, specs: Sequence[PatternSpec] = SPECS
+) -> list[Finding]:
+    """Pattern specs over the whole column, validators applied (the ``--full`` path, and user
+    recognizers in both modes)."""
     findings = []
-    for spec in SPECS:
+    for spec in specs:
         cand = candidates(spec, vals)
         if not cand.any():
             continue
@@ -280,8 +291,8 @@ def scan_patterns(vals: Values, header: str, *, as_of: date) -> list[Finding]:
         if spec.validator is not None:
             verdicts = {t: spec.validator(t) for t in texts.unique()}
             texts = texts[texts.map(verdicts).astype(bool)]
-        if spec.category is C.FINANCIAL_ACCOUNT:  # a valid resident ID is not also a card
-            ids = {t: len(t) == 18 and is_resident_id(t) for t in texts.unique()}
+        if spec.entity not in RESIDENT_ENTITIES:  # a valid resident ID is not a card or IMEI
+            ids = {t: len(t) in (15, 18) and is_resident_id(t) for t in texts.unique()}
             texts = texts[~texts.map(ids).astype(bool)]
         matches: dict[int, list[str]] = {}
         for (cell, _), text in texts.items():
@@ -298,39 +309,36 @@ _DATE = re.compile(
     r"((?:19|20)\d{2})[-/.年](0?[1-9]|1[0-2])[-/.月](0?[1-9]|[12]\d|3[01])日?"
     r"(?:[ T]00:00(?::00)?)?"
 )
+_MONTH_DAY = re.compile(
+    r"(?:0?[1-9]|1[0-2])(?:[-/.]|月)(?:0?[1-9]|[12]\d|3[01])日?|(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+)
 _AGE_NUMBER = re.compile(r"\d{1,3}")
 _AGE_SUFFIX = re.compile(r"(\d{1,3}) ?(?:岁|周岁|years?(?: old)?)")
-_IMAGE_PAYLOAD = re.compile(
-    r"data:image/[a-z+.-]+;base64,|/9j/|iVBORw0KGg|(?i:ffd8ff|89504e470d0a1a0a)"
-)
-_FLOAT = r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
-_VECTOR = re.compile(rf"\[? *{_FLOAT}(?: *, *{_FLOAT})* *\]?")
-_IMAGE_URL = re.compile(r"https?://\S+\.(?:jpe?g|png|webp|bmp|gif|heic)(?:\?\S*)?", re.I)
-_LAT_KEY = re.compile(r"[\"']?(?:lat|latitude|纬度)[\"']? *[:=] *-?\d{1,2}\.\d{3,}", re.I)
-_TIMESTAMP = re.compile(r"(?:19|20)\d{2}-\d{2}-\d{2}[ T]\d{2}:\d{2}|(?<!\d)1[5-9]\d{8}(?!\d)")
-_GEOHASH = re.compile(r"[0-9bcdefghjkmnpqrstuvwxyz]{5,12}")
-_LOWER_LETTER = re.compile("[a-z]")
-_UUID = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}|[0-9a-f]{16}")
 _ADDRESS = re.compile(
     r"(?:省|市|区|县|自治州|镇|乡).{0,30}?(?:路|街|大道|巷|弄|胡同|村|小区|号|栋|幢|室)"
     r"|\d+ *[A-Za-z .]{2,40}(?:road|rd|street|st|avenue|ave|lane|ln)\b",
     re.I,
 )
-_NAME = re.compile(
-    "(?:"
-    + "|".join(vocab.COMPOUND_SURNAMES)
-    + "|["
-    + "".join(sorted(vocab.SURNAMES))
-    + "])[\u4e00-\u9fff]{1,2}"
+_SURNAME = "(?:" + "|".join(vocab.COMPOUND_SURNAMES) + "|[" + "".join(sorted(vocab.SURNAMES)) + "])"
+_NAME = re.compile(_SURNAME + "[\u4e00-\u9fff]{1,2}")
+#: A contact's remark name: a name or surname + kinship/title, then a note: 黄姐(北京), 李雪 133****2434
+_NAME_LABEL = re.compile(  # not a product option: 白色/M码, 金卡-年费
+    _SURNAME
+    + r"(?![\u4e00-\u9fff]?[色码款号型装件级卡区店])(?:[\u4e00-\u9fff]{1,2}|[\u4e00-\u9fff]?(?:姐|哥|总|老师|女士|先生|阿姨|叔|小姐))"
+    r"(?:[\s(（\-_/|·,，:：@#*].{0,30}|\d.{0,20})"
 )
-_PLACES = re.compile(
+_WORD_END = re.compile("[色东南西北中区店仓部组卡级类型款版号一二三四五六日天末金银铜牌]$")
+_MASKED_NAME = re.compile(_SURNAME + r"[*＊]{1,2}|[\u4e00-\u9fff][*＊][\u4e00-\u9fff]")
+_PLACE = (
     "(?:"
     + "|".join(sorted(set(vocab.PROVINCES + vocab.CITIES), key=len, reverse=True))
     + ")(?:省|市|自治区|特别行政区|壮族自治区|回族自治区|维吾尔自治区)?"
 )
+#: A province or city, or a province and city (广东省 深圳, 浙江/杭州).
+_PLACES = re.compile(f"{_PLACE}(?:[ /·-]?{_PLACE}){{0,2}}")
 
 
-def _finding(
+def finding(
     vals: Values,
     hit: np.ndarray | pd.Series,
     category: Category,
@@ -361,26 +369,15 @@ def _finding(
     )
 
 
-def _vocabulary(vals: Values, pattern: re.Pattern[str], category: Category) -> Finding | None:
-    hit = contains(vals.values, pattern)
-    found = vals.values[hit].head(50).str.extract(f"({pattern.pattern})", flags=pattern.flags)
-    examples = dict.fromkeys(str(t) for t in found[0].dropna())
-    return _finding(
-        vals,
-        hit,
-        category,
-        Detector.VOCABULARY,
-        f"{category.value} vocabulary",
-        score=0.9,
-        min_share=0.005,
-        examples=examples,
-    )
-
-
-def _birth_dates(vals: Values, as_of: date) -> list[Finding]:
+def birth_dates(vals: Values, as_of: date) -> list[Finding]:
     hit = fullmatch(vals.values, _DATE)
     if not hit.any():
-        return []
+        day = fullmatch(vals.values, _MONTH_DAY)
+        f = finding(
+            vals, day, C.BIRTH_DATE, Detector.SHAPE, "month and day", score=0.6, min_share=0.8,
+            needs_header=True,
+        )  # fmt: skip
+        return [f] if f else []
     ymd = vals.values[hit].str.extract(_DATE.pattern).astype(int)
     years = ymd[0].to_numpy()
     weights = vals.counts[hit]
@@ -396,7 +393,7 @@ def _birth_dates(vals: Values, as_of: date) -> list[Finding]:
     spread = int(years.max() - years.min())
     # Event dates (registrations, orders) cluster in recent years; birth dates spread over decades.
     looks_like_births = median_age >= 10 and spread >= 15
-    f = _finding(
+    f = finding(
         vals,
         hit,
         C.BIRTH_DATE,
@@ -410,7 +407,7 @@ def _birth_dates(vals: Values, as_of: date) -> list[Finding]:
     return [f] if f else []
 
 
-def _ages(vals: Values) -> list[Finding]:
+def ages(vals: Values) -> list[Finding]:
     out = []
     suffix = vals.values.where(contains(vals.values, _AGE_SUFFIX)).str.extract(_AGE_SUFFIX.pattern)[
         0
@@ -423,7 +420,7 @@ def _ages(vals: Values) -> list[Finding]:
         age = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
         ok = ~np.isnan(age) & (age <= 120)
         minor = ok & (age < MINOR_AGE)
-        f = _finding(
+        f = finding(
             vals,
             ok,
             C.AGE,
@@ -439,11 +436,12 @@ def _ages(vals: Values) -> list[Finding]:
     return out
 
 
-def _gender(vals: Values) -> Finding | None:
+def gender(vals: Values) -> Finding | None:
     lowered = vals.values.str.lower()
-    hit = lowered.isin(vocab.GENDER_VALUES).to_numpy()
-    distinct = int(hit.sum())
-    return _finding(
+    known = lowered.isin(vocab.GENDER_VALUES).to_numpy()
+    distinct = int(known.sum())
+    hit = known | lowered.isin(vocab.GENDER_UNKNOWN).to_numpy() if distinct else known
+    return finding(
         vals,
         hit,
         C.GENDER,
@@ -455,14 +453,18 @@ def _gender(vals: Values) -> Finding | None:
     )
 
 
-def _names(vals: Values) -> Finding | None:
-    hit = fullmatch(vals.values, _NAME) & ~fullmatch(vals.values, _PLACES)
+def names(vals: Values) -> Finding | None:
+    whole = fullmatch(vals.values, _NAME) | fullmatch(vals.values, _MASKED_NAME)
+    hit = (whole | fullmatch(vals.values, _NAME_LABEL)) & ~fullmatch(vals.values, _PLACES)
     hit &= ~vals.values.str.endswith(vocab.ADMIN_SUFFIX).to_numpy(dtype=bool)
     if not hit.any():
         return None
-    # Names of customers are mostly distinct; cities, channels and products repeat.
+    # Names of customers are mostly distinct; cities, channels and products repeat. A column
+    # of nothing but a few names repeated is a staff column (添加人, 导购, 教练).
     distinct_ratio = int(hit.sum()) / max(vals.weight(hit), 1)
-    return _finding(
+    named = whole & ~contains(vals.values, _WORD_END)  # 华东, 金色, 银卡 are not staff
+    staff = int(named.sum()) >= 3 and vals.weight(named) >= 0.95 * vals.examined
+    return finding(
         vals,
         hit,
         C.PERSON_NAME,
@@ -470,15 +472,15 @@ def _names(vals: Values) -> Finding | None:
         "surname + given name",
         score=0.7,
         min_share=0.7,
-        needs_header=distinct_ratio < 0.3,
+        needs_header=distinct_ratio < 0.3 and not staff,
         examples=(mask(v) for v in vals.values[hit][:3]),
     )
 
 
-def _places(vals: Values) -> list[Finding]:
+def places(vals: Values) -> list[Finding]:
     out = []
     address = contains(vals.values, _ADDRESS)
-    f = _finding(
+    f = finding(
         vals,
         address,
         C.ADDRESS,
@@ -490,111 +492,7 @@ def _places(vals: Values) -> list[Finding]:
     if f:
         out.append(f)
     place = fullmatch(vals.values, _PLACES)
-    f = _finding(vals, place, C.ADDRESS, Detector.VOCABULARY, PLACE_RULE, score=0.5, min_share=0.8)
+    f = finding(vals, place, C.ADDRESS, Detector.VOCABULARY, PLACE_RULE, score=0.5, min_share=0.8)
     if f:
         out.append(f)
     return out
-
-
-def split_opaque(vals: Values) -> tuple[list[Finding], Values]:
-    """Findings of image payloads and face-embedding vectors, and the values left over.
-
-    Payloads and vectors are opaque blobs: no other detector runs over them (their digits
-    are neither phone numbers nor coordinates), which also keeps long values cheap.
-    """
-    payload = vals.values.str.match(_IMAGE_PAYLOAD.pattern).to_numpy(dtype=bool)
-    lengths = vals.values.str.len()
-    commas = (lengths - vals.values.str.replace(",", "", regex=False).str.len()).to_numpy()
-    vector = np.isin(commas, (127, 511))
-    vector[vector] = fullmatch(vals.values[vector], _VECTOR)
-    found = []
-    for hit, rule in (
-        (payload, "image payload (data URI, JPEG/PNG magic bytes)"),
-        (vector, "face-embedding vector (128/512 numbers)"),
-    ):
-        f = _finding(vals, hit, C.BIOMETRIC, Detector.SHAPE, rule, score=0.9, min_share=0.3)
-        if f:
-            found.append(f)
-    return found, vals.subset(~(payload | vector))
-
-
-def _image_urls(vals: Values) -> Finding | None:
-    url = fullmatch(vals.values, _IMAGE_URL)
-    return _finding(
-        vals,
-        url,
-        C.BIOMETRIC,
-        Detector.SHAPE,
-        "image URL",
-        score=0.9,
-        min_share=0.3,
-        needs_header=True,
-    )
-
-
-def _whereabouts(vals: Values) -> list[Finding]:
-    out = []
-    coords = next(s for s in SPECS if s.entity == "GEO_COORDINATES").compiled
-    pairs = np.zeros(len(vals.counts), dtype=np.int64)
-    some = contains(vals.values, coords)
-    pairs[some] = vals.values[some].str.count(coords.pattern).to_numpy()
-    keyed = contains(vals.values, _LAT_KEY)
-    stamped = contains(vals.values, _TIMESTAMP)
-    track = ((pairs >= 2) | ((pairs >= 1) | keyed) & stamped).astype(bool)
-    f = _finding(
-        vals,
-        track,
-        C.WHEREABOUTS,
-        Detector.SHAPE,
-        "trajectory (points with timestamps)",
-        score=0.9,
-        min_share=0.02,
-    )
-    if f:
-        out.append(f)
-    geo = fullmatch(vals.values, _GEOHASH) & contains(vals.values, _LOWER_LETTER)  # not numbers
-    if geo.sum() >= 5:
-        heads = vals.values[geo].str[0].value_counts().to_numpy()
-        lengths = vals.values[geo].str.len().nunique()
-        # Real geohashes of one region share their first character; random ids do not.
-        if heads[:3].sum() >= 0.9 * heads.sum() and lengths <= 2 and len(heads) < 8:
-            f = _finding(
-                vals, geo, C.WHEREABOUTS, Detector.SHAPE, "geohash", score=0.8, min_share=0.8
-            )
-            if f:
-                out.append(f)
-    return out
-
-
-def _device(vals: Values) -> Finding | None:
-    hit = fullmatch(vals.values, _UUID)
-    return _finding(
-        vals,
-        hit,
-        C.DEVICE_ID,
-        Detector.SHAPE,
-        "UUID/IDFA/Android ID",
-        score=0.7,
-        min_share=0.8,
-        needs_header=True,
-    )
-
-
-def scan_shapes(vals: Values, *, as_of: date) -> list[Finding]:
-    """Vocabulary and shape detectors (after :func:`split_opaque`) over distinct values."""
-    if not len(vals.counts):
-        return []
-    found: Sequence[Finding | None] = [
-        _vocabulary(vals, vocab.RELIGION, C.RELIGIOUS_BELIEF),
-        _vocabulary(vals, vocab.HEALTH, C.MEDICAL_HEALTH),
-        _vocabulary(vals, vocab.IDENTITY, C.SPECIFIC_IDENTITY),
-        _gender(vals),
-        _names(vals),
-        _device(vals),
-        *_birth_dates(vals, as_of),
-        *_ages(vals),
-        *_places(vals),
-        _image_urls(vals),
-        *_whereabouts(vals),
-    ]
-    return [f for f in found if f is not None]

@@ -26,13 +26,14 @@ from presidio_analyzer.nlp_engine import NlpArtifacts, NoOpNlpEngine
 
 from privseg.screening.detectors import (
     CONTEXT_BOOST,
+    RESIDENT_ENTITIES,
     Finding,
     Values,
     candidates,
     pattern_finding,
 )
 from privseg.screening.lexicon import header_tokens
-from privseg.screening.patterns import LANGUAGE, SPECS, is_resident_id
+from privseg.screening.patterns import LANGUAGE, SPECS
 from privseg.screening.recognizers import build_recognizers
 
 __all__ = ["HeaderContextEnhancer", "analyze_sample", "build_analyzer"]
@@ -86,11 +87,7 @@ class HeaderContextEnhancer(ContextAwareEnhancer):
 
 @lru_cache(maxsize=1)
 def build_analyzer() -> AnalyzerEngine:
-    """A presidio ``AnalyzerEngine`` with privseg's recognizers only, offline.
-
-    Also loads stdnum's region database once (the first resident-ID check reads it).
-    """
-    is_resident_id("11010519491001004X")
+    """A presidio ``AnalyzerEngine`` with privseg's recognizers only, offline."""
     registry = RecognizerRegistry(supported_languages=[LANGUAGE])
     for recognizer in build_recognizers():
         registry.add_recognizer(recognizer)
@@ -120,9 +117,9 @@ def analyze_sample(vals: Values, header: str, *, as_of: date) -> list[Finding]:
     )
     per_entity: dict[str, dict[int, list[str]]] = {}
     scores: dict[str, list[float]] = {}
-    resident_spans = {(r.start, r.end) for r in results if r.entity_type == "CN_RESIDENT_ID"}
+    resident_spans = {(r.start, r.end) for r in results if r.entity_type in RESIDENT_ENTITIES}
     for r in results:
-        if r.entity_type != "CN_RESIDENT_ID" and (r.start, r.end) in resident_spans:
+        if r.entity_type not in RESIDENT_ENTITIES and (r.start, r.end) in resident_spans:
             continue  # a valid resident ID is not also a card or IMEI
         cell = int(cells[bisect.bisect_right(starts, r.start) - 1])
         text = joined[r.start : r.end].replace(" ", "")

@@ -37,22 +37,13 @@ class HeaderHit:
     weight: float
 
 
+# fmt: off
 _LEXICON: dict[Category, tuple[_Terms, ...]] = {
     C.BIOMETRIC: (
         _Terms(
             zh=("人脸", "面部", "面容", "指纹", "声纹", "虹膜", "掌纹", "步态", "人像特征"),
-            tokens=(
-                "face",
-                "facial",
-                "fingerprint",
-                "voiceprint",
-                "iris",
-                "biometric",
-                "biometrics",
-                "rlzp",
-                "rltz",
-                "renlian",
-            ),
+            tokens=("face", "facial", "fingerprint", "voiceprint", "iris", "biometric",
+                "biometrics", "rlzp", "rltz", "renlian"),
         ),
     ),
     C.RELIGIOUS_BELIEF: (
@@ -63,70 +54,27 @@ _LEXICON: dict[Category, tuple[_Terms, ...]] = {
     ),
     C.SPECIFIC_IDENTITY: (
         _Terms(
-            zh=(
-                "政治面貌",
-                "党员",
-                "特殊身份",
-                "特定身份",
-                "身份类别",
-                "军人",
-                "退役",
-                "残疾",
-                "低保",
-                "特困",
-                "优抚",
-                "烈属",
-                "军属",
-            ),
+            zh=("政治面貌", "党员", "特殊身份", "特定身份", "身份类别", "军人", "退役", "残疾", "低保", "特困", "优抚", "烈属",
+                "军属"),
             tokens=("veteran", "disability", "disabled", "zzmm", "tsf", "tdsf"),
             phrases=(("political", "status"), ("party", "member"), ("special", "identity")),
         ),
     ),
     C.MEDICAL_HEALTH: (
         _Terms(
-            zh=(
-                "健康",
-                "病史",
-                "疾病",
-                "诊断",
-                "病历",
-                "体检",
-                "过敏",
-                "医疗",
-                "病症",
-                "用药",
-                "孕期",
-                "病情",
-            ),
-            tokens=(
-                "health",
-                "medical",
-                "disease",
-                "diagnosis",
-                "allergy",
-                "allergies",
-                "illness",
-                "medication",
-                "jkzk",
-                "bingshi",
-                "jibing",
-            ),
+            zh=("健康", "病史", "疾病", "诊断", "病历", "体检", "过敏", "医疗", "病症", "用药", "孕期", "病情", "孕周",
+                "预产期", "生育", "分娩", "医院", "就诊", "就医", "门诊", "科室", "体温", "血压", "心率", "血糖", "药物",
+                "症状", "伤病", "体重", "身高", "体脂", "肺活量", "喂养", "孕", "产后", "哺乳", "诊所", "已生产", "是否生产"),
+            tokens=("health", "medical", "disease", "diagnosis", "allergy", "allergies",
+                "illness", "medication", "pregnancy", "hospital", "clinic", "symptom",
+                "symptoms", "bmi", "weight", "height", "jkzk", "bingshi", "jibing"),
         ),
     ),
     C.FINANCIAL_ACCOUNT: (
         _Terms(
-            zh=(
-                "银行卡",
-                "银行账号",
-                "银行账户",
-                "卡号",
-                "信用卡",
-                "借记卡",
-                "支付宝账号",
-                "收款账号",
-                "开户行",
-            ),
-            tokens=("iban", "yhk", "yhkh", "yhzh", "alipay"),
+            zh=("银行卡", "银行账号", "银行账户", "卡号", "信用卡", "借记卡", "支付宝账号", "收款账号", "开户行", "征信", "信用分",
+                "芝麻分", "信用额度", "授信", "贷款", "负债", "逾期", "花呗", "借呗", "存款", "资产", "收入"),
+            tokens=("iban", "yhk", "yhkh", "yhzh", "alipay", "loan", "debt", "income", "salary"),
             phrases=(
                 ("bank",),
                 ("card", "no"),
@@ -135,70 +83,54 @@ _LEXICON: dict[Category, tuple[_Terms, ...]] = {
                 ("account", "no"),
                 ("account", "number"),
             ),
-            block=("会员", "积分", "礼品", "member", "vip", "gift", "loyalty", "points"),
+            block=("会员", "积分", "礼品", "身份", "member", "vip", "gift", "loyalty", "points", "id",
+                "idcard"),
         ),
     ),
     C.WHEREABOUTS: (
         _Terms(
-            zh=("位置", "定位", "经纬度", "坐标", "轨迹", "行程", "经度", "纬度", "足迹", "行踪"),
-            tokens=(
-                "location",
-                "lat",
-                "lng",
-                "lon",
-                "latitude",
-                "longitude",
-                "geo",
-                "geohash",
-                "gps",
-                "trajectory",
-                "coordinates",
-                "coords",
-                "jwd",
-                "dingwei",
-                "guiji",
-            ),
+            zh=("位置", "定位", "经纬度", "坐标", "轨迹", "行程", "经度", "纬度", "足迹", "行踪", "打卡地点", "签到地点", "到访地点", "入住", "住宿", "离店",
+                "航班", "车次", "出行"),
+            tokens=("location", "lat", "lng", "lon", "latitude", "longitude", "geo", "geohash",
+                "gps", "trajectory", "coordinates", "coords", "jwd", "dingwei", "guiji"),
         ),
     ),
     C.MINOR: (
         _Terms(
-            zh=("未成年", "儿童", "监护人", "孩子"),
-            tokens=("minor", "guardian", "child", "children", "kid", "kids"),
+            zh=("未成年", "儿童", "监护人", "孩子", "宝宝", "婴儿", "幼儿", "学生", "儿子", "女儿", "年级", "班级", "就读", "学校", "幼儿园", "小学",
+                "小朋友", "家长", "学员", "月龄"),
+            tokens=("minor", "guardian", "child", "children", "kid", "kids", "baby", "student",
+                "pupil", "grade", "school"),
+            block=("关系", "毕业", "relation", "relationship"),
+        ),
+    ),
+    C.OTHER_SENSITIVE: (
+        _Terms(
+            zh=("性取向", "婚史", "犯罪", "违法记录", "前科", "聊天记录", "聊天内容", "通话记录", "通信记录", "短信内容", "通讯录",
+                "好友列表", "群组列表", "浏览记录", "浏览历史", "搜索记录", "密码", "口令", "密保"),
+            tokens=("password", "passwd", "pwd", "orientation", "criminal", "contacts",
+                "friends", "browsing"),
+            phrases=(("chat", "log"), ("chat", "history"), ("call", "log"), ("search", "history")),
         ),
     ),
     C.PERSON_NAME: (
         _Terms(
-            zh=("姓名", "名字", "联系人", "收货人", "收件人", "客户名", "真实名", "昵称", "持卡人"),
-            tokens=(
-                "name",
-                "fullname",
-                "username",
-                "nickname",
-                "xingming",
-                "xm",
-                "contact",
-                "realname",
-                "surname",
-            ),
-            block=(
-                "外部联系人",
-                "电话",
-                "手机",
-                "地址",
-                "邮箱",
-                "id",
-                "userid",
-                "phone",
-                "mobile",
-                "email",
-                "address",
-                "tel",
-            ),
+            zh=("姓名", "名字", "联系人", "收货人", "收件人", "客户名", "真实名", "昵称", "持卡人", "备注名", "跟进人",
+                "负责人", "添加人", "员工", "导购", "顾问", "客户经理", "教练", "班主任", "操作人", "创建人", "经办人",
+                "接待人", "店长", "处理人", "审核人", "录入人", "受理人", "对接人", "推荐人", "介绍人", "邀请人", "归属人",
+                "提货人", "英文名", "专属客服", "客服人员", "签收人", "下单人", "买家", "会员名"),
+            tokens=("name", "fullname", "username", "nickname", "xingming", "xm", "contact",
+                "realname", "surname"),
+            block=("外部联系人", "电话", "手机", "地址", "邮箱", "id", "userid", "phone", "mobile", "email",
+                "address", "tel", "编号", "工号", "账号", "省份", "城市", "地区", "区县", "街道", "邮编", "等级",
+                "留言", "备注", "数"),
         ),
+        _Terms(zh=("备注名", "客户备注名")),
     ),
     C.NATIONAL_ID: (
         _Terms(
             zh=("身份证", "证件号"),
+            block=("姓名", "名字", "name", "照片", "有效期", "地址"),
             tokens=("idcard", "sfzh", "sfz", "sfzhm", "zjhm"),
             phrases=(
                 ("id", "card"),
@@ -211,19 +143,9 @@ _LEXICON: dict[Category, tuple[_Terms, ...]] = {
     ),
     C.PHONE_NUMBER: (
         _Terms(
-            zh=("手机号", "手机号码", "电话", "联系方式", "移动号码"),
-            tokens=(
-                "mobile",
-                "phone",
-                "tel",
-                "telephone",
-                "cellphone",
-                "sjh",
-                "sjhm",
-                "shouji",
-                "lxdh",
-                "dianhua",
-            ),
+            zh=("手机号", "手机号码", "电话", "联系方式", "移动号码", "座机", "固话"),
+            tokens=("mobile", "phone", "tel", "telephone", "cellphone", "sjh", "sjhm",
+                "shouji", "lxdh", "dianhua"),
         ),
         _Terms(zh=("手机",), weight=0.5),
     ),
@@ -237,16 +159,17 @@ _LEXICON: dict[Category, tuple[_Terms, ...]] = {
         _Terms(
             zh=("地址", "住址", "居住地", "户籍", "籍贯", "门牌"),
             tokens=("address", "addr", "street", "dz", "xxdz", "shdz", "dizhi", "zhuzhi"),
+            block=("ip", "mac", "email", "mail", "url", "web", "邮件", "邮箱", "网址", "链接"),
         ),
         _Terms(
-            zh=("省份", "城市", "区县", "所在地", "所在省", "所在市"),
+            zh=("省份", "城市", "区县", "所在地", "所在省", "所在市", "地区", "省市"),
             tokens=("province", "city", "district", "county", "region"),
             weight=0.5,
         ),
     ),
     C.WECHAT_ID: (
         _Terms(
-            zh=("外部联系人", "微信号", "微信", "企微"),
+            zh=("外部联系人", "微信号", "微信", "企微", "企业微信"),
             tokens=("openid", "unionid", "wxid", "wechat", "weixin", "wx", "wxh"),
             phrases=(
                 ("external", "userid"),
@@ -265,9 +188,10 @@ _LEXICON: dict[Category, tuple[_Terms, ...]] = {
     ),
     C.DEVICE_ID: (
         _Terms(
-            zh=("设备号", "设备id", "设备标识", "设备编号"),
-            tokens=("imei", "idfa", "idfv", "oaid", "udid", "mac", "sbh", "sbid"),
-            phrases=(("device", "id"), ("android", "id"), ("device", "no")),
+            zh=("设备号", "设备id", "设备标识", "设备编号", "设备", "串号", "广告标识", "广告id", "mac地址"),
+            tokens=("imei", "idfa", "idfv", "oaid", "udid", "mac", "sbh", "sbid", "adid",
+                "gaid", "androidid", "imsi"),
+            phrases=(("device", "id"), ("android", "id"), ("device", "no"), ("ad", "id")),
         ),
     ),
     C.BIRTH_DATE: (
@@ -302,6 +226,7 @@ _LEXICON: dict[Category, tuple[_Terms, ...]] = {
         ),
     ),
 }
+# fmt: on
 
 # Headers naming a measure of, or a different subject than, a person give no evidence.
 _BLOCK_ZH = (

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property, lru_cache
 
+import phonenumbers
 from stdnum import luhn
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
@@ -27,12 +28,16 @@ from privseg.taxonomy import Category
 __all__ = [
     "FLAGS",
     "LANGUAGE",
+    "PROVINCE_CODES",
     "SPECS",
     "PatternSpec",
     "is_bank_card",
     "is_coordinate_pair",
     "is_imei",
     "is_ip",
+    "is_landline",
+    "is_masked_card",
+    "is_masked_resident_id",
     "is_resident_id",
     "resident_id_birth_date",
 ]
@@ -42,39 +47,72 @@ LANGUAGE = "zh"
 FLAGS = re.DOTALL | re.MULTILINE
 
 
-@lru_cache(maxsize=1 << 14)
-def _known_region(region: str, year: int) -> bool:
-    """Whether a 6-digit region code existed in a year (stdnum's county database)."""
-    try:
-        ric.get_birth_place(f"{region}{year:04d}0101000")
-    except (ValidationError, KeyError, ValueError):  # stdnum raises KeyError for some codes
-        return False
-    return True
+#: Province-level prefixes of resident ID region codes (GB/T 2260), Taiwan, Hong Kong, Macao.
+PROVINCE_CODES = frozenset(
+    ("11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+     "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
+     "65", "71", "81", "82", "83", "91")
+)  # fmt: skip
 
 
 @lru_cache(maxsize=1 << 18)
 def resident_id_birth_date(value: str) -> date | None:
-    """Birth date embedded in a valid resident ID number, else None.
+    """Birth date embedded in a valid resident ID number (18 or 15 digits), else None.
 
-    The checks of ``stdnum.cn.ric.validate`` in its order (length, digits, MOD 11-2 check
-    character, birth date, region code known in the birth year), with the region look-up
-    cached per region and year: it dominates the cost otherwise.
+    18 characters: ISO 7064 MOD 11-2 check character, a real birth date and a province
+    prefix; 15 digits (issued before 1999, no check digit): province prefix and a real
+    ``19YYMMDD`` date. The county table is not consulted: codes are abolished and added
+    every year, and numbers stay valid for life, so a table rejects real numbers.
     """
     number = ric.compact(value)
-    if len(number) != 18 or not number[:-1].isdigit():
+    if not number[:-1].isdigit() or number[:2] not in PROVINCE_CODES:
+        return None
+    if len(number) == 15 and number[-1].isdigit():
+        text = f"19{number[6:12]}"
+    elif len(number) == 18:
+        try:
+            if number[-1] != ric.calc_check_digit(number):
+                return None
+        except ValidationError:
+            return None
+        text = number[6:14]
+    else:
         return None
     try:
-        if number[-1] != ric.calc_check_digit(number):
-            return None
-        birth: date = ric.get_birth_date(number)
-    except ValidationError:
+        birth = date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
         return None
-    return birth if _known_region(number[:6], birth.year) else None
+    return birth if birth.year >= 1900 and birth <= date.today() else None
 
 
 def is_resident_id(value: str) -> bool:
-    """18-character PRC resident ID: region, real birth date, ISO 7064 MOD 11-2 check."""
+    """PRC resident ID: province prefix, real birth date, MOD 11-2 check (18 characters)."""
     return resident_id_birth_date(value) is not None
+
+
+def is_masked_resident_id(value: str) -> bool:
+    """An 18-character resident ID with some digits starred out: ``110101********123X``."""
+    stars = value.count("*")
+    return len(value) == 18 and 4 <= stars <= 14 and value[:2] in PROVINCE_CODES
+
+
+def is_masked_card(value: str) -> bool:
+    """A 16-19 digit card number with its middle starred out: ``622202******1234``."""
+    if len(value) == 18 and is_masked_resident_id(value):
+        return False  # the resident ID's shape wins: its mask keeps the same characters
+    return 16 <= len(value) <= 19 and value.count("*") >= 4
+
+
+def is_landline(value: str) -> bool:
+    """A valid Chinese fixed-line number (area code and subscriber number), by phonenumbers."""
+    try:
+        number = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in (
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
 
 
 def is_bank_card(value: str) -> bool:
@@ -151,7 +189,35 @@ SPECS: tuple[PatternSpec, ...] = (
         0.4,
         ("身份证", "证件", "sfz", "id", "idcard"),
         is_resident_id,
-        "stdnum.cn.ric",
+        "MOD 11-2 + date + province",
+    ),
+    PatternSpec(
+        "CN_RESIDENT_ID_15",
+        Category.NATIONAL_ID,
+        r"(?<![0-9A-Za-z])[1-9]\d{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}(?![0-9A-Za-z])",
+        0.3,
+        ("身份证", "证件", "sfz", "id", "idcard"),
+        is_resident_id,
+        "date + province (15 digits)",
+        min_share=0.5,
+    ),
+    PatternSpec(
+        "CN_RESIDENT_ID_MASKED",
+        Category.NATIONAL_ID,
+        r"(?<![0-9A-Za-z*])[1-9][0-9]{1,5}\*[0-9*]{4,15}[0-9Xx*](?![0-9A-Za-z*])",
+        0.5,
+        ("身份证", "证件", "sfz", "id", "idcard"),
+        is_masked_resident_id,
+        "18 characters, province prefix, starred digits",
+    ),
+    PatternSpec(
+        "CN_BANK_CARD_MASKED",
+        Category.FINANCIAL_ACCOUNT,
+        r"(?<![0-9A-Za-z*])[3-6]\d{3,5}\*{4,11}\d{4}(?![0-9A-Za-z*])",
+        0.5,
+        ("银行卡", "卡号", "账号", "账户", "card", "bank", "yhk"),
+        is_masked_card,
+        "16-19 characters, starred middle",
     ),
     PatternSpec(
         "CN_BANK_CARD",
@@ -172,9 +238,27 @@ SPECS: tuple[PatternSpec, ...] = (
         ("手机", "电话", "联系", "mobile", "phone", "tel", "sjh"),
     ),
     PatternSpec(
+        "CN_MOBILE_MASKED",
+        Category.PHONE_NUMBER,
+        r"(?<![0-9A-Za-z*])(?:1[3-9]\d[*＊]{4}\d{4}|1[3-9]\d[*＊]{8}|1[*＊]{10}|[*＊]{7}\d{4})"
+        r"(?![0-9A-Za-z*])",
+        0.6,
+        ("手机", "电话", "联系", "mobile", "phone", "tel", "sjh"),
+    ),
+    PatternSpec(
+        "CN_LANDLINE",
+        Category.PHONE_NUMBER,
+        r"(?<![0-9A-Za-z+])(?:(?:\+|00)86[ -]?)?(?:\(0\d{2,3}\)|（0\d{2,3}）|0\d{2,3}[ -]?)"
+        r"[2-9]\d{2,3}[ -]?\d{4}(?![0-9])",
+        0.3,
+        ("电话", "座机", "固话", "联系", "phone", "tel"),
+        is_landline,
+        "phonenumbers fixed line",
+    ),
+    PatternSpec(
         "EMAIL_ADDRESS",
         Category.EMAIL,
-        r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+        r"(?<![A-Za-z0-9._%+*-])[A-Za-z0-9._%+*-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
         r"\.[A-Za-z]{2,}(?![A-Za-z0-9-])",
         0.7,
         ("邮箱", "邮件", "email", "mail"),
@@ -189,6 +273,22 @@ SPECS: tuple[PatternSpec, ...] = (
         ("ip", "地址", "登录"),
         is_ip,
         "ipaddress",
+    ),
+    PatternSpec(
+        "WECHAT_WXID",
+        Category.WECHAT_ID,
+        r"(?<![A-Za-z0-9_])wxid_[a-z0-9]{8,24}(?![A-Za-z0-9_])",
+        0.8,
+        ("微信", "wechat", "wx"),
+    ),
+    PatternSpec(
+        "WECHAT_HANDLE",
+        Category.WECHAT_ID,
+        r"(?<![A-Za-z0-9_])(?:微信|威信|薇信|[vV]信|[vV][xX]|[wW][xX])号?(?!id_)\s*[:：]?\s*"
+        r"[A-Za-z][-_A-Za-z0-9]{5,19}"
+        r"(?![-_A-Za-z0-9])",
+        0.7,
+        ("微信", "wechat", "wx"),
     ),
     PatternSpec(
         "WECHAT_OPENID",
@@ -245,7 +345,7 @@ SPECS: tuple[PatternSpec, ...] = (
         is_imei,
         "luhn imei",
         in_text=False,
-        min_share=0.5,
+        min_share=0.3,
     ),
     PatternSpec(
         "MAC_ADDRESS",

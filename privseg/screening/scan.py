@@ -18,18 +18,21 @@ import pandas as pd
 
 from privseg import io
 from privseg.errors import InputError
-from privseg.screening.detectors import Values, scan_patterns, scan_shapes, split_opaque
+from privseg.screening.custom import CustomRecognizers
+from privseg.screening.detectors import Values, scan_patterns
 from privseg.screening.lexicon import header_hits
+from privseg.screening.prose import scan_prose
 from privseg.screening.report import ColumnVerdict, ScreenReport
 from privseg.screening.sampling import sample_positions
+from privseg.screening.shapes import scan_shapes, split_opaque
 from privseg.screening.verdict import decide
 
-__all__ = ["DEFAULT_SAMPLE", "fits_in_memory", "screen"]
+__all__ = ["DEFAULT_SAMPLE", "fits_in_memory", "screen", "screen_columns", "warm_up"]
 
 DEFAULT_SAMPLE = 1000
 
 
-def _warm_up() -> threading.Thread:
+def warm_up() -> threading.Thread:
     """Import presidio and build the analyzer in a thread while the table is read (pyarrow
     parses without the GIL); a failure here is left for the screen itself to raise."""
 
@@ -73,6 +76,7 @@ def screen(
     encoding: str | None = None,
     as_of: date | None = None,
     source: str | None = None,
+    recognizers: CustomRecognizers | None = None,
 ) -> ScreenReport:
     """Screen every column for PIPL sensitive categories and personal information.
 
@@ -80,17 +84,19 @@ def screen(
     ``sample`` values per column are examined with presidio (``None``: all of them);
     ``full=True`` scans every value with vectorized detectors instead. ``as_of`` (default
     today) is the date against which holders under 14 are judged. The report never holds a
-    raw value. A file is read whole when that takes at most half the available memory
+    raw value. ``recognizers`` adds the user's own patterns, vocabulary and header words
+    (:func:`~privseg.screening.custom.load_recognizers`). A file is read whole when that takes at most half the available memory
     (:func:`fits_in_memory`); a larger one is sampled in two streamed passes (count the
     non-empty cells, then pick the same sample), with the same report.
     """
     if sample is not None and sample <= 0:
         raise ValueError("sample must be a positive number of values")
     as_of = as_of or date.today()
+    custom = recognizers or CustomRecognizers()
     if isinstance(table_or_path, pd.DataFrame):
-        return _screen_table(table_or_path, source or "<table>", sample, full, as_of)
+        return _screen_table(table_or_path, source or "<table>", sample, full, as_of, custom)
     label = source or str(table_or_path)
-    warming = None if full else _warm_up()
+    warming = None if full else warm_up()
     in_memory = full or sample is None or fits_in_memory(table_or_path)
     try:
         if in_memory:
@@ -102,16 +108,36 @@ def screen(
         if warming is not None:
             warming.join()  # before any analysis: the analyzer is built once
     if in_memory:
-        return _screen_table(table, label, sample, full, as_of)
-    verdicts = [_verdict(name, values, sampled, False, as_of) for name, values, sampled in columns]
+        return _screen_table(table, label, sample, full, as_of, custom)
+    return screen_columns(label, rows, columns, as_of=as_of, recognizers=custom)
+
+
+def screen_columns(
+    source: str,
+    rows: int,
+    columns: list[tuple[str, pd.Series, bool]],
+    *,
+    as_of: date,
+    recognizers: CustomRecognizers | None = None,
+) -> ScreenReport:
+    """The report of sampled columns: (name, non-empty values indexed by row, sampled?)."""
+    custom = recognizers or CustomRecognizers()
+    verdicts = [
+        _verdict(name, values, sampled, False, as_of, custom) for name, values, sampled in columns
+    ]
     touched = np.unique(np.concatenate([v.index.to_numpy() for _, v, _ in columns] or [[]]))
     return ScreenReport(
-        source=label, rows=rows, rows_examined=len(touched), columns=tuple(verdicts), full=False
+        source=source, rows=rows, rows_examined=len(touched), columns=tuple(verdicts), full=False
     )
 
 
 def _screen_table(
-    table: pd.DataFrame, label: str, sample: int | None, full: bool, as_of: date
+    table: pd.DataFrame,
+    label: str,
+    sample: int | None,
+    full: bool,
+    as_of: date,
+    custom: CustomRecognizers,
 ) -> ScreenReport:
     rows = len(table)
     touched = np.zeros(rows, dtype=bool)
@@ -127,7 +153,7 @@ def _screen_table(
         else:
             sampled = False
         touched[present] = True
-        verdicts.append(_verdict(name, column.iloc[present], sampled, full, as_of))
+        verdicts.append(_verdict(name, column.iloc[present], sampled, full, as_of, custom))
     return ScreenReport(
         source=label,
         rows=rows,
@@ -137,7 +163,14 @@ def _screen_table(
     )
 
 
-def _verdict(name: str, values: pd.Series, sampled: bool, full: bool, as_of: date) -> ColumnVerdict:
+def _verdict(
+    name: str,
+    values: pd.Series,
+    sampled: bool,
+    full: bool,
+    as_of: date,
+    custom: CustomRecognizers,
+) -> ColumnVerdict:
     """One column's verdict from the values examined (non-empty cells)."""
     vals = Values.of(values)
     findings, rest = split_opaque(vals)
@@ -147,8 +180,11 @@ def _verdict(name: str, values: pd.Series, sampled: bool, full: bool, as_of: dat
         from privseg.screening.engine import analyze_sample  # presidio loads lazily
 
         findings += analyze_sample(rest, name, as_of=as_of)
-    findings += scan_shapes(rest, as_of=as_of)
-    return decide(name, header_hits(name), findings, sampled=sampled, examined=vals.examined)
+    if custom.specs:
+        findings += scan_patterns(rest, name, as_of=as_of, specs=custom.specs)
+    findings += scan_shapes(rest, as_of=as_of) + scan_prose(rest, custom.vocabularies)
+    header = header_hits(name) + custom.header_hits(name)
+    return decide(name, header, findings, sampled=sampled, examined=vals.examined)
 
 
 def _streamed_sample(

@@ -1,139 +1,23 @@
-"""Vocabularies for values: religion, health, specific identity, gender, surnames, places.
-
-Terms are whole words or phrases, never single characters, and carry guards where a term
-hides inside an unrelated word: 基督山伯爵 (a novel) and 佛山 (a city) do not match religion,
-报道教育 does not match 道教, 血压计 (a product) does not match health.
-"""
+"""Vocabularies for values: gender, surnames, places (sensitive terms: :mod:`.terms`)."""
 
 from __future__ import annotations
-
-import re
 
 __all__ = [
     "ADMIN_SUFFIX",
     "CITIES",
     "COMPOUND_SURNAMES",
+    "GENDER_UNKNOWN",
     "GENDER_VALUES",
-    "HEALTH",
-    "IDENTITY",
     "PROVINCES",
-    "RELIGION",
     "SURNAMES",
 ]
 
 
-def _terms(*parts: str) -> re.Pattern[str]:
-    return re.compile("|".join(parts), re.IGNORECASE)
-
-
-RELIGION = _terms(
-    "佛教",
-    "基督教",
-    "基督徒",
-    "天主教",
-    "伊斯兰教",
-    "穆斯林",
-    "(?<![报知街频通轨渠管车赛大])道教(?![育学练师材室])",
-    "信佛",
-    "信基督",
-    "信主",
-    "信教",
-    "受洗",
-    "做礼拜",
-    "佛教徒",
-    "吃斋念佛",
-    "烧香拜佛",
-    "宗教信仰",
-    "无神论",
-    "清真寺",
-    "犹太教",
-    "印度教",
-    "东正教",
-    "藏传佛教",
-    "皈依",
-    r"(?<![a-z])(?:buddhis[mt]|christianity|catholic|muslim|islam|taoism|hinduism|judaism"
-    r"|atheist)(?![a-z])",
-)
-
-HEALTH = _terms(
-    "糖尿病",
-    "高血压",
-    "低血压",
-    "心脏病",
-    "冠心病",
-    "癌症",
-    "肿瘤",
-    "白血病",
-    "化疗",
-    "放疗",
-    "怀孕",
-    "孕期",
-    "备孕",
-    "哺乳期",
-    "流产",
-    "过敏",
-    "哮喘",
-    "抑郁",
-    "焦虑症",
-    "失眠症",
-    "精神分裂",
-    "癫痫",
-    "病史",
-    "手术",
-    "住院",
-    "慢性病",
-    "高血脂",
-    "痛风",
-    "甲亢",
-    "甲减",
-    "乙肝",
-    "肝炎",
-    "艾滋",
-    "确诊",
-    "诊断",
-    "处方",
-    "服药",
-    "病历",
-    "心血管",
-    "中风",
-    "脑梗",
-    "关节炎",
-    "骨折",
-    "肾病",
-    "胃炎",
-    "血糖(?![仪试])",
-    "血压(?![计仪])",
-    "胆固醇",
-    r"(?<![a-z])(?:diabet(?:es|ic)|hypertension|pregnan(?:t|cy)|cancer|asthma|allerg(?:y|ic)"
-    r"|depression|hiv|hepatitis|surgery|hospitali[sz]ed|diagnos(?:is|ed)|chronic)(?![a-z])",
-)
-
-IDENTITY = _terms(
-    "党员",
-    "共青团员",
-    "民主党派",
-    "军人",
-    "现役",
-    "退伍",
-    "复员",
-    "军属",
-    "烈属",
-    "残疾",
-    "低保",
-    "特困",
-    "五保户",
-    "贫困户",
-    "建档立卡",
-    "优抚对象",
-    "刑满释放",
-    "服刑",
-    "失信被执行人",
-    r"(?<![a-z])(?:veteran|disabled|disability|party member)(?![a-z])",
-)
-
 GENDER_VALUES = frozenset(
     {"男", "女", "男性", "女性", "先生", "女士", "m", "f", "male", "female", "man", "woman"}
 )
+#: Placeholders of a gender column that say nothing but belong to it.
+GENDER_UNKNOWN = frozenset({"未知", "保密", "不详", "未填写", "unknown", "u"})
 
 SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"

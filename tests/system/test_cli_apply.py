@@ -131,10 +131,32 @@ def test_reversible_reidentify_and_rotate(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     ids = tmp_path / "ids.csv"
-    result = runner.invoke(main, ["reidentify", str(out), "--policy", str(policy),
-                                  "--reversible-key", str(tmp_path / "r"), "--out", str(ids)])  # fmt: skip
+    reid = ["reidentify", "--policy", str(policy), "--reversible-key", str(tmp_path / "r")]
+    result = runner.invoke(main, [*reid, str(out), "--out", str(ids)])
+    assert result.exit_code == 2 and "no key" in result.output  # the tokens need checking
+    result = runner.invoke(main, [*reid, "--key", str(tmp_path / "k"), str(out), "--out", str(ids)])
     assert result.exit_code == 0, result.output
     assert read_table(ids)["uid__id"].tolist() == ["wmA", "wmB", "wmA"]
+    # A ciphertext moved to another row, or into another column, is an integrity failure.
+    written = read_table(out)
+    moved = tmp_path / "moved.csv"
+    written.assign(uid__reversible=written["uid__reversible"].iloc[[1, 0, 2]].to_numpy()).to_csv(
+        moved, index=False
+    )
+    result = runner.invoke(
+        main, [*reid, "--key", str(tmp_path / "k"), str(moved), "--out", str(ids)]
+    )
+    assert result.exit_code == 5 and "2 rows" in result.output
+    policy2 = tmp_path / "p2.yaml"
+    policy2.write_text(policy.read_text().replace("uid", "uid2"), encoding="utf-8")
+    renamed = tmp_path / "renamed.csv"
+    written.rename(columns={"uid": "uid2", "uid__reversible": "uid2__reversible"}).to_csv(
+        renamed, index=False
+    )
+    result = runner.invoke(main, ["reidentify", "--policy", str(policy2), "--reversible-key",
+                                  str(tmp_path / "r"), str(renamed),
+                                  "--key", str(tmp_path / "k"), "--out", str(ids)])  # fmt: skip
+    assert result.exit_code == 5 and "altered or moved" in result.output
     rotated = tmp_path / "rot.csv"
     result = runner.invoke(main, ["keys", "rotate", str(out), "--policy", str(policy),
                                   "--old-key", str(tmp_path / "k"), "--new-key", str(tmp_path / "k2"),

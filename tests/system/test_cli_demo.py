@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -13,6 +15,8 @@ from click.testing import CliRunner
 from privseg.cli import main
 from privseg.demo.generator import Lang, generate
 from privseg.io import read_table
+
+PRIVSEG_BIN = shutil.which("privseg") or str(Path(sys.executable).with_name("privseg"))
 
 
 def privseg(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -77,3 +81,26 @@ def test_demo_prints_a_summary(tmp_path: Path) -> None:
     assert "customers: 400 rows x 22 columns" in done.stdout
     assert f"outputs: {out}" in done.stdout
     assert str(Path("privseg-demo") / "data" / "orders.csv") in done.stdout
+    # The printed verification command and the help examples work as shown, also when the
+    # home folder holds another audit signing key.
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if k != "PRIVSEG_AUDIT_KEY"}
+    env |= {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    other = subprocess.run(
+        [PRIVSEG_BIN, "demo-data", str(tmp_path / "other")], env=env, cwd=tmp_path,
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert other.returncode == 0 and (home / ".config/privseg/audit-signing.key").exists()
+    printed = done.stdout.split("check it again with: ")[1].splitlines()[0]
+    examples = [
+        shlex.split(printed)[1:],
+        ["audit", "verify", "--trail", "privseg-demo/audits/trail.jsonl",
+         "--audit-key", "privseg-demo/keys/audit-signing.key"],
+    ]  # fmt: skip
+    for args in examples:
+        again = subprocess.run(
+            [PRIVSEG_BIN, *args], env=env, cwd=tmp_path, capture_output=True, text=True, check=False
+        )
+        assert again.returncode == 0 and again.stdout.startswith("OK: "), (
+            again.stdout + again.stderr
+        )

@@ -89,3 +89,21 @@ def test_text_and_markdown(fmt: str) -> None:
 def test_help_has_examples() -> None:
     result = CliRunner().invoke(main, ["screen", "--help"])
     assert result.exit_code == 0 and "Examples:" in result.output and "--full" in result.output
+
+
+def test_recognizers_option(tmp_path: Path) -> None:
+    src = tmp_path / "crm.csv"
+    rows = "\n".join(f"{i},SC{1000000000 + i * 7919}" for i in range(50))
+    src.write_text("id,c1\n" + rows + "\n", encoding="utf-8")
+    example = Path(__file__).resolve().parents[2] / "examples" / "recognizers.yaml"
+    runner = CliRunner()
+    args = ["screen", str(src), "--format", "json"]
+    plain = json.loads(runner.invoke(main, args).output)
+    assert plain["columns"][1]["categories"] == []
+    result = runner.invoke(main, [*args, "--recognizers", str(example)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["columns"][1]["categories"] == ["financial_account"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("recognizers:\n  - name: x\n    category: nope\n    headers: [a]\n")
+    result = runner.invoke(main, [*args, "--recognizers", str(bad)])
+    assert result.exit_code == 2 and f"{bad}:3" in result.output

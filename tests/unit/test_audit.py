@@ -14,7 +14,7 @@ import pytest
 from privseg import audit
 from privseg.audit import Problem
 from privseg.audit import append as audit_append
-from privseg.errors import IntegrityError, KeyFileError, PrivsegError
+from privseg.errors import IntegrityError, KeyFileError, PrivsegError, SourceNotFoundError
 
 POLICY = "ab" * 32
 
@@ -179,7 +179,9 @@ def test_checkpoint_guards_the_tail(trail: Path, key: Path) -> None:
     cp.write_text(json.dumps({**data, "count": 2}))
     assert audit.verify(trail).problem is Problem.CHECKPOINT
     cp.unlink()
-    assert audit.verify(trail).problem is Problem.CHECKPOINT  # a cut tail would go unseen
+    unchecked = audit.verify(trail)  # a cut tail would go unseen: completeness unconfirmed
+    assert unchecked.problem is None and unchecked.outcome is audit.Outcome.UNCONFIRMED
+    assert "completeness not confirmed" in str(unchecked)
     with pytest.raises(IntegrityError, match="no checkpoint"):
         _runs(trail, 1)
     cp.write_bytes(saved)
@@ -199,14 +201,30 @@ def test_public_key_replaced_beside_trail_is_caught(tmp_path: Path, trail: Path)
         _runs(trail, 1)
 
 
-def test_verify_with_only_the_public_key(tmp_path: Path, trail: Path, key: Path) -> None:
+def test_verify_with_only_public_material(tmp_path: Path, trail: Path, key: Path) -> None:
     _runs(trail, 2)
-    moved = tmp_path / "elsewhere.key"
-    key.rename(moved)
-    assert audit.verify(trail).ok  # public key beside the trail, checkpoint beside the key path
-    _truncate_one = _lines(trail)[:1]
-    _write(trail, _truncate_one)
-    assert audit.verify(trail).problem is Problem.TRUNCATED
+    handed = tmp_path / "auditor"
+    handed.mkdir()
+    cp = audit.export_checkpoint(handed / "cp.json", trail, key=key)
+    assert cp.count == 2
+    pem = handed / "signer.pem"
+    pem.write_bytes(audit.public_key_path(trail).read_bytes())
+    copy = handed / "trail.jsonl"  # another path: the checkpoint names the trail by content
+    copy.write_bytes(trail.read_bytes())
+    key.rename(tmp_path / "elsewhere.key")  # the auditor has no private key
+    with pytest.raises(SourceNotFoundError, match="--public-key"):
+        audit.verify(copy)
+    audit.public_key_path(copy).write_bytes(pem.read_bytes())
+    alone = audit.verify(copy)
+    assert alone.outcome is audit.Outcome.UNCONFIRMED and "signer not confirmed" in str(alone)
+    pinned = audit.verify(copy, public_key=pem, checkpoint=handed / "cp.json")
+    assert pinned.outcome is audit.Outcome.OK, pinned
+    by_id = audit.verify(copy, signer=cp.signer, checkpoint=handed / "cp.json")
+    assert by_id.outcome is audit.Outcome.OK, by_id
+    assert audit.verify(copy, signer="0" * 16).problem is Problem.KEY
+    _write(copy, _lines(copy)[:1])
+    cut = audit.verify(copy, public_key=pem, checkpoint=handed / "cp.json")
+    assert cut.problem is Problem.TRUNCATED
 
 
 def test_append_refuses_a_cut_tail(trail: Path) -> None:
@@ -239,9 +257,9 @@ def test_broken_trail_stops_the_command_before_it_runs(trail: Path) -> None:
 def test_repair_drops_only_a_torn_last_line(trail: Path) -> None:
     _runs(trail, 2)
     intact = trail.read_bytes()
-    assert audit.repair(trail) is False
+    assert audit.repair(trail) == []
     _torn(trail)
-    assert audit.repair(trail) is True
+    assert len(audit.repair(trail)) == 1
     assert trail.read_bytes() == intact
     _runs(trail, 1)
     assert audit.verify(trail).records == 3
@@ -427,3 +445,62 @@ def test_crash_before_the_checkpoint_is_rolled_forward(trail: Path, key: Path) -
     _runs(trail, 1)
     result = audit.verify(trail)
     assert result.ok and result.records == 4 and not result.detail
+
+
+# ---------------------------------------------------------------- recovery
+
+
+def _last(trail: Path) -> audit.AuditRecord:
+    return audit.read_records(trail)[-1]
+
+
+def test_repair_after_a_lost_checkpoint_keeps_every_record(trail: Path, key: Path) -> None:
+    _runs(trail, 3)
+    before = trail.read_bytes()
+    audit.checkpoint_path(trail, key).unlink()
+    with pytest.raises(IntegrityError, match="audit repair"):
+        _runs(trail, 1)
+    done = audit.repair(trail)
+    assert any("checkpointed 3 records" in line for line in done)
+    assert trail.read_bytes().startswith(before)  # nothing dropped or rewritten
+    record = _last(trail)
+    assert record.command == "audit repair" and dict(record.metrics)["reason"] == (
+        "checkpoint_missing"
+    )
+    assert audit.verify(trail).outcome is audit.Outcome.OK
+    _runs(trail, 1)
+    assert audit.verify(trail).records == 5
+
+
+def test_repair_after_a_cut_tail_records_the_loss(trail: Path) -> None:
+    _runs(trail, 3)
+    _write(trail, _lines(trail)[:2])
+    assert audit.verify(trail).problem is Problem.TRUNCATED
+    audit.repair(trail)
+    metrics = dict(_last(trail).metrics)
+    assert metrics["reason"] == "records_cut_from_the_end"
+    assert (metrics["records_found"], metrics["records_checkpointed"]) == (2, 3)
+    assert audit.verify(trail).outcome is audit.Outcome.OK
+    _runs(trail, 1)
+
+
+def test_repair_never_rewrites_an_altered_or_replaced_trail(
+    tmp_path: Path, trail: Path, key: Path
+) -> None:
+    _runs(trail, 2)
+    lines = _lines(trail)
+    altered = lines[0].replace(b"marketing", b"marketinG")
+    _write(trail, [altered, lines[1]])
+    with pytest.raises(IntegrityError, match="cannot repair"):
+        audit.repair(trail)
+    assert _lines(trail) == [altered, lines[1]]
+    other = tmp_path / "other" / "trail.jsonl"
+    _runs(other, 2)  # another valid trail signed by the same key
+    trail.write_bytes(other.read_bytes())
+    with pytest.raises(IntegrityError, match="another trail"):
+        audit.repair(trail)
+
+
+def test_verify_refuses_devices_as_trails(tmp_path: Path) -> None:
+    with pytest.raises(SourceNotFoundError, match="regular file"):
+        audit.verify(Path("/dev/null"))

@@ -33,6 +33,7 @@ from privseg.io import (
     sniff,
     write_table,
 )
+from privseg.rawvalues import raw_shape
 
 SECRET = "13800138000"  # a "cell value" that must never appear in an error message
 
@@ -432,7 +433,9 @@ def test_chunked_writing(tmp_path: Path) -> None:
 def test_atomic_path_renames_on_success_and_removes_on_failure(tmp_path: Path) -> None:
     dest = tmp_path / "out.json"
     with atomic_path(dest) as tmp:
-        assert tmp.parent == tmp_path and tmp != dest
+        # staged in a private folder beside the destination
+        assert tmp.parent.parent == tmp_path and tmp.parent.name.startswith(".privseg-tmp-")
+        assert stat.S_IMODE(tmp.parent.stat().st_mode) == 0o700
         tmp.write_text("{}")
         assert not dest.exists()
     assert dest.read_text() == "{}"
@@ -515,7 +518,15 @@ _cell_text = st.text(
     ),
     max_size=12,
 )
-_column_name = _cell_text.filter(lambda s: s.strip() != "" and "\ufeff" not in s[:1])
+# Names privseg accepts: no control characters, nothing shaped like a raw value (limits.py).
+_column_name = _cell_text.filter(
+    lambda s: (
+        s.strip() != ""
+        and "\ufeff" not in s[:1]
+        and not any(ord(c) < 32 or ord(c) == 127 for c in s)
+        and raw_shape(s) is None
+    )
+)
 
 
 @st.composite

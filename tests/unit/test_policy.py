@@ -11,7 +11,8 @@ from privseg._resources import policies_dir
 from privseg.errors import InputError, PolicyError, PolicyRefusal
 from privseg.policy import Action, PolicyKeys, enforce, load_policy, plan
 from privseg.policy_model import schema_text
-from privseg.pseudonym import IdKind, Key, ReversibleCipher, Tokenizer
+from privseg.pseudonym import IdKind, Key, Tokenizer
+from privseg.reversible import ReversibleCipher
 from privseg.screening import ColumnVerdict, ScreenReport
 from privseg.segments import load_schemes
 from privseg.taxonomy import Category, is_sensitive
@@ -205,9 +206,9 @@ def test_enforce(tmp_path: Path) -> None:
     tokenizer = Tokenizer(KEY, "test-purpose")
     assert out["m"].iloc[0] == tokenizer.token(IdKind.MOBILE, "13812345678")
     assert out["uid"].iloc[1] == tokenizer.token(IdKind.WECHAT_ID, "wm2")
-    assert ReversibleCipher(REV, "test-purpose").decrypt(out["m__reversible"]).iloc[0] == (
-        "13812345678"
-    )
+    assert ReversibleCipher(REV, "test-purpose").decrypt(out["m__reversible"], column="m").iloc[
+        0
+    ] == ("13812345678")
     assert out["age"].tolist()[0] == "30-39" and out["amount"].tolist() == [5, 100, 0]
     with pytest.raises(InputError, match="differ"):
         enforce(the_plan, df, PolicyKeys(KEY, KEY))

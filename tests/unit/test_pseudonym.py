@@ -17,20 +17,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from privseg import pseudonym
-from privseg.errors import InputError, KeyFileError
+from privseg.errors import InputError, IntegrityError, KeyFileError
 from privseg.pseudonym import (
     KEY_ENV,
     IdKind,
     Key,
-    ReversibleCipher,
     Tokenizer,
     load_key,
     new_key_file,
     normalize,
     purpose_key,
     read_key_file,
-    rotate,
 )
+from privseg.reversible import ReversibleCipher, reidentify, rotate
 
 VECTOR_KEY = Key(bytes.fromhex("7f3a9c0e5b2d4f6a8c1e3b5d7f9a0c2e4b6d8f1a3c5e7b9d0f2a4c6e8b1d3f5a"))
 OTHER_KEY = Key(bytes(range(32)))
@@ -213,20 +212,48 @@ def test_key_repr_hides_material() -> None:
 @given(st.lists(ids, min_size=1, max_size=10))
 def test_aes_siv_round_trip(values: list[str]) -> None:
     cipher = ReversibleCipher(OTHER_KEY, "wecom-marketing")
-    sealed = cipher.encrypt(pd.Series(values, dtype="str"), IdKind.OTHER)
-    assert cipher.decrypt(sealed).tolist() == [v.strip() for v in values]
-    assert sealed.tolist() == cipher.encrypt(pd.Series(values, dtype="str"), IdKind.OTHER).tolist()
+    sealed = cipher.encrypt(pd.Series(values, dtype="str"), IdKind.OTHER, column="c")
+    assert cipher.decrypt(sealed, column="c").tolist() == [v.strip() for v in values]
+    again = cipher.encrypt(pd.Series(values, dtype="str"), IdKind.OTHER, column="c")
+    assert sealed.tolist() == again.tolist()
 
 
-def test_aes_siv_binds_purpose_and_key() -> None:
-    sealed = ReversibleCipher(OTHER_KEY, "wecom-marketing").encrypt_one("13812345678")
-    with pytest.raises(InputError, match="purpose"):
-        ReversibleCipher(OTHER_KEY, "bi-dashboard").decrypt_one(sealed)
-    with pytest.raises(InputError):
-        ReversibleCipher(VECTOR_KEY, "wecom-marketing").decrypt_one(sealed)
+def test_aes_siv_binds_purpose_column_and_key() -> None:
+    sealed = ReversibleCipher(OTHER_KEY, "wecom-marketing").encrypt_one("13812345678", column="m")
+    assert ReversibleCipher(OTHER_KEY, "wecom-marketing").decrypt_one(sealed, column="m") == (
+        "13812345678"
+    )
+    with pytest.raises(IntegrityError, match="purpose"):
+        ReversibleCipher(OTHER_KEY, "bi-dashboard").decrypt_one(sealed, column="m")
+    with pytest.raises(IntegrityError, match="column"):
+        ReversibleCipher(OTHER_KEY, "wecom-marketing").decrypt_one(sealed, column="other")
+    with pytest.raises(IntegrityError):
+        ReversibleCipher(VECTOR_KEY, "wecom-marketing").decrypt_one(sealed, column="m")
     tampered = ("b" if sealed[0] == "a" else "a") + sealed[1:]
-    with pytest.raises(InputError):
-        ReversibleCipher(OTHER_KEY, "wecom-marketing").decrypt_one(tampered)
+    with pytest.raises(IntegrityError):
+        ReversibleCipher(OTHER_KEY, "wecom-marketing").decrypt_one(tampered, column="m")
+
+
+def test_reidentify_checks_ids_against_the_rows_tokens() -> None:
+    raw = pd.Series(["13812345678", "13900001111", None], dtype="str")
+    tokenizer, cipher = Tokenizer(VECTOR_KEY, "p"), ReversibleCipher(OTHER_KEY, "p")
+    table = pd.DataFrame(
+        {
+            "m": tokenizer.tokenize(raw, IdKind.MOBILE),
+            "m__reversible": cipher.encrypt(raw, IdKind.MOBILE, column="m"),
+        }
+    )
+    out = reidentify(table, ["m"], cipher, tokenizer)
+    assert list(out.columns) == ["m", "m__id"]
+    assert out["m__id"].tolist()[:2] == ["13812345678", "13900001111"]
+    swapped = table.assign(m__reversible=table["m__reversible"].iloc[[1, 0, 2]].to_numpy())
+    with pytest.raises(IntegrityError, match="2 rows"):
+        reidentify(swapped, ["m"], cipher, tokenizer)
+    with pytest.raises(KeyFileError, match="--key"):
+        reidentify(table, ["m"], cipher, None)
+    assert reidentify(table[["m__reversible"]], ["m"], cipher, None)["m__id"].iloc[1] == (
+        "13900001111"
+    )
 
 
 def test_rotation_rekeys_tokens_and_ciphertexts() -> None:
@@ -236,7 +263,7 @@ def test_rotation_rekeys_tokens_and_ciphertexts() -> None:
     table = pd.DataFrame(
         {
             "m": old_tok.tokenize(raw, IdKind.MOBILE),
-            "m__reversible": old_cip.encrypt(raw, IdKind.MOBILE),
+            "m__reversible": old_cip.encrypt(raw, IdKind.MOBILE, column="m"),
         }
     )
     out = rotate(
@@ -249,7 +276,10 @@ def test_rotation_rekeys_tokens_and_ciphertexts() -> None:
     )
     assert out["m"].tolist()[0] == Tokenizer(new_master, "p").token(IdKind.MOBILE, "13812345678")
     assert pd.isna(out["m"].iloc[1])
-    assert ReversibleCipher(new_rev, "p").decrypt(out["m__reversible"]).tolist()[2] == "13900001111"
+    assert (
+        ReversibleCipher(new_rev, "p").decrypt(out["m__reversible"], column="m").tolist()[2]
+        == "13900001111"
+    )
     with pytest.raises(InputError, match="old key"):
         rotate(
             table,

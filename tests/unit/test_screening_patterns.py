@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privseg.screening import detectors
+from privseg.screening import detectors, shapes, terms
 from privseg.screening.detectors import Values, scan_patterns
 from privseg.screening.engine import analyze_sample, build_analyzer
 from privseg.screening.patterns import LANGUAGE, SPECS, is_resident_id
@@ -35,7 +35,30 @@ TABLE: list[tuple[str, str, bool]] = [
     ("CN_RESIDENT_ID", "1101051990030712391", False),  # 19 digits
     ("CN_RESIDENT_ID", "2110105199003071239", False),  # longer digit run
     ("CN_RESIDENT_ID", "202606301234567890", False),  # order number
-    ("CN_RESIDENT_ID", "622908199001011234", False),  # stdnum's database fails on this region
+    ("CN_RESIDENT_ID", "622908199001011234", False),  # check digit (7 is right)
+    # county codes missing from stdnum's table (abolished, or assigned later): still valid
+    ("CN_RESIDENT_ID", "622908199001011237", True),
+    ("CN_RESIDENT_ID", "51010619880315002X", True),
+    ("CN_RESIDENT_ID", "990101199001011230", False),  # no province 99
+    ("CN_RESIDENT_ID", "110105209912311234", False),  # born in the future
+    # 15-digit IDs (before 1999): province, real 19YYMMDD date, no check digit
+    ("CN_RESIDENT_ID_15", "110105490101001", True),
+    ("CN_RESIDENT_ID_15", "证件号:310104851231008", True),
+    ("CN_RESIDENT_ID_15", "110105490230001", False),  # 30 February
+    ("CN_RESIDENT_ID_15", "990105490101001", False),  # no province 99
+    ("CN_RESIDENT_ID_15", "1101054901010012", False),  # 16 digits
+    # masked resident IDs keep their category
+    ("CN_RESIDENT_ID_MASKED", "110101********123X", True),
+    ("CN_RESIDENT_ID_MASKED", "3101**********0089", True),
+    ("CN_RESIDENT_ID_MASKED", "身份证:4403************24", True),
+    ("CN_RESIDENT_ID_MASKED", "990101********1234", False),  # no province 99
+    ("CN_RESIDENT_ID_MASKED", "110101********12", False),  # 16 characters
+    ("CN_RESIDENT_ID_MASKED", "110101199003071239", False),  # not masked
+    # masked bank cards
+    ("CN_BANK_CARD_MASKED", "622202******1234", True),
+    ("CN_BANK_CARD_MASKED", "尾号6217*********0122", True),
+    ("CN_BANK_CARD_MASKED", "6222****1234", False),  # 12 characters
+    ("CN_BANK_CARD_MASKED", "1222021234561234", False),  # no stars
     # bank cards: Luhn, 16-19 digits, UnionPay 62, separators
     ("CN_BANK_CARD", "6222021234567894", True),
     ("CN_BANK_CARD", "621483012345678902", True),
@@ -60,12 +83,29 @@ TABLE: list[tuple[str, str, bool]] = [
     ("CN_MOBILE", "138123456789", False),  # 12 digits
     ("CN_MOBILE", "202613812345678", False),  # inside a longer number
     ("CN_MOBILE", "1719705600000", False),  # millisecond timestamp
+    # masked mobiles
+    ("CN_MOBILE_MASKED", "133****2434", True),
+    ("CN_MOBILE_MASKED", "李雪 133****2434", True),
+    ("CN_MOBILE_MASKED", "138********", True),
+    ("CN_MOBILE_MASKED", "*******2434", True),
+    ("CN_MOBILE_MASKED", "123****2434", False),  # no 12x prefix
+    ("CN_MOBILE_MASKED", "133***2434", False),  # 10 characters
+    ("CN_MOBILE_MASKED", "5133****24341", False),  # inside a longer code
+    # landlines: area code, valid subscriber number (phonenumbers)
+    ("CN_LANDLINE", "(028)65722498", True),
+    ("CN_LANDLINE", "010-71485966", True),
+    ("CN_LANDLINE", "座机0755-86688888", True),
+    ("CN_LANDLINE", "021 6234 5678", True),
+    ("CN_LANDLINE", "0571-8888888", False),  # Hangzhou numbers have 8 digits
+    ("CN_LANDLINE", "(0755)2345678", False),  # so do Shenzhen's
+    ("CN_LANDLINE", "2026-06301234", False),  # not an area code
     # emails
     ("EMAIL_ADDRESS", "zhang.wei@example.com", True),
     ("EMAIL_ADDRESS", "邮箱zhang95@163.com谢谢", True),
     ("EMAIL_ADDRESS", "a+b@mail.qq.com", True),
     ("EMAIL_ADDRESS", "zhang@localhost", False),
     ("EMAIL_ADDRESS", "@163.com", False),
+    ("EMAIL_ADDRESS", "z***@qq.com", True),  # masked, still an email
     # IPv4 / IPv6
     ("IP_ADDRESS", "192.168.1.20", True),
     ("IP_ADDRESS", "登录IP:36.112.5.7", True),
@@ -76,6 +116,16 @@ TABLE: list[tuple[str, str, bool]] = [
     ("IP_ADDRESS", "2026-06-30 12:30:45", False),  # a clock is not IPv6
     ("IP_ADDRESS", "aa:bb:cc:dd:ee:ff", False),  # a MAC is not IPv6
     ("IP_ADDRESS", "0.0.0.0", False),
+    # WeChat wxid and custom WeChat IDs written after 微信/vx
+    ("WECHAT_WXID", "wxid_ab12cd34ef56", True),
+    ("WECHAT_WXID", "加我wxid_zz9988776655aa", True),
+    ("WECHAT_WXID", "wxid_ab12", False),  # too short
+    ("WECHAT_WXID", "mywxid_ab12cd34ef56", False),
+    ("WECHAT_HANDLE", "微信号：zhang_wei88", True),
+    ("WECHAT_HANDLE", "加vx lily-2024 详聊", True),
+    ("WECHAT_HANDLE", "微信 abc", False),  # too short
+    ("WECHAT_HANDLE", "微信支付", False),
+    ("WECHAT_HANDLE", "wxid_ab12cd34ef56", False),  # a wxid, its own entity
     # WeChat openid / unionid: 28 characters starting with o
     ("WECHAT_OPENID", "oXG4ayOC3JS_k6tI7O6BaIAajzXX", True),
     ("WECHAT_OPENID", "o8HYoiuPyBdEK-lImMDeXGvgZW12", True),
@@ -114,6 +164,7 @@ TABLE: list[tuple[str, str, bool]] = [
     ("DEVICE_IMEI", "860123456789014", True),
     ("DEVICE_IMEI", "860123456789015", False),
     ("DEVICE_IMEI", "8601234567890145", False),
+    ("DEVICE_IMEI", "356938035643809", True),
     # MAC
     ("MAC_ADDRESS", "00:1A:2B:3C:4D:5E", True),
     ("MAC_ADDRESS", "00-1a-2b-3c-4d-5e", True),
@@ -173,7 +224,9 @@ def test_resident_id_wins_over_card_for_the_same_digits() -> None:
     assert finding.category.value == "national_id"
 
 
-_ALPHABET = "0123456789１２３٣xX+-. :,@年月日岁省市路号ab\n　" + "o_wmE京A"
+_ALPHABET = (
+    "0123456789１２３٣xX+-. :,@年月日岁省市路号ab\n　" + "o_wmE京A孕周医院在机场《》师清真孩子岁"
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -183,9 +236,11 @@ def test_contains_and_fullmatch_equal_python_re(texts: list[str]) -> None:
     give what Python's ``re`` gives: the prefilter never drops a match (Unicode digits too)."""
     values = pd.Series(texts, dtype="str")
     patterns = [s.compiled for s in SPECS] + [
-        detectors._AGE_SUFFIX, detectors._ADDRESS, detectors._LAT_KEY, detectors._TIMESTAMP,
-        detectors._IMAGE_URL, detectors._DATE, detectors._NAME, detectors._PLACES,
-        detectors._GEOHASH, detectors._UUID, detectors._AGE_NUMBER,
+        detectors._AGE_SUFFIX, detectors._ADDRESS, shapes._LAT_KEY, shapes._TIMESTAMP,
+        shapes._IMAGE_URL, detectors._DATE, detectors._NAME, detectors._PLACES,
+        shapes._GEOHASH, shapes._UUID, detectors._AGE_NUMBER, detectors._NAME_LABEL,
+        detectors._MASKED_NAME, detectors._MONTH_DAY, terms.NOT_MENTIONS, terms.CHILD_AGE,
+        *terms.TERMS.values(),
     ]  # fmt: skip
     for small in (detectors._PYTHON_RE_MAX, 0):
         with pytest.MonkeyPatch.context() as patch:

@@ -9,6 +9,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -68,6 +69,12 @@ CASES: list[tuple[str, list[str | None], set[str]]] = [
         {"religious_belief"},
     ),
     ("col_15", cycle("退役军人", "无", "低保户", "无"), {"specific_identity"}),
+    ("col_27", cycle("离异，带娃", "无", "有前科", "无", "已婚"), {"other_sensitive"}),
+    ("col_28", cycle("张伟", "李娜", "王芳", "刘强"), {"person_name"}),  # a staff column
+    ("col_29", cycle("华东", "华南", "华北", "华中"), set()),  # regions, not staff
+    ("col_31", cycle("周一", "周三", "周五", "周日"), set()),  # weekdays, not staff
+    ("col_32", cycle("金牌", "银牌", "铜牌"), set()),
+    ("col_30", cycle("黄姐(北京)", "李雪 133****2434", *NAMES), {"person_name", "phone_number"}),
     (
         "col_16",
         cycle("data:image/jpeg;base64,/9j/4AAQSkZJRgABAQ==", "iVBORw0KGgoAAAANSUhEUg=="),
@@ -96,6 +103,15 @@ CASES: list[tuple[str, list[str | None], set[str]]] = [
     ("zongjiao", [None] * N, {"religious_belief"}),
     ("健康状况", cycle("良好", "一般"), {"medical_health"}),
     ("政治面貌", cycle("群众", "中共党员"), {"specific_identity"}),
+    ("登录密码", cycle("a1b2c3d4", "Passw0rd!"), {"other_sensitive"}),
+    # issue 12's false hits: these headers name one category, not two
+    ("MAC地址", cycle("00:1A:2B:3C:4D:5E", "A4-5E-60-C8-11-02"), {"device_id"}),
+    ("ID card no", cycle(*IDS), {"national_id"}),
+    ("收货人省份", cycle("浙江省", "广东省"), {"address"}),
+    # header-only shapes
+    ("生日", cycle("09-01", "12-25", "0308"), {"birth_date"}),
+    ("微信号", cycle("zhang_wei88", "lily-2024", "abc123456"), {"wechat_id"}),
+    ("广告ID", cycle("6D92078A-8246-4BA4-AE5B-76104861E7DC"), {"device_id"}),
     (
         "人脸照片",
         cycle("https://img.example.cn/f/1.jpg", "https://img.example.cn/f/2.jpg"),
@@ -158,6 +174,7 @@ _SENSITIVE = {
     Category.FINANCIAL_ACCOUNT,
     Category.WHEREABOUTS,
     Category.MINOR,
+    Category.OTHER_SENSITIVE,
 }
 
 
@@ -250,3 +267,40 @@ def test_fits_in_memory_compares_the_file_with_available_memory(
     assert not scan.fits_in_memory(path)
     monkeypatch.undo()
     assert scan._available_memory() > 0
+
+
+# (detector, value, matches): the issue-12 shapes of names and birthdays, value by value
+SHAPES: list[tuple[str, str, bool]] = [
+    ("name", "张伟", True),
+    ("name", "欧阳娜娜", True),
+    ("name", "黄姐(北京)", True),  # a remark name: surname + kinship, then a note
+    ("name", "李雪 133****2434", True),
+    ("name", "王总-装修", True),
+    ("name", "张*", True),  # masked names keep their category
+    ("name", "李**", True),
+    ("name", "北京", False),
+    ("name", "广东省 深圳", False),
+    ("name", "佛跳墙礼盒装", False),
+    ("name", "Lily", False),
+    ("name", "白色/M码", False),  # a product option
+    ("name", "金卡-年费", False),
+    ("month_day", "09-01", True),
+    ("month_day", "9月1日", True),
+    ("month_day", "1225", True),
+    ("month_day", "13-01", False),
+    ("month_day", "09-32", False),
+    ("month_day", "2026-09-01", False),  # a full date is the other detector's
+]
+
+
+@pytest.mark.parametrize(("detector", "value", "matches"), SHAPES)
+def test_shape_table(detector: str, value: str, matches: bool) -> None:
+    from privseg.screening import detectors
+
+    vals = detectors.Values(pd.Series([value], dtype="str"), np.array([1]))
+    if detector == "name":
+        found = detectors.names(vals)
+    else:
+        dates = detectors.birth_dates(vals, AS_OF)
+        found = next((f for f in dates if f.rule == "month and day"), None)
+    assert (found is not None and found.matched == 1) is matches

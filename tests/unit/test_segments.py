@@ -240,7 +240,7 @@ def test_more_than_100_labels_warns(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "words"),
     [
-        ("schemes:\n  rfm:\n    frequency: [1, 2\n", 4, "invalid YAML"),
+        ("schemes:\n  rfm:\n    frequency: [1, 2\n", 4, "not valid YAML"),
         ("schemes:\n  rfm:\n    lookback_days: 30\n    frequency: [4, 2, 8, 16]\n", 4, "frequency"),
         ("schemes:\n  lifecycle:\n    growth:\n      min_growth: -1\n", 4, "min_growth"),
         ("schemes:\n  rfm: {}\n  loyalty: {}\n", 3, "loyalty"),

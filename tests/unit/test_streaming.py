@@ -108,6 +108,32 @@ def test_full_screen_sees_every_chunk(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("fork", [True, False])
+def test_row_order_cannot_hide_a_sensitive_column(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork: bool
+) -> None:
+    """Issue 12: a file whose first chunks hold only harmless remarks and whose later rows
+    mention religion and health is refused (kept without consent), as ``privseg screen``
+    refuses it; before, apply screened only its first chunk and wrote the output."""
+    if not fork:
+        monkeypatch.setattr(pool_module.EnforcePool, "start", classmethod(lambda *_: None))
+    df = generate(2_000, seed=5).customers
+    harmless = ["老客户", "要发票", "周末到店", "喜欢新品"]
+    later = ["信佛，每月初一吃斋", "有糖尿病，要无糖的", "老客户", "要发票"]
+    df["remark"] = harmless * 400 + later * 100  # sorted: the first 1,600 rows say nothing
+    source = tmp_path / "sorted.csv"
+    write_table(df, source)
+    assert screen(df.head(500)).column("remark").categories == ()
+    text = (policies_dir() / "wecom-marketing.yaml").read_text(encoding="utf-8")
+    policy_path = tmp_path / "p.yaml"
+    policy_path.write_text(text.replace("fields:\n", "fields:\n  remark: {action: keep}\n", 1))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    with pytest.raises(PolicyRefusal, match=r"remark.*(religious_belief|medical_health)"):
+        apply_file(source, load_policy(policy_path), KEYS, out_dir / "o.csv", chunk_rows=250)
+    assert list(out_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("fork", [True, False])
 def test_sampling_refusal_leaves_no_output(
     customers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fork: bool
 ) -> None:
@@ -127,7 +153,8 @@ def test_sampling_refusal_leaves_no_output(
 def test_sampling_screen_runs_beside_the_stream(
     customers: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The manifest's categories come from the first chunk's screen, whichever process ran it."""
+    """The manifest's categories come from the first chunk's screen and the whole-file sample
+    (the same here: the demo customers are not sorted), whichever process ran the screen."""
     policy = load_policy(policies_dir() / "wecom-marketing.yaml")
     manifest = apply_file(customers, policy, KEYS, tmp_path / "a.csv", chunk_rows=500)
     monkeypatch.setattr(pool_module.EnforcePool, "start", classmethod(lambda *_: None))
