@@ -16,7 +16,8 @@ One root, a shallow tree; the CLI maps each branch to an exit code in one place
     │   └── FileAccessError                   a path that cannot be read or written (OS error)
     ├── PolicyRefusal                 exit 3  the policy does not justify processing a column
     ├── BudgetExceededError           exit 4  a release would overspend the privacy budget
-    └── IntegrityError                exit 5  an audit trail or checkpoint does not verify
+    ├── IntegrityError                exit 5  an audit trail or checkpoint does not verify
+    └── UnauthorizedSignerError       exit 7  the audit key is not on the trail's signer list
 
     PrivsegWarning                           privseg's own warnings (errors under pytest)
 
@@ -42,6 +43,7 @@ __all__ = [
     "PrivsegError",
     "PrivsegWarning",
     "SourceNotFoundError",
+    "UnauthorizedSignerError",
     "UnsupportedFormatError",
 ]
 
@@ -133,6 +135,11 @@ class BudgetExceededError(PrivsegError):
 
 class IntegrityError(PrivsegError):
     """An audit trail, signature or checkpoint does not verify."""
+
+
+class UnauthorizedSignerError(PrivsegError):
+    """The audit signing key is not (or no longer) on the trail's list of authorized signers;
+    nothing was tampered with: an authorized signer must add the key."""
 
 
 class PrivsegWarning(UserWarning):

@@ -165,6 +165,7 @@ def _audit_facet(record: AuditRecord) -> dict[str, Any]:
         "seq": record.seq,
         "recordSha256": record.digest(),
         "operator": record.operator,
+        "signerKeyId": record.signer or None,
         "purpose": record.purpose,
         "policySha256": record.policy_sha256,
         "keyId": record.key_id,

@@ -19,19 +19,25 @@ from privseg.audit.append import (
     current_trail_id,
     default_trail,
     drop_torn_line,
+    line_hash,
     locked,
+    own_checkpoint,
+    public_key_path,
+    signed_by,
+    trail_lines,
 )
 from privseg.audit.recorder import run
+from privseg.audit.signers import SignerBook
 from privseg.audit.signing import (
     Checkpoint,
     checkpoint_path,
     default_key_path,
     load_private_key,
-    read_checkpoint,
+    load_public_pem,
     signed_checkpoint,
     write_checkpoint,
 )
-from privseg.audit.verify import Outcome, first_bad, line_hash, trail_lines, verify
+from privseg.audit.verify import Outcome, first_bad, verify
 from privseg.errors import IntegrityError, SourceNotFoundError
 
 __all__ = ["export_checkpoint", "repair"]
@@ -52,17 +58,19 @@ def repair(trail: Path | None = None, *, key: Path | None = None) -> list[str]:
         if not trail.exists():
             raise SourceNotFoundError("audit trail does not exist", source=trail)
         lines, _ = trail_lines(trail)
-        bad = first_bad(str(trail), lines, public)
+        pub = public_key_path(trail)
+        book = SignerBook(load_public_pem(pub) if pub.exists() else public)
+        bad = first_bad(str(trail), lines, book)
         if bad is not None:
             raise IntegrityError(f"cannot repair, records do not verify: {bad}")
         cp_path = checkpoint_path(trail, key_path)
         tid = current_trail_id(trail)
         try:
-            cp = read_checkpoint(cp_path, public, trail_id=tid, trail=trail)
+            cp, mine = own_checkpoint(cp_path, trail, public, book)
         except IntegrityError as error:
             raise IntegrityError(f"cannot repair: {error} (the trail was replaced?)") from None
         count = len(lines)
-        reason = _reason(cp, lines)
+        reason = _reason(cp, lines, mine)
         if reason is None:
             return done
         if count == 0:
@@ -81,17 +89,18 @@ def repair(trail: Path | None = None, *, key: Path | None = None) -> list[str]:
     return done
 
 
-def _reason(cp: Checkpoint | None, lines: list[bytes]) -> str | None:
-    """Why the trail needs a new checkpoint (None: it does not); IntegrityError if the trail
-    does not extend the checkpointed one."""
+def _reason(cp: Checkpoint | None, lines: list[bytes], mine: tuple[str, ...]) -> str | None:
+    """Why the trail needs a new checkpoint of the key (``mine``: its id and the one it was
+    rotated from) (None: it does not); IntegrityError if the trail does not extend it. Records
+    of other signers after it need none: their own checkpoints cover them."""
     count = len(lines)
     if cp is None:
-        return "checkpoint_missing" if count else None
+        return "checkpoint_missing" if signed_by(lines, mine) else None
     if count < cp.count:
         return "records_cut_from_the_end"
     if line_hash(lines, cp.count - 1) != cp.head:
         raise IntegrityError("cannot repair: the trail does not extend its checkpoint")
-    if count == cp.count:
+    if not signed_by(lines, mine, cp.count):
         return None
     return "records_without_checkpoint"
 

@@ -32,6 +32,7 @@ __all__ = [
     "default_key_path",
     "load_private_key",
     "load_public_pem",
+    "private_pem",
     "public_pem",
     "read_checkpoint",
     "signed_checkpoint",
@@ -74,12 +75,7 @@ def load_private_key(path: Path, *, create: bool) -> Ed25519PrivateKey:
     if not path.exists():
         if not create:
             raise KeyFileError("audit signing key does not exist", source=path)
-        pem = Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        write_exclusive(path, pem, 0o600)
+        write_exclusive(path, private_pem(Ed25519PrivateKey.generate()), 0o600)
     if path.stat().st_mode & 0o077:
         raise KeyFileError(
             "audit signing key is readable by group or others (chmod 600)", source=path
@@ -93,6 +89,15 @@ def load_private_key(path: Path, *, create: bool) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyFileError("audit signing key is not an Ed25519 key", source=path)
     return key
+
+
+def private_pem(key: Ed25519PrivateKey) -> bytes:
+    """The private key as unencrypted PKCS#8 PEM (written 0600 only)."""
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
 
 
 def public_pem(key: Ed25519PublicKey) -> bytes:

@@ -3,17 +3,26 @@ record is reported with what is wrong with it."""
 
 from __future__ import annotations
 
-import os
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from privseg.audit.append import current_trail_id, default_trail, public_key_path
-from privseg.audit.records import ENV_KEY, GENESIS, AuditRecord, parse_line, sha256_hex
+from privseg.audit.append import (
+    current_trail_id,
+    default_trail,
+    line_hash,
+    own_checkpoint,
+    public_key_path,
+    signed_by,
+    trail_lines,
+)
+from privseg.audit.records import GENESIS, AuditRecord, parse_line, sha256_hex
+from privseg.audit.signers import SignerBook
 from privseg.audit.signing import (
     Checkpoint,
     checkpoint_path,
@@ -28,7 +37,15 @@ from privseg.audit.signing import (
 from privseg.errors import IntegrityError, PrivsegError, SourceNotFoundError
 from privseg.limits import require_regular
 
-__all__ = ["Outcome", "Problem", "VerifyResult", "ensure_valid", "read_records", "verify"]
+__all__ = [
+    "Outcome",
+    "Problem",
+    "VerifyResult",
+    "ensure_valid",
+    "first_bad",
+    "read_records",
+    "verify",
+]
 
 
 class Problem(StrEnum):
@@ -42,18 +59,7 @@ class Problem(StrEnum):
     TORN = "torn"
     CHECKPOINT = "checkpoint"
     KEY = "key"
-
-
-def trail_lines(trail: Path) -> tuple[list[bytes], bool]:
-    """The trail's lines (without newlines) and whether the last one is torn."""
-    data = trail.read_bytes()
-    if not data:
-        return [], False
-    torn = not data.endswith(b"\n")
-    lines = data.split(b"\n")
-    if not torn:
-        lines.pop()
-    return lines, torn
+    UNAUTHORIZED = "unauthorized"
 
 
 def read_records(trail: Path | None = None) -> list[AuditRecord]:
@@ -124,11 +130,14 @@ class VerifyResult:
 
 @dataclass(frozen=True)
 class _Verifier:
-    """The key records must verify under, and whether anyone vouches for it."""
+    """The bootstrap signer's key (the signer list in the chain starts from it), whether
+    anyone vouches for it, and the owner's signing key (file and public key), whose folder
+    holds its checkpoints."""
 
     key: Ed25519PublicKey
     pinned: bool  # the owner's signing key, or pinned by --public-key / --signer
-    owner: Path | None  # the owner's signing key file (its folder holds the checkpoints)
+    owner: Path | None
+    own: Ed25519PublicKey | None = None
 
 
 def _matches(key: Ed25519PublicKey, signer: str) -> bool:
@@ -163,10 +172,10 @@ def _verifier(
     if key_path.exists():
         owner = load_private_key(key_path, create=False).public_key()
         if beside is None or public_pem(beside) == public_pem(owner):
-            return _Verifier(owner, True, key_path)
-        if key is not None or os.environ.get(ENV_KEY):
-            return f"{pub} is not the signing key's public key"
-        # the home folder's signing key signs other trails: verify with the key beside this one
+            return _Verifier(owner, True, key_path, owner)
+        # another signer bootstrapped the trail: the owner's checkpoint, if it signed here,
+        # confirms the key beside it
+        return _Verifier(beside, False, key_path, owner)
     if beside is not None:
         return _Verifier(beside, False, None)
     if not trail.exists():
@@ -178,28 +187,47 @@ def _verifier(
     )
 
 
-def _checkpoint(trail: Path, verifier: _Verifier, handed: Path | None) -> Checkpoint | None:
-    """The checkpoint handed over (``--checkpoint``), else the owner's local one (found by
-    the trail's path, or by its id when the trail was moved); IntegrityError if forged."""
+def _checkpoint(
+    trail: Path, verifier: _Verifier, handed: Path | None, book: SignerBook
+) -> tuple[Checkpoint | None, tuple[str, ...]]:
+    """The checkpoint handed over (``--checkpoint``, signed by any key of the signer list),
+    else the owner's local one (found by the trail's path, or by its id when the trail was
+    moved), and the key ids whose records it covers; IntegrityError if forged."""
     tid = current_trail_id(trail)
     if handed is not None:
-        found = read_checkpoint(handed, verifier.key, trail_id=tid, trail=trail)
+        signer = _checkpoint_signer(handed)
+        key = book.key(signer)
+        if key is None:
+            raise IntegrityError(f"checkpoint {handed}: signed by key {signer}, not a signer")
+        found = read_checkpoint(handed, key, trail_id=tid, trail=trail)
         if found is None:
             raise SourceNotFoundError("checkpoint file does not exist", source=handed)
-        return found
-    if verifier.owner is None:
-        return None
-    local = read_checkpoint(
-        checkpoint_path(trail, verifier.owner), verifier.key, trail_id=tid, trail=trail
-    )
+        return found, book.lineage(signer)
+    if verifier.owner is None or verifier.own is None:
+        return None, ()
+    local, mine = own_checkpoint(checkpoint_path(trail, verifier.owner), trail, verifier.own, book)
     if local is not None or tid is None:
-        return local
+        return local, mine
     for path in sorted((verifier.owner.parent / "checkpoints").glob("*.json")):
         try:
-            return read_checkpoint(path, verifier.key, trail_id=tid)
+            return read_checkpoint(path, verifier.own, trail_id=tid), mine
         except IntegrityError:
             continue  # another trail's checkpoint
-    return None
+    return None, mine
+
+
+def _checkpoint_signer(path: Path) -> str:
+    """The key id a checkpoint file names as its signer (checked by ``read_checkpoint``)."""
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError as error:
+        raise SourceNotFoundError("checkpoint file does not exist", source=path) from error
+    except ValueError as error:
+        raise IntegrityError(f"checkpoint {path} does not parse") from error
+    signer = data.get("signer") if isinstance(data, dict) else None
+    if not isinstance(signer, str):
+        raise IntegrityError(f"checkpoint {path} names no signer")
+    return signer
 
 
 def verify(
@@ -230,11 +258,11 @@ def verify(
         if not trail.exists():
             raise SourceNotFoundError("audit trail does not exist", source=trail)
         return VerifyResult(name, 0, Problem.KEY, detail=verifier)
-    try:
-        cp = _checkpoint(trail, verifier, checkpoint)
-    except IntegrityError as error:
-        return VerifyResult(name, 0, Problem.CHECKPOINT, detail=str(error))
     if not trail.exists():
+        try:
+            cp, _ = _checkpoint(trail, verifier, checkpoint, SignerBook(verifier.key))
+        except IntegrityError as error:
+            return VerifyResult(name, 0, Problem.CHECKPOINT, detail=str(error))
         if cp is None:
             raise SourceNotFoundError("audit trail does not exist", source=trail)
         held = f"trail missing; checkpoint holds {cp.count} records"
@@ -242,33 +270,50 @@ def verify(
     lines, torn = trail_lines(trail)
     complete = lines[:-1] if torn else lines
     count = len(complete)
-    found = first_bad(name, complete, verifier.key)
+    book = SignerBook(verifier.key)
+    found = first_bad(name, complete, book)
     if found is not None:
         return found
+    try:
+        cp, mine = _checkpoint(trail, verifier, checkpoint, book)
+    except IntegrityError as error:
+        return VerifyResult(name, 0, Problem.CHECKPOINT, detail=str(error))
     if torn:
         why = "unterminated last line (crash in mid-write); 'privseg audit repair' drops it"
         return VerifyResult(name, count, Problem.TORN, count + 1, why)
     who = signer_id(verifier.key)
-    unconfirmed = [] if verifier.pinned else [_UNPINNED.format(who=who)]
+    owner_signed = verifier.own is not None and bool(signed_by(complete, mine))
+    # the owner's own checkpoint covers record 0, so it vouches for the key beside the trail
+    confirmed = verifier.pinned or (cp is not None and checkpoint is None and owner_signed)
+    unconfirmed = [] if confirmed else [_UNPINNED.format(who=who)]
     if cp is None:
         if count:
-            unconfirmed.append(_NO_CHECKPOINT_OWNER if verifier.owner else _NO_CHECKPOINT)
+            unconfirmed.append(_NO_CHECKPOINT_OWNER if owner_signed else _NO_CHECKPOINT)
         return VerifyResult(name, count, unconfirmed=tuple(unconfirmed), signer=who)
     if count < cp.count:
         why = f"{cp.count - count} records cut from the tail ({cp.count} checkpointed)"
         return VerifyResult(name, count, Problem.TRUNCATED, count + 1, why)
-    if count == cp.count and line_hash(complete, count - 1) == cp.head:
-        return VerifyResult(name, count, unconfirmed=tuple(unconfirmed), signer=who)
-    if count > cp.count and line_hash(complete, cp.count - 1) == cp.head:
-        newer = count - cp.count
-        why = f"{newer} records newer than the checkpoint"
-        if checkpoint is None and newer > 1:
-            return VerifyResult(name, count, Problem.CHECKPOINT, detail=why + " (only one may be)")
-        if checkpoint is None:
-            why = "last record not yet checkpointed (crash after write); the next append records it"
-        return VerifyResult(name, count, detail=why, unconfirmed=tuple(unconfirmed), signer=who)
-    why = f"trail head does not match the checkpoint ({cp.count} records)"
-    return VerifyResult(name, count, Problem.CHECKPOINT, detail=why)
+    if line_hash(complete, cp.count - 1) != cp.head:
+        why = f"trail head does not match the checkpoint ({cp.count} records)"
+        return VerifyResult(name, count, Problem.CHECKPOINT, detail=why)
+    detail = _signers_detail(book)
+    if count > cp.count:
+        newer = signed_by(complete, mine, cp.count)
+        if checkpoint is not None:
+            detail = f"{count - cp.count} records newer than the checkpoint"
+        elif len(newer) > 1:
+            why = f"{len(newer)} records of key {mine[0]} after its checkpoint (only one may be)"
+            return VerifyResult(name, count, Problem.CHECKPOINT, detail=why)
+        elif newer:
+            detail = (
+                "last record not yet checkpointed (crash after write); the next append records it"
+            )
+    return VerifyResult(name, count, detail=detail, unconfirmed=tuple(unconfirmed), signer=who)
+
+
+def _signers_detail(book: SignerBook) -> str:
+    """'n signers' once a trail has more than its bootstrap signer, else nothing."""
+    return f"{len(book.signers)} signers" if len(book.signers) > 1 else ""
 
 
 _UNPINNED = (
@@ -286,45 +331,80 @@ _NO_CHECKPOINT_OWNER = (
 )
 
 
-def line_hash(lines: Sequence[bytes], index: int) -> str:
-    return GENESIS if index < 0 else sha256_hex(lines[index])
-
-
-def _signed_record(line: bytes, public: Ed25519PublicKey) -> AuditRecord | None:
-    """The record on ``line`` if it parses and its signature verifies, else None."""
+def _signed_record(line: bytes, book: SignerBook) -> AuditRecord | None:
+    """The record on ``line`` if it parses and its signature verifies under a key the signer
+    list has known so far, else None."""
     try:
         record = parse_line(line)
     except (ValueError, KeyError, TypeError, PrivsegError):
         return None
-    return record if verify_signature(public, record.signature, record.unsigned_bytes()) else None
+    key = book.key(record.signer)
+    if key is None or not verify_signature(key, record.signature, record.unsigned_bytes()):
+        return None
+    return record
 
 
-def first_bad(name: str, lines: Sequence[bytes], public: Ed25519PublicKey) -> VerifyResult | None:
-    """Walk the records; classify the first one that is not the expected next record."""
-    parsed = [_signed_record(line, public) for line in lines]
-    for i, record in enumerate(parsed):
-        prev = line_hash(lines, i - 1)
-        if record is not None and record.seq == i and record.prev == prev:
-            continue
-        following = parsed[i + 1] if i + 1 < len(parsed) else None
-        skipped = following is not None and following.seq == i and following.prev == prev
-        if record is None:
-            problem = Problem.INSERTED if skipped else Problem.ALTERED
-            why = "does not parse or its signature does not verify"
-        elif lines.count(lines[i]) > 1:
-            problem, why = Problem.INSERTED, f"a copy of record {record.seq}"
-        elif skipped and record.prev not in {GENESIS, *map(sha256_hex, lines)}:
-            problem, why = Problem.INSERTED, "a record from another chain"
-        elif record.seq > i and any(r is not None and r.seq == i for r in parsed[i + 1 :]):
-            problem, why = Problem.REORDERED, f"record {record.seq} found where {i} belongs"
-        elif record.seq > i:
-            problem, why = Problem.REMOVED, f"records {i}..{record.seq - 1} are missing"
-        elif record.seq < i:
-            problem, why = Problem.REORDERED, f"record {record.seq} found where {i} belongs"
-        else:
-            problem, why = Problem.ALTERED, "replaced: its prev hash does not match the chain"
-        return VerifyResult(name, i, problem, i + 1, why)
+def first_bad(name: str, lines: Sequence[bytes], book: SignerBook) -> VerifyResult | None:
+    """Walk the records, each against the signer list in force at that point (``book`` is
+    brought up to date); classify the first one that is not the expected next record."""
+    first = _signer_of(lines[0]) if lines else ""
+    if first and book.key(first) is None:
+        why = "the public key beside the trail did not sign the first record"
+        return VerifyResult(name, 0, Problem.KEY, detail=why)
+    parsed: list[AuditRecord | None] = []
+    for i, line in enumerate(lines):
+        parsed.append(_signed_record(line, book))
+        record = parsed[i]
+        if record is None or record.seq != i or record.prev != line_hash(lines, i - 1):
+            parsed.extend(_signed_record(rest, book) for rest in lines[i + 1 :])
+            found = _classify(name, lines, parsed, i)
+            signer = _signer_of(line)
+            if found.problem is Problem.ALTERED and signer and book.key(signer) is None:
+                why = f"signed by key {signer}, which is not on the signer list"
+                return replace(found, problem=Problem.UNAUTHORIZED, detail=why)
+            return found
+        if not book.authorized(record.signer):
+            why = f"signed by key {record.signer}, which was not an authorized signer then"
+            return VerifyResult(name, i, Problem.UNAUTHORIZED, i + 1, why)
+        try:
+            book.apply(record)
+        except (ValueError, IntegrityError):
+            why = "a signer change that does not apply to the signer list"
+            return VerifyResult(name, i, Problem.ALTERED, i + 1, why)
     return None
+
+
+def _signer_of(line: bytes) -> str:
+    try:
+        return parse_line(line).signer
+    except (ValueError, KeyError, TypeError, PrivsegError):
+        return ""
+
+
+def _classify(
+    name: str, lines: Sequence[bytes], parsed: Sequence[AuditRecord | None], i: int
+) -> VerifyResult:
+    """What is wrong with record ``i``, the first that is not the expected next record."""
+    record = parsed[i]
+    prev = line_hash(lines, i - 1)
+    following = parsed[i + 1] if i + 1 < len(parsed) else None
+    skipped = following is not None and following.seq == i and following.prev == prev
+    if record is None:
+        problem = Problem.INSERTED if skipped else Problem.ALTERED
+        why = "does not parse or its signature does not verify"
+    elif lines.count(lines[i]) > 1:
+        problem, why = Problem.INSERTED, f"a copy of record {record.seq}"
+    elif skipped and record.prev not in {GENESIS, *map(sha256_hex, lines)}:
+        problem, why = Problem.INSERTED, "a record from another chain"
+    elif record.seq > i and any(r is not None and r.seq == i for r in parsed[i + 1 :]):
+        problem, why = Problem.REORDERED, f"record {record.seq} found where {i} belongs"
+    elif record.seq > i:
+        problem, why = Problem.REMOVED, f"records {i}..{record.seq - 1} are missing"
+    elif record.seq < i:
+        problem, why = Problem.REORDERED, f"record {record.seq} found where {i} belongs"
+    else:
+        problem, why = Problem.ALTERED, "replaced: its prev hash does not match the chain"
+    return VerifyResult(name, i, problem, i + 1, why)
 
 
 def ensure_valid(trail: Path | None = None, *, key: Path | None = None) -> VerifyResult:

@@ -23,6 +23,7 @@ from privseg.errors import (
     IntegrityError,
     PolicyRefusal,
     PrivsegError,
+    UnauthorizedSignerError,
 )
 from privseg.publish import guard_output
 
@@ -40,13 +41,15 @@ EXIT_CODES: tuple[tuple[type[PrivsegError], int], ...] = (
     (PolicyRefusal, 3),
     (BudgetExceededError, 4),
     (IntegrityError, 5),
+    (UnauthorizedSignerError, 7),
     (PrivsegError, 1),
 )
 EXIT_INTERNAL = 1
 
 
 def exit_code_for(error: BaseException) -> int:
-    """Exit code of an error: 2 input, 3 refusal, 4 budget, 5 integrity, 1 anything else."""
+    """Exit code of an error: 2 input, 3 refusal, 4 budget, 5 integrity, 7 unauthorized audit
+    key, 1 anything else."""
     for cls, code in EXIT_CODES:
         if isinstance(error, cls):
             return code

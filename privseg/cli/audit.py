@@ -1,5 +1,5 @@
 """CLI commands of the audit stage: ``audit verify``, ``checkpoint``, ``show``, ``export``,
-``repair``.
+``repair``, ``signers init|list|add|revoke|key`` and ``rotate-key``.
 
 Commands that read personal data take ``@trail_option`` and ``@operator_option`` and wrap their
 work in ``privseg.audit.run(...)``.
@@ -7,6 +7,7 @@ work in ``privseg.audit.run(...)``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -15,10 +16,18 @@ from typing import TYPE_CHECKING
 import click
 
 from privseg import audit, lineage
+from privseg._files import atomic_path
 
 if TYPE_CHECKING:
     pass
-from privseg.cli._common import EXIT_UNCONFIRMED, F, OutputFormat, format_option, trail_option
+from privseg.cli._common import (
+    EXIT_UNCONFIRMED,
+    F,
+    OutputFormat,
+    format_option,
+    operator_option,
+    trail_option,
+)
 from privseg.errors import IntegrityError
 
 
@@ -36,13 +45,14 @@ def _key_option(f: F) -> F:
 
 @click.group("audit")
 def audit_group() -> None:
-    """Verify, list, export and repair the tamper-evident audit trail.
+    """Verify, list, export and repair the tamper-evident audit trail; manage its signers.
 
     \b
     Examples:
       privseg audit verify
       privseg audit show --trail privseg-demo/audits/trail.jsonl
       privseg audit export --openlineage > lineage.jsonl
+      privseg audit signers list
     """
 
 
@@ -150,7 +160,7 @@ def show_command(trail: Path | None, fmt: str) -> None:
 
 def _describe(record: audit.AuditRecord) -> str:
     head = f"#{record.seq}  {record.started}  {record.command}  {record.outcome}"
-    lines = [f"{head}  by {record.operator}  run {record.run_id}"]
+    lines = [f"{head}  by {record.operator} (key {record.signer})  run {record.run_id}"]
     about = [
         f"purpose {record.purpose}" if record.purpose else "",
         f"policy {record.policy_sha256[:12]}" if record.policy_sha256 else "",
@@ -214,6 +224,166 @@ def repair_command(trail: Path | None, key: Path | None) -> None:
     done = audit.repair(trail, key=key)
     for line in done or ["nothing to repair"]:
         click.echo(line)
+
+
+@audit_group.group("signers")
+def signers_group() -> None:
+    """Who may sign the trail: list, add and revoke signers, print your own public key.
+
+    The list is kept in the trail itself: every change is a signed record, made with a key
+    that is authorized at that point. The trail's first signer is its bootstrap signer.
+
+    \b
+    Examples:
+      privseg audit signers init --name wang.fang
+      privseg audit signers key --out me.pub
+      privseg audit signers add colleague.pub --name li.wei
+      privseg audit signers list
+      privseg audit signers revoke 3f2a9c0d11e4b7a8
+    """
+
+
+@signers_group.command("list")
+@trail_option
+@format_option(OutputFormat.TEXT, OutputFormat.JSON)
+def signers_list_command(trail: Path | None, fmt: str) -> None:
+    """List every key that was ever on the signer list and every change to it.
+
+    \b
+    Examples:
+      privseg audit signers list
+      privseg audit signers list --format json
+    """
+    book = audit.signer_book(trail)
+    if fmt == OutputFormat.JSON:
+        data = {
+            "signers": [dataclasses.asdict(s) | {"active": s.active} for s in book.signers],
+            "changes": [dataclasses.asdict(c) for c in book.changes],
+        }
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for s in book.signers:
+        until = "active" if s.active else f"revoked by record {s.until}"
+        click.echo(f"{s.key_id}  {s.name}  added by record {s.since}, {until}")
+    for c in book.changes:
+        replaces = f" (replaces {c.replaces})" if c.replaces else ""
+        click.echo(
+            f"#{c.seq}  {c.started}  {c.action}  {c.key_id} {c.name}{replaces}  "
+            f"by key {c.by} ({c.operator})"
+        )
+
+
+@signers_group.command("key")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the PEM public key to FILE instead of standard output.",
+)
+@click.option("--id", "only_id", is_flag=True, help="Print the key id only.")
+@_key_option
+def signers_key_command(out: Path | None, only_id: bool, key: Path | None) -> None:
+    """Print your audit key's public key (PEM; the key is created 0600 on first use).
+
+    Hand it to an authorized signer, who adds it with 'privseg audit signers add'.
+
+    \b
+    Examples:
+      privseg audit signers key --out me.pub
+      privseg audit signers key --id
+    """
+    key_id, pem = audit.own_public_pem(key)
+    if only_id:
+        click.echo(key_id)
+    elif out is None:
+        click.echo(pem.decode("ascii"), nl=False)
+    else:
+        with atomic_path(out, mode=0o644) as tmp:
+            tmp.write_bytes(pem)
+        click.echo(f"wrote {out} (key {key_id})", err=True)
+
+
+@signers_group.command("init")
+@click.option("--name", required=True, help="Login of the person or service owning your key.")
+@trail_option
+@_key_option
+@operator_option
+def signers_init_command(
+    name: str, trail: Path | None, key: Path | None, operator: str | None
+) -> None:
+    """Start a new, empty trail with an explicit bootstrap: your key becomes its first signer.
+
+    (Without it, the key of a trail's first record is its bootstrap signer.)
+
+    \b
+    Examples:
+      privseg audit signers init --name wang.fang --trail shared/audits/trail.jsonl
+    """
+    change = audit.bootstrap_signer(name, trail=trail, key=key, operator=operator)
+    click.echo(f"bootstrapped signer {change.key_id} ({change.name}) at record {change.seq}")
+
+
+@signers_group.command("add")
+@click.argument("public_key", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--name",
+    required=True,
+    help="Login of the person or service owning the key (not an e-mail address).",
+)
+@trail_option
+@_key_option
+@operator_option
+def signers_add_command(
+    public_key: Path, name: str, trail: Path | None, key: Path | None, operator: str | None
+) -> None:
+    """Authorize another key (its PEM public key) to sign the trail; your key must be
+    authorized.
+
+    \b
+    Examples:
+      privseg audit signers add colleague.pub --name li.wei
+      privseg audit signers add pipeline.pub --name svc-pipeline --trail shared/audits/trail.jsonl
+    """
+    change = audit.add_signer(public_key, name, trail=trail, key=key, operator=operator)
+    click.echo(f"added signer {change.key_id} ({change.name}) at record {change.seq}")
+
+
+@signers_group.command("revoke")
+@click.argument("key_id")
+@trail_option
+@_key_option
+@operator_option
+def signers_revoke_command(
+    key_id: str, trail: Path | None, key: Path | None, operator: str | None
+) -> None:
+    """Revoke a signer by key id: its later records are refused (the last signer stays).
+
+    \b
+    Examples:
+      privseg audit signers revoke 3f2a9c0d11e4b7a8
+    """
+    change = audit.revoke_signer(key_id, trail=trail, key=key, operator=operator)
+    click.echo(f"revoked signer {change.key_id} ({change.name}) at record {change.seq}")
+
+
+@audit_group.command("rotate-key")
+@trail_option
+@_key_option
+@operator_option
+def rotate_key_command(trail: Path | None, key: Path | None, operator: str | None) -> None:
+    """Replace your audit key by a new one; records signed before stay verifiable.
+
+    The old key signs the record that authorizes the new key and retires the old one; the
+    key file then holds the new key.
+
+    \b
+    Examples:
+      privseg audit rotate-key
+    """
+    change = audit.rotate_key(trail=trail, key=key, operator=operator)
+    click.echo(
+        f"rotated key {change.replaces} to {change.key_id} ({change.name}) at record {change.seq}"
+    )
 
 
 COMMANDS: list[click.Command] = [audit_group]

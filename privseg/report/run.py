@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,15 @@ from typing import Any
 from markupsafe import Markup
 
 from privseg._templates import ReportFormat, markup, render_template
-from privseg.audit import AuditRecord, ColumnEntry, DatasetRef, VerifyResult
+from privseg.audit import (
+    AuditRecord,
+    ColumnEntry,
+    DatasetRef,
+    SignerAction,
+    SignerChange,
+    VerifyResult,
+    changes_of,
+)
 from privseg.policy import Action
 from privseg.report.charts import FlowRow, flow
 from privseg.taxonomy import Category, info
@@ -32,6 +40,7 @@ __all__ = [
     "Measure",
     "RiskRow",
     "RunRow",
+    "SignerRow",
     "render_run",
     "run_context",
 ]
@@ -72,6 +81,7 @@ class RunRow:
     purpose: str
     policy: str
     key_id: str
+    signer: str
     outcome: str
     ok: bool
     inputs: int
@@ -79,6 +89,18 @@ class RunRow:
     epsilon_spent: float | None
     epsilon_remaining: float | None
     analytic_value: float | None
+
+
+@dataclass(frozen=True)
+class SignerRow:
+    """One audit signing key: its owner on the signer list, who ran the records it signed,
+    which records, and whether it is still on the list."""
+
+    key_id: str
+    name: str
+    operators: tuple[str, ...]
+    records: tuple[int, ...]
+    status: str
 
 
 @dataclass(frozen=True)
@@ -185,6 +207,7 @@ def _run_row(record: AuditRecord) -> RunRow:
         purpose=record.purpose or "—",
         policy=record.policy_sha256[:12] if record.policy_sha256 else "—",
         key_id=record.key_id or "—",
+        signer=record.signer,
         outcome=record.outcome,
         ok=record.ok,
         inputs=len(record.inputs),
@@ -314,6 +337,35 @@ def _keys(records: Sequence[AuditRecord]) -> tuple[tuple[str, str], ...]:
     return tuple((key_id, "; ".join(uses)) for key_id, uses in keys.items())
 
 
+def _signers(
+    records: Sequence[AuditRecord], changes: Sequence[SignerChange]
+) -> tuple[SignerRow, ...]:
+    """Every signing key: from the signer changes, then any key that signed without one."""
+    names: dict[str, str] = {}
+    status: dict[str, str] = {}
+    for c in changes:
+        if c.action is SignerAction.REVOKE:
+            status[c.key_id] = f"revoked by record {c.seq}"
+            continue
+        names[c.key_id] = c.name
+        status[c.key_id] = "active"
+        if c.replaces is not None:
+            status[c.replaces] = f"rotated to {c.key_id} by record {c.seq}"
+    signed: dict[str, list[AuditRecord]] = {key_id: [] for key_id in names}
+    for record in records:
+        signed.setdefault(record.signer, []).append(record)
+    return tuple(
+        SignerRow(
+            key_id,
+            names.get(key_id, "—"),
+            tuple(dict.fromkeys(r.operator for r in mine)),
+            tuple(r.seq for r in mine),
+            status.get(key_id, "not on the signer list"),
+        )
+        for key_id, mine in signed.items()
+    )
+
+
 def _number(metrics: dict[str, Any], name: str) -> Any:
     value = metrics.get(name)
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
@@ -376,6 +428,7 @@ def run_context(
     sensitive = [f for f in findings if any(s for _, s in f.categories)]
     purposes = sorted({r.purpose for r in records if r.purpose})
     policies = sorted({r.policy_sha256 for r in records if r.policy_sha256})
+    changes = changes_of(records)
     return {
         "trail": trail,
         "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -392,6 +445,8 @@ def run_context(
         "missing_consent": sum(bool(f.missing_consent) for f in sensitive),
         "measures": _measures(findings),
         "keys": _keys(records),
+        "signers": _signers(records, changes),
+        "signer_changes": tuple(replace(c, started=_when(c.started)) for c in changes),
         "risks": _risks(records),
         "releases": tuple(_run_row(r) for r in records if r.epsilon_spent is not None),
     }

@@ -179,6 +179,9 @@ def test_events_are_valid_openlineage(trail: Path, tmp_path: Path) -> None:
     assert events[0]["run"]["runId"] == events[1]["run"]["runId"] != events[2]["run"]["runId"]
     assert events[3]["run"]["facets"]["errorMessage"]["message"] == "RuntimeError"
     assert events[0]["outputs"] == [] and events[3]["outputs"] == []
+    records = audit.read_records(trail)
+    facet = events[1]["run"]["facets"]["privseg_audit"]
+    assert (facet["operator"], facet["signerKeyId"]) == (records[0].operator, records[0].signer)
 
 
 def test_column_lineage_flags_masking_and_tags_categories(trail: Path, tmp_path: Path) -> None:
