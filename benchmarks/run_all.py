@@ -28,7 +28,13 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 UNIT = "外部联系人ID"
-OTHERS = ("bench_tokens.py", "bench_kmeans.py", "bench_analytic_value.py", "bench_value.py")
+OTHERS = (
+    "bench_tokens.py",
+    "bench_kmeans.py",
+    "bench_analytic_value.py",
+    "bench_value.py",
+    "bench_quantiles.py",
+)
 PRESIDIO_SAMPLE_ROWS = 300
 
 

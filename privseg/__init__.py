@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 from privseg.errors import (
+    BudgetError,
     BudgetExceededError,
     EmptyInputError,
     EncodingError,
@@ -20,6 +21,7 @@ from privseg.errors import (
     IntegrityError,
     KeyFileError,
     MalformedInputError,
+    MissingBudgetError,
     PolicyError,
     PolicyRefusal,
     PrivsegError,
@@ -113,6 +115,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "Account",
     "Bounding",
+    "BudgetError",
     "BudgetExceededError",
     "BudgetStatus",
     "Category",
@@ -131,6 +134,7 @@ __all__ = [
     "KeyFileError",
     "Ledger",
     "MalformedInputError",
+    "MissingBudgetError",
     "Plan",
     "Policy",
     "PolicyError",

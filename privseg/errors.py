@@ -15,7 +15,9 @@ One root, a shallow tree; the CLI maps each branch to an exit code in one place
     │   ├── LimitError                        an input past a documented limit (size, columns)
     │   └── FileAccessError                   a path that cannot be read or written (OS error)
     ├── PolicyRefusal                 exit 3  the policy does not justify processing a column
-    ├── BudgetExceededError           exit 4  a release would overspend the privacy budget
+    ├── BudgetError                   exit 4  the privacy budget refuses a release
+    │   ├── BudgetExceededError               a release would overspend the budget
+    │   └── MissingBudgetError                no budget covers the release's population
     ├── IntegrityError                exit 5  an audit trail or checkpoint does not verify
     └── UnauthorizedSignerError       exit 7  the audit key is not on the trail's signer list
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = [
+    "BudgetError",
     "BudgetExceededError",
     "EmptyInputError",
     "EncodingError",
@@ -38,6 +41,7 @@ __all__ = [
     "KeyFileError",
     "LimitError",
     "MalformedInputError",
+    "MissingBudgetError",
     "PolicyError",
     "PolicyRefusal",
     "PrivsegError",
@@ -129,8 +133,16 @@ class PolicyRefusal(PrivsegError):
     """The policy does not justify processing a column (PIPL Art. 6, 28-29, 31)."""
 
 
-class BudgetExceededError(PrivsegError):
+class BudgetError(PrivsegError):
+    """The privacy-budget ledger refuses a release."""
+
+
+class BudgetExceededError(BudgetError):
     """A release would spend more privacy budget than remains."""
+
+
+class MissingBudgetError(BudgetError):
+    """No budget covers the release: its population has none, or cannot be tied to one."""
 
 
 class IntegrityError(PrivsegError):

@@ -10,7 +10,7 @@ screening report (deny by default; PIPL Art. 28-29 and 31 refusals) without touc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -117,6 +117,7 @@ class ReleaseSpec:
     keys: Mapping[str, tuple[str, ...]]
     bounds: Mapping[str, tuple[float, float]]
     max_orders_per_customer: int | None
+    resolution: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ def _freeze(model: PolicyModel, path: Path, sha256: str) -> Policy:
             keys=MappingProxyType({k: tuple(v) for k, v in r.keys.items()}),
             bounds=MappingProxyType({k: (lo, hi) for k, (lo, hi) in r.bounds.items()}),
             max_orders_per_customer=r.max_orders_per_customer,
+            resolution=MappingProxyType(dict(r.resolution)),
         )
     return Policy(
         path=path,

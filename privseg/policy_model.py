@@ -271,7 +271,15 @@ class _ReleaseModel(_Model):
     bounds: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="Clipping bounds per column: [lower, upper]."
     )
-    max_orders_per_customer: int | None = Field(None, gt=0)
+    resolution: dict[str, float] = Field(
+        default_factory=dict,
+        description="Spacing of the candidate values of quantile releases per column.",
+    )
+    max_orders_per_customer: int | None = Field(
+        None,
+        gt=0,
+        description="Ceiling of --max-rows-per-unit in releases under this policy.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> _ReleaseModel:

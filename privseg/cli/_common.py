@@ -17,7 +17,7 @@ from privseg import audit
 from privseg._files import atomic_path
 from privseg.dp.ledger import LEDGER_ENV
 from privseg.errors import (
-    BudgetExceededError,
+    BudgetError,
     FileAccessError,
     InputError,
     IntegrityError,
@@ -39,7 +39,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_CODES: tuple[tuple[type[PrivsegError], int], ...] = (
     (InputError, 2),
     (PolicyRefusal, 3),
-    (BudgetExceededError, 4),
+    (BudgetError, 4),
     (IntegrityError, 5),
     (UnauthorizedSignerError, 7),
     (PrivsegError, 1),
@@ -210,9 +210,12 @@ def ledger_option(f: F) -> F:
 
 
 def purpose_option(f: F) -> F:
-    """``--purpose`` (default: the policy's purpose, else 'default')."""
+    """``--purpose`` (default: the policy's, else the purpose the input was processed for)."""
     return click.option(
-        "--purpose", default=None, help="Purpose the budget belongs to (default: the policy's)."
+        "--purpose",
+        default=None,
+        help="Purpose charged (default: the policy's, else the one the input was "
+        "pseudonymized for).",
     )(f)
 
 

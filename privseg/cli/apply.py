@@ -20,6 +20,7 @@ from privseg.cli._common import (
     trail_option,
 )
 from privseg.cli._engine import engine_option
+from privseg.dp.population import UNIT_METRIC
 from privseg.engines import engine as engines
 from privseg.engines.engine import Engine, read_recorded
 from privseg.errors import InputError, PolicyError
@@ -156,6 +157,7 @@ def apply_command(
             staging=record.staging,
         )
         manifest.record_to(record, policy)
+        record.set_metric(UNIT_METRIC, policy.unit)  # with the key id: the population
         record.add_output(manifest_path(out))
     if not quiet:
         kept = len(manifest.columns) - len(manifest.dropped)

@@ -1,23 +1,19 @@
 """CLI commands of the release stage: ``release counts|mean|quantile|kmeans``.
 
 A thin layer over ``privseg.dp`` and ``privseg.engines.engine``: options become declared keys,
-bounds, a unit, a ledger account and an engine; the library reads the input where the engine
-runs, plans, charges the ledger, then draws noise.
+bounds, a unit and an engine. Every output is checked before the charge, the population is
+traced from the input (``dp.population.resolve``), the library reads the input where the
+engine runs, plans, charges the ledger and draws noise, and the release is stored,
+published, audited and committed (``cli._release_run``, ``dp.commit``).
 """
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from privseg import audit, io
 from privseg.cli._common import (
     F,
     ledger_option,
@@ -27,168 +23,18 @@ from privseg.cli._common import (
     trail_option,
 )
 from privseg.cli._engine import engine_option
+from privseg.cli._release_run import checked_setup, release_run
 from privseg.dp.counts import release_counts
 from privseg.dp.kmeans_release import release_kmeans
-from privseg.dp.ledger import DEFAULT_PURPOSE, Ledger, PrivacyBudget
 from privseg.dp.means import release_means
 from privseg.dp.quantiles import release_quantiles
-from privseg.dp.types import Account, Bounding, Release
 from privseg.engines import engine as engines
 from privseg.engines.engine import Engine
 from privseg.errors import InputError
-from privseg.policy import Policy, load_policy
-from privseg.publish import guard_output
-
-
-# -- option parsing ---------------------------------------------------------------------------
-def parse_keys(specs: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """``["COL=k1,k2", ...]`` -> ``{"COL": ("k1", "k2")}``."""
-    keys: dict[str, tuple[str, ...]] = {}
-    for spec in specs:
-        column, sep, values = spec.partition("=")
-        parsed = tuple(v.strip() for v in values.split(",") if v.strip())
-        if not sep or not column.strip() or not parsed:
-            raise InputError(f"--keys must look like COL=k1,k2,..., got {spec!r}")
-        if len(set(parsed)) != len(parsed):
-            raise InputError("--keys lists a key twice", column=column.strip())
-        keys[column.strip()] = parsed
-    return keys
-
-
-def parse_bounds(specs: Sequence[str]) -> dict[str, tuple[float, float]]:
-    """``["a=LO:HI,b=LO:HI", ...]`` -> ``{"a": (LO, HI), "b": (LO, HI)}``."""
-    bounds: dict[str, tuple[float, float]] = {}
-    for spec in specs:
-        for item in filter(None, (s.strip() for s in spec.split(","))):
-            column, sep, rng = item.partition("=")
-            lo, colon, hi = rng.partition(":")
-            try:
-                if not (sep and colon and column.strip()):
-                    raise ValueError
-                bounds[column.strip()] = (float(lo), float(hi))
-            except ValueError:
-                raise InputError(f"--bounds must look like COL=LO:HI, got {item!r}") from None
-    return bounds
 
 
 def _columns(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
-
-
-@dataclass(frozen=True)
-class _Setup:
-    """What a release command takes from options and an optional policy."""
-
-    account: Account
-    keys: Mapping[str, tuple[str, ...]]
-    bounds: Mapping[str, tuple[float, float]]
-    bounding: Bounding
-    policy: Policy | None = None
-
-
-def _setup(
-    *,
-    dataset: str,
-    purpose: str | None,
-    policy_path: Path | None,
-    ledger: Path | None,
-    unit: str | None,
-    max_rows: int,
-    keys: Sequence[str] = (),
-    bounds: Sequence[str] = (),
-) -> _Setup:
-    policy: Policy | None = load_policy(policy_path) if policy_path is not None else None
-    spec = policy.release if policy is not None else None
-    merged_keys = dict(spec.keys) if spec is not None else {}
-    merged_keys.update(parse_keys(keys))
-    merged_bounds = dict(spec.bounds) if spec is not None else {}
-    merged_bounds.update(parse_bounds(bounds))
-    purpose = purpose or (policy.purpose if policy is not None else DEFAULT_PURPOSE)
-    account = Account(Ledger(ledger), dataset, purpose)
-    if spec is not None:
-        account.ledger.ensure_budget(
-            dataset, PrivacyBudget(spec.budget.epsilon, spec.budget.delta), purpose=purpose
-        )
-    unit = unit or (policy.unit if policy is not None else None)
-    return _Setup(account, merged_keys, merged_bounds, Bounding(unit, max_rows), policy)
-
-
-@contextmanager
-def _audited(
-    command: str, setup: _Setup, common: Mapping[str, Any], source: Path
-) -> Iterator[audit.RunRecorder]:
-    """Audit one release (``privseg.audit``): one record on success or failure. An output
-    that is the input is refused first, before the ledger is charged."""
-    for dest in (common["out"], common.get("report")):
-        if dest is not None:
-            guard_output(dest, [source])
-    with audit.run(
-        command,
-        trail=common["trail"],
-        operator=common["operator"],
-        purpose=setup.account.purpose,
-        policy_sha256=None if setup.policy is None else setup.policy.sha256,
-    ) as record:
-        record.set_metric("dataset", setup.account.dataset)
-        yield record
-
-
-def _publish(
-    release: Release,
-    setup: _Setup,
-    out: Path,
-    report: Path | None,
-    record: audit.RunRecorder,
-    *,
-    by: Sequence[str] = (),
-    measures: Sequence[str] = (),
-) -> None:
-    """Stage the DP table (CSV formulas neutralized) and an optional JSON report, published
-    after the run's audit record (``privseg.publish``), and print a summary on stderr."""
-    written = out if str(out) == "-" else record.stage(out)
-    io.write_table(release.table, written, neutralize_formulas=True)
-    if report is not None:
-        text = json.dumps(release.to_dict(), ensure_ascii=False, indent=2)
-        record.stage(report).write_text(text, "utf-8")
-    plan = release.plan
-    remaining = setup.account.ledger.remaining(setup.account.dataset, setup.account.purpose)
-    if str(out) != "-":
-        record.add_output(out, rows=len(release.table), columns=list(release.table.columns))
-    if report is not None:
-        record.add_output(report)
-    release.record_to(record, float(remaining.epsilon), by=by, measures=measures)
-    scale = "" if math.isnan(plan.noise_scale) else f" noise (scale {plan.noise_scale:g})"
-    click.echo(
-        f"privseg: released {len(release.table)} rows to {out}: {plan.kind.value}, "
-        f"{plan.mechanism.value}{scale}, epsilon "
-        f"{release.epsilon_spent:g} spent, {float(remaining.epsilon):g} remaining "
-        f"for {setup.account.dataset}/{setup.account.purpose}",
-        err=True,
-    )
-    click.echo(
-        f"privseg: {plan.bounding.describe()}; neighbours: add/remove one customer", err=True
-    )
-    if plan.predicted_value is not None:
-        click.echo(
-            f"privseg: predicted analytic value {plan.predicted_value:.3f} "
-            f"({plan.kind.value_measure})",
-            err=True,
-        )
-    for note in plan.notes:
-        click.echo(f"privseg: {note}", err=True)
-    if release.undeclared_noisy is not None:
-        interval = release.undeclared_ci95
-        shown = "" if interval is None else f", 95% interval {interval[0]}-{interval[1]}"
-        click.echo(
-            f"privseg: rows dropped for undeclared keys or missing values: an estimate of "
-            f"{release.undeclared_noisy}{shown} (a noisy count, not exact)",
-            err=True,
-        )
-    if release.evaluation is not None:
-        values = ", ".join(f"{k} {v:.4f}" for k, v in release.evaluation.items())
-        click.echo(
-            f"privseg: INTERNAL evaluation, not a DP release, do not share: {values}", err=True
-        )
 
 
 # -- shared options ---------------------------------------------------------------------------
@@ -196,7 +42,12 @@ def _release_options(f: F) -> F:
     """Options every release command shares."""
     for option in reversed(
         (
-            click.option("--dataset", required=True, help="Dataset name the budget is kept for."),
+            click.option(
+                "--dataset",
+                default=None,
+                help="Population name: checked against the input's lineage, which decides; "
+                "binds a new population on first use.",
+            ),
             purpose_option,
             click.option(
                 "--policy",
@@ -205,6 +56,12 @@ def _release_options(f: F) -> F:
                 help="Policy giving keys, bounds, unit, purpose and the budget.",
             ),
             click.option("--unit", help="Column identifying one customer (default: the policy's)."),
+            click.option(
+                "--row-level",
+                is_flag=True,
+                help="No unit: protect single rows only (a customer with several rows is not "
+                "protected as one). Needed explicitly when no --unit or policy unit is given.",
+            ),
             click.option(
                 "--max-rows-per-unit",
                 "max_rows",
@@ -263,13 +120,15 @@ def release_group() -> None:
     """Differentially private aggregates of segments, charged to the privacy-budget ledger.
 
     Every release bounds each customer's contribution, uses declared keys and bounds only,
-    draws noise from a secure source and is charged to the ledger before noise is drawn; a
-    release that would exceed the budget exits with code 4 and writes nothing.
+    checks its outputs, then is charged to the budget of the population its input traces to
+    (whatever --dataset or --purpose says) before exact integer noise is drawn; a release
+    that would exceed the budget, or whose customers have none, exits with code 4 and writes
+    nothing. A run that stops after the charge is finished by 'privseg budget recover'.
 
     \b
     Examples:
       privseg budget set crm --epsilon 5
-      privseg release counts segments.csv --by lifecycle --keys lifecycle=introduction,growth,mature,decline --epsilon 0.5 --dataset crm --out counts.csv
+      privseg release counts segments.csv --by lifecycle --keys lifecycle=introduction,growth,mature,decline --epsilon 0.5 --dataset crm --unit 外部联系人ID --out counts.csv
     """
 
 
@@ -320,28 +179,31 @@ def counts_command(
     """
     if (epsilon is None) == (target is None):
         raise click.UsageError("give exactly one of --epsilon or --target")
-    setup, rest = _common_setup(common, keys=keys)
-    with _audited("release counts", setup, rest, input_path) as record:
+    if target is not None and not 0 < target < 1:  # before the size pilot is charged
+        raise InputError(f"--target must be between 0 and 1, got {target:g}")
+    setup = checked_setup(input_path, common, keys=keys)
+    with release_run("release counts", setup, common) as run:
+        exact = engines.count_input(
+            engine,
+            input_path,
+            by=_columns(by),
+            keys=setup.keys,
+            bounding=setup.bounding,
+            record=run.recorder,
+        )
         release = release_counts(
-            engines.count_input(
-                engine,
-                input_path,
-                by=_columns(by),
-                keys=setup.keys,
-                bounding=setup.bounding,
-                record=record,
-            ),
+            exact,
             by=_columns(by),
             keys=setup.keys,
             epsilon=epsilon,
             target=target,
-            account=setup.account,
+            account=run.charge_to(input_path),
             bounding=setup.bounding,
             suppress_below=suppress_below,
             totals=totals,
-            evaluate=rest["evaluate"],
+            evaluate=common["evaluate"],
         )
-        _publish(release, setup, rest["out"], rest["report"], record, by=_columns(by))
+        run.publish(release, by=_columns(by))
 
 
 @release_group.command("mean")
@@ -367,38 +229,37 @@ def mean_command(
 
     \b
     Examples:
-      privseg release mean rfm.csv --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --epsilon 1 --dataset crm --out means.csv
+      privseg release mean rfm.csv --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --epsilon 1 --dataset crm --unit 外部联系人ID --out means.csv
       privseg release mean orders.csv --by 省份 --policy policies/wecom-marketing.yaml --value 金额 --max-rows-per-unit 50 --epsilon 1 --dataset crm --out spend.csv
-      privseg release mean rfm.parquet --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --epsilon 1 --dataset crm --engine spark --out means.csv
+      privseg release mean rfm.parquet --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --epsilon 1 --dataset crm --unit 外部联系人ID --engine spark --out means.csv
 
     With --engine spark the exact bounded counts and clipped sums per segment are computed
     on Spark; noise is drawn once, here, after the ledger is charged.
     """
-    setup, rest = _common_setup(common, keys=keys, bounds=bounds)
-    with _audited("release mean", setup, rest, input_path) as record:
+    setup = checked_setup(input_path, common, keys=keys, bounds=bounds)
+    with release_run("release mean", setup, common) as run:
+        exact = engines.sums_input(
+            engine,
+            input_path,
+            by=_columns(by),
+            keys=setup.keys,
+            value=value,
+            bounds=setup.bounds,
+            bounding=setup.bounding,
+            record=run.recorder,
+        )
         release = release_means(
-            engines.sums_input(
-                engine,
-                input_path,
-                by=_columns(by),
-                keys=setup.keys,
-                value=value,
-                bounds=setup.bounds,
-                bounding=setup.bounding,
-                record=record,
-            ),
+            exact,
             by=_columns(by),
             keys=setup.keys,
             value=value,
             bounds=setup.bounds,
             epsilon=epsilon,
-            account=setup.account,
+            account=run.charge_to(input_path),
             bounding=setup.bounding,
-            evaluate=rest["evaluate"],
+            evaluate=common["evaluate"],
         )
-        _publish(
-            release, setup, rest["out"], rest["report"], record, by=_columns(by), measures=[value]
-        )
+        run.publish(release, by=_columns(by), measures=[value])
 
 
 @release_group.command("quantile")
@@ -411,6 +272,13 @@ def mean_command(
 @_keys_option
 @_bounds_option
 @click.option(
+    "--resolution",
+    multiple=True,
+    metavar="COL=STEP",
+    help="Spacing of the candidate values (default: the declared range in 1,000 steps); "
+    "the release is always one of LO, LO+STEP, ..., HI.",
+)
+@click.option(
     "--epsilon", type=float, required=True, help="Epsilon to spend (split over quantiles)."
 )
 @engine_option
@@ -422,19 +290,21 @@ def quantile_command(
     by: str,
     keys: tuple[str, ...],
     bounds: tuple[str, ...],
+    resolution: tuple[str, ...],
     epsilon: float,
     engine: Engine,
     **common: Any,
 ) -> None:
-    """DP quantiles of a clipped measure (exponential mechanism), e.g. to set RFM thresholds.
+    """DP quantiles of a clipped measure (exponential mechanism over a declared grid of
+    candidates), e.g. to set RFM thresholds.
 
     OUT has the --by columns, each segment's noisy row `count` (10% of epsilon), a `q<q>`
     column per quantile and the provenance columns; the predicted value is printed.
 
     \b
     Examples:
-      privseg release quantile rfm.csv --value monetary --bounds monetary=0:50000 --quantiles 0.2,0.4,0.6,0.8 --epsilon 0.5 --dataset crm --out thresholds.csv
-      privseg release quantile rfm.parquet --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --quantiles 0.5 --epsilon 0.5 --dataset crm --engine spark --out medians.csv
+      privseg release quantile rfm.csv --value monetary --bounds monetary=0:50000 --resolution monetary=50 --quantiles 0.2,0.4,0.6,0.8 --epsilon 0.5 --dataset crm --unit 外部联系人ID --out thresholds.csv
+      privseg release quantile rfm.parquet --by value_tier --keys value_tier=platinum,gold,silver,bronze --value monetary --bounds monetary=0:50000 --quantiles 0.5 --epsilon 0.5 --dataset crm --unit 外部联系人ID --engine spark --out medians.csv
 
     With --engine spark each segment's values stay on Spark (one segment must fit in one
     executor's memory); the randomness is drawn once, here, after the ledger is charged, and
@@ -446,10 +316,12 @@ def quantile_command(
         raise InputError("--quantiles must be numbers in [0, 1], comma-separated") from None
     if engine is Engine.SPARK and common["evaluate"]:
         raise click.UsageError("--evaluate for quantiles needs the rows here: use --engine local")
-    setup, rest = _common_setup(common, keys=keys, bounds=bounds)
+    setup = checked_setup(
+        input_path, {**common, "resolution": resolution}, keys=keys, bounds=bounds
+    )
     with (
-        _audited("release quantile", setup, rest, input_path) as record,
-        engines.quantile_input(engine, input_path, record) as rows,
+        release_run("release quantile", setup, common) as run,
+        engines.quantile_input(engine, input_path, run.recorder) as rows,
     ):
         release = release_quantiles(
             rows,
@@ -457,15 +329,14 @@ def quantile_command(
             quantiles=qs,
             bounds=setup.bounds,
             epsilon=epsilon,
-            account=setup.account,
+            account=run.charge_to(input_path),
             by=_columns(by),
             keys=setup.keys,
             bounding=setup.bounding,
-            evaluate=rest["evaluate"],
+            resolution=setup.resolution.get(value),
+            evaluate=common["evaluate"],
         )
-        _publish(
-            release, setup, rest["out"], rest["report"], record, by=_columns(by), measures=[value]
-        )
+        run.publish(release, by=_columns(by), measures=[value])
 
 
 @release_group.command("kmeans")
@@ -498,15 +369,15 @@ def kmeans_command(
     """
     if engine is Engine.SPARK and common["evaluate"]:
         raise click.UsageError("--evaluate for k-means needs the rows here: use --engine local")
-    setup, rest = _common_setup(common, bounds=bounds)
-    with _audited("release kmeans", setup, rest, input_path) as record:
+    setup = checked_setup(input_path, common, bounds=bounds)
+    with release_run("release kmeans", setup, common) as run:
         with engines.kmeans_input(
             engine,
             input_path,
             features=_columns(features),
             bounds=setup.bounds,
             bounding=setup.bounding,
-            record=record,
+            record=run.recorder,
         ) as rows:
             release = release_kmeans(
                 rows,
@@ -514,27 +385,11 @@ def kmeans_command(
                 bounds=setup.bounds,
                 k=k,
                 epsilon=epsilon,
-                account=setup.account,
+                account=run.charge_to(input_path),
                 bounding=setup.bounding,
-                evaluate=rest["evaluate"],
+                evaluate=common["evaluate"],
             )
-        _publish(release, setup, rest["out"], rest["report"], record, measures=_columns(features))
-
-
-def _common_setup(
-    common: Mapping[str, Any], *, keys: Sequence[str] = (), bounds: Sequence[str] = ()
-) -> tuple[_Setup, Mapping[str, Any]]:
-    setup = _setup(
-        dataset=common["dataset"],
-        purpose=common["purpose"],
-        policy_path=common["policy_path"],
-        ledger=common["ledger"],
-        unit=common["unit"],
-        max_rows=common["max_rows"],
-        keys=keys,
-        bounds=bounds,
-    )
-    return setup, common
+        run.publish(release, measures=_columns(features))
 
 
 COMMANDS: list[click.Command] = [release_group]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from privseg.dp.ledger import Spend
-from privseg.dp.types import NEIGHBOURS, Account, Bounding, ReleaseKind, ReleasePlan
+from privseg.dp.types import Account, Bounding, ReleaseKind, ReleasePlan
 from privseg.dp.validation import check_epsilon
 
 __all__ = ["charge", "guarantee", "record_prediction", "stamp"]
@@ -55,7 +55,7 @@ def record_prediction(
 
 def guarantee(epsilon: float, bounding: Bounding) -> str:
     """The guarantee sentence of a release."""
-    return f"{epsilon:g}-DP, neighbours: {NEIGHBOURS}; {bounding.describe()}"
+    return f"{epsilon:g}-DP, neighbours: {bounding.neighbours}; {bounding.describe()}"
 
 
 def stamp(

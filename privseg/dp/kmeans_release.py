@@ -101,8 +101,6 @@ def release_kmeans(
     else:
         data = kmeans_rows(bound_rows(df, bounding), features, box)
         synopses = kmeans.ArraySynopses.from_rows(data, box)
-    if synopses.count() == 0:
-        raise InputError("no row has all features numeric")
     plan = ReleasePlan(
         kind=ReleaseKind.KMEANS,
         mechanism=Mechanism.DP_KMEANS,

@@ -1,9 +1,10 @@
-"""Noise: diffprivlib's two-sided geometric and Laplace mechanisms, and the geometric noise's
-error figures used to plan a release.
+"""Noise: the exact two-sided geometric mechanism (``privseg.dp.exact``: integers from
+``secrets``, rational comparisons, no floating point), the one noise of every release
+(k-means included), and the geometric noise's error figures used to plan a release.
 
-Mechanisms draw from ``secrets.SystemRandom`` when ``random_state`` is None (always, outside
-tests). diffprivlib is imported where used: it pulls in scikit-learn, slow to import for
-every command. Its ``PrivacyLeakWarning`` is turned into an error (``no_privacy_leak``).
+Mechanisms draw from ``secrets`` when ``random_state`` is None (always, outside tests).
+diffprivlib is imported where used: it pulls in scikit-learn, slow to import for every
+command. Its ``PrivacyLeakWarning`` is turned into an error (``no_privacy_leak``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from contextlib import contextmanager
 import numpy as np
 import numpy.typing as npt
 
+from privseg.dp.exact import SECURE, Bits, SeededBits, exact_epsilon
+from privseg.dp.exact import discrete_laplace as exact_laplace
 from privseg.errors import PrivsegError
 
 __all__ = [
@@ -25,8 +28,8 @@ __all__ = [
     "geometric_ci95",
     "geometric_interval",
     "geometric_var",
-    "laplace",
     "no_privacy_leak",
+    "seeded_bits",
 ]
 
 #: The standard normal's 97.5% quantile.
@@ -52,28 +55,18 @@ def geometric(
     sensitivity: int,
     random_state: np.random.RandomState | None,
 ) -> npt.NDArray[np.int64]:
-    """Two-sided geometric (integer) noise added to each integer of ``values``, in order."""
-    from diffprivlib.mechanisms import Geometric
+    """Two-sided geometric (integer) noise added to each integer of ``values``, in order,
+    drawn exactly (``exact.discrete_laplace``): diffprivlib's ``Geometric`` computed it from a
+    float uniform and raised OverflowError on a draw of exactly 0.5."""
+    bits = seeded_bits(random_state)
+    eps = exact_epsilon(epsilon)
+    noise = [exact_laplace(eps, int(sensitivity), bits) for _ in np.ravel(values)]
+    return np.asarray(np.ravel(values), dtype=np.int64) + np.array(noise, dtype=np.int64)
 
-    with no_privacy_leak():
-        mech = Geometric(epsilon=epsilon, sensitivity=sensitivity, random_state=random_state)
-        return np.array([mech.randomise(int(v)) for v in np.ravel(values)], dtype=np.int64)
 
-
-def laplace(
-    values: npt.ArrayLike,
-    epsilon: float,
-    sensitivity: float,
-    random_state: np.random.RandomState | None,
-) -> npt.NDArray[np.float64]:
-    """Laplace noise added to each number of ``values`` (row-major order), same shape."""
-    from diffprivlib.mechanisms import Laplace
-
-    array = np.asarray(values, dtype=np.float64)
-    with no_privacy_leak():
-        mech = Laplace(epsilon=epsilon, sensitivity=sensitivity, random_state=random_state)
-        noisy = [mech.randomise(float(v)) for v in array.ravel()]
-    return np.asarray(noisy, dtype=np.float64).reshape(array.shape)
+def seeded_bits(random_state: np.random.RandomState | None) -> Bits:
+    """The secure source, or a seeded one in tests."""
+    return SECURE if random_state is None else SeededBits(random_state)
 
 
 def _alpha(epsilon: float, sensitivity: float) -> float:

@@ -1,18 +1,25 @@
 """DP quantiles of a clipped measure, overall or per declared segment: the exponential
-mechanism over the intervals between sorted clipped values (Smith 2011), as a pure function
-of two secure uniforms per quantile and cell, so engines holding the rows elsewhere (Spark)
-compute it from uniforms drawn once here. ``QUANTILE_COUNT_SHARE`` of epsilon buys each
-segment's noisy row count (released as ``count``: it sizes the segment and feeds the predicted
-value, ``value.predict_quantile_value``); the rest is split evenly across the quantiles;
-segments are disjoint (parallel composition).
+mechanism over a finite candidate grid fixed by the declared bounds and a resolution
+(``QuantileGrid``, as OpenDP's candidate-based quantile), with integer scores
+(``quantile_scores``) and exact sampling (``exact.exponential_choice``) from a stream keyed
+by a secret seed drawn once (``QuantileTask``), so engines holding the rows elsewhere (Spark)
+release what the local engine releases. Whatever the data, the output is one of the grid's
+values: no floating-point leak (the earlier ``a + u*(b-a)`` point inside an interval reached
+values only some datasets could produce), and tied values release the tied value.
+``QUANTILE_COUNT_SHARE`` of epsilon buys each segment's noisy row count (released as
+``count``: it sizes the segment and feeds the predicted value,
+``value.predict_quantile_value``); the rest is split evenly across the quantiles; segments are
+disjoint (parallel composition).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Protocol
 
 import numpy as np
@@ -27,6 +34,7 @@ from privseg.dp.cells import (
     to_float,
 )
 from privseg.dp.charge import charge, record_prediction, stamp
+from privseg.dp.exact import StreamBits, exact_epsilon, exponential_choice
 from privseg.dp.noise import geometric
 from privseg.dp.types import (
     MEANS_SANITY,
@@ -39,95 +47,139 @@ from privseg.dp.types import (
     ReleaseKind,
     ReleasePlan,
 )
-from privseg.dp.validation import check_epsilon, measure_bounds, require_columns, seeded
+from privseg.dp.validation import (
+    MAX_ABS_BOUND,
+    check_epsilon,
+    measure_bounds,
+    require_columns,
+    seeded,
+)
 from privseg.dp.value import means_value, predict_quantile_value
 from privseg.errors import InputError
 
 __all__ = [
+    "MAX_QUANTILE_CANDIDATES",
     "QUANTILE_COUNT_SHARE",
+    "QUANTILE_STEPS",
+    "QuantileGrid",
     "QuantileRows",
     "QuantileTask",
-    "quantile_from_uniforms",
-    "quantile_uniforms",
+    "quantile_scores",
+    "quantile_seed",
+    "quantile_sensitivity",
     "release_quantiles",
 ]
 
 
+#: Candidates of a quantile grid by default: the declared range in this many steps.
+QUANTILE_STEPS = 1_000
+#: At most this many candidates per quantile (a finer resolution is refused).
+MAX_QUANTILE_CANDIDATES = 100_001
 #: Share of a quantile release's epsilon spent on the segments' noisy row counts.
-QUANTILE_COUNT_SHARE = 0.1
-#: Candidates the prediction assumes for the exponential mechanism over the intervals: the
-#: declared range in 1,000 steps.
-_PREDICTION_CANDIDATES = 1_001
+QUANTILE_COUNT_SHARE = Fraction(1, 10)
 
 
-def quantile_from_uniforms(
-    sorted_values: np.ndarray,
-    q: float,
-    epsilon: float,
-    sensitivity: int,
-    lo: float,
-    hi: float,
-    u_pick: float,
-    u_within: float,
-) -> float:
-    """Smith's exponential-mechanism ``q``-quantile of values clipped to ``[lo, hi]`` and
-    sorted, as a pure function of two uniforms in [0, 1).
+@dataclass(frozen=True)
+class QuantileGrid:
+    """The finite candidate set of a quantile release, fixed by public parameters only:
+    ``lo + j * step`` for ``j = 0 .. size - 2`` and ``hi`` (exact fractions, each rounded to
+    the nearest double once). Whatever the data, a release is one of these values."""
 
-    The ``n + 1`` intervals between ``lo``, the values and ``hi`` weigh
-    ``gap_i * exp(-epsilon * |i - q n| / (2 * sensitivity))``; ``u_pick`` chooses one by the
-    inverse of the normalised cumulative weights and ``u_within`` the point inside it, so with
-    independent uniforms this is the exponential mechanism itself. Weights are computed in log
-    space: diffprivlib's ``Exponential`` (used before) multiplies ``exp(utility)`` by the gaps
-    in linear space, which underflows to 0/0 and fails when the best intervals are empty
-    (thousands of tied values, e.g. a median of many identical amounts). Every engine draws
-    the uniforms once (``quantile_uniforms``) and calls this on each cell's values.
-    """
-    n = len(sorted_values)
-    points = np.concatenate([[lo], np.asarray(sorted_values, dtype=float), [hi]])
-    gaps = np.diff(points)
-    if not (lo < hi and (gaps >= 0).all()):
-        raise InputError("quantile values must be sorted and within LO < HI")
-    with np.errstate(divide="ignore"):  # an empty interval weighs exp(-inf) = 0
-        log_weights = np.log(gaps) - epsilon * np.abs(np.arange(n + 1) - q * n) / (2 * sensitivity)
-    cumulative = np.cumsum(np.exp(log_weights - log_weights.max()))
-    cumulative /= cumulative[-1]  # the last is exactly 1 > u_pick: an interval of weight > 0
-    idx = int(np.searchsorted(cumulative, u_pick, side="right"))
-    return float(points[idx] + u_within * (points[idx + 1] - points[idx]))
+    lo: Fraction
+    hi: Fraction
+    step: Fraction
+
+    @classmethod
+    def of(cls, lo: float, hi: float, resolution: float | None = None) -> QuantileGrid:
+        """The grid of declared bounds and ``resolution`` (default: ``QUANTILE_STEPS`` steps);
+        raises InputError for absurd bounds or a resolution giving too many candidates."""
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise InputError(f"quantile bounds must be finite with LO < HI, got {lo:g}:{hi:g}")
+        if max(abs(lo), abs(hi)) > MAX_ABS_BOUND:
+            raise InputError(
+                f"quantile bounds must lie within +-{MAX_ABS_BOUND:g}, got {lo:g}:{hi:g}"
+            )
+        low, high = Fraction(repr(lo)), Fraction(repr(hi))
+        if resolution is None:
+            step = (high - low) / QUANTILE_STEPS
+        else:
+            if not (math.isfinite(resolution) and resolution > 0):
+                raise InputError(
+                    f"a quantile resolution must be a positive number, got {resolution:g}"
+                )
+            step = Fraction(repr(float(resolution)))
+        grid = cls(low, high, step)
+        if grid.size > MAX_QUANTILE_CANDIDATES:
+            raise InputError(
+                f"resolution {float(step):g} over {lo:g}:{hi:g} gives {grid.size} candidates, "
+                f"more than {MAX_QUANTILE_CANDIDATES}; choose a coarser --resolution"
+            )
+        return grid
+
+    @property
+    def size(self) -> int:
+        """Number of candidates."""
+        return math.ceil((self.hi - self.lo) / self.step) + 1
+
+    def candidates(self) -> np.ndarray:
+        """The candidate values, ascending (a read-only array, computed once)."""
+        return _candidates(self.lo, self.hi, self.step)
 
 
-def quantile_uniforms(quantiles: int, cells: int, random_state: RandomState = None) -> np.ndarray:
-    """The uniforms in [0, 1) of a quantile release, shape ``(quantiles, cells, 2)``: for each
-    quantile, for each cell, the pick then the point within (in that order from one source).
+@functools.lru_cache(maxsize=8)
+def _candidates(lo: Fraction, hi: Fraction, step: Fraction) -> np.ndarray:
+    size = math.ceil((hi - lo) / step)
+    out = np.array([*(float(lo + j * step) for j in range(size)), float(hi)], dtype=float)
+    out.flags.writeable = False
+    return out
 
-    ``None`` draws from ``secrets.SystemRandom`` (53-bit floats); a seed or RandomState is for
-    tests only.
-    """
-    shape = (quantiles, cells, 2)
+
+def quantile_scores(sorted_values: np.ndarray, candidates: np.ndarray, q: Fraction) -> list[int]:
+    """Integer utility of each candidate for the ``q``-quantile (lower is better):
+    ``|(den - num) * #(x < c) - num * #(x > c)|`` with ``q = num/den`` (OpenDP's
+    ``make_quantile_score_candidates``). Values tied at a candidate count on neither side, so
+    a candidate equal to the tied values scores best. Adding or removing one value moves a
+    score by at most ``max(num, den - num)``."""
+    below = np.searchsorted(sorted_values, candidates, side="left")
+    above = len(sorted_values) - np.searchsorted(sorted_values, candidates, side="right")
+    a, b = q.numerator, q.denominator
+    return [abs((b - a) * int(lt) - a * int(gt)) for lt, gt in zip(below, above, strict=True)]
+
+
+def quantile_sensitivity(q: Fraction, max_rows_per_unit: int) -> int:
+    """Sensitivity of ``quantile_scores`` when one customer adds or removes up to
+    ``max_rows_per_unit`` values."""
+    return max_rows_per_unit * max(q.numerator, q.denominator - q.numerator)
+
+
+def quantile_seed(random_state: RandomState = None) -> bytes:
+    """The secret 32-byte seed of a quantile release's randomness (``noise.StreamBits``):
+    from ``secrets``; a seed or RandomState is for tests only."""
     if random_state is None:
-        secure = secrets.SystemRandom()
-        return np.array([secure.random() for _ in range(math.prod(shape))]).reshape(shape)
+        return secrets.token_bytes(32)
     state = seeded(random_state)
     assert isinstance(state, np.random.RandomState)
-    return np.asarray(state.random_sample(shape), dtype=float)
+    return bytes(state.bytes(32))
 
 
 @dataclass(frozen=True, eq=False)
 class QuantileTask:
     """All a quantile release's output depends on besides the rows, fixed on the driver before
-    any value is read: declared cells (``index``; None: one overall cell), the measure and its
-    declared bounds, the quantiles with their epsilon each, the bounding and the uniforms
-    (``quantile_uniforms``), and the count noise of each cell. Engines bound the rows, group
-    them by declared cell and call ``outputs`` on each group.
+    any value is read: declared cells (``index``; None: one overall cell), the measure, its
+    candidate grid (declared bounds and resolution), the quantiles with their epsilon each,
+    the bounding, the secret ``seed`` and each cell's count noise. Engines bound the rows,
+    group them by declared cell and call ``outputs`` on each group; the draws of quantile ``j`` in cell ``c`` come from
+    the stream (``seed``, ``j:c``), so every engine releases the same values.
     """
 
     value: str
     by: tuple[str, ...]
     index: pd.MultiIndex | None
     quantiles: tuple[float, ...]
-    epsilon_each: float
-    bounds: tuple[float, float]
+    epsilon_each: Fraction
+    grid: QuantileGrid
     bounding: Bounding
-    uniforms: np.ndarray
+    seed: bytes
     count_noise: np.ndarray
 
     @property
@@ -137,17 +189,20 @@ class QuantileTask:
 
     def released(self, cell: int, values: pd.Series) -> np.ndarray:
         """The released quantiles of cell number ``cell`` from its rows' raw measure (text or
-        numbers; missing values and non-numbers are dropped), clipped to the declared bounds."""
-        lo, hi = self.bounds
+        numbers; missing values and non-numbers are dropped), clipped to the declared bounds:
+        for each quantile, a candidate drawn by the exponential mechanism
+        (``noise.exponential_choice``) on the integer ``quantile_scores``."""
+        candidates = self.grid.candidates()
         numbers = to_float(values)
-        ordered = np.sort(np.clip(numbers[~np.isnan(numbers)], lo, hi))
-        k = self.bounding.max_rows_per_unit
-        return np.array(
-            [
-                quantile_from_uniforms(ordered, q, self.epsilon_each, k, lo, hi, *u[cell])
-                for q, u in zip(self.quantiles, self.uniforms, strict=True)
-            ]
-        )
+        ordered = np.sort(np.clip(numbers[~np.isnan(numbers)], candidates[0], candidates[-1]))
+        out = []
+        for j, q in enumerate(self.quantiles):
+            alpha = Fraction(repr(q))
+            scores = quantile_scores(ordered, candidates, alpha)
+            bits = StreamBits(self.seed, f"{j}:{cell}".encode())
+            sensitivity = quantile_sensitivity(alpha, self.bounding.max_rows_per_unit)
+            out.append(candidates[exponential_choice(scores, self.epsilon_each, sensitivity, bits)])
+        return np.array(out, dtype=float)
 
     def outputs(self, cell: int, values: pd.Series) -> np.ndarray:
         """``released`` followed by the cell's noisy row count (its rows plus its noise)."""
@@ -179,23 +234,25 @@ def release_quantiles(
     by: Sequence[str] = (),
     keys: Mapping[str, Sequence[str]] | None = None,
     bounding: Bounding = PER_ROW,
+    resolution: float | None = None,
     evaluate: bool = False,
     random_state: RandomState = None,
 ) -> Release:
-    """DP quantiles of a clipped measure, overall or per declared segment (exponential mechanism,
-    ``quantile_from_uniforms``).
+    """DP quantiles of a clipped measure, overall or per declared segment: the exponential
+    mechanism over the finite candidate grid of the declared bounds and ``resolution``
+    (``QuantileGrid``), integer scores, exact sampling (``QuantileTask.released``).
 
     ``QUANTILE_COUNT_SHARE`` of epsilon buys each segment's noisy row count (``count``), the
     rest is split evenly across the quantiles; segments are disjoint (parallel composition).
     The predicted value (``value.predict_quantile_value``) reads only those counts, the
     released quantiles and public parameters. ``df`` may be rows held elsewhere
-    (``QuantileRows``, e.g. on Spark): the uniforms and count noise are drawn here, once, after
+    (``QuantileRows``, e.g. on Spark): the seed and the count noise are drawn here, once, after
     the ledger is charged, and the same seed gives the same release. ``evaluate`` (local rows
     only) measures the released quantiles against the exact ones (internal).
     """
-    random_state = seeded(random_state)
     check_epsilon(epsilon)
     lo, hi = measure_bounds(value, bounds)
+    grid = QuantileGrid.of(lo, hi, resolution)
     qs = tuple(float(q) for q in quantiles)
     if not qs or any(not 0 <= q <= 1 for q in qs):
         raise InputError("quantiles must be numbers in [0, 1]")
@@ -210,23 +267,26 @@ def release_quantiles(
         raise InputError(
             "evaluating quantiles needs the rows on this machine: use the local engine"
         )
-    eps_count = epsilon * QUANTILE_COUNT_SHARE
-    eps_each = (epsilon - eps_count) / len(qs)
+    eps_count = exact_epsilon(epsilon) * QUANTILE_COUNT_SHARE
+    eps_each = (exact_epsilon(epsilon) - eps_count) / len(qs)
     k = bounding.max_rows_per_unit
+    sensitivity = max(quantile_sensitivity(Fraction(repr(q)), k) for q in qs)
     plan = ReleasePlan(
         kind=ReleaseKind.QUANTILES,
         mechanism=Mechanism.EXPONENTIAL,
         epsilon=epsilon,
-        split=(("count", eps_count), *((f"q{q:g}", eps_each) for q in qs)),
+        split=(("count", float(eps_count)), *((f"q{q:g}", float(eps_each)) for q in qs)),
         sensitivity=k,
-        noise_scale=2 * k / eps_each,
+        noise_scale=float(2 * sensitivity / eps_each),
         expected_abs_error=float("nan"),
         ci95_half_width=float("nan"),
         bounding=bounding,
         notes=(
-            f"values clipped to [{lo:g}, {hi:g}]; utility = -|rank - q*n| (sensitivity {k}); "
-            "no value interval is released (it would depend on the data)",
-            f"{QUANTILE_COUNT_SHARE:.0%} of epsilon on each segment's noisy row count; predicted "
+            f"values clipped to [{lo:g}, {hi:g}]; candidates every {float(grid.step):g} "
+            f"({grid.size} values); integer scores |(1-q)#below - q#above| (sensitivity "
+            f"{k} x max(q, 1-q)), sampled exactly; no value interval is released (it would "
+            "depend on the data)",
+            f"{float(QUANTILE_COUNT_SHARE):.0%} of epsilon on each segment's noisy row count; predicted "
             "value from the exponential mechanism's utility bound (post-processing)",
         ),
     )
@@ -237,10 +297,12 @@ def release_quantiles(
         index=index,
         quantiles=qs,
         epsilon_each=eps_each,
-        bounds=(lo, hi),
+        grid=grid,
         bounding=bounding,
-        uniforms=quantile_uniforms(len(qs), len(table), random_state),
-        count_noise=geometric(np.zeros(len(table), dtype=np.int64), eps_count, k, random_state),
+        seed=quantile_seed(random_state),
+        count_noise=geometric(
+            np.zeros(len(table), dtype=np.int64), float(eps_count), k, seeded(random_state)
+        ),
     )
     if isinstance(df, pd.DataFrame):
         released = np.array([task.outputs(c, values) for c, values in enumerate(groups)])
@@ -251,7 +313,7 @@ def release_quantiles(
     for j, q in enumerate(qs):
         table[f"q{q:g}"] = released[:, j]
     stamp(table, plan, postprocessing="count clamped to >= 0")
-    predicted = _predict(released[:, :-1], counts, qs, float(eps_each), (lo, hi), k)
+    predicted = _predict(released[:, :-1], counts, qs, float(eps_each), grid, k)
     plan = replace(plan, predicted_value=predicted)
     record_prediction(account, spends, predicted)
     evaluation = None
@@ -270,7 +332,7 @@ def _predict(
     counts: np.ndarray,
     qs: Sequence[float],
     eps_each: float,
-    bounds: tuple[float, float],
+    grid: QuantileGrid,
     k: int,
 ) -> float | None:
     """Mean over the quantiles of ``value.predict_quantile_value`` (post-processing)."""
@@ -279,8 +341,9 @@ def _predict(
             eps_each,
             q,
             counts,
-            candidates=_PREDICTION_CANDIDATES,
-            bounds=bounds,
+            candidates=grid.size,
+            bounds=(float(grid.lo), float(grid.hi)),
+            step=float(grid.step),
             released=released[:, j],
             max_rows_per_unit=k,
         )

@@ -2,8 +2,8 @@
 each customer's contribution, the plan made before any budget is spent, and the release.
 
 Guarantee of every release: epsilon-DP for neighbouring datasets that differ by adding or
-removing one customer (``NEIGHBOURS``; the privacy unit is the ``unit`` column, without one a
-row). Contributions are bounded explicitly: at most ``max_rows_per_unit`` rows per customer
+removing one customer (the privacy unit is the ``unit`` column; without one, one row, and the
+guarantee says so: ``Bounding.neighbours``). Contributions are bounded explicitly: at most ``max_rows_per_unit`` rows per customer
 are kept (the first ones in input order), values are clipped to declared bounds, and keys are
 declared, never read from the data.
 """
@@ -19,14 +19,13 @@ import numpy as np
 import pandas as pd
 
 from privseg.audit import RunRecorder
-from privseg.dp.ledger import DEFAULT_PURPOSE, Ledger, PrivacyBudget, Spend
+from privseg.dp.ledger import DEFAULT_PURPOSE, Ledger, PrivacyBudget, Spend, SpendState
 from privseg.errors import InputError
 
 __all__ = [
     "DEFAULT_EPSILON",
     "MEANS_SANITY",
     "MEAN_COUNT_SHARE",
-    "NEIGHBOURS",
     "PER_ROW",
     "SIZE_PILOT_EPSILON",
     "SUM_GRID",
@@ -45,7 +44,6 @@ MEAN_COUNT_SHARE = 0.25
 #: Sanity bound of the means' relative error, as a share of the declared range.
 MEANS_SANITY = 0.01
 SUM_GRID = 10_000
-NEIGHBOURS = "add/remove one customer"
 #: A test seed or RandomState; None (always, outside tests) draws secure noise.
 RandomState = int | np.random.RandomState | None
 
@@ -89,6 +87,7 @@ class Account:
     ledger: Ledger
     dataset: str
     purpose: str = DEFAULT_PURPOSE
+    state: SpendState = SpendState.COMMITTED
 
     def spend(self, epsilon: float, kind: ReleaseKind, predicted: float | None = None) -> Spend:
         """Check and record ``epsilon`` atomically; raises BudgetExceededError, recording nothing."""
@@ -98,6 +97,7 @@ class Account:
             purpose=self.purpose,
             kind=kind.value,
             predicted_value=predicted,
+            state=self.state,
         )
 
     def remaining_epsilon(self) -> float:
@@ -119,8 +119,18 @@ class Bounding:
     def describe(self) -> str:
         """One sentence stating the bound, printed with every release."""
         if self.unit is None:
-            return "privacy unit: one row (no unit column declared)"
+            return (
+                "privacy unit: one row (row-level: a customer with several rows is protected "
+                "only as several neighbours)"
+            )
         return f"privacy unit: one customer ({self.unit}), at most {self.max_rows_per_unit} row(s) each"
+
+    @property
+    def neighbours(self) -> str:
+        """The neighbouring datasets the guarantee holds for, as the unit actually used."""
+        if self.unit is None:
+            return "add/remove one row"
+        return f"add/remove one customer ({self.unit})"
 
 
 @dataclass(frozen=True)
@@ -151,7 +161,7 @@ class ReleasePlan:
             "noise_scale": self.noise_scale,
             "expected_abs_error": self.expected_abs_error,
             "ci95_half_width": self.ci95_half_width,
-            "neighbours": NEIGHBOURS,
+            "neighbours": self.bounding.neighbours,
             "bounding": self.bounding.describe(),
             "size_estimate": self.size_estimate,
             "predicted_value": self.predicted_value,

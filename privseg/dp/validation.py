@@ -18,6 +18,7 @@ from privseg.dp.types import RandomState
 from privseg.errors import InputError
 
 __all__ = [
+    "MAX_ABS_BOUND",
     "check_bounds",
     "check_epsilon",
     "check_features",
@@ -27,6 +28,8 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+#: Declared bounds beyond this magnitude are refused (grids and sums would lose precision).
+MAX_ABS_BOUND = 1e15
 
 
 class _HasColumns(Protocol):
@@ -67,6 +70,10 @@ def measure_bounds(column: str, bounds: Mapping[str, tuple[float, float]]) -> tu
     lo, hi = (float(b) for b in bounds[column])
     if not _ordered(lo, hi):
         raise InputError(f"bounds must be finite with LO < HI, got {lo:g}:{hi:g}", column=column)
+    if max(abs(lo), abs(hi)) > MAX_ABS_BOUND:
+        raise InputError(
+            f"bounds must lie within +-{MAX_ABS_BOUND:g}, got {lo:g}:{hi:g}", column=column
+        )
     return lo, hi
 
 
@@ -82,6 +89,8 @@ def check_bounds(bounds: Sequence[tuple[float, float]] | None) -> tuple[FloatArr
             raise InputError(f"bounds[{i}] must be a (low, high) pair of numbers") from None
         if not _ordered(low, high):
             raise InputError(f"bounds[{i}] must be finite with low < high")
+        if max(abs(low), abs(high)) > MAX_ABS_BOUND:
+            raise InputError(f"bounds[{i}] must lie within +-{MAX_ABS_BOUND:g}")
         pairs.append((low, high))
     arr = np.asarray(pairs, dtype=np.float64)
     return arr[:, 0].copy(), arr[:, 1].copy()

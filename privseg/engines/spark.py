@@ -9,7 +9,7 @@ driver, where ``privseg.dp.counts.release_counts`` plans, charges the ledger and
 noise once, as for a local table. ``exact_sums`` does the same for a mean release (one count
 and one integer grid sum per cell, for ``release_means``); each value is clipped and put on
 the grid by ``dp.cells.grid_units`` itself, on the executors. Quantiles (``SparkRows``) need
-the values themselves: the driver draws the uniforms, each declared segment's values are
+the values themselves: the driver draws the secret seed, each declared segment's values are
 sorted on one executor and only the released quantiles come back. ``kmeans_source`` keeps a
 k-means release's rows on the executors: the fit, on the driver, asks them only for exact
 counts per grid cell and per-cluster counts and sums (``privseg.dp.kmeans.Synopses``).
@@ -410,10 +410,10 @@ def exact_sums(
 class SparkRows:
     """A Spark DataFrame as the rows of ``dp.quantiles.release_quantiles`` (``QuantileRows``).
 
-    The driver plans, charges the ledger and draws every uniform (``QuantileTask``); the
+    The driver plans, charges the ledger and draws the secret seed (``QuantileTask``); the
     executors bound the rows per unit, keep the declared cells, group by cell
     (``applyInPandas``) and run ``QuantileTask.released`` on each group (values clipped to the
-    declared bounds, sorted, selected with that cell's uniforms): only the released numbers
+    declared bounds, sorted, a candidate drawn from that cell's seeded stream): only the released numbers
     reach the driver. A group is held whole, so one segment's values (all rows without ``by``)
     must fit in one executor's memory.
     """

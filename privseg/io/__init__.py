@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from privseg._files import atomic_path
 from privseg.io._read import TableStream, fingerprint, iter_table, open_table, read_table, sniff
-from privseg.io._source import STDIO, Fingerprint, SourceInfo, TableFormat
+from privseg.io._source import STDIO, Fingerprint, SourceInfo, TableFormat, table_format
 from privseg.io._write import TableWriter, neutralize_formulas, open_table_writer, write_table
 
 __all__ = [
@@ -32,5 +32,6 @@ __all__ = [
     "open_table_writer",
     "read_table",
     "sniff",
+    "table_format",
     "write_table",
 ]

@@ -135,6 +135,11 @@ def format_of(path: Path, fmt: TableFormat | None) -> TableFormat:
     )
 
 
+def table_format(path: str | Path) -> TableFormat:
+    """The table format of ``path`` by its extension; raises UnsupportedFormatError."""
+    return format_of(Path(path), None)
+
+
 def resolve(source: str | Path, fmt: TableFormat | None) -> tuple[Source, TableFormat]:
     if is_stdio(source):
         resolved = TableFormat(fmt) if fmt is not None else TableFormat.CSV

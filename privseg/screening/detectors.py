@@ -327,6 +327,13 @@ _NAME_LABEL = re.compile(  # not a product option: 白色/M码, 金卡-年费
     + r"(?![\u4e00-\u9fff]?[色码款号型装件级卡区店])(?:[\u4e00-\u9fff]{1,2}|[\u4e00-\u9fff]?(?:姐|哥|总|老师|女士|先生|阿姨|叔|小姐))"
     r"(?:[\s(（\-_/|·,，:：@#*].{0,30}|\d.{0,20})"
 )
+#: A name or surname with a title or role, as staff columns write them: 王伟医生, 刘老师, 陈经理
+_NAME_TITLE = re.compile(
+    _SURNAME
+    + r"(?![\u4e00-\u9fff]?[色码款号型装件级卡区店])[\u4e00-\u9fff]{0,2}(?:姐|哥|总|老师|女士|先生|阿姨|叔"
+    r"|小姐|医生|大夫|护士|医师|药师|律师|经理|主任|主管|教练|顾问|助理|专员|店长|院长|老板"
+    r"|宝妈|宝爸|妈妈|爸爸|奶奶|爷爷|外婆|姥姥)"
+)
 _WORD_END = re.compile("[色东南西北中区店仓部组卡级类型款版号一二三四五六日天末金银铜牌]$")
 _MASKED_NAME = re.compile(_SURNAME + r"[*＊]{1,2}|[\u4e00-\u9fff][*＊][\u4e00-\u9fff]")
 _PLACE = (
@@ -455,6 +462,7 @@ def gender(vals: Values) -> Finding | None:
 
 def names(vals: Values) -> Finding | None:
     whole = fullmatch(vals.values, _NAME) | fullmatch(vals.values, _MASKED_NAME)
+    whole |= fullmatch(vals.values, _NAME_TITLE)
     hit = (whole | fullmatch(vals.values, _NAME_LABEL)) & ~fullmatch(vals.values, _PLACES)
     hit &= ~vals.values.str.endswith(vocab.ADMIN_SUFFIX).to_numpy(dtype=bool)
     if not hit.any():

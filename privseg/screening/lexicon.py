@@ -4,7 +4,8 @@ Chinese terms match as substrings of the header (身份证号码 contains 身份
 and pinyin abbreviations match whole tokens of the header split at ``_``, ``-``, spaces, digits
 and camelCase (``lastLoginIP`` -> last, login, ip), so ``age`` does not fire inside ``stage``.
 A header that also names a measure or another subject (``手机型号``, ``channel_name``,
-``会员卡号``, ``order_count``) gives no evidence.
+``会员卡号``, ``order_count``) gives no evidence. A term of weight 0 lends no strength but
+admits the category's values as if the header named it (a generic 证件号码 holds passports).
 """
 
 from __future__ import annotations
@@ -125,6 +126,20 @@ _LEXICON: dict[Category, tuple[_Terms, ...]] = {
                 "address", "tel", "编号", "工号", "账号", "省份", "城市", "地区", "区县", "街道", "邮编", "等级",
                 "留言", "备注", "数"),
         ),
+        # people by their role in a private-domain export: a column of whom, not of what
+        _Terms(
+            zh=("团长", "群主", "群成员", "入住人", "住客", "车主", "业主", "房东", "租客", "投保人", "被保人",
+                "被保险人", "受益人", "乘机人", "乘车人", "旅客", "寄件人", "患者", "病人", "家长", "监护人",
+                "学员", "医生", "兽医", "护士", "红娘", "业务员", "销售员", "置业顾问", "设计师", "店员", "主播",
+                "坐席", "跟单员"),
+            tokens=("owner", "guest", "patient", "doctor", "physician", "nurse", "advisor",
+                "salesperson", "policyholder", "beneficiary", "passenger"),
+            block=("电话", "手机", "地址", "邮箱", "id", "phone", "mobile", "email", "tel", "address",
+                "编号", "号", "数", "等级", "类型", "时间", "日期", "建议", "意见", "评价", "年龄", "性别", "生日",
+                "类别", "状态", "人数", "费", "金额", "count", "type", "status", "date", "time", "age", "level",
+                "group", "fee", "amount", "price", "number", "no"),
+            weight=0.6,
+        ),
         _Terms(zh=("备注名", "客户备注名")),
     ),
     C.NATIONAL_ID: (
@@ -197,7 +212,9 @@ _LEXICON: dict[Category, tuple[_Terms, ...]] = {
     C.BIRTH_DATE: (
         _Terms(
             zh=("出生日期", "出生年月", "出生时间", "生日"),
-            tokens=("birthday", "birthdate", "dob", "birth", "csrq", "shengri", "birthdate"),
+            tokens=("birthday", "birthdate", "dob", "birth", "csrq", "shengri", "chushengriqi",
+                "csny"),
+            phrases=(("chusheng", "riqi"), ("chusheng", "nianyue"), ("date", "of", "birth")),
         ),
     ),
     C.PASSPORT: (
@@ -205,6 +222,9 @@ _LEXICON: dict[Category, tuple[_Terms, ...]] = {
             zh=("护照",),
             tokens=("passport", "hzh", "hzhm", "huzhao"),
         ),
+        # a generic ID-document number (证件号码 next to 证件类型) holds passports too
+        _Terms(zh=("证件号",), tokens=("zjhm",), phrases=(("document", "no"),
+            ("document", "number")), weight=0.0),
     ),
     C.LICENSE_PLATE: (
         _Terms(

@@ -25,6 +25,7 @@ from privseg.screening.prose import scan_prose
 from privseg.screening.report import ColumnVerdict, ScreenReport
 from privseg.screening.sampling import sample_positions
 from privseg.screening.shapes import scan_shapes, split_opaque
+from privseg.screening.subjects import ANIMAL_FACTS, animal_column, veterinary_table
 from privseg.screening.verdict import decide
 
 __all__ = ["DEFAULT_SAMPLE", "fits_in_memory", "screen", "screen_columns", "warm_up"]
@@ -122,8 +123,10 @@ def screen_columns(
 ) -> ScreenReport:
     """The report of sampled columns: (name, non-empty values indexed by row, sampled?)."""
     custom = recognizers or CustomRecognizers()
+    vet = veterinary_table(name for name, _, _ in columns)
     verdicts = [
-        _verdict(name, values, sampled, False, as_of, custom) for name, values, sampled in columns
+        _verdict(name, values, sampled, False, as_of, custom, animal_column(name, veterinary=vet))
+        for name, values, sampled in columns
     ]
     touched = np.unique(np.concatenate([v.index.to_numpy() for _, v, _ in columns] or [[]]))
     return ScreenReport(
@@ -142,6 +145,7 @@ def _screen_table(
     rows = len(table)
     touched = np.zeros(rows, dtype=bool)
     verdicts = []
+    vet = veterinary_table(str(c) for c in table.columns)
     for i, raw_name in enumerate(table.columns):
         name = str(raw_name)
         column = table.iloc[:, i]
@@ -153,7 +157,8 @@ def _screen_table(
         else:
             sampled = False
         touched[present] = True
-        verdicts.append(_verdict(name, column.iloc[present], sampled, full, as_of, custom))
+        animal = animal_column(name, veterinary=vet)
+        verdicts.append(_verdict(name, column.iloc[present], sampled, full, as_of, custom, animal))
     return ScreenReport(
         source=label,
         rows=rows,
@@ -170,8 +175,10 @@ def _verdict(
     full: bool,
     as_of: date,
     custom: CustomRecognizers,
+    animal: bool = False,
 ) -> ColumnVerdict:
-    """One column's verdict from the values examined (non-empty cells)."""
+    """One column's verdict from the values examined (non-empty cells); a column about an
+    animal (:mod:`.subjects`) carries no health, age or birth date."""
     vals = Values.of(values)
     findings, rest = split_opaque(vals)
     if full:
@@ -184,6 +191,9 @@ def _verdict(
         findings += scan_patterns(rest, name, as_of=as_of, specs=custom.specs)
     findings += scan_shapes(rest, as_of=as_of) + scan_prose(rest, custom.vocabularies)
     header = header_hits(name) + custom.header_hits(name)
+    if animal:
+        findings = [f for f in findings if f.category not in ANIMAL_FACTS]
+        header = tuple(h for h in header if h.category not in ANIMAL_FACTS)
     return decide(name, header, findings, sampled=sampled, examined=vals.examined)
 
 

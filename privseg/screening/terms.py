@@ -34,7 +34,7 @@ NOT_MENTIONS = re.compile(
     r"|(?:孕妇|孕期|哺乳期|产妇|产后|儿童|婴幼儿|宝宝|老人)(?:慎用|禁用|可用|适用|专用|必备|款|装|版)"
     # a short value naming a product by its form or pack: 宝宝湿疹膏, 感冒灵颗粒, 产后修复套餐
     r"|^[^，。,;；!！?？]{0,24}(?:膏|贴|霜|乳液|喷雾|颗粒|胶囊|口服液|冲剂|糖浆|片|丸|奶粉|套装|套餐"
-    r"|礼盒|\d+(?:g|ml|kg|mg|片|粒|袋|盒|支|瓶|包|克|毫升)(?:/[盒瓶袋])?)$",
+    r"|礼盒|口罩|\d+(?:g|ml|kg|mg|l|片|粒|袋|盒|支|瓶|包|克|毫升|升|只|枚|条|双|罐|桶|贴)装?(?:/[盒瓶袋])?)$",
     re.IGNORECASE,
 )
 
@@ -80,7 +80,10 @@ HEALTH = _terms(
     "(?:妇产|儿|内|外|皮肤|眼|耳鼻喉|骨|神经|心内|消化|呼吸|肿瘤|精神|心理)科",
     "体温\\s*[:：]?\\s*3[5-9](?:\\.\\d)?", "3[5-9]\\.\\d\\s*(?:℃|度)", "血压\\s*[:：]?\\s*\\d{2,3}/\\d{2,3}",
     "心率\\s*[:：]?\\s*\\d{2,3}", "血糖\\s*[:：]?\\s*\\d", "血糖(?![仪试])", "血压(?![计仪])",
-    "胆固醇", "体重\\s*[:：]?\\s*\\d", "体脂率?\\s*[:：]?\\s*\\d", "BMI\\s*[:：]?\\s*\\d", "身高\\s*[:：]?\\s*1\\d\\d",
+    "胆固醇", "体重\\s*[:：]?\\s*\\d+(?!\\d|\\s*(?:斤|kg|公斤)?\\s*(?:以上|以下|以内|之间))",
+    "体脂率?\\s*[:：]?\\s*\\d", "BMI\\s*[:：]?\\s*\\d",
+    # a measure, not a requirement (择偶: 身高175以上)
+    "身高\\s*[:：]?\\s*1\\d\\d(?!\\s*(?:cm|厘米)?\\s*(?:以上|以下|以内|之间|[+-]))",
     r"(?<![a-z])(?:diabet(?:es|ic)|hypertension|pregnan(?:t|cy)|cancer|asthma|allerg(?:y|ic|ies)"
     r"|depression|hiv|hepatitis|surgery|hospitali[sz]ed|diagnos(?:is|ed)|chronic|medication"
     r"|prescription|due date|injury|injured)(?![a-z])",
@@ -125,6 +128,9 @@ WHEREABOUTS = _terms(
     "出差(?:去|到|在|回)", f"[在去到]{_HAN}{{1,6}}出差", "行程[是为:：]", "航班(?:号|延误|取消|落地|起飞)",
     "(?:坐|乘|搭)(?:高铁|动车|飞机|火车)", "(?:订|买|退|改签?)了?(?:机票|火车票|高铁票)",
     r"(?<![A-Za-z0-9])[GDCZTK]\d{1,4}次",
+    # a flight or train with its date: a trip, where a bare code may be a SKU
+    r"(?<![A-Za-z0-9])(?:[A-Z]{2}|[A-Z]\d|\d[A-Z]|[GDCZTK])\d{1,4}\s*[,，/ ]\s*"
+    r"(?:(?:19|20)\d{2}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?",
     r"(?<![a-z])(?:check(?:ed)? in at|staying at|landed at|flight)(?![a-z])",
 )  # fmt: skip
 

@@ -2,7 +2,8 @@
 
 Rules, per category:
 
-- a header lexicon term gives strength 0.7 (0.5 for weak terms such as 省份/city);
+- a header lexicon term gives strength 0.7 (0.5 for weak terms such as 省份/city; 0 for a
+  term that only admits values, such as 证件号码 for passports);
 - a value finding counts when the header names its category and at least one value matched,
   or, with a silent header, when its share of examined values reaches the detector's
   ``min_share`` with at least two matches (or one in ten examined values); validated patterns
@@ -92,8 +93,9 @@ def decide(
     evidence: dict[Category, list[Evidence]] = defaultdict(list)
     named = {h.category for h in header}
     for h in header:
-        strength[h.category] = h.weight
-        evidence[h.category].append(Evidence(h.category, Detector.HEADER, h.term))
+        if h.weight > 0:  # a weight-0 term only admits the category's values
+            strength[h.category] = h.weight
+            evidence[h.category].append(Evidence(h.category, Detector.HEADER, h.term))
     rejected = 0.0
     for f in findings:
         if not _counts(f, f.category in named):

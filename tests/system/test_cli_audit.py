@@ -141,6 +141,8 @@ def test_release_is_audited_with_budget_and_refusals(tmp_path: Path) -> None:
     table.write_text("外部联系人ID,tier\n" + "\n".join(rows) + "\n", encoding="utf-8")
     ledger, trail = str(tmp_path / "budget.db"), tmp_path / "trail.jsonl"
     assert _invoke("budget", "set", "crm", "--epsilon", "1", "--ledger", ledger).exit_code == 0
+    register = ["budget", "register", "crm", str(table), "--ledger", ledger]
+    assert _invoke(*register).exit_code == 0  # made outside privseg: no lineage
     common = ["release", "counts", str(table), "--by", "tier", "--keys", "tier=a,b"]
     common += ["--dataset", "crm", "--unit", "外部联系人ID", "--ledger", ledger]
     common += ["--trail", str(trail), "--out", str(tmp_path / "c.csv")]

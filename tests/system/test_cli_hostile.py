@@ -258,6 +258,7 @@ def test_release_csv_neutralizes_formulas(tmp_path: Path) -> None:
     )
     ledger = tmp_path / "b.db"
     assert invoke("budget", "set", "d", "--epsilon", "1", "--ledger", ledger).exit_code == 0
+    assert invoke("budget", "register", "d", labels, "--ledger", ledger).exit_code == 0
     done = invoke(
         "release", "counts", labels, "--by", "seg", "--keys", "seg==cmd,@x,-1", "--epsilon",
         "0.5", "--dataset", "d", "--unit", "uid", "--ledger", ledger, "--out", tmp_path / "r.csv",

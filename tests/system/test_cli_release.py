@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from privseg.cli import main
-from privseg.cli.release import COMMANDS
+from privseg.cli.budget import COMMANDS as BUDGET_COMMANDS
+from privseg.cli.release import COMMANDS as RELEASE_COMMANDS
 
 TIERS = "platinum,gold,silver,bronze"
 PRIVSEG = (
@@ -51,12 +52,23 @@ def labels(tmp_path: Path) -> Path:
     return path
 
 
-def test_budget_then_counts_then_refusal(tmp_path: Path, labels: Path) -> None:
-    ledger = tmp_path / "audits" / "budget.db"  # the default, under the working folder
-    result = CliRunner().invoke(
-        main, ["budget", "set", "crm", "--epsilon", "1", "--ledger", str(ledger)]
+def _budget(ledger: Path, labels: Path, epsilon: str) -> None:
+    """Population ``crm`` with ``epsilon``, and ``labels`` (made outside privseg, so without a
+    lineage in the trail) registered to it."""
+    runner = CliRunner()
+    result = runner.invoke(
+        main, ["budget", "set", "crm", "--epsilon", epsilon, "--ledger", str(ledger)]
     )
     assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        main, ["budget", "register", "crm", str(labels), "--ledger", str(ledger)]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_budget_then_counts_then_refusal(tmp_path: Path, labels: Path) -> None:
+    ledger = tmp_path / "audits" / "budget.db"  # the default, under the working folder
+    _budget(ledger, labels, "1")
 
     out = tmp_path / "counts.csv"
     done = _privseg(
@@ -70,12 +82,13 @@ def test_budget_then_counts_then_refusal(tmp_path: Path, labels: Path) -> None:
     assert {"count_ci95_low", "count_ci95_high", "mechanism", "noise_scale"} <= set(table.columns)
     assert len(table) == 4 * 4  # every declared key combination, also platinum and 四川省
     assert (table["count"] >= 0).all()
-    assert "noisy count" in done.stderr and "add/remove one customer" in done.stderr
+    assert "noisy count" in done.stderr and "add/remove one customer (外部联系人ID)" in done.stderr
 
     refused = tmp_path / "refused.csv"
     done = _privseg(
         "release", "counts", labels, "--by", "value_tier", "--keys", f"value_tier={TIERS}",
-        "--epsilon", "0.5", "--dataset", "crm", "--out", refused, cwd=tmp_path,
+        "--epsilon", "0.5", "--dataset", "crm", "--unit", "外部联系人ID", "--out", refused,
+        cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 4
     assert "requested epsilon=0.5" in done.stderr and "remaining epsilon=0.4" in done.stderr
@@ -95,7 +108,7 @@ def test_budget_then_counts_then_refusal(tmp_path: Path, labels: Path) -> None:
 def test_kmeans_contract(tmp_path: Path, labels: Path) -> None:
     ledger = tmp_path / "b.db"
     runner = CliRunner()
-    runner.invoke(main, ["budget", "set", "crm", "--epsilon", "2", "--ledger", str(ledger)])
+    _budget(ledger, labels, "2")
     out = tmp_path / "clusters.csv"
     result = runner.invoke(main, [
         "release", "kmeans", str(labels), "--features", "monetary,frequency",
@@ -112,17 +125,17 @@ def test_kmeans_contract(tmp_path: Path, labels: Path) -> None:
 def test_undeclared_bounds_and_keys_are_usage_errors(tmp_path: Path, labels: Path) -> None:
     runner = CliRunner()
     ledger = tmp_path / "b.db"
-    runner.invoke(main, ["budget", "set", "crm", "--epsilon", "2", "--ledger", str(ledger)])
+    _budget(ledger, labels, "2")
     out = tmp_path / "m.csv"
     result = runner.invoke(main, [
         "release", "mean", str(labels), "--by", "value_tier", "--keys", f"value_tier={TIERS}",
         "--value", "monetary", "--epsilon", "1", "--dataset", "crm", "--ledger", str(ledger),
-        "--out", str(out),
+        "--unit", "外部联系人ID", "--out", str(out),
     ])  # fmt: skip
     assert result.exit_code == 2 and "no declared bounds" in result.output
     result = runner.invoke(main, [
         "release", "counts", str(labels), "--by", "value_tier", "--epsilon", "1",
-        "--dataset", "crm", "--ledger", str(ledger), "--out", str(out),
+        "--dataset", "crm", "--ledger", str(ledger), "--unit", "外部联系人ID", "--out", str(out),
     ])  # fmt: skip
     assert result.exit_code == 2 and "no declared keys" in result.output
     assert not out.exists()
@@ -131,7 +144,7 @@ def test_undeclared_bounds_and_keys_are_usage_errors(tmp_path: Path, labels: Pat
 def test_mean_and_quantile_commands(tmp_path: Path, labels: Path) -> None:
     runner = CliRunner()
     ledger = tmp_path / "b.db"
-    runner.invoke(main, ["budget", "set", "crm", "--epsilon", "3", "--ledger", str(ledger)])
+    _budget(ledger, labels, "3")
     common = ["--dataset", "crm", "--ledger", str(ledger), "--unit", "外部联系人ID"]
     result = runner.invoke(main, [
         "release", "mean", str(labels), "--by", "value_tier", "--keys", f"value_tier={TIERS}",
@@ -157,7 +170,7 @@ def test_mean_and_quantile_commands(tmp_path: Path, labels: Path) -> None:
 
 def test_every_command_has_help_with_examples() -> None:
     runner = CliRunner()
-    for group in COMMANDS:
+    for group in [*BUDGET_COMMANDS, *RELEASE_COMMANDS]:
         assert isinstance(group, __import__("click").Group)
         for name in [None, *group.commands]:
             args = [group.name] if name is None else [group.name, name]

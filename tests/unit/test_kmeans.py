@@ -5,12 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import diffprivlib.mechanisms
 import numpy as np
 import pytest
-from diffprivlib.mechanisms import Geometric, Laplace
 
-from privseg.dp import kmeans
+from privseg.dp import kmeans, noise
 from privseg.errors import InputError
 
 BOUNDS = ((0.0, 12.0), (0.0, 24.0), (0.0, 13.0))
@@ -30,33 +28,20 @@ class _Ledger:
     def __init__(self) -> None:
         self.instances: list[dict[str, Any]] = []
 
-    def wrap(self, base: type) -> type:
-        ledger = self
-
-        class Recording(base):  # type: ignore[misc, valid-type]
-            def __init__(self, **kwargs: Any) -> None:
-                super().__init__(**kwargs)
-                self.record = {
-                    "kind": base.__name__,
-                    "epsilon": kwargs["epsilon"],
-                    "sensitivity": kwargs["sensitivity"],
-                    "calls": 0,
-                }
-                ledger.instances.append(self.record)
-
-            def randomise(self, value: Any) -> Any:
-                self.record["calls"] += 1
-                return super().randomise(value)
-
-        return Recording
+    def geometric(self, values: Any, epsilon: float, sensitivity: int, rng: Any) -> Any:
+        """``noise.geometric`` (exact integer noise): one mechanism per call."""
+        drawn = noise.geometric(values, epsilon, sensitivity, rng)
+        self.instances.append(
+            {"kind": "Geometric", "epsilon": epsilon, "sensitivity": sensitivity,
+             "calls": len(drawn)}
+        )  # fmt: skip
+        return drawn
 
 
 @pytest.fixture
 def ledger(monkeypatch: pytest.MonkeyPatch) -> _Ledger:
     recorded = _Ledger()
-    # privseg.dp.noise imports the mechanisms where used: patch them at their source
-    monkeypatch.setattr(diffprivlib.mechanisms, "Geometric", recorded.wrap(Geometric))
-    monkeypatch.setattr(diffprivlib.mechanisms, "Laplace", recorded.wrap(Laplace))
+    monkeypatch.setattr(kmeans, "geometric", recorded.geometric)
     return recorded
 
 

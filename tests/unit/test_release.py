@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +14,17 @@ from diffprivlib.tools import quantile as dpl_quantile
 
 from privseg.dp.cells import exact_sums, grid_units
 from privseg.dp.counts import release_counts
+from privseg.dp.exact import StreamBits, exponential_choice
 from privseg.dp.kmeans_release import release_kmeans
 from privseg.dp.ledger import Ledger, PrivacyBudget
 from privseg.dp.means import release_means
 from privseg.dp.noise import no_privacy_leak
 from privseg.dp.quantiles import (
     QUANTILE_COUNT_SHARE,
-    quantile_from_uniforms,
-    quantile_uniforms,
+    QuantileGrid,
+    quantile_scores,
+    quantile_seed,
+    quantile_sensitivity,
     release_quantiles,
 )
 from privseg.dp.types import Account, Bounding
@@ -77,7 +81,7 @@ def test_every_declared_key_appears_and_undeclared_rows_are_dropped(account: Acc
     assert abs(release.undeclared_noisy - other) <= 10
     assert {"count_ci95_low", "count_ci95_high", "mechanism", "noise_scale"} <= set(table.columns)
     assert (table["mechanism"] == "geometric").all()
-    assert table["guarantee"].str.contains("add/remove one customer").all()
+    assert table["guarantee"].str.contains("neighbours: add/remove one row;").all()  # no unit
     assert account.ledger.status("crm").spent == PrivacyBudget(2.0)
 
 
@@ -229,78 +233,74 @@ def test_quantiles_release_noisy_counts_and_a_conservative_prediction(account: A
     assert sum(hits) >= 8
 
 
-def test_quantile_sampler_is_the_inverse_cdf_of_the_exponential_mechanism() -> None:
-    """Exact CDF comparison: the u_pick at which the chosen interval moves past interval i is
-    the exponential mechanism's cumulative probability of intervals 0..i (written out here)."""
-    values = np.array([0.0, 3.0, 3.0, 3.0, 4.5, 9.0, 9.5])  # a value at lo, ties, gaps of 0
-    lo, hi, q, eps, k = 0.0, 10.0, 0.3, 1.7, 2
-    points = np.concatenate([[lo], values, [hi]])
-    n = len(values)
-    weights = np.diff(points) * np.exp(-eps * np.abs(np.arange(n + 1) - q * n) / (2 * k))
-    expected = np.cumsum(weights / weights.sum())
-
-    def left(u: float) -> float:  # u_within = 0: the left end of the chosen interval
-        return quantile_from_uniforms(values, q, eps, k, lo, hi, u, 0.0)
-
-    for i in np.flatnonzero(weights > 0):
-        below, above = 0.0, 1.0 - 1e-16  # bisect the first u choosing beyond interval i
-        for _ in range(60):
-            mid = (below + above) / 2
-            below, above = (mid, above) if left(mid) <= points[i] else (below, mid)
-        assert above == pytest.approx(expected[i], abs=1e-12)
-    # never an empty interval, the point inside is u_within of the way, the empty cell is uniform
-    chosen = {left(u) for u in np.linspace(0, 1, 2001, endpoint=False)}
-    assert chosen <= set(points[:-1][weights > 0])
-    u = expected[4] - 1e-9  # inside interval 4: [3, 4.5]
-    assert quantile_from_uniforms(values, q, eps, k, lo, hi, u, 0.25) == pytest.approx(3.375)
-    assert quantile_from_uniforms(np.array([]), 0.5, 1.0, 1, -2.0, 6.0, 0.9, 0.75) == 4.0
+def test_quantile_grid_comes_from_declared_parameters_and_refuses_absurd_ones() -> None:
+    assert QuantileGrid.of(0, 100, 10).candidates().tolist() == [float(10 * j) for j in range(11)]
+    assert QuantileGrid.of(0, 10, 3).candidates().tolist() == [0.0, 3.0, 6.0, 9.0, 10.0]
+    default = QuantileGrid.of(-2, 6)
+    assert default.size == 1001 and default.candidates()[[0, 500, -1]].tolist() == [-2, 2, 6]
+    assert QuantileGrid.of(0, 1, 0.1).candidates()[3] == 0.3  # exact fractions, rounded once
+    for lo, hi, step in [
+        (-1.7e308, 1.7e308, None), (0, float("inf"), None), (5, 5, None), (float("nan"), 1, None),
+        (0, 100, 0.0), (0, 100, -1.0), (0, 50_000, 0.1),
+    ]:  # fmt: skip
+        with pytest.raises(InputError):
+            QuantileGrid.of(lo, hi, step)
 
 
-def test_quantile_weights_do_not_underflow_on_many_ties() -> None:
-    """200,000 equal values: the intervals next to the median are empty and every other weight
-    is below exp(-745); computed in log space the two outer intervals share the mass."""
-    values = np.full(200_000, 50.0)
-    low = quantile_from_uniforms(values, 0.5, 1.0, 1, 0.0, 100.0, 0.25, 0.5)
-    high = quantile_from_uniforms(values, 0.5, 1.0, 1, 0.0, 100.0, 0.75, 0.5)
-    assert (low, high) == (25.0, 75.0)
-    with pytest.raises(InputError, match="sorted and within"):
-        quantile_from_uniforms(np.array([2.0, 1.0]), 0.5, 1.0, 1, 0.0, 3.0, 0.5, 0.5)
-    with pytest.raises(InputError, match="sorted and within"):
-        quantile_from_uniforms(np.array([4.0]), 0.5, 1.0, 1, 0.0, 3.0, 0.5, 0.5)
+def test_quantile_scores_are_integers_of_bounded_sensitivity() -> None:
+    values = np.sort(np.array([1.0, 3.0, 3.0, 3.0, 4.5, 9.0]))
+    candidates = QuantileGrid.of(0, 10, 0.5).candidates()
+    for q in (0.5, 0.3, 0.9):
+        alpha = Fraction(repr(q))
+        scores = quantile_scores(values, candidates, alpha)
+        assert all(isinstance(s, int) and s >= 0 for s in scores)
+        bound = quantile_sensitivity(alpha, 1)
+        for extra in (0.0, 3.0, 3.2, 10.0):  # a neighbour with one more value
+            other = quantile_scores(np.sort(np.append(values, extra)), candidates, alpha)
+            assert max(abs(a - b) for a, b in zip(scores, other, strict=True)) <= bound
+    # ties: every value at 3 makes 3 the only perfect candidate of the median
+    tied = quantile_scores(np.full(5, 3.0), candidates, Fraction(1, 2))
+    assert tied.index(0) == 6 and tied.count(0) == 1
 
 
-def test_quantile_uniforms_order_and_secure_default() -> None:
-    seeded = quantile_uniforms(2, 3, 7)
-    assert seeded.shape == (2, 3, 2)
-    # per quantile, per cell: the pick then the point within, one stream
-    stream = np.random.RandomState(7)
-    np.testing.assert_array_equal(seeded.ravel(), [stream.random_sample() for _ in range(12)])
-    secure = quantile_uniforms(2, 3)
-    assert secure.shape == (2, 3, 2) and ((secure >= 0) & (secure < 1)).all()
-    assert not np.array_equal(secure, quantile_uniforms(2, 3))
+def test_many_tied_values_release_the_tied_value() -> None:
+    """100,000 amounts of 500 (the audit's case): the median released is 500, not a point of
+    a zero-width interval's neighbourhood."""
+    df = pd.DataFrame({"unit": range(100_000), "spend": 500.0})
+    for seed in range(5):
+        release = release_quantiles(
+            df, value="spend", quantiles=[0.5], bounds={"spend": (0, 1000)}, epsilon=1.0,
+            account=None, bounding=Bounding("unit"), random_state=seed,
+        )  # fmt: skip
+        assert release.table.loc[0, "q0.5"] == 500.0
 
 
 def test_quantile_release_is_the_task_applied_to_each_cell(account: Account) -> None:
-    """The local engine: bounded rows grouped by declared cell (an empty one too), each cell's
-    quantiles from its own uniforms, ledger charged once."""
+    """The local engine: bounded rows grouped by declared cell (an empty one too), each
+    quantile and cell drawn from its own stream of the release's seed, ledger charged once."""
     df = _customers(800)
     keys = {"tier": ["gold", "silver", "platinum"]}
     spec: dict[str, Any] = {
         "value": "spend", "quantiles": [0.2, 0.8], "bounds": {"spend": (0, 900)},
         "epsilon": 0.5, "by": ["tier"], "keys": keys, "bounding": Bounding("unit"),
+        "resolution": 5.0,
     }  # fmt: skip
     release = release_quantiles(df, **spec, account=account, random_state=3)
-    uniforms = quantile_uniforms(2, 3, 3)
+    seed = quantile_seed(3)
+    candidates = QuantileGrid.of(0, 900, 5.0).candidates()
     for c, tier in enumerate(keys["tier"]):
         spend = np.sort(np.clip(df.loc[df["tier"] == tier, "spend"].astype(float), 0, 900))
         for j, q in enumerate((0.2, 0.8)):
-            eps_each = 0.5 * (1 - QUANTILE_COUNT_SHARE) / 2  # the rest buys the noisy counts
-            want = quantile_from_uniforms(spend, q, eps_each, 1, 0, 900, *uniforms[j, c])
-            assert release.table.loc[c, f"q{q:g}"] == want
-    assert release.table.loc[2, "q0.2"] == 900 * uniforms[0, 2, 1]  # platinum: no rows
+            alpha = Fraction(repr(q))
+            pick = exponential_choice(
+                quantile_scores(spend, candidates, alpha), Fraction(9, 40),  # 0.5 * 90% / 2
+                quantile_sensitivity(alpha, 1), StreamBits(seed, f"{j}:{c}".encode()),
+            )  # fmt: skip
+            assert release.table.loc[c, f"q{q:g}"] == candidates[pick]
+    assert set(release.table[["q0.2", "q0.8"]].to_numpy().ravel()) <= set(candidates)
     assert account.ledger.status("crm").spent == PrivacyBudget(0.5)
-    secure = [release_quantiles(df, **spec, account=None).table["q0.2"] for _ in range(2)]
-    assert not secure[0].equals(secure[1])
+    secure = [release_quantiles(df, **spec, account=None).table["q0.2"] for _ in range(3)]
+    assert not (secure[0].equals(secure[1]) and secure[1].equals(secure[2]))
 
 
 def test_target_picks_epsilon_and_refuses_when_out_of_budget(tmp_path: Path) -> None:

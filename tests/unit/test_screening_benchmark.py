@@ -13,27 +13,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from screening_scores import Case, score
 
 from privseg.demo.generator import DEMO_AS_OF, Lang, generate
 from privseg.screening import ScreenReport, screen
-from privseg.taxonomy import Category, info
+from privseg.taxonomy import Category
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "screening"
 LABELS = json.loads((DATA / "labels.json").read_text(encoding="utf-8"))
 AS_OF = DEMO_AS_OF
-
-
-@dataclass(frozen=True)
-class Case:
-    table: str
-    column: str
-    expected: frozenset[str]
-    got: frozenset[str]
 
 
 def _cases(
@@ -69,35 +61,21 @@ def benchmark(full: bool) -> list[Case]:
     return cases
 
 
-def _recall(cases: list[Case], kinds: set[str]) -> tuple[float, int, list[str]]:
-    pairs = [(c, cat) for c in cases for cat in c.expected if cat in kinds]
-    missed = [f"{c.table}:{c.column}:{cat}" for c, cat in pairs if cat not in c.got]
-    return 1 - len(missed) / len(pairs), len(pairs), missed
-
-
-SENSITIVE = {c.value for c in Category if info(c).sensitive}
-IDENTIFIERS = {c.value for c in Category if info(c).direct_identifier}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("full", [False, True], ids=["sample", "full"])
 def test_recall_and_false_positive_rate(full: bool) -> None:
     cases = benchmark(full)
-    sensitive, n_sensitive, missed_s = _recall(cases, SENSITIVE)
-    identifiers, n_ident, missed_i = _recall(cases, IDENTIFIERS)
-    benign = [c for c in cases if not c.expected]
-    false_pos = [f"{c.table}:{c.column}:{sorted(c.got)}" for c in benign if c.got]
-    fpr = len(false_pos) / len(benign)
+    s = score(cases)
+    benign = sum(not c.expected for c in cases)
     exact = sum(c.expected == c.got for c in cases) / len(cases)
     print(
         f"\nscreening benchmark ({'full' if full else 'sample'}): {len(cases)} columns; "
-        f"sensitive recall {sensitive:.3f} ({n_sensitive} pairs), identifier recall "
-        f"{identifiers:.3f} ({n_ident} pairs), benign FPR {fpr:.3f} ({len(benign)} columns), "
-        f"exact category sets {exact:.3f}"
+        f"sensitive recall {s.sensitive:.3f}, identifier recall {s.identifiers:.3f}, "
+        f"benign FPR {s.fpr:.3f} ({benign} columns), exact category sets {exact:.3f}"
     )
-    assert sensitive >= 0.95, missed_s
-    assert identifiers >= 0.95, missed_i
-    assert fpr <= 0.05, false_pos
+    assert s.sensitive >= 0.95, s.missed
+    assert s.identifiers >= 0.95, s.missed
+    assert s.fpr <= 0.05, s.false_positives
 
 
 def test_benchmark_is_balanced() -> None:

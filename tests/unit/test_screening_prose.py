@@ -98,6 +98,21 @@ TABLE: list[tuple[Category, str, bool]] = [
     (C.SPECIFIC_IDENTITY, "军绿色外套", False),
     (C.SPECIFIC_IDENTITY, "建档立卡贫困户", True),
     (C.MEDICAL_HEALTH, "建档立卡贫困户", False),
+    # a measure is health, a requirement or a pack size is not
+    (C.MEDICAL_HEALTH, "身高168，体重55kg", True),
+    (C.MEDICAL_HEALTH, "体重：72", True),
+    (C.MEDICAL_HEALTH, "身高175以上", False),
+    (C.MEDICAL_HEALTH, "身高 180cm 以下", False),
+    (C.MEDICAL_HEALTH, "体重60斤以内", False),
+    (C.MEDICAL_HEALTH, "医用外科口罩50只装", False),
+    (C.MEDICAL_HEALTH, "感冒灵颗粒10袋装", False),
+    (C.MEDICAL_HEALTH, "外科手术后复查", True),
+    # a flight or train with its date is a trip; a bare code may be a SKU
+    (C.WHEREABOUTS, "MU5137 2026-05-03 上海虹桥-昆明长水", True),
+    (C.WHEREABOUTS, "G1234, 5月3日", True),
+    (C.WHEREABOUTS, "CA1858 / 10-01", True),
+    (C.WHEREABOUTS, "MU5137", False),
+    (C.WHEREABOUTS, "SKU AB1234 x2", False),
     # other sensitive: orientation, marital history, criminal record
     (C.OTHER_SENSITIVE, "离异，带一个孩子", True),
     (C.OTHER_SENSITIVE, "有前科", True),

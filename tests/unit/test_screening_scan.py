@@ -152,6 +152,26 @@ CASES: list[tuple[str, list[str | None], set[str]]] = [
     ("col_36", cycle("https://img.example.cn/p/1.png"), set()),  # image url, not a face column
     ("col_37", cycle("13812345678901234"), set()),
     ("col_38", cycle("12.50,30.00"), set()),
+    # people by their role, names with a title (issue 12 holdout)
+    ("团长", cycle("李娜", "王强", "陈宝妈", "赵敏(团长)"), {"person_name"}),
+    ("接诊医生", cycle("王伟医生", "陈医生", "刘芳医生"), {"person_name"}),
+    (
+        "col_39",
+        cycle("王伟医生", "陈静老师", "刘经理", "赵敏宝妈", "孙杰主任", "周宇"),
+        {"person_name"},
+    ),
+    ("col_40", cycle("白色女士款", "金牌顾问套餐", "黄金会员"), set()),
+    ("医生建议", cycle("多喝水", "按时复诊"), {"medical_health"}),
+    ("vet_fee", cycle("120", "80"), set()),
+    # a generic document number holds passports next to resident IDs
+    (
+        "证件号码",
+        cycle("11010519491231002X", "E12345678", "EA1234567", "110105194912310021"),
+        {"national_id", "passport"},
+    ),
+    ("证件号码", cycle("11010519491231002X", "110105194912310021"), {"national_id"}),
+    ("chusheng_riqi", cycle("19850312", "19920704"), {"birth_date"}),
+    ("chusheng_didian", cycle("南京", "厦门"), {"address"}),
 ]
 
 

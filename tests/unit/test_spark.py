@@ -272,6 +272,7 @@ def test_cli_segments_and_counts_on_spark(spark: Any, demo: Path, tmp_path: Path
     )
     ledger = tmp_path / "budget.db"
     _cli("budget", "set", "crm", "--epsilon", "1", "--ledger", ledger)
+    _cli("budget", "register", "crm", tmp_path / "labels.spark.csv", "--ledger", ledger)
     _cli(
         "release", "counts", tmp_path / "labels.spark.csv", "--by", "lifecycle",
         "--keys", "lifecycle=introduction,growth,mature,decline,other", "--epsilon", "0.25",
@@ -292,6 +293,7 @@ def test_cli_mean_on_spark_charges_once_and_writes_every_segment(
     path.write_text(SPEND_CSV, encoding="utf-8")
     ledger = tmp_path / "budget.db"
     _cli("budget", "set", "crm", "--epsilon", "1", "--ledger", ledger)
+    _cli("budget", "register", "crm", path, "--ledger", ledger)
     result = _cli(
         "release", "mean", path, "--by", "tier", "--keys", "tier=gold,silver,platinum",
         "--value", "spend", "--bounds", "spend=-50:500", "--epsilon", "0.5", "--dataset", "crm",
@@ -431,13 +433,12 @@ def test_kmeans_on_spark_refusals_spend_nothing(spark: Any, km_path: Path, tmp_p
         pytest.raises(InputError, match="one row per customer"),
     ):
         release_kmeans(source, features=["days"], bounds=KM_BOUNDS, **spec)
-    text = spark.createDataFrame(pd.DataFrame({"days": ["none", "", "n/a"]}))
-    with (
-        ps.kmeans_source(text, features=["days"], bounds=KM_BOUNDS) as source,
-        pytest.raises(InputError, match="no row has all features numeric"),
-    ):
-        release_kmeans(source, features=["days"], bounds=KM_BOUNDS, **spec)
     assert float(ledger.remaining("crm").epsilon) == pytest.approx(1.0)
+    # no numeric row is no reason to refuse (the refusal would reveal the data): released
+    text = spark.createDataFrame(pd.DataFrame({"days": ["none", "", "n/a"]}))
+    with ps.kmeans_source(text, features=["days"], bounds=KM_BOUNDS) as source:
+        release = release_kmeans(source, features=["days"], bounds=KM_BOUNDS, **spec)
+    assert len(release.table) == 2 and float(ledger.remaining("crm").epsilon) == 0.5
 
 
 def test_cli_kmeans_on_spark_writes_the_local_columns_and_audit_record(
@@ -445,6 +446,7 @@ def test_cli_kmeans_on_spark_writes_the_local_columns_and_audit_record(
 ) -> None:
     ledger = tmp_path / "budget.db"
     _cli("budget", "set", "crm", "--epsilon", "2", "--ledger", ledger)
+    _cli("budget", "register", "crm", km_path, "--ledger", ledger)
     args = ["release", "kmeans", km_path, "--features", "days,orders",
             "--bounds", "days=0:365,orders=0:24", "--k", "3", "--epsilon", "0.5",
             "--dataset", "crm", "--unit", "u", "--ledger", ledger]  # fmt: skip
