@@ -25,7 +25,7 @@ from privseg.audit.records import (
     DatasetRef,
     FingerprintLike,
     Metric,
-    refuse_raw,
+    valid_key_id,
     valid_metric,
     valid_number,
 )
@@ -129,7 +129,7 @@ class RunRecorder:
 
     def set_key_id(self, key_id: str) -> None:
         """Record the id (never the bytes) of the pseudonymization key used."""
-        self.key_id = refuse_raw("key_id", key_id)
+        self.key_id = valid_key_id(key_id)
 
     def add_budget(self, spent: float, remaining: float) -> None:
         """Add epsilon spent by a release and set the budget remaining after it."""

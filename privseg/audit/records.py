@@ -39,6 +39,7 @@ __all__ = [
     "parse_line",
     "refuse_raw",
     "sha256_hex",
+    "valid_key_id",
     "valid_metric",
     "valid_number",
 ]
@@ -54,6 +55,7 @@ ENV_KEY = "PRIVSEG_AUDIT_KEY"
 ENV_OPERATOR = "PRIVSEG_OPERATOR"
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+_KEY_ID = re.compile(r"[0-9a-f]{16}")
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
 _MAX_TEXT = 200
 
@@ -90,6 +92,13 @@ def _ident(name: str, value: str) -> str:
     if not _ID.fullmatch(value):
         raise PrivsegError(f"audit field {name!r} must be an id ([A-Za-z_][A-Za-z0-9_.:-]*)")
     return refuse_raw(name, value)
+
+
+def valid_key_id(value: str) -> str:
+    """``value`` unless it is not a key id (16 lowercase hex: the first 8 bytes of a SHA-256)."""
+    if not _KEY_ID.fullmatch(value):
+        raise PrivsegError("audit field 'key_id' must be a key id (16 lowercase hex characters)")
+    return value
 
 
 def _sha(name: str, value: str) -> str:
@@ -257,7 +266,8 @@ class AuditRecord:
         _opt_text("purpose", self.purpose)
         if self.policy_sha256 is not None:
             _sha("policy_sha256", self.policy_sha256)
-        _opt_text("key_id", self.key_id)
+        if self.key_id is not None:
+            valid_key_id(self.key_id)
         valid_number("epsilon_spent", self.epsilon_spent)
         valid_number("epsilon_remaining", self.epsilon_remaining)
         for name, value in self.metrics:

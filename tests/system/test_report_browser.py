@@ -389,7 +389,7 @@ def test_run_report_with_200_columns(browser: Browser, tmp_path: Path) -> None:
     actions = ("keep", "drop", "pseudonymize", "generalize", "mask")
     with audit.run("apply", purpose="marketing") as record:
         record.add_input(source)
-        record.set_key_id("k-0001")
+        record.set_key_id("00000000000c0001")
         for i in range(200):
             action = actions[i % len(actions)]
             record.add_column(

@@ -296,14 +296,14 @@ def test_recorder_keeps_inputs_budget_and_outputs(trail: Path, tmp_path: Path) -
         rec.add_input(src, fp)
         rec.add_budget(0.25, 0.75)
         rec.add_budget(0.25, 0.5)
-        rec.set_key_id("k-2026-01")
+        rec.set_key_id("0f1e2d3c4b5a6978")
         rec.add_output(out)
     (r,) = audit.read_records(trail)
     assert r.inputs[0].rows == 1 and r.inputs[0].columns == ("a",)
     assert r.inputs[0].path == str(src.absolute())
     assert (r.epsilon_spent, r.epsilon_remaining) == (0.5, 0.5)
     assert r.outputs[0].rows is None and len(r.outputs[0].sha256) == 64
-    assert (r.key_id, r.policy_sha256, r.command) == ("k-2026-01", POLICY, "release count")
+    assert (r.key_id, r.policy_sha256, r.command) == ("0f1e2d3c4b5a6978", POLICY, "release count")
 
 
 RAW = [

@@ -161,7 +161,7 @@ def _apply_run(trail: Path, tmp_path: Path, *, fail: bool = False) -> None:
             )
             rec.add_column("备注", ["medical_health"], "drop", reason="PIPL Art. 6")
             rec.add_column("金额", [], "keep", output_columns=["金额"])
-            rec.set_key_id("k-2026-01")
+            rec.set_key_id("0f1e2d3c4b5a6978")
             if fail:
                 raise RuntimeError("stop")
             rec.add_output(out, out_fp)

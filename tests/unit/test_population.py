@@ -37,21 +37,24 @@ def _record(
 def test_trace_follows_segment_runs_to_the_keys_and_units_of_apply(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "b.db")
     records = [
-        _record("apply", inputs=[(_sha("0"), 10)], outputs=[_sha("a")], key_id="k1",
+        _record("apply", inputs=[(_sha("0"), 10)], outputs=[_sha("a")], key_id="0a00000000000001",
                 unit="外部联系人ID", purpose="wecom-marketing"),
-        _record("apply", inputs=[(_sha("1"), 10)], outputs=[_sha("b")], key_id="k2",
+        _record("apply", inputs=[(_sha("1"), 10)], outputs=[_sha("b")], key_id="0a00000000000002",
                 unit="外部联系人ID", purpose="bi"),
         _record("segment assign", inputs=[(_sha("a"), 10), (_sha("5"), None)],
                 outputs=[_sha("c")]),
         _record("segment assign", inputs=[(_sha("a"), 10), (_sha("b"), 10)], outputs=[_sha("d")]),
-        _record("apply", inputs=[(_sha("2"), 10)], outputs=[_sha("e")], key_id="k3",
+        _record("apply", inputs=[(_sha("2"), 10)], outputs=[_sha("e")], key_id="0a00000000000003",
                 unit="u", outcome="PolicyRefusal"),
     ]  # fmt: skip
     labels = trace(_sha("c"), "/d/c", records, ledger)
-    assert labels.keys == {("k1", "外部联系人ID")} and labels.untraced == ()
+    assert labels.keys == {("0a00000000000001", "外部联系人ID")} and labels.untraced == ()
     assert labels.purposes == {"wecom-marketing"}  # the scheme file (no rows) is no population
     mixed = trace(_sha("d"), "/d/d", records, ledger)
-    assert mixed.keys == {("k1", "外部联系人ID"), ("k2", "外部联系人ID")}
+    assert mixed.keys == {
+        ("0a00000000000001", "外部联系人ID"),
+        ("0a00000000000002", "外部联系人ID"),
+    }
     failed = trace(_sha("e"), "/d/e", records, ledger)  # a failed run vouches for nothing
     assert failed.keys == frozenset() and failed.untraced == ("/d/e",)
     # a registered file stands for its population, also as an input of a later run
