@@ -34,6 +34,7 @@ OTHERS = (
     "bench_analytic_value.py",
     "bench_value.py",
     "bench_quantiles.py",
+    "bench_tree.py",
 )
 PRESIDIO_SAMPLE_ROWS = 300
 

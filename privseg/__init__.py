@@ -41,13 +41,14 @@ if TYPE_CHECKING:
     from privseg.dp.ledger import BudgetStatus, Ledger, PrivacyBudget
     from privseg.dp.means import release_means
     from privseg.dp.quantiles import release_quantiles
+    from privseg.dp.tree import release_tree
     from privseg.dp.types import Account, Bounding, Release, ReleasePlan
     from privseg.io import TableFormat, iter_table, read_table, write_table
     from privseg.policy import Plan, Policy, PolicyKeys, enforce, load_policy, plan
     from privseg.pseudonym import IdKind, Key, Tokenizer
     from privseg.reversible import ReversibleCipher
-    from privseg.schemes import SchemeKind, Schemes, load_schemes
     from privseg.screening import ColumnVerdict, Evidence, ScreenReport, screen
+    from privseg.segments import SchemeKind, Schemes, load_schemes, plan_tags
     from privseg.segments import assign as assign_segments
 
 #: Public names loaded on first use (name -> module, attribute), so that ``import privseg``
@@ -73,8 +74,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "ReleasePlan": ("privseg.dp.types", "ReleasePlan"),
     "ReversibleCipher": ("privseg.reversible", "ReversibleCipher"),
     "RiskReport": ("privseg.anonymity", "RiskReport"),
-    "SchemeKind": ("privseg.schemes", "SchemeKind"),
-    "Schemes": ("privseg.schemes", "Schemes"),
+    "SchemeKind": ("privseg.segments", "SchemeKind"),
+    "Schemes": ("privseg.segments", "Schemes"),
     "ScreenReport": ("privseg.screening", "ScreenReport"),
     "TableFormat": ("privseg.io", "TableFormat"),
     "Tokenizer": ("privseg.pseudonym", "Tokenizer"),
@@ -82,13 +83,15 @@ _LAZY: dict[str, tuple[str, str]] = {
     "enforce": ("privseg.policy", "enforce"),
     "iter_table": ("privseg.io", "iter_table"),
     "load_policy": ("privseg.policy", "load_policy"),
-    "load_schemes": ("privseg.schemes", "load_schemes"),
+    "load_schemes": ("privseg.segments", "load_schemes"),
     "plan": ("privseg.policy", "plan"),
+    "plan_tags": ("privseg.segments", "plan_tags"),
     "read_table": ("privseg.io", "read_table"),
     "release_counts": ("privseg.dp.counts", "release_counts"),
     "release_kmeans": ("privseg.dp.kmeans_release", "release_kmeans"),
     "release_means": ("privseg.dp.means", "release_means"),
     "release_quantiles": ("privseg.dp.quantiles", "release_quantiles"),
+    "release_tree": ("privseg.dp.tree", "release_tree"),
     "risk": ("privseg.anonymity", "risk"),
     "run_demo": ("privseg.demo.pipeline", "run_demo"),
     "screen": ("privseg.screening", "screen"),
@@ -161,11 +164,13 @@ __all__ = [
     "load_policy",
     "load_schemes",
     "plan",
+    "plan_tags",
     "read_table",
     "release_counts",
     "release_kmeans",
     "release_means",
     "release_quantiles",
+    "release_tree",
     "risk",
     "run_demo",
     "screen",

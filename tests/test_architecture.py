@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("privseg.transforms", "privseg.pseudonym", "privseg.reversible"),
     ("privseg.policy_model", "privseg.policy", "privseg.manifest"),
     ("privseg.anonymity",),
-    ("privseg.schemes", "privseg.segments"),
+    ("privseg.segments",),
     ("privseg.dp",),
     ("privseg.engines",),
     ("privseg.report",),

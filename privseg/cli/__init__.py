@@ -21,6 +21,7 @@ from privseg.cli import budget as _budget
 from privseg.cli import data as _data
 from privseg.cli import demo as _demo
 from privseg.cli import release as _release
+from privseg.cli import release_tree as _release_tree
 from privseg.cli import report as _report
 from privseg.cli import risk as _risk
 from privseg.cli import screen as _screen
@@ -62,6 +63,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.meta["privseg.debug"] = debug
 
 
+_release.release_group.add_command(_release_tree.tree_command)
 for _module in (
     _data, _demo, _screen, _risk, _apply, _segment, _budget, _release, _audit, _report
 ):  # fmt: skip

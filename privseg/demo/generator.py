@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from privseg.demo import vocab
 from privseg.demo.customers import customer_columns, external_userids, id_check
+from privseg.demo.habits import habits_of, interaction_kinds, social_columns
 from privseg.demo.people import (
     ACTIVITY_SHARES,
     EXTRA_ORDERS,
@@ -45,10 +46,11 @@ from privseg.demo.people import (
 )
 from privseg.demo.tables import (
     CUSTOMER_COLUMNS,
+    FOLLOW,
     INTERACTION_COLUMNS,
-    INTERACTION_SHARES,
     INTERACTION_TYPES,
     ORDER_COLUMNS,
+    YES_NO,
     ZH_HEADERS,
     Lang,
 )
@@ -59,6 +61,7 @@ from privseg.demo.text import (
     WINDOWS,
     Bytes,
     Float,
+    Int,
     SpendArray,
     ascii_array,
     between,
@@ -120,7 +123,10 @@ def generate(
     chunks: list[tuple[list[pa.Array], list[pa.Array], list[pa.Array]]] = []
     orders = 0
     for size, stream in zip(sizes, streams, strict=True):
-        chunks.append(_chunk(np.random.default_rng(stream), size, lang, as_of_s, orders))
+        # the social and service fields come from a child stream: the older columns stay the
+        # same for a seed
+        rngs = np.random.default_rng(stream), np.random.default_rng(stream.spawn(1)[0])
+        chunks.append(_chunk(rngs, size, lang, as_of_s, orders))
         orders += len(chunks[-1][1][0])
     return DemoData(
         customers=_frame(CUSTOMER_COLUMNS, lang, [c[0] for c in chunks]),
@@ -130,17 +136,29 @@ def generate(
 
 
 def _chunk(
-    rng: np.random.Generator, n: int, lang: Lang, as_of_s: int, first_order: int
+    rngs: tuple[np.random.Generator, np.random.Generator],
+    n: int,
+    lang: Lang,
+    as_of_s: int,
+    first_order: int,
 ) -> tuple[list[pa.Array], list[pa.Array], list[pa.Array]]:
-    """Columns of the three tables for ``n`` customers drawn from one random stream."""
+    """Columns of the three tables for ``n`` customers drawn from two random streams."""
+    rng, extra = rngs
     people = draw_people(rng, n, as_of_s)
     spend = draw_spend(rng, people)
     people.registered = draw_registration(rng, people, spend, as_of_s)
     ids = external_userids(rng, n)
+    fading = np.isin(people.life, [Life.DECLINE, Life.DORMANT])
+    habits = habits_of(extra, fading, np.isin(people.life, [Life.GROWTH, Life.MATURE]))
+    customers = customer_columns(rng, people, ids, lang)
+    orders, buyer = _order_columns(rng, spend, people, ids, as_of_s, first_order)
+    promotion = extra.random(len(buyer)) < habits.promotion[buyer]
+    (unit, when), who = _interaction_columns(rng, people, ids, as_of_s)
+    kind, urgent, important = interaction_kinds(extra, habits, who, INTERACTION_TYPES[lang])
     return (
-        customer_columns(rng, people, ids, lang),
-        _order_columns(rng, spend, people, ids, as_of_s, first_order),
-        _interaction_columns(rng, people, ids, lang, as_of_s),
+        customers + social_columns(habits, YES_NO[lang], FOLLOW[lang]),
+        [*orders, take_text(YES_NO[lang], promotion.astype(np.int64))],
+        [unit, kind, when, urgent, important],
     )
 
 
@@ -210,8 +228,11 @@ def _order_columns(
     ids: Bytes,
     as_of_s: int,
     first_order: int,
-) -> list[pa.Array]:
-    """Orders grouped by customer, oldest window first; each active window splits into 1-5."""
+) -> tuple[list[pa.Array], Int]:
+    """Orders grouped by customer, oldest window first; each active window splits into 1-5.
+
+    Returns the columns up to the SKU, and the customer of each order.
+    """
     customer, back = np.nonzero(spend[:, ::-1])
     window = WINDOWS - 1 - back
     per_cell = 1 + np.minimum(rng.poisson(np.array(EXTRA_ORDERS)[people.tier[customer]]), 4)
@@ -231,7 +252,7 @@ def _order_columns(
         datetimes(when),
         amount,
         sku,
-    ]
+    ], customer[cell]
 
 
 #: (days back the recent burst spans, fewest, most) per activity level
@@ -244,8 +265,9 @@ _BURSTS = {
 
 
 def _interaction_columns(
-    rng: np.random.Generator, people: People, ids: Bytes, lang: Lang, as_of_s: int
-) -> list[pa.Array]:
+    rng: np.random.Generator, people: People, ids: Bytes, as_of_s: int
+) -> tuple[list[pa.Array], Int]:
+    """The unit and time of each interaction, and its customer (types come from habits)."""
     n = len(people.life)
     fading = np.isin(people.life, [Life.DECLINE, Life.DORMANT])
     new = people.life == Life.INTRODUCTION
@@ -273,8 +295,7 @@ def _interaction_columns(
     lo = np.where(is_recent, recent_lo[who], older_lo[who])
     hi = np.where(is_recent, as_of_s - 60, as_of_s - 120 * DAY)
     when = lo + np.floor(rng.random(len(who)) * (hi - lo)).astype(np.int64)
-    kind = take_text(INTERACTION_TYPES[lang], pick(rng, len(who), INTERACTION_SHARES))
-    return [ascii_array(len(who), ids[who]), kind, datetimes(when)]
+    return [ascii_array(len(who), ids[who]), datetimes(when)], who
 
 
 def _frame(

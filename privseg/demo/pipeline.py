@@ -167,12 +167,9 @@ def _assign_segments(run: DemoRun) -> None:
             source = run.outputs.get(f"pseudonymized_{name}", path)
             tables[name] = read_table(source)
             record.add_input(source, rows=len(tables[name]), columns=list(tables[name].columns))
+        schemes = load_schemes()
         labels = assign(
-            tables["customers"],
-            tables["orders"],
-            tables["interactions"],
-            load_schemes(),
-            as_of=DEMO_AS_OF,
+            tables["customers"], tables["orders"], tables["interactions"], schemes, as_of=DEMO_AS_OF
         )
         folder = run.out_dir / "segments"
         folder.mkdir(parents=True, exist_ok=True)
@@ -181,9 +178,9 @@ def _assign_segments(run: DemoRun) -> None:
         record.add_output(
             run.outputs["segment_labels"], rows=len(labels), columns=list(labels.columns)
         )
+    kinds = ", ".join(kind.value for kind, _ in schemes.schemes)
     run.lines.append(
-        f"segments: {len(labels):,} customers labelled (rfm, lifecycle, value tier, "
-        f"activity, channel) -> segments/labels.csv"
+        f"segments: {len(labels):,} customers labelled ({kinds}) -> segments/labels.csv"
     )
 
 

@@ -36,6 +36,10 @@ CUSTOMER_COLUMNS = (
     ("last_location", "最近位置"),
     ("last_login_ip", "最近登录IP"),
     ("remark", "备注"),
+    ("friend_count", "好友数"),
+    ("kol_in_network", "网络中有KOL"),
+    ("follow_direction", "关注方式"),
+    ("nps_score", "NPS评分"),
 )
 
 
@@ -45,6 +49,7 @@ ORDER_COLUMNS = (
     ("ordered_at", "下单时间"),
     ("amount", "金额"),
     ("sku", "商品SKU"),
+    ("promotion", "是否促销"),
 )
 
 
@@ -52,6 +57,8 @@ INTERACTION_COLUMNS = (
     ("external_userid", "外部联系人ID"),
     ("interaction_type", "互动类型"),
     ("occurred_at", "互动时间"),
+    ("urgent_keywords", "紧急词数"),
+    ("important_keywords", "重要词数"),
 )
 
 
@@ -71,7 +78,17 @@ CHANNELS = {
 CHANNEL_SHARES = (0.30, 0.25, 0.25, 0.10, 0.10)
 
 
-INTERACTION_TYPES = {Lang.ZH: ("消息", "点击", "分享"), Lang.EN: ("message", "click", "share")}
+INTERACTION_TYPES = {
+    Lang.ZH: ("消息", "点击", "分享", "浏览商品页", "群聊发言"),
+    Lang.EN: ("message", "click", "share", "page_view", "group_chat"),
+}
 
 
-INTERACTION_SHARES = (0.6, 0.3, 0.1)
+#: Mean shares of the interaction types; each customer's own mix is drawn around them.
+INTERACTION_SHARES = (0.40, 0.20, 0.12, 0.18, 0.10)
+
+
+YES_NO = {Lang.ZH: ("否", "是"), Lang.EN: ("no", "yes")}
+
+
+FOLLOW = {Lang.ZH: ("双向", "单向"), Lang.EN: ("mutual", "one_way")}

@@ -28,6 +28,7 @@ _STAMPS: dict[ReleaseKind, tuple[str, ...]] = {
     ),
     ReleaseKind.QUANTILES: ("mechanism", "epsilon", "noise_scale", "postprocessing", "guarantee"),
     ReleaseKind.KMEANS: ("mechanism", "method", "epsilon", "postprocessing", "guarantee"),
+    ReleaseKind.TREE: ("mechanism", "epsilon", "postprocessing", "guarantee"),
 }
 
 

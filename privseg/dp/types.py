@@ -54,6 +54,7 @@ class Mechanism(StrEnum):
     GEOMETRIC = "geometric"
     EXPONENTIAL = "exponential"
     DP_KMEANS = "dp-kmeans"
+    DP_TREE = "dp-tree"
 
 
 class ReleaseKind(StrEnum):
@@ -64,6 +65,7 @@ class ReleaseKind(StrEnum):
     MEANS = "means"
     QUANTILES = "quantiles"
     KMEANS = "kmeans"
+    TREE = "tree"
 
     @property
     def value_measure(self) -> str:
@@ -77,6 +79,7 @@ _VALUE_MEASURES = {
     ReleaseKind.MEANS: "1 - mean relative error of the segment means",
     ReleaseKind.QUANTILES: "1 - mean relative error of the segment quantiles",
     ReleaseKind.KMEANS: "exact cost / cost of the DP centroids",
+    ReleaseKind.TREE: "held-out accuracy / that of a non-private tree of the same depth",
 }
 
 

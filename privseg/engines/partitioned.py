@@ -30,7 +30,7 @@ from privseg.engines.streaming import WriteBehind, prefetched
 from privseg.errors import InputError, SourceNotFoundError
 from privseg.io import iter_table, open_table_writer
 from privseg.lifecycle import die_with_parent
-from privseg.segments import SchemeKind, Schemes, assign, load_schemes
+from privseg.segments import Schemes, assign, load_schemes
 from privseg.tempdirs import private_dir
 
 __all__ = ["PARTITION_BYTES", "AssignRun", "CountRun", "InputStats", "assign_files", "count_file"]
@@ -166,24 +166,6 @@ def _pool(parts: int) -> ProcessPoolExecutor | None:
     )
 
 
-def _needed_columns(schemes: Schemes) -> dict[str, tuple[str, ...]]:
-    cols = schemes.columns
-    kinds = {kind for kind, _ in schemes.schemes}
-    customers = [cols.unit, *schemes.dimensions]
-    if SchemeKind.LIFECYCLE in kinds:
-        customers.append(cols.registered_at)
-    if SchemeKind.CHANNEL in kinds:
-        customers.append(cols.channel)
-    uses_orders = kinds & {SchemeKind.RFM, SchemeKind.LIFECYCLE, SchemeKind.VALUE_TIER}
-    orders = [cols.unit, cols.ordered_at, cols.amount] if uses_orders else [cols.unit]
-    interactions = [cols.unit, cols.occurred_at] if SchemeKind.ACTIVITY in kinds else [cols.unit]
-    return {
-        "customers": tuple(dict.fromkeys(customers)),
-        "orders": tuple(dict.fromkeys(orders)),
-        "interactions": tuple(dict.fromkeys(interactions)),
-    }
-
-
 def assign_files(
     customers: str | Path,
     orders: str | Path,
@@ -201,7 +183,7 @@ def assign_files(
     each). ``partitions`` defaults to one per ``PARTITION_BYTES`` of input.
     """
     schemes = schemes if schemes is not None else load_schemes()
-    needed = _needed_columns(schemes)
+    needed = {table.value: names for table, names in schemes.needs().items()}
     tables = [
         _Table(name, Path(path), needed[name])
         for name, path in (

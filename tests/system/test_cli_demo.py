@@ -43,6 +43,7 @@ def test_demo_data_writes_the_generated_tables(tmp_path: Path) -> None:
         "ordered_at",
         "amount",
         "sku",
+        "promotion",
     ]
 
 
@@ -78,7 +79,7 @@ def test_demo_prints_a_summary(tmp_path: Path) -> None:
     done = privseg("demo", "--customers", "400", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     out = (tmp_path / "privseg-demo").resolve()
-    assert "customers: 400 rows x 22 columns" in done.stdout
+    assert "customers: 400 rows x 26 columns" in done.stdout
     assert f"outputs: {out}" in done.stdout
     assert str(Path("privseg-demo") / "data" / "orders.csv") in done.stdout
     # The printed verification command and the help examples work as shown, also when the

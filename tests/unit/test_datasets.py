@@ -47,13 +47,26 @@ def test_same_seed_same_data_other_seed_other_data() -> None:
 
 def test_headers_in_chinese_by_default_and_english_on_request(zh: DemoData, en: DemoData) -> None:
     assert list(zh.customers.columns[:4]) == ["外部联系人ID", "unionid", "openid", "姓名"]
-    assert list(zh.orders.columns) == ["订单号", "外部联系人ID", "下单时间", "金额", "商品SKU"]
-    assert list(zh.interactions.columns) == ["外部联系人ID", "互动类型", "互动时间"]
+    assert list(zh.orders.columns) == [
+        "订单号",
+        "外部联系人ID",
+        "下单时间",
+        "金额",
+        "商品SKU",
+        "是否促销",
+    ]
+    assert list(zh.interactions.columns) == [
+        "外部联系人ID",
+        "互动类型",
+        "互动时间",
+        "紧急词数",
+        "重要词数",
+    ]
     for z, e in zip(zh.tables().values(), en.tables().values(), strict=True):
         assert [ZH_HEADERS[c] for c in e.columns] == list(z.columns)
         assert len(z) == len(e)
         assert all(str(t) == "str" for t in z.dtypes)
-    assert len(zh.customers.columns) == 22
+    assert len(zh.customers.columns) == 26
     # the same seed gives the same people; only categorical values are translated
     assert zh.customers["身份证号"].equals(en.customers["id_number"].rename("身份证号"))
     assert set(zh.customers["性别"]) == {"男", "女"}
@@ -66,8 +79,16 @@ def test_headers_in_chinese_by_default_and_english_on_request(zh: DemoData, en: 
         "offline_event",
         "referral",
     }
-    assert set(zh.interactions["互动类型"]) == {"消息", "点击", "分享"}
-    assert set(en.interactions["interaction_type"]) == {"message", "click", "share"}
+    assert set(zh.interactions["互动类型"]) == {"消息", "点击", "分享", "浏览商品页", "群聊发言"}
+    assert set(en.interactions["interaction_type"]) == {
+        "message",
+        "click",
+        "share",
+        "page_view",
+        "group_chat",
+    }
+    assert set(zh.customers["关注方式"]) == {"双向", "单向"}
+    assert set(en.orders["promotion"]) == {"yes", "no"}
     assert set(zh.customers["宗教信仰"].dropna()) <= {
         "佛教",
         "基督教",

@@ -129,7 +129,7 @@ def test_run_report_structure(demo_run: Ledger) -> None:
     assert Key(bytes(range(32))).key_id in html
     assert bytes(range(32)).hex() not in html  # key bytes never
     assert "not anonymization" in html
-    assert html.count('class="flow-row"') == 22  # every customers column in the flow
+    assert html.count('class="flow-row"') == 26  # every customers column in the flow
     assert "<script" not in html and "http://" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', ""
     )

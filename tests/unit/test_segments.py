@@ -13,6 +13,9 @@ from privseg.errors import InputError, PolicyError, PrivsegWarning
 
 AS_OF = date(2026, 6, 30)  # windows end at 2026-07-01 00:00
 UNIT = "外部联系人ID"
+K = segments.SchemeKind
+#: the commerce schemes, which read only the columns these tests' tables have
+COMMERCE = segments.load_schemes().only(K.RFM, K.LIFECYCLE, K.VALUE_TIER, K.ACTIVITY, K.CHANNEL)
 
 
 def _customers(*ids: str, registered: str = "2025-01-01 00:00:00") -> pd.DataFrame:
@@ -40,7 +43,7 @@ def _assign(
     interactions: list[tuple[str, str]] = (),  # type: ignore[assignment]
 ) -> pd.DataFrame:
     out = segments.assign(
-        customers, _orders(list(orders)), _interactions(list(interactions)), as_of=AS_OF
+        customers, _orders(list(orders)), _interactions(list(interactions)), COMMERCE, as_of=AS_OF
     )
     return out.set_index(UNIT)
 
@@ -194,7 +197,7 @@ def test_duplicate_or_missing_columns_are_input_errors() -> None:
         _assign(_customers("a").drop(columns=["渠道来源"]))
 
 
-def test_every_lifecycle_stage_and_value_tier_occurs_on_the_demo_data() -> None:
+def test_every_behavioural_label_occurs_on_the_demo_data() -> None:
     from privseg.demo import generator
 
     data = generator.generate(3000, seed=1)
@@ -204,17 +207,19 @@ def test_every_lifecycle_stage_and_value_tier_occurs_on_the_demo_data() -> None:
     assert len(out) == 3000
     assert out[UNIT].is_unique
     schemes = segments.load_schemes()
-    for kind in (
-        segments.SchemeKind.LIFECYCLE,
-        segments.SchemeKind.VALUE_TIER,
-        segments.SchemeKind.ACTIVITY,
-    ):
+    for kind in (K.LIFECYCLE, K.VALUE_TIER, K.ACTIVITY, K.SOCIAL, K.SERVICE_PRIORITY, K.LOYALTY):
         assert set(out[kind.value]) == set(schemes.labels()[kind]), kind
+    assert set(out[K.BEHAVIOUR.value]) == set(schemes.labels()[K.BEHAVIOUR])
+    # the demo's cities are all on the mainland and in the top three tiers
+    assert set(out[K.REGION.value]) == {"华东", "华北", "华中", "华南", "西南", "西北", "东北"}
+    assert set(out[K.CITY_TIER.value]) == {"一线", "新一线", "二线"}
+    assert set(out[K.GENERATION.value]) <= set(schemes.labels()[K.GENERATION])
 
 
 def test_shipped_default_and_label_sets() -> None:
     schemes = segments.load_schemes()
-    assert [k for k, _ in schemes.schemes] == list(segments.SchemeKind)
+    # every scheme but life_stage, whose tags the shipped policy drops
+    assert [k for k, _ in schemes.schemes] == [k for k in K if k is not K.LIFE_STAGE]
     labels = schemes.labels()
     assert len(labels[segments.SchemeKind.RFM]) == 8
     assert labels[segments.SchemeKind.LIFECYCLE] == (
@@ -243,7 +248,7 @@ def test_more_than_100_labels_warns(tmp_path: Path) -> None:
         ("schemes:\n  rfm:\n    frequency: [1, 2\n", 4, "not valid YAML"),
         ("schemes:\n  rfm:\n    lookback_days: 30\n    frequency: [4, 2, 8, 16]\n", 4, "frequency"),
         ("schemes:\n  lifecycle:\n    growth:\n      min_growth: -1\n", 4, "min_growth"),
-        ("schemes:\n  rfm: {}\n  loyalty: {}\n", 3, "loyalty"),
+        ("schemes:\n  rfm: {}\n  nonsense: {}\n", 3, "nonsense"),
         ("columns:\n  unit: id\n  wrong: x\nschemes:\n  rfm: {}\n", 3, "wrong"),
         ("- just\n- a list\n", 1, "mapping"),
     ],
