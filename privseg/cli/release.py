@@ -15,14 +15,10 @@ from typing import Any
 import click
 
 from privseg.cli._common import (
-    F,
-    ledger_option,
-    operator_option,
     path_argument,
-    purpose_option,
-    trail_option,
 )
 from privseg.cli._engine import engine_option
+from privseg.cli._release_options import bounds_option, columns, keys_option, release_options
 from privseg.cli._release_run import checked_setup, release_run
 from privseg.dp.counts import release_counts
 from privseg.dp.kmeans_release import release_kmeans
@@ -31,87 +27,6 @@ from privseg.dp.quantiles import release_quantiles
 from privseg.engines import engine as engines
 from privseg.engines.engine import Engine
 from privseg.errors import InputError
-
-
-def _columns(value: str) -> list[str]:
-    return [c.strip() for c in value.split(",") if c.strip()]
-
-
-# -- shared options ---------------------------------------------------------------------------
-def _release_options(f: F) -> F:
-    """Options every release command shares."""
-    for option in reversed(
-        (
-            click.option(
-                "--dataset",
-                default=None,
-                help="Population name: checked against the input's lineage, which decides; "
-                "binds a new population on first use.",
-            ),
-            purpose_option,
-            click.option(
-                "--policy",
-                "policy_path",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="Policy giving keys, bounds, unit, purpose and the budget.",
-            ),
-            click.option("--unit", help="Column identifying one customer (default: the policy's)."),
-            click.option(
-                "--row-level",
-                is_flag=True,
-                help="No unit: protect single rows only (a customer with several rows is not "
-                "protected as one). Needed explicitly when no --unit or policy unit is given.",
-            ),
-            click.option(
-                "--max-rows-per-unit",
-                "max_rows",
-                type=click.IntRange(min=1),
-                default=1,
-                show_default=True,
-                help="Rows kept per customer (the first ones); bounds each customer's contribution.",
-            ),
-            ledger_option,
-            trail_option,
-            operator_option,
-            click.option(
-                "--out",
-                required=True,
-                type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
-                help="Output table (CSV, Parquet, XLSX, JSONL by extension).",
-            ),
-            click.option(
-                "--report",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="Also write the release plan and cost as JSON.",
-            ),
-            click.option(
-                "--evaluate",
-                is_flag=True,
-                help="Data controller only: also print the realised analytic value against the "
-                "exact result (INTERNAL, never part of the release).",
-            ),
-        )
-    ):
-        f = option(f)
-    return f
-
-
-def _keys_option(f: F) -> F:
-    return click.option(
-        "--keys",
-        multiple=True,
-        metavar="COL=k1,k2,...",
-        help="Declared keys of a grouping column (repeatable); every key appears in the output.",
-    )(f)
-
-
-def _bounds_option(f: F) -> F:
-    return click.option(
-        "--bounds",
-        multiple=True,
-        metavar="COL=LO:HI,...",
-        help="Declared clipping bounds (repeatable); required for every measure.",
-    )(f)
 
 
 # -- release ----------------------------------------------------------------------------------
@@ -137,7 +52,7 @@ def release_group() -> None:
 @click.option(
     "--by", required=True, help="Grouping columns, comma-separated (segments, dimensions)."
 )
-@_keys_option
+@keys_option
 @click.option("--epsilon", type=float, help="Epsilon to spend.")
 @click.option(
     "--target",
@@ -149,7 +64,7 @@ def release_group() -> None:
 )
 @click.option("--totals", is_flag=True, help="Add margins summed from the released cells.")
 @engine_option
-@_release_options
+@release_options
 def counts_command(
     input_path: Path,
     by: str,
@@ -186,14 +101,14 @@ def counts_command(
         exact = engines.count_input(
             engine,
             input_path,
-            by=_columns(by),
+            by=columns(by),
             keys=setup.keys,
             bounding=setup.bounding,
             record=run.recorder,
         )
         release = release_counts(
             exact,
-            by=_columns(by),
+            by=columns(by),
             keys=setup.keys,
             epsilon=epsilon,
             target=target,
@@ -203,18 +118,18 @@ def counts_command(
             totals=totals,
             evaluate=common["evaluate"],
         )
-        run.publish(release, by=_columns(by))
+        run.publish(release, by=columns(by))
 
 
 @release_group.command("mean")
 @path_argument("input_path")
 @click.option("--by", required=True, help="Segment columns, comma-separated.")
-@_keys_option
+@keys_option
 @click.option("--value", required=True, help="Numeric measure column (clipped to --bounds).")
-@_bounds_option
+@bounds_option
 @click.option("--epsilon", type=float, required=True, help="Epsilon to spend (counts and sums).")
 @engine_option
-@_release_options
+@release_options
 def mean_command(
     input_path: Path,
     by: str,
@@ -241,7 +156,7 @@ def mean_command(
         exact = engines.sums_input(
             engine,
             input_path,
-            by=_columns(by),
+            by=columns(by),
             keys=setup.keys,
             value=value,
             bounds=setup.bounds,
@@ -250,7 +165,7 @@ def mean_command(
         )
         release = release_means(
             exact,
-            by=_columns(by),
+            by=columns(by),
             keys=setup.keys,
             value=value,
             bounds=setup.bounds,
@@ -259,7 +174,7 @@ def mean_command(
             bounding=setup.bounding,
             evaluate=common["evaluate"],
         )
-        run.publish(release, by=_columns(by), measures=[value])
+        run.publish(release, by=columns(by), measures=[value])
 
 
 @release_group.command("quantile")
@@ -269,8 +184,8 @@ def mean_command(
     "--quantiles", default="0.5", show_default=True, help="Quantiles in [0, 1], comma-separated."
 )
 @click.option("--by", default="", help="Optional segment columns, comma-separated.")
-@_keys_option
-@_bounds_option
+@keys_option
+@bounds_option
 @click.option(
     "--resolution",
     multiple=True,
@@ -282,7 +197,7 @@ def mean_command(
     "--epsilon", type=float, required=True, help="Epsilon to spend (split over quantiles)."
 )
 @engine_option
-@_release_options
+@release_options
 def quantile_command(
     input_path: Path,
     value: str,
@@ -311,7 +226,7 @@ def quantile_command(
     only the released quantiles come back.
     """
     try:
-        qs = [float(q) for q in _columns(quantiles)]
+        qs = [float(q) for q in columns(quantiles)]
     except ValueError:
         raise InputError("--quantiles must be numbers in [0, 1], comma-separated") from None
     if engine is Engine.SPARK and common["evaluate"]:
@@ -330,23 +245,23 @@ def quantile_command(
             bounds=setup.bounds,
             epsilon=epsilon,
             account=run.charge_to(input_path),
-            by=_columns(by),
+            by=columns(by),
             keys=setup.keys,
             bounding=setup.bounding,
             resolution=setup.resolution.get(value),
             evaluate=common["evaluate"],
         )
-        run.publish(release, by=_columns(by), measures=[value])
+        run.publish(release, by=columns(by), measures=[value])
 
 
 @release_group.command("kmeans")
 @path_argument("input_path")
 @click.option("--features", required=True, help="Numeric feature columns, comma-separated.")
-@_bounds_option
+@bounds_option
 @click.option("--k", "k", type=click.IntRange(min=1), required=True, help="Number of clusters.")
 @click.option("--epsilon", type=float, required=True, help="Epsilon to spend.")
 @engine_option
-@_release_options
+@release_options
 def kmeans_command(
     input_path: Path,
     features: str,
@@ -374,14 +289,14 @@ def kmeans_command(
         with engines.kmeans_input(
             engine,
             input_path,
-            features=_columns(features),
+            features=columns(features),
             bounds=setup.bounds,
             bounding=setup.bounding,
             record=run.recorder,
         ) as rows:
             release = release_kmeans(
                 rows,
-                features=_columns(features),
+                features=columns(features),
                 bounds=setup.bounds,
                 k=k,
                 epsilon=epsilon,
@@ -389,7 +304,7 @@ def kmeans_command(
                 bounding=setup.bounding,
                 evaluate=common["evaluate"],
             )
-        run.publish(release, measures=_columns(features))
+        run.publish(release, measures=columns(features))
 
 
 COMMANDS: list[click.Command] = [release_group]

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
+from privseg.cli._release_options import bounds_option, columns, keys_option, release_options
 from privseg.cli._release_run import checked_setup, release_run
-from privseg.cli.release import _bounds_option, _columns, _keys_option, _release_options
 from privseg.dp.tree import DEFAULT_DEPTH, DEFAULT_THRESHOLDS, MAX_DEPTH, release_tree
 from privseg.engines import engine as engines
 from privseg.errors import InputError
@@ -20,8 +20,8 @@ __all__ = ["tree_command"]
 @click.argument("input_path", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
 @click.option("--target", required=True, help="Label column the tree predicts (e.g. loyalty).")
 @click.option("--features", required=True, help="Numeric feature columns, comma-separated.")
-@_bounds_option
-@_keys_option
+@bounds_option
+@keys_option
 @click.option("--epsilon", type=float, required=True, help="Epsilon to spend (splits and leaves).")
 @click.option(
     "--depth",
@@ -37,7 +37,7 @@ __all__ = ["tree_command"]
     show_default=True,
     help="Candidate thresholds per feature, evenly spaced inside its declared bounds.",
 )
-@_release_options
+@release_options
 def tree_command(
     input_path: Path,
     target: str,
@@ -82,7 +82,7 @@ def tree_command(
             table,
             target=target,
             classes=classes,
-            features=_columns(features),
+            features=columns(features),
             bounds=setup.bounds,
             epsilon=epsilon,
             account=run.charge_to(input_path),
@@ -91,6 +91,6 @@ def tree_command(
             thresholds=thresholds,
             evaluate=common["evaluate"],
         )
-        run.publish(release, by=[target], measures=_columns(features))
+        run.publish(release, by=[target], measures=columns(features))
     for number, text in enumerate(release.table["text"], start=1):
         click.echo(f"privseg: rule {number}: {text}", err=True)
