@@ -7,7 +7,10 @@ k-means cost (sklearn, 10 k-means++ inits) / cost of the DP centroids, on the cl
 median over ``--runs`` runs. Methods: privseg's ``grid`` / ``lloyd`` / ``hybrid`` and
 diffprivlib's ``models.KMeans`` as is.
 
-Run: python benchmarks/bench_kmeans.py [--runs 5] [--out benchmarks/kmeans.png]
+``--predictions``: instead, predicted vs realised cost ratio of the automatic method (k = 4,
+both in the unit box of the bounds, where the prediction is defined), seeds 100 onwards.
+
+Run: python benchmarks/bench_kmeans.py [--runs 5] [--out benchmarks/kmeans.png] [--predictions]
 """
 
 from __future__ import annotations
@@ -75,8 +78,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("kmeans.png"))
+    parser.add_argument("--predictions", action="store_true")
     args = parser.parse_args()
     X = demo_features()
+    if args.predictions:
+        predictions(X, args.runs)
+        return
     methods = [m.value for m in kmeans.KMeansMethod] + ["diffprivlib"]
     results: dict[tuple[str, int, float], float] = {}
     seconds: dict[str, list[float]] = {m: [] for m in methods}
@@ -115,6 +122,23 @@ def main() -> None:
     for method in methods:
         print(f"{method}: median {np.median(seconds[method]):.2f} s per fit")
     plot(results, methods, args.out)
+
+
+def predictions(X: np.ndarray, runs: int, k: int = 4) -> None:
+    """Print predicted vs realised cost ratio (unit box) of ``auto`` per epsilon."""
+    lo, hi = np.array(BOUNDS).T
+    exact = KMeans(n_clusters=k, n_init=10, random_state=0).fit((X - lo) / (hi - lo)).inertia_
+    print("| epsilon | predicted | realised | runs realised >= predicted |\n|---:|---:|---:|---:|")
+    for eps in (0.03, 0.1, 0.3, 1.0):
+        predicted, realised = [], []
+        for seed in range(100, 100 + runs):
+            result = kmeans.fit(X, bounds=BOUNDS, k=k, epsilon=eps, random_state=seed)
+            predicted.append(result.predicted_value or 0.0)
+            realised.append(exact / kmeans.cost(X, result.centroids, bounds=BOUNDS))
+        hits = sum(r >= p for r, p in zip(realised, predicted, strict=True))
+        print(
+            f"| {eps:g} | {np.median(predicted):.3f} | {np.median(realised):.3f} | {hits}/{runs} |"
+        )
 
 
 def plot(results: dict[tuple[str, int, float], float], methods: list[str], out: Path) -> None:

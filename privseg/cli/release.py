@@ -213,6 +213,9 @@ def quantile_command(
     """DP quantiles of a clipped measure (exponential mechanism over a declared grid of
     candidates), e.g. to set RFM thresholds.
 
+    OUT has the --by columns, each segment's noisy row `count` (10% of epsilon), a `q<q>`
+    column per quantile and the provenance columns; the predicted value is printed.
+
     \b
     Examples:
       privseg release quantile rfm.csv --value monetary --bounds monetary=0:50000 --resolution monetary=50 --quantiles 0.2,0.4,0.6,0.8 --epsilon 0.5 --dataset crm --unit 外部联系人ID --out thresholds.csv
@@ -226,8 +229,8 @@ def quantile_command(
         qs = [float(q) for q in columns(quantiles)]
     except ValueError:
         raise InputError("--quantiles must be numbers in [0, 1], comma-separated") from None
-    if common["evaluate"]:
-        raise click.UsageError("--evaluate measures counts, means and k-means, not quantiles")
+    if engine is Engine.SPARK and common["evaluate"]:
+        raise click.UsageError("--evaluate for quantiles needs the rows here: use --engine local")
     setup = checked_setup(
         input_path, {**common, "resolution": resolution}, keys=keys, bounds=bounds
     )
@@ -246,6 +249,7 @@ def quantile_command(
             keys=setup.keys,
             bounding=setup.bounding,
             resolution=setup.resolution.get(value),
+            evaluate=common["evaluate"],
         )
         run.publish(release, by=columns(by), measures=[value])
 

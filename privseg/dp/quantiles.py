@@ -5,8 +5,11 @@ mechanism over a finite candidate grid fixed by the declared bounds and a resolu
 by a secret seed drawn once (``QuantileTask``), so engines holding the rows elsewhere (Spark)
 release what the local engine releases. Whatever the data, the output is one of the grid's
 values: no floating-point leak (the earlier ``a + u*(b-a)`` point inside an interval reached
-values only some datasets could produce), and tied values release the tied value. Epsilon is
-split evenly across the quantiles; segments are disjoint (parallel composition).
+values only some datasets could produce), and tied values release the tied value.
+``QUANTILE_COUNT_SHARE`` of epsilon buys each segment's noisy row count (released as
+``count``: it sizes the segment and feeds the predicted value,
+``value.predict_quantile_value``); the rest is split evenly across the quantiles; segments are
+disjoint (parallel composition).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import functools
 import math
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Protocol
 
@@ -30,9 +33,11 @@ from privseg.dp.cells import (
     declared_mask,
     to_float,
 )
-from privseg.dp.charge import charge, stamp
+from privseg.dp.charge import charge, record_prediction, stamp
 from privseg.dp.exact import StreamBits, exact_epsilon, exponential_choice
+from privseg.dp.noise import geometric
 from privseg.dp.types import (
+    MEANS_SANITY,
     PER_ROW,
     Account,
     Bounding,
@@ -49,10 +54,12 @@ from privseg.dp.validation import (
     require_columns,
     seeded,
 )
+from privseg.dp.value import means_value, predict_quantile_value
 from privseg.errors import InputError
 
 __all__ = [
     "MAX_QUANTILE_CANDIDATES",
+    "QUANTILE_COUNT_SHARE",
     "QUANTILE_STEPS",
     "QuantileGrid",
     "QuantileRows",
@@ -68,6 +75,8 @@ __all__ = [
 QUANTILE_STEPS = 1_000
 #: At most this many candidates per quantile (a finer resolution is refused).
 MAX_QUANTILE_CANDIDATES = 100_001
+#: Share of a quantile release's epsilon spent on the segments' noisy row counts.
+QUANTILE_COUNT_SHARE = Fraction(1, 10)
 
 
 @dataclass(frozen=True)
@@ -158,8 +167,8 @@ class QuantileTask:
     """All a quantile release's output depends on besides the rows, fixed on the driver before
     any value is read: declared cells (``index``; None: one overall cell), the measure, its
     candidate grid (declared bounds and resolution), the quantiles with their epsilon each,
-    the bounding and the secret ``seed``. Engines bound the rows, group them by declared cell
-    and call ``released`` on each group; the draws of quantile ``j`` in cell ``c`` come from
+    the bounding, the secret ``seed`` and each cell's count noise. Engines bound the rows,
+    group them by declared cell and call ``outputs`` on each group; the draws of quantile ``j`` in cell ``c`` come from
     the stream (``seed``, ``j:c``), so every engine releases the same values.
     """
 
@@ -171,6 +180,7 @@ class QuantileTask:
     grid: QuantileGrid
     bounding: Bounding
     seed: bytes
+    count_noise: np.ndarray
 
     @property
     def cells(self) -> int:
@@ -194,6 +204,10 @@ class QuantileTask:
             out.append(candidates[exponential_choice(scores, self.epsilon_each, sensitivity, bits)])
         return np.array(out, dtype=float)
 
+    def outputs(self, cell: int, values: pd.Series) -> np.ndarray:
+        """``released`` followed by the cell's noisy row count (its rows plus its noise)."""
+        return np.append(self.released(cell, values), len(values) + self.count_noise[cell])
+
 
 class QuantileRows(Protocol):
     """Rows held elsewhere (``privseg.engines.spark.SparkRows``) where each cell's quantiles are
@@ -205,7 +219,7 @@ class QuantileRows(Protocol):
         ...
 
     def cell_quantiles(self, task: QuantileTask) -> np.ndarray:
-        """``task.released`` of every declared cell: shape ``(task.cells, len(task.quantiles))``."""
+        """``task.outputs`` of every declared cell: shape ``(task.cells, len(task.quantiles) + 1)``."""
         ...
 
 
@@ -221,15 +235,20 @@ def release_quantiles(
     keys: Mapping[str, Sequence[str]] | None = None,
     bounding: Bounding = PER_ROW,
     resolution: float | None = None,
+    evaluate: bool = False,
     random_state: RandomState = None,
 ) -> Release:
     """DP quantiles of a clipped measure, overall or per declared segment: the exponential
     mechanism over the finite candidate grid of the declared bounds and ``resolution``
     (``QuantileGrid``), integer scores, exact sampling (``QuantileTask.released``).
 
-    Epsilon is split evenly across the quantiles; segments are disjoint (parallel composition).
-    ``df`` may be rows held elsewhere (``QuantileRows``, e.g. on Spark): the seed is drawn
-    here, once, after the ledger is charged, and the same seed gives the same release.
+    ``QUANTILE_COUNT_SHARE`` of epsilon buys each segment's noisy row count (``count``), the
+    rest is split evenly across the quantiles; segments are disjoint (parallel composition).
+    The predicted value (``value.predict_quantile_value``) reads only those counts, the
+    released quantiles and public parameters. ``df`` may be rows held elsewhere
+    (``QuantileRows``, e.g. on Spark): the seed and the count noise are drawn here, once, after
+    the ledger is charged, and the same seed gives the same release. ``evaluate`` (local rows
+    only) measures the released quantiles against the exact ones (internal).
 
     >>> spend = pd.DataFrame({"monetary": [str(i * 10) for i in range(400)]})
     >>> release = privseg.release_quantiles(  # account=None: no ledger charged
@@ -251,14 +270,19 @@ def release_quantiles(
     else:
         require_columns(df, [*by, value, *([bounding.unit] if bounding.unit else [])])
     table = pd.DataFrame(index=[0]) if index is None else cell_frame(index)
-    eps_each = exact_epsilon(epsilon) / len(qs)
+    if evaluate and not isinstance(df, pd.DataFrame):
+        raise InputError(
+            "evaluating quantiles needs the rows on this machine: use the local engine"
+        )
+    eps_count = exact_epsilon(epsilon) * QUANTILE_COUNT_SHARE
+    eps_each = (exact_epsilon(epsilon) - eps_count) / len(qs)
     k = bounding.max_rows_per_unit
     sensitivity = max(quantile_sensitivity(Fraction(repr(q)), k) for q in qs)
     plan = ReleasePlan(
         kind=ReleaseKind.QUANTILES,
         mechanism=Mechanism.EXPONENTIAL,
         epsilon=epsilon,
-        split=tuple((f"q{q:g}", float(eps_each)) for q in qs),
+        split=(("count", float(eps_count)), *((f"q{q:g}", float(eps_each)) for q in qs)),
         sensitivity=k,
         noise_scale=float(2 * sensitivity / eps_each),
         expected_abs_error=float("nan"),
@@ -269,6 +293,8 @@ def release_quantiles(
             f"({grid.size} values); integer scores |(1-q)#below - q#above| (sensitivity "
             f"{k} x max(q, 1-q)), sampled exactly; no value interval is released (it would "
             "depend on the data)",
+            f"{float(QUANTILE_COUNT_SHARE):.0%} of epsilon on each segment's noisy row count; predicted "
+            "value from the exponential mechanism's utility bound (post-processing)",
         ),
     )
     spends = charge(account, epsilon, ReleaseKind.QUANTILES)
@@ -281,15 +307,66 @@ def release_quantiles(
         grid=grid,
         bounding=bounding,
         seed=quantile_seed(random_state),
+        count_noise=geometric(
+            np.zeros(len(table), dtype=np.int64), float(eps_count), k, seeded(random_state)
+        ),
     )
     if isinstance(df, pd.DataFrame):
-        released = np.array([task.released(c, values) for c, values in enumerate(groups)])
+        released = np.array([task.outputs(c, values) for c, values in enumerate(groups)])
     else:
         released = np.asarray(df.cell_quantiles(task), dtype=float)
+    counts = np.clip(released[:, -1], 0, None)
+    table["count"] = pd.array(counts.astype(np.int64), dtype="Int64")
     for j, q in enumerate(qs):
         table[f"q{q:g}"] = released[:, j]
-    stamp(table, plan, postprocessing="none")
-    return Release(plan, table, spends, None, None)
+    stamp(table, plan, postprocessing="count clamped to >= 0")
+    predicted = _predict(released[:, :-1], counts, qs, float(eps_each), grid, k)
+    plan = replace(plan, predicted_value=predicted)
+    record_prediction(account, spends, predicted)
+    evaluation = None
+    if evaluate:
+        exact = np.array([_exact_quantiles(values, qs, lo, hi) for values in groups])
+        sanity = MEANS_SANITY * (hi - lo)
+        realised = [means_value(released[:, j], exact[:, j], sanity=sanity) for j in range(len(qs))]
+        evaluation = {"realised_value": float(np.mean(realised))}
+        if predicted is not None:
+            evaluation["predicted_value"] = predicted
+    return Release(plan, table, spends, None, evaluation)
+
+
+def _predict(
+    released: np.ndarray,
+    counts: np.ndarray,
+    qs: Sequence[float],
+    eps_each: float,
+    grid: QuantileGrid,
+    k: int,
+) -> float | None:
+    """Mean over the quantiles of ``value.predict_quantile_value`` (post-processing)."""
+    values = [
+        predict_quantile_value(
+            eps_each,
+            q,
+            counts,
+            candidates=grid.size,
+            bounds=(float(grid.lo), float(grid.hi)),
+            step=float(grid.step),
+            released=released[:, j],
+            max_rows_per_unit=k,
+        )
+        for j, q in enumerate(qs)
+    ]
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known else None
+
+
+def _exact_quantiles(values: pd.Series, qs: Sequence[float], lo: float, hi: float) -> np.ndarray:
+    """The exact quantiles of a cell's clipped measure (NaN without values): evaluation only."""
+    numbers = to_float(values)
+    clipped = np.clip(numbers[~np.isnan(numbers)], lo, hi)
+    if len(clipped) == 0:
+        return np.full(len(qs), np.nan)
+    return np.asarray(np.quantile(clipped, qs), dtype=float)
 
 
 def _cell_values(

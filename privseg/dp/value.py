@@ -14,7 +14,10 @@ Measures (README, "Analytic value"):
   secondary figure: large cells dominate it, so it cannot tell a useless table from a good
   one;
 - means: ``means_value`` (1 - mean relative error with a sanity bound);
-- k-means: the cost ratio (``privseg.dp.kmeans.analytic_value``, predicted by the fit).
+- quantiles: ``means_value`` of the released quantiles against the exact ones, predicted by
+  ``predict_quantile_value`` from the exponential mechanism's utility bound;
+- k-means: the cost ratio (``privseg.dp.kmeans.analytic_value``), predicted by
+  ``predict_cost_ratio`` as a lower quantile over the noise.
 
 Predictions read only public or DP quantities (the noise, a DP total, noisy counts), never
 exact data. Before a count release (``--target``), the worst case is assumed: every cell at
@@ -32,21 +35,25 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from privseg.dp.noise import geometric_abs_mean, geometric_ci95
-from privseg.dp.types import SUM_GRID
+from privseg.dp.types import MEANS_SANITY, SUM_GRID
 from privseg.errors import BudgetExceededError, InputError
 
 __all__ = [
     "FLOOR_SHARE",
+    "VALUE_QUANTILE",
     "distribution_value",
     "epsilon_for_counts_target",
     "epsilon_for_target",
     "epsilon_for_value",
     "geometric_noise",
     "means_value",
+    "predict_cost_ratio",
     "predict_counts_value",
     "predict_distribution_value",
     "predict_means_value",
+    "predict_quantile_value",
     "predict_segment_accuracy",
+    "quantile_rank_error",
     "segment_accuracy",
     "value_floor",
     "worst_case_sizes",
@@ -268,3 +275,114 @@ def epsilon_for_counts_target(
         what=f"about {int(total)} rows over {cells} cells, every cell at the floor of "
         f"{value_floor(total, cells):g} (segments too small for the remaining budget)",
     )
+
+
+#: Predictions of k-means and quantile releases are this lower quantile of the value over the
+#: noise (k-means) or hold with at least 1 - this probability (quantiles): the realised value
+#: reaches them in most runs (checked on held-out data, benchmarks/README.md).
+VALUE_QUANTILE = 0.05
+
+
+def predict_cost_ratio(
+    cost: float,
+    cost_sd: float,
+    sizes: Sizes,
+    moved: Sizes,
+    *,
+    d: int,
+    level: float = VALUE_QUANTILE,
+) -> float | None:
+    """A lower ``level`` quantile of a DP clustering's cost ratio, from public quantities only.
+
+    For fixed clusters, cost(DP centroids) = optimal cost + sum over clusters of size x the
+    squared distance of the DP centroid from the cluster's mean. ``cost`` is the DP
+    centroids' cost estimated on a noisy synopsis with standard deviation ``cost_sd`` (from
+    the noise), ``sizes`` the noisy cluster sizes and ``moved`` each centroid's expected
+    squared displacement by the noise (summed over the ``d`` features, taken as ``moved``
+    x chi-square(d) / d). A Monte-Carlo on these with a fixed generator (common random
+    numbers) gives the distribution of 1 - loss / cost; None when the cost is not positive.
+    """
+    if cost <= 0 or not 0 < level < 1:
+        return None
+    n = np.maximum(np.asarray(sizes, dtype=float), 1.0)
+    spread = np.asarray(moved, dtype=float)
+    rng = np.random.default_rng(0)
+    loss = (n * spread * rng.chisquare(d, (_MC_DRAWS, len(n))) / d).sum(axis=1)
+    costs = np.maximum(cost + cost_sd * rng.standard_normal(_MC_DRAWS), 1e-12)
+    return float(np.quantile(np.clip(1.0 - loss / costs, 0.0, 1.0), level))
+
+
+def quantile_rank_error(
+    epsilon: float,
+    candidates: int,
+    q: float,
+    *,
+    max_rows_per_unit: int = 1,
+    beta: float = VALUE_QUANTILE,
+) -> float:
+    """Rank error (in values) that an exponential-mechanism ``q``-quantile over
+    ``candidates`` candidates exceeds with probability at most ``beta``.
+
+    The mechanism's utility bound: with probability 1 - beta the released candidate's score
+    is within (2 s / epsilon)(ln |C| + ln 1/beta) of the best, where the score
+    |(1 - q) #below - q #above| changes by one per value passed and its sensitivity is
+    s = max_rows_per_unit x max(q, 1 - q).
+    """
+    if epsilon <= 0 or candidates < 1 or not 0 < beta < 1 or not 0 <= q <= 1:
+        raise InputError("a quantile rank error needs epsilon > 0, candidates, 0 < beta < 1")
+    sensitivity = max_rows_per_unit * max(q, 1 - q)
+    return 2 * sensitivity / epsilon * (math.log(candidates) + math.log(1 / beta))
+
+
+def _exp_quantile(p: float) -> float:
+    """The p-quantile of the unit exponential distribution (the shape a quantile's value
+    error is judged on)."""
+    return -math.log1p(-min(p, 0.999))
+
+
+def predict_quantile_value(
+    epsilon: float,
+    q: float,
+    sizes: Sizes,
+    *,
+    candidates: int,
+    bounds: tuple[float, float],
+    step: float | None = None,
+    released: Sizes | None = None,
+    max_rows_per_unit: int = 1,
+    beta: float = VALUE_QUANTILE,
+) -> float | None:
+    """Predicted value (1 - mean relative error, as ``means_value``) of per-segment ``q``-
+    quantiles released by the exponential mechanism over ``candidates`` candidates within
+    ``bounds``, ``step`` apart (default: evenly spaced from end to end), from public quantities only: epsilon, the candidate count
+    and spacing, the DP segment ``sizes`` and the ``released`` values (post-processing).
+
+    Per segment the rank error is ``quantile_rank_error`` (exceeded with probability at most
+    ``beta``), a share ``rho`` of the DP size; the data's shape is not public, so the value
+    error is that of a unit exponential distribution (spread equal to its level, as spend
+    and order counts) between its ``q -+ rho`` quantiles (``q`` taken within [0.01, 0.99]),
+    plus half a candidate step, relative to the released value (at least ``MEANS_SANITY`` of
+    the range). Segments with a DP size under one are left out; None if none is left.
+    """
+    lo, hi = bounds
+    n = np.asarray(sizes, dtype=float)
+    level = np.full(len(n), np.nan) if released is None else np.asarray(released, dtype=float)
+    if candidates < 2 or not lo < hi or level.shape != n.shape:
+        raise InputError("a quantile prediction needs 2+ candidates, LO < HI, one value per size")
+    ok = n >= 1
+    if not ok.any():
+        return None
+    sanity = MEANS_SANITY * (hi - lo)
+    step = (hi - lo) / (candidates - 1) if step is None else step
+    rank = quantile_rank_error(
+        epsilon, candidates, q, max_rows_per_unit=max_rows_per_unit, beta=beta
+    )
+    p = min(max(q, 0.01), 0.99)
+    errors = []
+    for size, value in zip(n[ok], level[ok], strict=True):
+        rho = rank / size
+        centre = _exp_quantile(p)
+        shape = max(_exp_quantile(p + rho) - centre, centre - _exp_quantile(max(p - rho, 0.0)))
+        at = sanity if math.isnan(value) else abs(value)
+        errors.append(min(1.0, (shape / centre * at + step / 2) / max(at, sanity)))
+    return float(1 - np.mean(errors))

@@ -426,11 +426,11 @@ class SparkRows:
         return data_columns(self.df)
 
     def cell_quantiles(self, task: QuantileTask) -> np.ndarray:
-        """``task.released`` of every declared cell (cells without rows: on the driver)."""
+        """``task.outputs`` of every declared cell (cells without rows: on the driver)."""
         from pyspark.sql import functions as F
 
         rows = _bounded(self.df, task.bounding, [*task.by, task.value])
-        names = [f"q{j}" for j in range(len(task.quantiles))]
+        names = [*(f"q{j}" for j in range(len(task.quantiles))), "rows"]
         schema = ", ".join(["cell long", *(f"{n} double" for n in names)])
         index, by = task.index, list(task.by)
 
@@ -438,7 +438,7 @@ class SparkRows:
             cell = 0
             if index is not None:
                 cell = int(_positions([dict(zip(by, key, strict=True))], by, index)[0])
-            out = task.released(cell, group[task.value])
+            out = task.outputs(cell, group[task.value])
             return pd.DataFrame([[cell, *out]], columns=["cell", *names])
 
         if index is None:
@@ -448,7 +448,7 @@ class SparkRows:
             groups = rows.where(_declared(by, index)).select(*cells, task.value).groupBy(*by)
         found = groups.applyInPandas(run, schema).collect()
         empty = pd.Series([], dtype="float64")
-        released = np.array([task.released(c, empty) for c in range(task.cells)])
+        released = np.array([task.outputs(c, empty) for c in range(task.cells)])
         for row in found:
             released[row["cell"]] = [row[n] for n in names]
         return released

@@ -18,7 +18,7 @@ import pytest
 from scipy.stats import chisquare
 from test_dp_counts import _clopper_pearson
 
-from privseg.dp.quantiles import release_quantiles
+from privseg.dp.quantiles import QUANTILE_COUNT_SHARE, release_quantiles
 from privseg.dp.types import Bounding
 
 EPSILON = 1.0
@@ -66,7 +66,8 @@ def _probabilities(values: tuple[float, ...], q: float, rows_per_unit: int = 1) 
     below = np.array([sum(v < c for v in values) for c in GRID])
     above = np.array([sum(v > c for v in values) for c in GRID])
     utility = -np.abs((1 - q) * below - q * above)
-    weights = np.exp(EPSILON * utility / (2 * rows_per_unit * max(q, 1 - q)))
+    eps = EPSILON * (1 - float(QUANTILE_COUNT_SHARE))  # the rest buys the noisy counts
+    weights = np.exp(eps * utility / (2 * rows_per_unit * max(q, 1 - q)))
     return np.asarray(weights / weights.sum())
 
 

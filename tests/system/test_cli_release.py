@@ -159,11 +159,13 @@ def test_mean_and_quantile_commands(tmp_path: Path, labels: Path) -> None:
     assert "INTERNAL" not in json.dumps(report) and report["plan"]["kind"] == "means"
     result = runner.invoke(main, [
         "release", "quantile", str(labels), "--value", "monetary", "--bounds", "monetary=0:8000",
-        "--quantiles", "0.25,0.75", "--epsilon", "1", "--out", str(tmp_path / "q.csv"), *common,
+        "--quantiles", "0.25,0.75", "--epsilon", "1", "--evaluate", "--out", str(tmp_path / "q.csv"),
+        *common,
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
     q = pd.read_csv(tmp_path / "q.csv")
-    assert q["q0.25"].iloc[0] < q["q0.75"].iloc[0]
+    assert q["q0.25"].iloc[0] < q["q0.75"].iloc[0] and q["count"].iloc[0] > 0
+    assert "INTERNAL" in result.output and "predicted" in result.output
 
 
 def test_every_command_has_help_with_examples() -> None:

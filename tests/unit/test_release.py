@@ -20,6 +20,7 @@ from privseg.dp.ledger import Ledger, PrivacyBudget
 from privseg.dp.means import release_means
 from privseg.dp.noise import no_privacy_leak
 from privseg.dp.quantiles import (
+    QUANTILE_COUNT_SHARE,
     QuantileGrid,
     quantile_scores,
     quantile_seed,
@@ -210,6 +211,28 @@ def test_quantiles_per_segment(account: Account) -> None:
     assert (release.table["mechanism"] == "exponential").all()
 
 
+def test_quantiles_release_noisy_counts_and_a_conservative_prediction(account: Account) -> None:
+    """10% of epsilon buys the noisy segment counts; the predicted value (recorded in the
+    ledger) is reached by the realised one in most runs."""
+    df = _customers(4000)
+    spec: dict[str, Any] = {
+        "value": "spend", "quantiles": [0.5], "bounds": {"spend": (0, 5000)}, "epsilon": 0.3,
+        "by": ["tier"], "keys": {"tier": KEYS["tier"]}, "evaluate": True,
+    }  # fmt: skip
+    release = release_quantiles(df, **spec, account=account, random_state=0)
+    assert dict(release.plan.split)["count"] == pytest.approx(0.3 * QUANTILE_COUNT_SHARE)
+    exact = df.groupby("tier").size()
+    for _, row in release.table.iterrows():
+        assert abs(row["count"] - exact.get(row["tier"], 0)) < 200  # scale 1 / 0.03
+    predicted = release.plan.predicted_value
+    assert predicted is not None and 0 < predicted < 1
+    assert account.ledger.status("crm").history[-1].predicted_value == predicted
+    assert release.evaluation is not None and release.evaluation["predicted_value"] == predicted
+    runs = [release_quantiles(df, **spec, account=None, random_state=s) for s in range(10)]
+    hits = [r.evaluation["realised_value"] >= r.plan.predicted_value for r in runs]  # type: ignore[index,operator]
+    assert sum(hits) >= 8
+
+
 def test_quantile_grid_comes_from_declared_parameters_and_refuses_absurd_ones() -> None:
     assert QuantileGrid.of(0, 100, 10).candidates().tolist() == [float(10 * j) for j in range(11)]
     assert QuantileGrid.of(0, 10, 3).candidates().tolist() == [0.0, 3.0, 6.0, 9.0, 10.0]
@@ -270,7 +293,7 @@ def test_quantile_release_is_the_task_applied_to_each_cell(account: Account) -> 
         for j, q in enumerate((0.2, 0.8)):
             alpha = Fraction(repr(q))
             pick = exponential_choice(
-                quantile_scores(spend, candidates, alpha), Fraction(1, 4),
+                quantile_scores(spend, candidates, alpha), Fraction(9, 40),  # 0.5 * 90% / 2
                 quantile_sensitivity(alpha, 1), StreamBits(seed, f"{j}:{c}".encode()),
             )  # fmt: skip
             assert release.table.loc[c, f"q{q:g}"] == candidates[pick]
