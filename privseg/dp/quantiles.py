@@ -254,8 +254,8 @@ def release_quantiles(
     >>> release = privseg.release_quantiles(  # account=None: no ledger charged
     ...     spend, value="monetary", quantiles=[0.25, 0.5], bounds={"monetary": (0, 5000)},
     ...     epsilon=1, account=None)
-    >>> list(release.table.columns[:2]), 0 <= float(release.table["q0.5"].iloc[0]) <= 5000
-    (['q0.25', 'q0.5'], True)
+    >>> list(release.table.columns[:3]), 0 <= float(release.table["q0.5"].iloc[0]) <= 5000
+    (['count', 'q0.25', 'q0.5'], True)
     """
     check_epsilon(epsilon)
     lo, hi = measure_bounds(value, bounds)
