@@ -54,7 +54,7 @@ def main() -> None:
     tokenizer = Tokenizer(master, "bench")
 
     start = time.perf_counter()
-    ours = tokenizer.tokenize(series, IdKind.MOBILE)
+    ours = tokenizer.tokenize(series, kind=IdKind.MOBILE)
     ours_s = time.perf_counter() - start
 
     as_list = series.tolist()

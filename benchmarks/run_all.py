@@ -129,7 +129,7 @@ def task_tokens(data: Path, work: Path) -> dict[str, Any]:
 
     values = pd.Series(_mobiles(data), dtype="str")
     tokenizer = Tokenizer(Key(os.urandom(32)), "bench")
-    seconds, tokens = _timed(lambda: tokenizer.tokenize(values, IdKind.MOBILE))
+    seconds, tokens = _timed(lambda: tokenizer.tokenize(values, kind=IdKind.MOBILE))
     return {"seconds": seconds, "rows": len(tokens), "distinct": int(values.nunique())}
 
 

@@ -8,12 +8,24 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from privseg.errors import InputError, SourceNotFoundError
+from privseg.errors import InputError
 from privseg.tempdirs import private_dir
 
-__all__ = ["atomic_path", "file_sha256", "fsync_dir"]
+__all__ = ["atomic_path", "file_sha256", "fsync_dir", "make_parent"]
 
 _BLOCK = 1 << 22
+
+
+def make_parent(dest: str | Path) -> Path:
+    """Create the folder ``dest`` goes into (and its parents) if missing; return it."""
+    folder = Path(dest).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(
+            f"cannot create the output folder ({error.strerror})", source=folder
+        ) from None
+    return folder
 
 
 @contextlib.contextmanager
@@ -23,7 +35,7 @@ def atomic_path(
     """Yield a temporary path for ``dest`` in a private 0700 folder beside it
     (``privseg.tempdirs``); on success move it to ``dest``; the folder goes on any exit.
 
-    The file is fsynced first and gets the usual umask permissions, or exactly ``mode`` (e.g.
+    Missing parent folders are created. The file is fsynced first and gets the usual umask permissions, or exactly ``mode`` (e.g.
     ``0o600`` for keys). ``exclusive`` links it into place instead of replacing: if ``dest``
     exists by then, FileExistsError is raised and nothing is changed.
     """
@@ -34,9 +46,7 @@ def atomic_path(
         raise InputError(
             "is not a regular file: privseg replaces only regular files", source=target
         )
-    folder = target.parent
-    if not folder.is_dir():
-        raise SourceNotFoundError("the output folder does not exist", source=folder)
+    folder = make_parent(target)
     with private_dir(folder) as private:
         tmp = private / target.name
         fd = os.open(

@@ -24,6 +24,7 @@ One root, a shallow tree; the CLI maps each branch to an exit code in one place
     PrivsegWarning                           privseg's own warnings (errors under pytest)
 
 Messages never contain raw cell values: they name files, lines, columns and categories.
+The examples assume ``import privseg`` and ``import pandas as pd``.
 """
 
 from __future__ import annotations
@@ -53,11 +54,22 @@ __all__ = [
 
 
 class PrivsegError(Exception):
-    """Root of every error privseg raises on purpose."""
+    """Root of every error privseg raises on purpose.
+
+    >>> try:
+    ...     privseg.read_table("missing.csv")
+    ... except privseg.PrivsegError as error:
+    ...     print(type(error).__name__, error)
+    SourceNotFoundError missing.csv: no such file: not found
+    """
 
 
 class InputError(PrivsegError):
-    """Bad input or usage; names the source and, where known, the line and column."""
+    """Bad input or usage; names the source and, where known, the line and column.
+
+    >>> str(privseg.InputError("ragged row", source="c.csv", line=3, column="手机号"))
+    "c.csv:3: column '手机号': ragged row"
+    """
 
     def __init__(
         self,
@@ -87,31 +99,71 @@ class InputError(PrivsegError):
 
 
 class SourceNotFoundError(InputError):
-    """The input file does not exist."""
+    """The input file does not exist.
+
+    >>> privseg.read_table("missing.csv")
+    Traceback (most recent call last):
+    privseg.errors.SourceNotFoundError: missing.csv: no such file: not found
+    """
 
 
 class EmptyInputError(InputError):
-    """The input has no bytes, no columns, or a header and no rows."""
+    """The input has no bytes, no columns, or a header and no rows.
+
+    >>> open("empty.csv", "w").close()
+    >>> privseg.read_table("empty.csv")
+    Traceback (most recent call last):
+    privseg.errors.EmptyInputError: empty.csv: the file is empty
+    """
 
 
 class MalformedInputError(InputError):
-    """Ragged rows, empty or duplicate column names, or a corrupt Parquet/XLSX file."""
+    r"""Ragged rows, empty or duplicate column names, or a corrupt Parquet/XLSX file.
+
+    >>> with open("ragged.csv", "w", encoding="utf-8") as f:
+    ...     _ = f.write("id,city\nwm1,上海\nwm2,北京,extra\n")
+    >>> privseg.read_table("ragged.csv")
+    Traceback (most recent call last):
+    privseg.errors.MalformedInputError: ragged.csv:3: ragged row: expected 2 fields, found 3
+    """
 
 
 class EncodingError(InputError):
-    """The bytes do not decode in the detected or requested encoding."""
+    r"""The bytes do not decode in the detected or requested encoding.
+
+    >>> with open("latin.csv", "wb") as f:
+    ...     _ = f.write(b"id\n\xff\xfe\n")
+    >>> privseg.read_table("latin.csv", encoding="utf-8")
+    Traceback (most recent call last):
+    privseg.errors.EncodingError: latin.csv:2: bytes that do not decode as utf-8
+    """
 
 
 class UnsupportedFormatError(InputError):
-    """A file extension or format privseg cannot read or write."""
+    """A file extension or format privseg cannot read or write.
+
+    >>> privseg.write_table(pd.DataFrame({"id": ["wm1"]}), "out.docx")
+    Traceback (most recent call last):
+    privseg.errors.UnsupportedFormatError: out.docx: unsupported file extension '.docx'; ...
+    """
 
 
 class PolicyError(InputError):
-    """A policy file that does not parse or validate; names file, line and field."""
+    """A policy file that does not parse or validate; names file, line and field.
+
+    >>> privseg.load_policy("no-such-policy")
+    Traceback (most recent call last):
+    privseg.errors.PolicyError: no-such-policy: no such policy file: not found
+    """
 
 
 class KeyFileError(InputError):
-    """A key file that is missing, malformed, or readable by group or others."""
+    """A key file that is missing, malformed, or readable by group or others.
+
+    >>> privseg.Key(b"too short")
+    Traceback (most recent call last):
+    privseg.errors.KeyFileError: a key must be 32 bytes (64 hex characters)
+    """
 
 
 class LimitError(InputError):
@@ -130,23 +182,66 @@ class FileAccessError(InputError):
 
 
 class PolicyRefusal(PrivsegError):
-    """The policy does not justify processing a column (PIPL Art. 6, 28-29, 31)."""
+    """The policy does not justify processing a column (PIPL Art. 6, 28-29, 31).
+
+    The marketing policy keeps 城市 (city); here the column holds health conditions:
+
+    >>> table = pd.DataFrame({"外部联系人ID": ["wm1", "wm2", "wm3"], "城市": ["糖尿病", "高血压", "抑郁症"]})
+    >>> privseg.plan(privseg.load_policy("wecom-marketing"), privseg.screen(table))
+    Traceback (most recent call last):
+    privseg.errors.PolicyRefusal: policy wecom-marketing.yaml (purpose wecom-marketing) refused:
+    column '城市': category medical_health (PIPL Art. 28): the policy declares it harmless (keep) ...
+    """
 
 
 class BudgetError(PrivsegError):
-    """The privacy-budget ledger refuses a release."""
+    """The privacy-budget ledger refuses a release.
+
+    >>> ledger = privseg.Ledger("budget.db")
+    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(1), purpose="wecom-marketing")
+    >>> try:
+    ...     ledger.spend("crm", privseg.PrivacyBudget(2), purpose="wecom-marketing", kind="counts")
+    ... except privseg.BudgetError as error:
+    ...     print(type(error).__name__)
+    BudgetExceededError
+    """
 
 
 class BudgetExceededError(BudgetError):
-    """A release would spend more privacy budget than remains."""
+    """A release would spend more privacy budget than remains.
+
+    >>> ledger = privseg.Ledger("budget.db")
+    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(1), purpose="wecom-marketing")
+    >>> ledger.spend("crm", privseg.PrivacyBudget(2), purpose="wecom-marketing", kind="counts")
+    Traceback (most recent call last):
+    privseg.errors.BudgetExceededError: privacy budget exceeded for population 'crm', ...
+    """
 
 
 class MissingBudgetError(BudgetError):
-    """No budget covers the release: its population has none, or cannot be tied to one."""
+    """No budget covers the release: its population has none, or cannot be tied to one.
+
+    >>> ledger = privseg.Ledger("budget.db")
+    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(1), purpose="wecom-marketing")
+    >>> ledger.spend("other", privseg.PrivacyBudget(1), purpose="wecom-marketing", kind="counts")
+    Traceback (most recent call last):
+    privseg.errors.MissingBudgetError: no privacy budget for population 'other' in budget.db; ...
+    """
 
 
 class IntegrityError(PrivsegError):
-    """An audit trail, signature or checkpoint does not verify."""
+    """An audit trail, signature or checkpoint does not verify.
+
+    >>> from pathlib import Path
+    >>> from privseg import audit
+    >>> trail, key = Path("trail.jsonl"), Path("keys/audit.key")
+    >>> with audit.run("screen", trail=trail, key=key):
+    ...     pass
+    >>> _ = trail.write_text(trail.read_text().replace('"screen"', '"apply"'))
+    >>> audit.ensure_valid(trail, key=key)
+    Traceback (most recent call last):
+    privseg.errors.IntegrityError: TAMPERED: trail.jsonl: ...
+    """
 
 
 class UnauthorizedSignerError(PrivsegError):
@@ -155,4 +250,10 @@ class UnauthorizedSignerError(PrivsegError):
 
 
 class PrivsegWarning(UserWarning):
-    """privseg's own warnings; the test suite turns them into errors."""
+    """privseg's own warnings; the test suite turns them into errors.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", privseg.PrivsegWarning)  # as the test suite does
+    ...     schemes = privseg.load_schemes()
+    """

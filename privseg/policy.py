@@ -17,6 +17,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from privseg._resources import policies_dir
 from privseg.errors import InputError, PolicyRefusal
 from privseg.policy_model import (
     LawfulBasis,
@@ -122,7 +123,14 @@ class ReleaseSpec:
 
 @dataclass(frozen=True)
 class Policy:
-    """A validated policy."""
+    """A validated policy (frozen); ``load_policy`` makes one from YAML.
+
+    >>> policy = privseg.load_policy("wecom-marketing")
+    >>> policy.purpose, policy.unit, policy.fields["手机号"].action.value
+    ('wecom-marketing', '外部联系人ID', 'pseudonymize')
+    >>> len(policy.sha256)
+    64
+    """
 
     path: Path
     sha256: str
@@ -185,9 +193,25 @@ def _freeze(model: PolicyModel, path: Path, sha256: str) -> Policy:
     )
 
 
+def shipped_policies() -> tuple[str, ...]:
+    """Names of the policies privseg ships (``load_policy`` accepts them as well as paths)."""
+    return tuple(sorted(p.stem for p in policies_dir().glob("*.yaml") if p.stem != "segments"))
+
+
 def load_policy(path: str | Path) -> Policy:
-    """Read and validate a policy file; PolicyError names the file, line and field."""
+    """Read and validate a policy file; PolicyError names the file, line and field.
+
+    ``path`` is a YAML file, or the name of a shipped policy when no such file exists:
+
+    >>> from privseg.policy import shipped_policies
+    >>> shipped_policies()
+    ('bi-dashboard', 'customer-service-quality', 'wecom-marketing', 'wecom-marketing-en')
+    >>> privseg.load_policy("wecom-marketing-en").unit
+    'external_userid'
+    """
     source = Path(path)
+    if not source.exists() and source.name == str(path) and str(path) in shipped_policies():
+        source = policies_dir() / f"{path}.yaml"
     model, sha256 = read_policy_model(source)
     return _freeze(model, source, sha256)
 
@@ -222,7 +246,17 @@ class ColumnPlan:
 
 @dataclass(frozen=True)
 class Plan:
-    """A policy checked against one table's screening: per-column actions, no data touched."""
+    """A policy checked against one table's screening: per-column actions, no data touched.
+
+    >>> table = pd.DataFrame({"外部联系人ID": ["wm1", "wm2"], "姓名": ["张三", "李四"], "会员等级": ["金", "银"]})
+    >>> plan = privseg.plan(privseg.load_policy("wecom-marketing"), privseg.screen(table))
+    >>> [(c.column, c.action.value) for c in plan.columns]
+    [('外部联系人ID', 'pseudonymize'), ('姓名', 'drop'), ('会员等级', 'drop')]
+    >>> plan.dropped_undeclared  # not named by the policy: dropped (PIPL Art. 6)
+    ('会员等级',)
+    >>> len(plan.missing_declared) > 20  # declared for the other demo tables
+    True
+    """
 
     policy: Policy
     columns: tuple[ColumnPlan, ...]
@@ -231,6 +265,13 @@ class Plan:
     def dropped_undeclared(self) -> tuple[str, ...]:
         """Columns the policy does not name: dropped by default (PIPL Art. 6)."""
         return tuple(c.column for c in self.columns if not c.declared)
+
+    @property
+    def missing_declared(self) -> tuple[str, ...]:
+        """Columns the policy declares that this table lacks (normal when a policy spans
+        several tables, as the shipped ones do)."""
+        present = {c.column for c in self.columns}
+        return tuple(name for name in self.policy.fields if name not in present)
 
     @property
     def needs_reversible_key(self) -> bool:
@@ -262,19 +303,63 @@ def _refusals(column: str, rule: FieldRule, sensitive: list[Category]) -> list[s
 
 
 def plan(policy: Policy, screen_report: ScreenReport) -> Plan:
-    """Check ``policy`` against a screening report; PolicyRefusal lists every refused column."""
+    """Check ``policy`` against a screening report; PolicyRefusal lists every refused column.
+
+    A table without the policy's unit column is not the table the policy was written for:
+    InputError names the missing unit, the table's undeclared columns and the declared
+    columns the table lacks.
+
+    >>> english = pd.DataFrame({"external_userid": ["wm1"], "city": ["上海市"]})
+    >>> privseg.plan(privseg.load_policy("wecom-marketing"), privseg.screen(english))
+    Traceback (most recent call last):
+    privseg.errors.InputError: <table>: policy wecom-marketing.yaml does not fit this table: ...
+    >>> plan = privseg.plan(privseg.load_policy("wecom-marketing-en"), privseg.screen(english))
+    >>> [(c.column, c.action.value) for c in plan.columns]
+    [('external_userid', 'pseudonymize'), ('city', 'keep')]
+    """
     return _plan(
-        policy, [(v.name, tuple(Category(c) for c in v.categories)) for v in screen_report.columns]
+        policy,
+        [(v.name, tuple(Category(c) for c in v.categories)) for v in screen_report.columns],
+        source=screen_report.source,
     )
 
 
-def unscreened_plan(policy: Policy, columns: Sequence[str]) -> Plan:
+def unscreened_plan(
+    policy: Policy, columns: Sequence[str], *, source: str | Path | None = None
+) -> Plan:
     """The plan's actions before screening: they follow from the policy and the header alone
     (screening adds categories and refusals, never changes an action)."""
-    return _plan(policy, [(str(c), ()) for c in columns])
+    return _plan(policy, [(str(c), ()) for c in columns], source=source)
 
 
-def _plan(policy: Policy, columns: Sequence[tuple[str, tuple[Category, ...]]]) -> Plan:
+def _listed(names: Sequence[str], most: int = 8) -> str:
+    shown = ", ".join(repr(n) for n in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def _check_unit(policy: Policy, names: Sequence[str], source: str | Path | None) -> None:
+    """InputError explaining the mismatch when the table lacks the policy's unit column."""
+    if policy.unit in names:
+        return
+    undeclared = [n for n in names if n not in policy.fields]
+    missing = [n for n in policy.fields if n not in names]
+    raise InputError(
+        f"policy {policy.path.name} does not fit this table: its unit column "
+        f"{policy.unit!r} (one customer) is missing; the table's {len(undeclared)} undeclared "
+        f"columns ({_listed(undeclared)}) would be dropped, and the policy declares "
+        f"{len(missing)} columns the table lacks ({_listed(missing)}). Use a policy written for "
+        f"these headers (shipped: {', '.join(shipped_policies())}) or rename the columns",
+        source=source,
+    )
+
+
+def _plan(
+    policy: Policy,
+    columns: Sequence[tuple[str, tuple[Category, ...]]],
+    *,
+    source: str | Path | None = None,
+) -> Plan:
+    _check_unit(policy, [name for name, _ in columns], source)
     steps: list[ColumnPlan] = []
     reasons: list[str] = []
     for name, categories in columns:
@@ -297,7 +382,11 @@ def _plan(policy: Policy, columns: Sequence[tuple[str, tuple[Category, ...]]]) -
 
 @dataclass(frozen=True)
 class PolicyKeys:
-    """Keys ``enforce`` needs: the pseudonym master key and, for reversible columns, a second one."""
+    """Keys ``enforce`` needs: the pseudonym master key and, for reversible columns, a second one.
+
+    >>> privseg.PolicyKeys(privseg.Key(bytes(32)))  # key bytes are never shown
+    PolicyKeys(master=Key(), reversible=None)
+    """
 
     master: Key
     reversible: Key | None = None
@@ -310,6 +399,13 @@ def enforce(
 
     ``df`` needs only the columns the plan outputs (dropped ones may be absent);
     ``workers`` is the tokenizer's process count (default: up to two).
+
+    >>> table = pd.DataFrame({"外部联系人ID": ["wm1"], "手机号": ["+86 138-1234-5678"], "姓名": ["张三"]})
+    >>> policy = privseg.load_policy("wecom-marketing")
+    >>> keys = privseg.PolicyKeys(privseg.Key(bytes(32)))
+    >>> out = privseg.enforce(privseg.plan(policy, privseg.screen(table)), table, keys)
+    >>> list(out.columns), out["手机号"].str.len().tolist()
+    (['外部联系人ID', '手机号'], [26])
     """
     missing = [c for c in input_columns(plan) if c not in df.columns]
     if missing:
@@ -332,11 +428,11 @@ def enforce(
         if transform is None:
             out[step.column] = values
         elif isinstance(transform, Pseudonymize):
-            out[step.column] = tokenizer.tokenize(values, transform.kind)
+            out[step.column] = tokenizer.tokenize(values, kind=transform.kind)
             if transform.reversible:
                 assert cipher is not None
                 out[step.column + REVERSIBLE_SUFFIX] = cipher.encrypt(
-                    values, transform.kind, column=step.column
+                    values, kind=transform.kind, column=step.column
                 )
         else:
             out[step.column] = transform.apply(values, column=step.column)

@@ -3,7 +3,7 @@
 The token is a contract downstream systems reproduce (README, "Pseudonym tokens")::
 
     purpose key = HKDF-SHA256(ikm=master key, salt=b"privseg-pseudonym-v1", info=purpose, 32)
-    token       = base32(HMAC-SHA256(purpose key, normalize(kind, id))).lower()[:26]
+    token       = base32(HMAC-SHA256(purpose key, normalize(id, kind=kind))).lower()[:26]
 
 Tokens are one-way: the same key and purpose give the same token in every table (joins), other
 purposes give unlinkable tokens. The reversible mode adds an AES-SIV ciphertext of the
@@ -60,6 +60,7 @@ _PSEUDONYM_SALT = b"privseg-pseudonym-v1"
 #: A key file is 65 bytes; anything much larger is not one (and is never read whole).
 _KEY_FILE_BYTES = 4096
 _HEX_KEY = re.compile(r"[0-9a-f]{64}")
+_KIND_NAME = re.compile(r"[a-z_]{1,20}")
 _B32 = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz234567", dtype=np.uint8)
 #: Two base32 characters per 10-bit value, as little-endian uint16 (first character low).
 _B32_PAIRS = _B32[np.arange(1024) >> 5].astype("<u2") | (
@@ -72,7 +73,20 @@ _CHILD_GRACE_PER_VALUE_S = 20e-6
 
 
 class IdKind(StrEnum):
-    """Kinds of identifier; each has its own normalization."""
+    """Kinds of identifier; each has its own normalization.
+
+    The same names serve the CLI (``--kind mobile``), policies (``kind: mobile``) and Python,
+    where a kind may be given as the enum or its string: ``IdKind.MOBILE`` and ``"mobile"``
+    give the same token; any other string raises ``InputError``.
+
+    >>> [k.value for k in privseg.IdKind]
+    ['mobile', 'national_id', 'email', 'wechat_id', 'other']
+    >>> privseg.IdKind.parse("national_id") is privseg.IdKind.NATIONAL_ID
+    True
+    >>> privseg.IdKind.parse("phone")
+    Traceback (most recent call last):
+    privseg.errors.InputError: unknown id kind 'phone'; use one of: mobile, national_id, email, ...
+    """
 
     MOBILE = "mobile"
     NATIONAL_ID = "national_id"
@@ -80,10 +94,37 @@ class IdKind(StrEnum):
     WECHAT_ID = "wechat_id"
     OTHER = "other"
 
+    @classmethod
+    def parse(cls, kind: IdKind | str) -> IdKind:
+        """The kind named by ``kind`` (enum or string); InputError for any other value.
+
+        >>> privseg.IdKind.parse("mobile") is privseg.IdKind.MOBILE
+        True
+        """
+        try:
+            return cls(kind)
+        except ValueError:
+            text = str(kind)
+            # the value may be an id passed in the wrong place: show it only if it looks
+            # like a kind name
+            shown = repr(text) if _KIND_NAME.fullmatch(text) else "(value not shown)"
+            names = ", ".join(k.value for k in cls)
+            raise InputError(f"unknown id kind {shown}; use one of: {names}") from None
+
 
 @dataclass(frozen=True)
 class Key:
-    """32 bytes of key material; ``repr`` never shows it."""
+    """32 bytes of key material; ``repr`` never shows it, ``key_id`` names it safely.
+
+    Keys normally come from a key file (``privseg keys new``, mode 0600):
+
+    >>> from privseg.pseudonym import new_key_file, read_key_file
+    >>> key = new_key_file("marketing.key")
+    >>> read_key_file("marketing.key") == key, len(key.key_id)
+    (True, 16)
+    >>> privseg.Key(bytes(32))
+    Key()
+    """
 
     material: bytes = field(repr=False)
 
@@ -175,9 +216,15 @@ def purpose_key(master: Key, purpose: str) -> bytes:
 _MOBILE_PREFIXES = (b"+86", b"0086")
 
 
-def normalize(kind: IdKind, value: str) -> str:
-    """Normalize one id: trim; mobile also loses spaces, dashes, parentheses and +86/0086."""
-    return str(_normalize_arrow(kind, pa.array([value], pa.large_string()))[0].as_py())
+def normalize(value: str, *, kind: IdKind | str) -> str:
+    """Normalize one id: trim; mobile also loses spaces, dashes, parentheses and +86/0086.
+
+    >>> from privseg.pseudonym import normalize
+    >>> normalize("+86 138-1234-5678", kind="mobile")
+    '13812345678'
+    """
+    array = pa.array([value], pa.large_string())
+    return str(_normalize_arrow(IdKind.parse(kind), array)[0].as_py())
 
 
 def as_text(values: pd.Series) -> pd.Series:
@@ -425,7 +472,19 @@ def _base32_prefix(digests: bytes) -> np.ndarray:
 
 
 class Tokenizer:
-    """Tokens for one master key and purpose; vectorized over pandas columns."""
+    """Tokens for one master key and purpose; vectorized over pandas columns.
+
+    The README's test vector (``kind`` is keyword-only: a string or an ``IdKind``):
+
+    >>> key = privseg.Key(bytes.fromhex(
+    ...     "7f3a9c0e5b2d4f6a8c1e3b5d7f9a0c2e4b6d8f1a3c5e7b9d0f2a4c6e8b1d3f5a"))
+    >>> tokenizer = privseg.Tokenizer(key, "wecom-marketing")
+    >>> tokenizer.token("+86 138-1234-5678", kind="mobile")
+    'he4lscfas47ru2rbfeus4mgjj5'
+    >>> ids = pd.Series(["13812345678", "0086 138 1234 5678", None])
+    >>> tokenizer.tokenize(ids, kind=privseg.IdKind.MOBILE).tolist()
+    ['he4lscfas47ru2rbfeus4mgjj5', 'he4lscfas47ru2rbfeus4mgjj5', nan]
+    """
 
     def __init__(self, master: Key, purpose: str, *, workers: int | None = None) -> None:
         key = purpose_key(master, purpose).ljust(64, b"\0")
@@ -436,19 +495,24 @@ class Tokenizer:
         cpus = os.cpu_count() or 1
         self._workers = min(2, cpus) if workers is None else workers
 
-    def token(self, kind: IdKind, value: str) -> str:
-        """Token of one id (after normalization)."""
-        result = self.tokenize(pd.Series([value], dtype="str"), kind).iloc[0]
+    def token(self, value: str, *, kind: IdKind | str) -> str:
+        """Token of one id (after normalization); ``kind`` as in ``IdKind.parse``.
+
+        >>> tok = privseg.Tokenizer(privseg.Key(bytes(32)), "wecom-marketing")
+        >>> tok.token("+86 138-1234-5678", kind="mobile") == tok.token("13812345678", kind="mobile")
+        True
+        """
+        result = self.tokenize(pd.Series([value], dtype="str"), kind=kind).iloc[0]
         if pd.isna(result):
             raise InputError("the id is empty after normalization")
         return str(result)
 
-    def tokenize(self, values: pd.Series, kind: IdKind) -> pd.Series:
+    def tokenize(self, values: pd.Series, *, kind: IdKind | str) -> pd.Series:
         """Token per value; nulls (and ids empty after normalization) stay null.
 
         Distinct raw values are normalized and hashed once, then expanded back to the rows.
         """
-        tokens = self._tokens(_arrow_text(as_text(values)), kind)
+        tokens = self._tokens(_arrow_text(as_text(values)), IdKind.parse(kind))
         return pd.Series(tokens, index=values.index, dtype="str", name=values.name)
 
     def tokenize_normalized(self, normalized: pd.Series) -> pd.Series:

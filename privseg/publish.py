@@ -25,21 +25,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-from privseg._files import fsync_dir
-from privseg.errors import FileAccessError, InputError, SourceNotFoundError
+from privseg._files import fsync_dir, make_parent
+from privseg.errors import FileAccessError, InputError
 from privseg.tempdirs import make_private_dir
 
 __all__ = ["Staging", "check_target", "guard_output", "staged"]
 
 
 def check_target(dest: Path) -> None:
-    """InputError unless ``dest`` can be replaced: a regular file or nothing, in a folder."""
+    """InputError unless ``dest`` can be replaced: a regular file or nothing, in a folder
+    (created with its parents when missing)."""
     if dest.is_dir():
         raise InputError("is a directory", source=dest)
     if dest.exists() and not dest.is_file():
         raise InputError("is not a regular file: privseg replaces only regular files", source=dest)
-    if not dest.parent.is_dir():
-        raise SourceNotFoundError("the output folder does not exist", source=dest.parent)
+    make_parent(dest)
 
 
 def guard_output(dest: str | Path, inputs: Iterable[str | Path]) -> None:

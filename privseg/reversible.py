@@ -41,6 +41,11 @@ class ReversibleCipher:
     info=b"aes-256-siv", length=64); the associated data are two items, the purpose and
     the token column's name (UTF-8 each), so a ciphertext opens only under the purpose and in
     the column it was made for. Ciphertexts are lowercase, unpadded base32.
+
+    >>> cipher = privseg.ReversibleCipher(privseg.Key(bytes(range(32))), "wecom-marketing")
+    >>> sealed = cipher.encrypt(pd.Series(["+86 138-1234-5678"]), kind="mobile", column="手机号")
+    >>> cipher.decrypt(sealed, column="手机号").tolist()  # the normalized id
+    ['13812345678']
     """
 
     def __init__(self, key: Key, purpose: str) -> None:
@@ -72,10 +77,10 @@ class ReversibleCipher:
                 "under this key, purpose and column (wrong key, or altered or moved)"
             ) from error
 
-    def encrypt(self, values: pd.Series, kind: IdKind, *, column: str) -> pd.Series:
+    def encrypt(self, values: pd.Series, *, kind: IdKind | str, column: str) -> pd.Series:
         """Ciphertext per value (normalized first) of token column ``column``; nulls stay null."""
         codes, uniques = pd.factorize(as_text(values), use_na_sentinel=True)
-        normalized = normalize_strings(kind, pd.Series(uniques, dtype="str"))
+        normalized = normalize_strings(IdKind.parse(kind), pd.Series(uniques, dtype="str"))
         encrypted = self.encrypt_normalized(normalized, column=column)
         return take(codes, pa.array(encrypted.to_numpy(na_value=None), pa.large_string()), values)
 

@@ -17,7 +17,14 @@ __all__ = ["Category", "CategoryInfo", "info", "is_sensitive"]
 
 
 class Category(StrEnum):
-    """A kind of personal information; the value is the stable id."""
+    """A kind of personal information; the value is the stable id.
+
+    >>> privseg.Category("religious_belief") is privseg.Category.RELIGIOUS_BELIEF
+    True
+    >>> from privseg.taxonomy import info
+    >>> info(privseg.Category.RELIGIOUS_BELIEF).article, info("religious_belief").sensitive
+    ('PIPL Art. 28', True)
+    """
 
     # PIPL Art. 28 sensitive personal information
     BIOMETRIC = "biometric"

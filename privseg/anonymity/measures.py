@@ -44,7 +44,15 @@ class QuasiSource(StrEnum):
 
 @dataclass(frozen=True)
 class RiskReport:
-    """Re-identification risk of one table (see the module docstring for each figure)."""
+    """Re-identification risk of one table (see the module docstring for each figure).
+
+    >>> table = pd.DataFrame({"性别": ["女", "女", "男", "男", "男"], "省份": ["上海市"] * 4 + ["北京市"]})
+    >>> report = privseg.risk(table, ["性别", "省份"], k=2)
+    >>> report.k_anonymity, report.classes, report.records_below_k  # one customer stands alone
+    (1, 3, 0.2)
+    >>> "k_anonymity" in report.to_dict()  # the JSON of ``privseg risk --format json``
+    True
+    """
 
     source: str
     rows: int
@@ -135,6 +143,11 @@ def risk(
 
     ``population`` is the size of the population the table was drawn from, for the
     population-uniqueness estimate (default: the table is the whole population).
+
+    >>> table = pd.DataFrame({"性别": ["女", "女", "男", "男"], "宗教信仰": ["佛教", "无", "无", "无"]})
+    >>> report = privseg.risk(table, ["性别"], sensitive=["宗教信仰"], k=2)
+    >>> report.k_anonymity, report.l_diversity  # every man shares one religion value
+    (2, {'宗教信仰': 1})
     """
     if isinstance(table, pd.DataFrame):
         counts = count_classes([table], quasi, sensitive)

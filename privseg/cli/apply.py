@@ -10,7 +10,6 @@ import click
 import pandas as pd
 
 from privseg import audit
-from privseg._resources import policies_dir
 from privseg.anonymity.gate import summary
 from privseg.cli._common import (
     encoding_option,
@@ -56,15 +55,6 @@ def _policy_option(f: Any) -> Any:
         required=True,
         help="Policy YAML file, or the name of a shipped policy (e.g. wecom-marketing).",
     )(f)
-
-
-def resolve_policy(ref: str) -> Policy:
-    """Load a policy from a path, or by the name of a shipped policy."""
-    path = Path(ref)
-    shipped = policies_dir() / f"{ref}.yaml"
-    if not path.exists() and "/" not in ref and shipped.is_file():
-        path = shipped
-    return load_policy(path)
 
 
 def _load_optional_key(path: Path | None, insecure: bool) -> Key | None:
@@ -140,7 +130,7 @@ def apply_command(
     """
     if engine is Engine.SPARK and full:
         raise click.UsageError("--full needs --engine local (Spark screens the first rows)")
-    policy = resolve_policy(policy_ref)
+    policy = load_policy(policy_ref)
     with _audited("apply", policy, trail, operator) as record:
         keys = PolicyKeys(
             load_key(key_path, insecure_permissions=insecure_key_permissions),
@@ -168,6 +158,13 @@ def apply_command(
             f"key id {manifest.key_id}",
             err=True,
         )
+        undeclared = manifest.dropped_undeclared
+        if undeclared:
+            click.echo(
+                f"dropped {len(undeclared)} columns the policy does not declare (PIPL Art. 6): "
+                f"{', '.join(map(repr, undeclared))}; declare them in the policy to keep them",
+                err=True,
+            )
         if manifest.risk is not None:
             click.echo(summary(manifest.risk), err=True)
 
@@ -261,7 +258,7 @@ def keys_rotate(
       privseg keys rotate c.csv --policy p.yaml --old-key old.key --new-key new.key \\
           --old-reversible-key old.rkey --new-reversible-key new.rkey --out c.rotated.csv
     """
-    policy = resolve_policy(policy_ref)
+    policy = load_policy(policy_ref)
 
     def read(path: Path) -> Key:
         return read_key_file(path, insecure_permissions=insecure_key_permissions)
@@ -327,7 +324,7 @@ def token_command(
         load_key(key_path, insecure_permissions=insecure_key_permissions), purpose
     )
     for value in values:
-        click.echo(tokenizer.token(IdKind(kind), value))
+        click.echo(tokenizer.token(value, kind=kind))
 
 
 @click.command("reidentify")
@@ -376,7 +373,7 @@ def reidentify_command(
       privseg reidentify segment.csv --policy wecom-marketing --reversible-key r.key \\
           --key marketing.key --out ids.csv
     """
-    policy = resolve_policy(policy_ref)
+    policy = load_policy(policy_ref)
     with _audited("reidentify", policy, trail, operator) as record:
         key = read_key_file(reversible_key_path, insecure_permissions=insecure_key_permissions)
         record.set_key_id(key.key_id)

@@ -40,6 +40,7 @@ _seed_option = click.option(
     show_default=True,
     help="Language of headers and categorical values.",
 )
+@click.option("--force", is_flag=True, help="Overwrite the three files if they exist.")
 @trail_option
 @operator_option
 def demo_data(
@@ -47,6 +48,7 @@ def demo_data(
     customers: int,
     seed: int,
     lang: str,
+    force: bool,
     trail: Path | None,
     operator: str | None,
 ) -> None:
@@ -55,7 +57,8 @@ def demo_data(
     The data is generated offline and is the same for the same seed. Customers carry
     WeChat ids, names, mobiles, resident IDs, addresses, tags, religion, face data, bank
     cards, locations and remarks (all synthetic); orders and interactions are shaped so that
-    every seed segment (lifecycle, value tier, activity) occurs as of 2026-06-30.
+    every seed segment (lifecycle, value tier, activity) occurs as of 2026-06-30. Existing
+    files are never overwritten without --force.
 
     \b
     Examples:
@@ -65,7 +68,12 @@ def demo_data(
     """
     with audit.run("demo-data", trail=trail, operator=operator) as record:
         paths = write_demo_data(
-            outdir, customers, seed=seed, lang=Lang(lang), staging=record.staging
+            outdir,
+            customers,
+            seed=seed,
+            lang=Lang(lang),
+            overwrite=force,
+            staging=record.staging,
         )
         record.set_metric("customers", customers)
         record.set_metric("seed", seed)
@@ -86,18 +94,24 @@ def demo_data(
 )
 @_customers_option
 @quiet_option
-def demo(out_dir: Path, customers: int, quiet: bool) -> None:
+@click.option(
+    "--force", is_flag=True, help="Delete an earlier demo run in OUT first and start afresh."
+)
+def demo(out_dir: Path, customers: int, quiet: bool, force: bool) -> None:
     """Run the whole pipeline on built-in demo data and say where the outputs are.
 
     Generates synthetic WeCom data into OUT/data/ and runs every available stage on it.
+    Each run starts afresh so its audit trail, budget ledger and keys belong together: an
+    OUT that holds an earlier run is refused unless --force deletes that run first.
     Shows a progress bar on a terminal; --quiet prints only where the outputs are.
 
     \b
     Examples:
       privseg demo
       privseg demo --out /tmp/privseg-demo --quiet
+      privseg demo --force
     """
-    summary = run_demo(out_dir, quiet=quiet, customers=customers)
+    summary = run_demo(out_dir, quiet=quiet, customers=customers, force=force)
     if not quiet:
         for line in summary.lines:
             click.echo(line)

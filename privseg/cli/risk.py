@@ -96,9 +96,9 @@ def risk_command(
     source = QuasiSource.OPTION
     with audit.run("risk", trail=trail, operator=operator) as record:
         if not quasi_names and policy_ref is not None:
-            from privseg.cli.apply import resolve_policy
+            from privseg.policy import load_policy
 
-            policy = resolve_policy(policy_ref)
+            policy = load_policy(policy_ref)  # a path or a shipped policy's name
             record.purpose, record.policy_sha256 = policy.purpose, policy.sha256
             if policy.risk is None:
                 raise click.UsageError(f"policy {policy_ref} has no risk section: pass --quasi")

@@ -22,10 +22,11 @@ customers in blocks of 100,000, each from its own random stream spawned from the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -91,7 +92,17 @@ DEMO_AS_OF = date(2026, 6, 30)
 
 @dataclass(frozen=True, eq=False)
 class DemoData:
-    """The three demo tables; every column is text."""
+    """The three demo tables; every column is text. Unpacks in file order.
+
+    >>> from privseg.demo.generator import generate
+    >>> customers, orders, interactions = generate(100, seed=0)
+    >>> len(customers), list(orders.columns)
+    (100, ['订单号', '外部联系人ID', '下单时间', '金额', '商品SKU', '是否促销'])
+    >>> generate(100, seed=0).customers.equals(customers)  # the same seed, the same data
+    True
+    """
+
+    NAMES: ClassVar[tuple[str, str, str]] = ("customers", "orders", "interactions")
 
     customers: pd.DataFrame
     orders: pd.DataFrame
@@ -99,11 +110,10 @@ class DemoData:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables by file stem: customers, orders, interactions."""
-        return {
-            "customers": self.customers,
-            "orders": self.orders,
-            "interactions": self.interactions,
-        }
+        return {name: getattr(self, name) for name in self.NAMES}
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        return iter(self.tables().values())
 
 
 def generate(
@@ -169,21 +179,32 @@ def write_demo_data(
     seed: int = 0,
     lang: Lang = Lang.ZH,
     as_of: date = DEMO_AS_OF,
+    overwrite: bool = False,
     staging: Staging | None = None,
 ) -> dict[str, Path]:
     """Generate and write ``customers.csv``, ``orders.csv``, ``interactions.csv`` (UTF-8),
-    staged in ``staging`` (published by its owner) or published together at the end."""
-    from privseg.io import write_table
+    staged in ``staging`` (published by its owner) or published together at the end.
 
-    folder = Path(outdir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
+    Refuses (``InputError``) when one of them exists, unless ``overwrite`` is true.
+
+    >>> sorted(privseg.write_demo_data("demo", 100))
+    ['customers', 'interactions', 'orders']
+    >>> privseg.write_demo_data("demo", 100)
+    Traceback (most recent call last):
+    privseg.errors.InputError: demo: customers.csv, orders.csv, interactions.csv already exist ...
+    """
+    from privseg.io import make_parent, write_table
+
+    paths = {name: Path(outdir) / f"{name}.csv" for name in DemoData.NAMES}
+    existing = [p.name for p in paths.values() if p.exists()]
+    if existing and not overwrite:
         raise InputError(
-            f"cannot create the output folder ({error.strerror})", source=folder
-        ) from None
+            f"{', '.join(existing)} already exist here; choose another folder or pass --force"
+            " to overwrite",
+            source=outdir,
+        )
+    make_parent(paths["customers"])
     data = generate(customers, seed=seed, lang=lang, as_of=as_of)
-    paths = {name: folder / f"{name}.csv" for name in data.tables()}
     with staged(staging) as files:
         for name, df in data.tables().items():
             write_table(df, files.path(paths[name]))

@@ -9,6 +9,7 @@ Steps print nothing themselves; the CLI prints the summary.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -18,12 +19,24 @@ from typing import Any
 from privseg import audit
 from privseg._progress import steps
 from privseg.demo.generator import DEMO_AS_OF, write_demo_data
+from privseg.errors import InputError
 from privseg.io import fingerprint
 
-__all__ = ["DEFAULT_DEMO_DIR", "DEMO_STEPS", "DemoRun", "DemoStep", "DemoSummary", "run_demo"]
+__all__ = [
+    "DEFAULT_DEMO_DIR",
+    "DEMO_ENTRIES",
+    "DEMO_STEPS",
+    "DemoRun",
+    "DemoStep",
+    "DemoSummary",
+    "run_demo",
+]
 
 #: Where ``privseg demo`` writes when no ``--out`` is given.
 DEFAULT_DEMO_DIR = Path("privseg-demo")
+
+#: The entries a demo run writes under its folder; a new run needs none of them to exist.
+DEMO_ENTRIES = ("data", "keys", "audits", "pseudonymized", "segments", "releases", "reports")
 
 
 @dataclass
@@ -48,7 +61,14 @@ class DemoStep:
 
 @dataclass(frozen=True)
 class DemoSummary:
-    """What a demo run did and where its files are."""
+    """What a demo run did and where its files are.
+
+    >>> summary = privseg.run_demo("demo", quiet=True, customers=150)
+    >>> summary.steps[0], summary.data["customers"]
+    ('generate demo data', PosixPath('demo/data/customers.csv'))
+    >>> summary.outputs["run_report"]
+    PosixPath('demo/reports/run.html')
+    """
 
     out_dir: Path
     data: Mapping[str, Path]
@@ -129,7 +149,6 @@ def _apply_policy(run: DemoRun) -> None:
     policy = load_policy(policies_dir() / "wecom-marketing.yaml")
     key_path = run.out_dir / "keys" / f"{policy.purpose}.key"
     key_path.parent.mkdir(parents=True, exist_ok=True)
-    key_path.unlink(missing_ok=True)  # each demo run regenerates its data and its key
     keys = PolicyKeys(new_key_file(key_path))
     folder = run.out_dir / "pseudonymized"
     folder.mkdir(parents=True, exist_ok=True)
@@ -201,7 +220,6 @@ def _release_segment_counts(run: DemoRun) -> None:
     keys = {kind.value: values for kind, values in schemes.labels().items()}
     keys["省份"] = policy.release.keys["省份"]
     ledger_path = run.out_dir / "audits" / "budget.db"
-    ledger_path.unlink(missing_ok=True)  # each demo run regenerates its data: a fresh ledger
     ledger = Ledger(ledger_path)
     total = PrivacyBudget(policy.release.budget.epsilon, policy.release.budget.delta)
     ledger.set_budget("demo", total, purpose=policy.purpose)
@@ -295,19 +313,47 @@ DEMO_STEPS: tuple[DemoStep, ...] = (
 )
 
 
+def _start_afresh(folder: Path, *, force: bool) -> None:
+    """Refuse a folder holding an earlier demo run, or with ``force`` remove that run."""
+    earlier = [folder / name for name in DEMO_ENTRIES if (folder / name).exists()]
+    if earlier and not force:
+        raise InputError(
+            "already holds a demo run (its trail, ledger and keys belong together); choose "
+            "another --out or pass --force to delete that run and start afresh",
+            source=folder,
+        )
+    for entry in earlier:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
 def run_demo(
     out_dir: str | Path = DEFAULT_DEMO_DIR,
     *,
     quiet: bool = False,
     customers: int = 20_000,
     seed: int = 0,
+    force: bool = False,
 ) -> DemoSummary:
     """Generate demo data into ``<out_dir>/data/`` and run every step of ``DEMO_STEPS``.
 
-    The first step creates the folders. A progress bar is drawn on an interactive terminal
-    unless ``quiet``.
+    Each run starts afresh, so its trail, ledger and keys belong together: a folder that
+    already holds a demo's entries (``DEMO_ENTRIES``) is refused (``InputError``), or with
+    ``force`` those entries are deleted first. The first step creates the folders. A
+    progress bar is drawn on an interactive terminal unless ``quiet``.
+
+    >>> summary = privseg.run_demo("demo", quiet=True, customers=150)
+    >>> summary.lines[-1].split(",")[0]
+    'audit: trail verified'
+    >>> privseg.run_demo("demo", quiet=True, customers=150)
+    Traceback (most recent call last):
+    privseg.errors.InputError: demo: already holds a demo run ...
+    >>> _ = privseg.run_demo("demo", quiet=True, customers=150, force=True)  # a fresh run
     """
     folder = Path(out_dir)
+    _start_afresh(folder, force=force)
     run = DemoRun(out_dir=folder, customers=customers, seed=seed)
     with steps(len(DEMO_STEPS), quiet=quiet) as bar:
         for step in DEMO_STEPS:

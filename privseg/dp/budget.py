@@ -48,6 +48,10 @@ class PrivacyBudget:
 
     ``PrivacyBudget(1.0)``, ``PrivacyBudget("0.5", 1e-6)``; ``a + b`` composes sequentially,
     ``a - b`` raises if ``b`` does not fit in ``a``, ``b.fits_in(a)`` tests without raising.
+
+    >>> total = privseg.PrivacyBudget("0.5") + privseg.PrivacyBudget(0.25)
+    >>> total.epsilon, privseg.PrivacyBudget(1).fits_in(total)
+    (Fraction(3, 4), False)
     """
 
     epsilon: Fraction
@@ -158,6 +162,12 @@ class BudgetStatus:
 
     ``total`` and ``spent`` are the purpose's allocation (the population total when it has
     none) and its spends; ``population_total`` and ``population_spent`` cover every purpose.
+
+    >>> ledger = privseg.Ledger("budget.db")
+    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(1), purpose="wecom-marketing")
+    >>> status = ledger.status("crm", "wecom-marketing")
+    >>> status.total.epsilon, status.spent.epsilon, status.remaining.epsilon
+    (Fraction(1, 1), Fraction(0, 1), Fraction(1, 1))
     """
 
     dataset: str

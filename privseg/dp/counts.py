@@ -70,6 +70,20 @@ def release_counts(
     smallest epsilon predicted to reach the target within the remaining budget, or refuses. ``account=None`` draws without
     charging any ledger (the caller answers for the budget). ``df`` may be the table or its
     ``ExactCounts`` (computed out of core or on Spark; its bounding then applies).
+
+    >>> ledger = privseg.Ledger("budget.db")
+    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(3), purpose="wecom-marketing")
+    >>> account = privseg.Account(ledger, "crm", "wecom-marketing")
+    >>> labels = pd.DataFrame({"uid": [f"u{i}" for i in range(300)],
+    ...                        "tier": ["gold"] * 100 + ["silver"] * 200,
+    ...                        "spend": [str(i) for i in range(300)]})
+    >>> release = privseg.release_counts(
+    ...     labels, by=["tier"], keys={"tier": ["gold", "silver", "bronze"]}, epsilon=0.5,
+    ...     account=account, bounding=privseg.Bounding(unit="uid"))
+    >>> release.table["tier"].tolist()  # every declared key, even one without customers
+    ['gold', 'silver', 'bronze']
+    >>> ledger.remaining("crm", "wecom-marketing").epsilon
+    Fraction(5, 2)
     """
     random_state = seeded(random_state)
     if (epsilon is None) == (target is None):

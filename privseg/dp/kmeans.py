@@ -106,7 +106,11 @@ _SPLITS: dict[str, float] = {
 
 
 class KMeansMethod(StrEnum):
-    """How ``fit`` spends its budget."""
+    """How ``fit`` spends its budget.
+
+    >>> [m.value for m in privseg.KMeansMethod]
+    ['auto', 'grid', 'lloyd', 'hybrid']
+    """
 
     AUTO = "auto"
     GRID = "grid"
@@ -117,7 +121,14 @@ class KMeansMethod(StrEnum):
 @dataclass(frozen=True)
 class KMeansResult:
     """A DP clustering: centroids (k x d, input units), noisy sizes (k), budget spent, the
-    method used (never ``auto``) and the predicted cost ratio (None: nothing to predict from)."""
+    method used (never ``auto``) and the predicted cost ratio (None: nothing to predict from).
+
+    >>> from privseg.dp import kmeans
+    >>> points = [[10.0, 40000.0]] * 200 + [[300.0, 1000.0]] * 200
+    >>> result = kmeans.fit(points, bounds=[(0, 365), (0, 50000)], k=2, epsilon=1.0)
+    >>> result.centroids.shape, len(result.sizes), result.epsilon
+    ((2, 2), 2, 1.0)
+    """
 
     centroids: FloatArray
     sizes: npt.NDArray[np.int64]

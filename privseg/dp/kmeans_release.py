@@ -77,6 +77,19 @@ def release_kmeans(
     released). Evaluation: exact k-means cost / cost of the DP centroids on the same rows.
     ``df`` may be a ``KMeansSource`` (rows on Spark; its bounding then applies): the fit reads
     only its exact synopses and draws all noise here, so a seed gives the local release.
+
+    >>> ledger = privseg.Ledger("budget.db")
+    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(3), purpose="wecom-marketing")
+    >>> account = privseg.Account(ledger, "crm", "wecom-marketing")
+    >>> rfm = pd.DataFrame({"uid": [f"u{i}" for i in range(400)],
+    ...                     "recency": [10.0] * 200 + [300.0] * 200,
+    ...                     "monetary": [40000.0] * 200 + [1000.0] * 200})
+    >>> release = privseg.release_kmeans(
+    ...     rfm, features=["recency", "monetary"], k=2, epsilon=1, account=account,
+    ...     bounds={"recency": (0, 365), "monetary": (0, 50000)},
+    ...     bounding=privseg.Bounding(unit="uid"))
+    >>> release.table["cluster"].tolist(), list(release.table.columns[1:4])
+    ([0, 1], ['recency', 'monetary', 'size'])
     """
     from privseg.dp import kmeans  # sklearn is slow to import; only k-means needs it
 

@@ -117,7 +117,17 @@ def _now() -> str:
 
 
 class Ledger:
-    """The persistent ledger of one SQLite file. Cheap to construct; each call opens a connection."""
+    """The persistent ledger of one SQLite file. Cheap to construct; each call opens a connection.
+
+    A release checks and records its spend in one transaction before any noise is drawn:
+
+    >>> ledger = privseg.Ledger("budget.db")
+    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(1), purpose="wecom-marketing")
+    >>> for _ in range(10):  # exact fractions: ten spends of 0.1 fit a budget of 1
+    ...     _ = ledger.spend("crm", privseg.PrivacyBudget("0.1"), purpose="wecom-marketing", kind="counts")
+    >>> ledger.remaining("crm", "wecom-marketing").epsilon
+    Fraction(0, 1)
+    """
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = default_ledger_path(path)

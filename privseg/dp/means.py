@@ -56,6 +56,16 @@ def release_means(
     mean = noisy sum / noisy count (add/remove-one-customer neighbours), clipped to the bounds.
     Budget: ``MEAN_COUNT_SHARE`` of epsilon to the counts, the rest to the sums. ``df`` may be
     the table or its ``ExactSums`` (computed on Spark; its bounding then applies).
+
+    ``account=None`` charges no ledger (see ``release_counts`` for one that does):
+
+    >>> orders = pd.DataFrame({"tier": ["gold"] * 100 + ["silver"] * 200,
+    ...                        "amount": [str(i % 500) for i in range(300)]})
+    >>> release = privseg.release_means(
+    ...     orders, by=["tier"], keys={"tier": ["gold", "silver"]}, value="amount",
+    ...     bounds={"amount": (0, 500)}, epsilon=1, account=None)
+    >>> list(release.table.columns[:6])
+    ['tier', 'count', 'sum', 'sum_ci95_low', 'sum_ci95_high', 'mean']
     """
     random_state = seeded(random_state)
     check_epsilon(epsilon)

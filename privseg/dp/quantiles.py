@@ -249,6 +249,13 @@ def release_quantiles(
     (``QuantileRows``, e.g. on Spark): the seed and the count noise are drawn here, once, after
     the ledger is charged, and the same seed gives the same release. ``evaluate`` (local rows
     only) measures the released quantiles against the exact ones (internal).
+
+    >>> spend = pd.DataFrame({"monetary": [str(i * 10) for i in range(400)]})
+    >>> release = privseg.release_quantiles(  # account=None: no ledger charged
+    ...     spend, value="monetary", quantiles=[0.25, 0.5], bounds={"monetary": (0, 5000)},
+    ...     epsilon=1, account=None)
+    >>> list(release.table.columns[:3]), 0 <= float(release.table["q0.5"].iloc[0]) <= 5000
+    (['count', 'q0.25', 'q0.5'], True)
     """
     check_epsilon(epsilon)
     lo, hi = measure_bounds(value, bounds)

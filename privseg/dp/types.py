@@ -85,7 +85,14 @@ _VALUE_MEASURES = {
 
 @dataclass(frozen=True)
 class Account:
-    """Where a release is charged: a ledger, a dataset and a purpose."""
+    """Where a release is charged: a ledger, a dataset and a purpose.
+
+    >>> ledger = privseg.Ledger("budget.db")
+    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(2), purpose="wecom-marketing")
+    >>> account = privseg.Account(ledger, "crm", "wecom-marketing")
+    >>> account.remaining_epsilon() > 1.99
+    True
+    """
 
     ledger: Ledger
     dataset: str
@@ -110,7 +117,13 @@ class Account:
 
 @dataclass(frozen=True)
 class Bounding:
-    """How each customer's contribution is bounded."""
+    """How each customer's contribution is bounded.
+
+    At most ``max_rows_per_unit`` rows of each ``unit`` (the first ones) enter a release:
+
+    >>> privseg.Bounding(unit="外部联系人ID", max_rows_per_unit=50)
+    Bounding(unit='外部联系人ID', max_rows_per_unit=50)
+    """
 
     unit: str | None = None
     max_rows_per_unit: int = 1
@@ -138,7 +151,14 @@ class Bounding:
 
 @dataclass(frozen=True)
 class ReleasePlan:
-    """What a release will do, known before any budget is spent."""
+    """What a release will do, known before any budget is spent.
+
+    >>> labels = pd.DataFrame({"tier": ["gold"] * 100 + ["silver"] * 200})
+    >>> plan = privseg.release_counts(labels, by=["tier"], keys={"tier": ["gold", "silver"]},
+    ...                               epsilon=0.5, account=None).plan
+    >>> plan.kind.value, plan.mechanism.value, plan.epsilon, plan.noise_scale
+    ('counts', 'geometric', 0.5, 2.0)
+    """
 
     kind: ReleaseKind
     mechanism: Mechanism
@@ -181,6 +201,12 @@ class Release:
     missing measures) and ``undeclared_ci95`` its 95% interval: an estimate, never exact.
     ``evaluation`` is filled only in evaluation mode: the realised analytic value against the
     exact result, INTERNAL to the data controller and never part of the DP artefact.
+
+    >>> labels = pd.DataFrame({"tier": ["gold"] * 100 + ["silver"] * 200})
+    >>> release = privseg.release_counts(labels, by=["tier"], keys={"tier": ["gold", "silver"]},
+    ...                                  epsilon=0.5, account=None)
+    >>> release.table["tier"].tolist(), release.spends  # account=None charges no ledger
+    (['gold', 'silver'], ())
     """
 
     plan: ReleasePlan

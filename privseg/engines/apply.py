@@ -128,6 +128,7 @@ def _apply_staged(
     first_pass = open_table(source, chunk_rows=chunk_rows, encoding=encoding).chunks
     first = next(first_pass)
     del first_pass  # the last reference: the reader closes
+    provisional = unscreened_plan(policy, first.columns, source=source)  # a mismatch raises
     custom = None if policy.recognizers is None else load_recognizers(policy.recognizers)
     the_plan: Plan | None = None
     if full:  # a refusal raises before any worker starts
@@ -140,7 +141,6 @@ def _apply_staged(
                 ]
             ),
         )
-    provisional = unscreened_plan(policy, first.columns)
     pool = EnforcePool.start(provisional, keys, first)
     screening: Future[ScreenReport] | None = None
     first_report: ScreenReport | None = None

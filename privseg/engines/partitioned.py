@@ -27,8 +27,8 @@ import pyarrow as pa
 from privseg.dp.cells import ExactCounts, exact_counts
 from privseg.dp.types import PER_ROW, Bounding
 from privseg.engines.streaming import WriteBehind, prefetched
-from privseg.errors import InputError, SourceNotFoundError
-from privseg.io import iter_table, open_table_writer
+from privseg.errors import InputError
+from privseg.io import iter_table, make_parent, open_table_writer
 from privseg.lifecycle import die_with_parent
 from privseg.segments import Schemes, assign, load_schemes
 from privseg.tempdirs import private_dir
@@ -194,9 +194,7 @@ def assign_files(
     ]
     parts = _partitions_for([t.path for t in tables], partitions)
     unit = schemes.columns.unit
-    near = None if str(out) == "-" else Path(out).parent
-    if near is not None and not near.is_dir():
-        raise SourceNotFoundError("the output folder does not exist", source=near)
+    near = None if str(out) == "-" else make_parent(out)
     with private_dir(near) as tmp:
         split = [_split(t, unit, parts, Path(tmp), encoding) for t in tables]
         jobs = list(zip(*(paths for paths, _ in split), strict=True))

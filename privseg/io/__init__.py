@@ -12,7 +12,7 @@ quote cell values.
 
 from __future__ import annotations
 
-from privseg._files import atomic_path
+from privseg._files import atomic_path, make_parent
 from privseg.io._read import TableStream, fingerprint, iter_table, open_table, read_table, sniff
 from privseg.io._source import STDIO, Fingerprint, SourceInfo, TableFormat, table_format
 from privseg.io._write import TableWriter, neutralize_formulas, open_table_writer, write_table
@@ -27,6 +27,7 @@ __all__ = [
     "atomic_path",
     "fingerprint",
     "iter_table",
+    "make_parent",
     "neutralize_formulas",
     "open_table",
     "open_table_writer",

@@ -40,9 +40,17 @@ from privseg.io._source import (
 def read_table(
     source: str | Path, *, fmt: TableFormat | None = None, encoding: str | None = None
 ) -> pd.DataFrame:
-    """Read a whole table; ``-`` reads CSV from standard input.
+    r"""Read a whole table; ``-`` reads CSV from standard input.
 
     Raises a :class:`privseg.errors.InputError` subclass naming the file, line and column.
+    CSV, TSV and JSONL cells stay text exactly as written (leading zeros kept, empty = missing):
+
+    >>> with open("c.csv", "w", encoding="utf-8") as f:
+    ...     _ = f.write("外部联系人ID,邮编\nwm1,010010\nwm2,\n")
+    >>> privseg.read_table("c.csv")
+      外部联系人ID      邮编
+    0      wm1  010010
+    1      wm2     NaN
     """
     src, resolved = resolve(source, fmt)
     enc = encoding_for(src, resolved, encoding)
@@ -137,6 +145,10 @@ def iter_table(
     columns: Sequence[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Stream a table in chunks of ``chunk_rows`` rows (the last may be shorter).
+
+    >>> _ = privseg.write_table(pd.DataFrame({"id": [str(i) for i in range(5)]}), "ids.csv")
+    >>> [len(chunk) for chunk in privseg.iter_table("ids.csv", chunk_rows=2)]
+    [2, 2, 1]
 
     A missing, empty or unreadable file raises at once; errors further into the file are
     raised when the reader gets there, so consume the whole iterator before trusting a result.

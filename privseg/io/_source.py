@@ -39,7 +39,14 @@ _DETECT_ORDER: Final = ("utf-8", "gb18030")
 
 
 class TableFormat(StrEnum):
-    """File formats privseg reads and writes."""
+    """File formats privseg reads and writes; chosen by the file extension unless given.
+
+    >>> [f.value for f in privseg.TableFormat]
+    ['csv', 'tsv', 'parquet', 'xlsx', 'jsonl']
+    >>> df = pd.DataFrame({"外部联系人ID": ["wm1"]})
+    >>> privseg.write_table(df, "no-extension", fmt=privseg.TableFormat.PARQUET).name
+    'no-extension'
+    """
 
     CSV = "csv"
     TSV = "tsv"

@@ -250,7 +250,12 @@ def write_table(
 ) -> Path:
     """Write ``df`` atomically (``-`` writes CSV to standard output); returns the path.
 
-    ``neutralize_formulas``: see :func:`open_table_writer`."""
+    The format follows the extension; missing folders are created. ``neutralize_formulas``:
+    see :func:`open_table_writer`.
+
+    >>> privseg.write_table(pd.DataFrame({"省份": ["上海市"]}), "out/regions.parquet")
+    PosixPath('out/regions.parquet')
+    """
     with open_table_writer(dest, fmt=fmt, neutralize_formulas=neutralize_formulas) as writer:
         writer.write(df)
     return Path(dest)

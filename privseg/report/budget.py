@@ -15,11 +15,13 @@ from markupsafe import Markup
 
 from privseg._templates import ReportFormat, markup, render_template
 from privseg.dp.ledger import BudgetStatus
+from privseg.dp.types import ReleaseKind
 from privseg.report.charts import cumulative_epsilon
 
 __all__ = ["ANALYTIC_TARGET", "BudgetSection", "ReleaseRow", "budget_sections", "render_budget"]
 
-#: The analytic value a release should keep (1 = the exact result's value).
+#: The analytic value a release should keep (1 = the exact result's value); the report
+#: judges releases against it only where a release was sized for a target (``--target``).
 ANALYTIC_TARGET = 0.85
 
 
@@ -60,9 +62,14 @@ class BudgetSection:
         return self.spent[0] / self.total[0] if self.total[0] else 0.0
 
     @property
+    def targeted(self) -> bool:
+        """True when a release of this budget was sized for a target (its DP size estimate)."""
+        return any(r.kind == ReleaseKind.SIZE_ESTIMATE for r in self.releases)
+
+    @property
     def below_target(self) -> int:
-        """Releases whose predicted analytic value misses the target."""
-        return sum(r.below_target for r in self.releases)
+        """Releases whose predicted analytic value misses the target (0 without a target)."""
+        return sum(r.below_target for r in self.releases) if self.targeted else 0
 
 
 def _when(at: str) -> datetime:
@@ -111,11 +118,16 @@ def budget_sections(statuses: Sequence[BudgetStatus]) -> tuple[BudgetSection, ..
 
 
 def render_budget(statuses: Sequence[BudgetStatus], fmt: ReportFormat, *, source: str) -> str:
-    """The privacy-budget report of ``statuses`` (read from the ledger at ``source``)."""
+    """The privacy-budget report of ``statuses`` (read from the ledger at ``source``).
+
+    The analytic-value target is mentioned, and releases flagged against it, only where a
+    release was sized for one.
+    """
+    sections = budget_sections(statuses)
     return render_template(
         "budget" + ReportFormat(fmt).suffix,
         source=source,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        sections=budget_sections(statuses),
-        target=ANALYTIC_TARGET,
+        sections=sections,
+        target=ANALYTIC_TARGET if any(s.targeted for s in sections) else None,
     )

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,8 +177,22 @@ def _label(category: str) -> str:
     return f"{i.category.value} ({i.label_zh})"
 
 
-def _name(path: str | None) -> str:
-    return Path(path).name if path else "(standard input)"
+def _path_labels(records: Sequence[AuditRecord]) -> Callable[[str | None], str]:
+    """Labels for the files a report names: paths relative to the folder they all share, so
+    files of the same name in different folders (raw and pseudonymized) stay apart."""
+    paths = {ref.path for r in records for ref in (*r.inputs, *r.outputs) if ref.path}
+    paths |= {c.source for r in records for c in r.columns if c.source}
+    folders = [str(Path(p).parent) for p in paths if Path(p).is_absolute()]
+    root = os.path.commonpath(folders) if folders else None
+
+    def label(path: str | None) -> str:
+        if not path:
+            return "(standard input)"
+        if root is not None and Path(path).is_absolute():
+            return os.path.relpath(path, root)
+        return path
+
+    return label
 
 
 def _when(stamp: str) -> str:
@@ -220,13 +235,15 @@ def _run_row(record: AuditRecord) -> RunRow:
     )
 
 
-def _datasets(records: Sequence[AuditRecord], outputs: bool) -> tuple[DatasetRow, ...]:
+def _datasets(
+    records: Sequence[AuditRecord], outputs: bool, name: Callable[[str | None], str]
+) -> tuple[DatasetRow, ...]:
     seen: dict[tuple[str, str], tuple[DatasetRef, list[int]]] = {}
     for record in records:
         for ref in record.outputs if outputs else record.inputs:
             seen.setdefault((ref.path, ref.sha256), (ref, []))[1].append(record.seq)
     return tuple(
-        DatasetRow(_name(ref.path), ref.path, ref.sha256, ref.rows, len(ref.columns), tuple(runs))
+        DatasetRow(name(ref.path), ref.path, ref.sha256, ref.rows, len(ref.columns), tuple(runs))
         for ref, runs in seen.values()
     )
 
@@ -236,7 +253,9 @@ def _dropped(action: str, outputs: Sequence[str]) -> bool:
     return action in POLICY_ACTIONS and not outputs
 
 
-def _flows(records: Sequence[AuditRecord]) -> tuple[FlowGroup, ...]:
+def _flows(
+    records: Sequence[AuditRecord], name: Callable[[str | None], str]
+) -> tuple[FlowGroup, ...]:
     groups: list[FlowGroup] = []
     for record in records:
         by_source: dict[str, list[FlowRow]] = {}
@@ -251,14 +270,14 @@ def _flows(records: Sequence[AuditRecord]) -> tuple[FlowGroup, ...]:
             by_source.setdefault(_source(record, entry), []).append(row)
         for source, rows in by_source.items():
             groups.append(
-                FlowGroup(
-                    record.seq, record.command, _name(source), tuple(rows), markup(flow(rows))
-                )
+                FlowGroup(record.seq, record.command, name(source), tuple(rows), markup(flow(rows)))
             )
     return tuple(groups)
 
 
-def _findings(records: Sequence[AuditRecord]) -> tuple[ColumnFinding, ...]:
+def _findings(
+    records: Sequence[AuditRecord], name: Callable[[str | None], str]
+) -> tuple[ColumnFinding, ...]:
     """The latest word on each (source, column): categories from any run, action from processing."""
     categories: dict[tuple[str, str], dict[str, None]] = {}
     acted: dict[tuple[str, str], ColumnEntry] = {}
@@ -281,7 +300,7 @@ def _findings(records: Sequence[AuditRecord]) -> tuple[ColumnFinding, ...]:
             missing.append(_CONSENT_LABELS["guardian_consent"])
         findings.append(
             ColumnFinding(
-                source=_name(key[0]),
+                source=name(key[0]),
                 column=key[1],
                 categories=tuple((_label(c), info(c).sensitive) for c in cats),
                 articles=", ".join(dict.fromkeys(info(c).article for c in cats)) or "—",
@@ -371,13 +390,15 @@ def _number(metrics: dict[str, Any], name: str) -> Any:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _risks(records: Sequence[AuditRecord]) -> tuple[RiskRow, ...]:
+def _risks(
+    records: Sequence[AuditRecord], name: Callable[[str | None], str]
+) -> tuple[RiskRow, ...]:
     """Risk rows from the runs' metrics (the apply gate's ``risk_*``, the risk command's)."""
     rows = []
     for record in records:
         m = dict(record.metrics)
         datasets = [r for r in record.outputs if not r.path.endswith(".manifest.json")]
-        dataset = _name(datasets[0].path if datasets else None)
+        dataset = name(datasets[0].path if datasets else None)
         if "risk_k_required" in m:
             rows.append(
                 RiskRow(
@@ -397,7 +418,7 @@ def _risks(records: Sequence[AuditRecord]) -> tuple[RiskRow, ...]:
                 )
             )
         elif record.command == "risk" and "k_anonymity" in m:
-            measured = _name(record.inputs[0].path if record.inputs else None)
+            measured = name(record.inputs[0].path if record.inputs else None)
             rows.append(
                 RiskRow(
                     record.seq,
@@ -422,7 +443,8 @@ def run_context(
     records: Sequence[AuditRecord], verification: VerifyResult, *, trail: str
 ) -> dict[str, Any]:
     """Everything the run templates show."""
-    findings = _findings(records)
+    name = _path_labels(records)
+    findings = _findings(records, name)
     processing = [r for r in records if _processing(r)]
     dropped = [f for f in findings if _dropped(f.action, f.outputs)]
     sensitive = [f for f in findings if any(s for _, s in f.categories)]
@@ -437,9 +459,9 @@ def run_context(
         "failed": sum(not r.ok for r in records),
         "purposes": purposes,
         "policies": policies,
-        "inputs": _datasets(records, outputs=False),
-        "outputs": _datasets(records, outputs=True),
-        "flows": _flows(processing),
+        "inputs": _datasets(records, False, name),
+        "outputs": _datasets(records, True, name),
+        "flows": _flows(processing, name),
         "dropped": tuple(dropped),
         "sensitive": tuple(sensitive),
         "missing_consent": sum(bool(f.missing_consent) for f in sensitive),
@@ -447,7 +469,7 @@ def run_context(
         "keys": _keys(records),
         "signers": _signers(records, changes),
         "signer_changes": tuple(replace(c, started=_when(c.started)) for c in changes),
-        "risks": _risks(records),
+        "risks": _risks(records, name),
         "releases": tuple(_run_row(r) for r in records if r.epsilon_spent is not None),
     }
 

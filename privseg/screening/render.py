@@ -56,7 +56,7 @@ def _row(c: ColumnVerdict) -> _Row:
         categories=", ".join(_label(x) for x in c.categories) or "—",
         tags=tuple((_label(x), info(x).sensitive) for x in c.categories),
         articles=", ".join(articles) or "—",
-        confidence=f"{c.confidence:.2f}",
+        confidence=f"{c.confidence:.2f}" if c.categories else f"no PI {c.confidence:.2f}",
         evidence=tuple(_evidence_line(e) for e in c.evidence),
         sampled=c.sampled,
         sensitive=c.sensitive,

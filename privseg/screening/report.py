@@ -34,6 +34,16 @@ class Evidence:
 
     ``matched`` of ``examined`` non-empty values supported the category (both ``None`` for
     header evidence); ``rule`` names the lexicon term, pattern, validator or vocabulary.
+    Examples are masked, never raw:
+
+    >>> ids = ["110105199003071239", "440305201506150024", "310104198512310089"]
+    >>> column = privseg.screen(pd.DataFrame({"col_1": ids})).columns[0]
+    >>> [c.value for c in column.categories]  # one holder is under 14
+    ['minor', 'national_id']
+    >>> [(e.category.value, e.detector.value, e.matched, e.examined) for e in column.evidence]
+    [('minor', 'derived', 1, 3), ('national_id', 'value pattern + validator', 3, 3)]
+    >>> column.evidence[1].examples[0]
+    '110***********1239'
     """
 
     category: Category
@@ -57,7 +67,13 @@ class Evidence:
 
 @dataclass(frozen=True)
 class ColumnVerdict:
-    """What one column holds: categories strongest first, with the evidence."""
+    """What one column holds: categories strongest first, with the evidence.
+
+    >>> report = privseg.screen(pd.DataFrame({"宗教信仰": ["佛教", "基督教", "伊斯兰教"]}))
+    >>> verdict = report.columns[0]
+    >>> [c.value for c in verdict.categories], verdict.sensitive
+    (['religious_belief'], True)
+    """
 
     name: str
     categories: tuple[Category, ...]
@@ -97,7 +113,15 @@ class ColumnVerdict:
 
 @dataclass(frozen=True)
 class ScreenReport:
-    """Column-by-column screening result of one table."""
+    """Column-by-column screening result of one table; ``to_dict()`` is the JSON contract.
+
+    >>> table = pd.DataFrame({"手机号": ["13812345678", "13912345679"], "金额": ["12.5", "3"]})
+    >>> report = privseg.screen(table, source="customers.csv")
+    >>> [c.name for c in report.personal_columns], [c.name for c in report.sensitive_columns]
+    (['手机号'], [])
+    >>> sorted(report.to_dict())
+    ['columns', 'rows', 'rows_examined', 'source']
+    """
 
     source: str
     rows: int

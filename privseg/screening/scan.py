@@ -89,6 +89,10 @@ def screen(
     (:func:`~privseg.screening.custom.load_recognizers`). A file is read whole when that takes at most half the available memory
     (:func:`fits_in_memory`); a larger one is sampled in two streamed passes (count the
     non-empty cells, then pick the same sample), with the same report.
+
+    >>> table = pd.DataFrame({"手机号": ["13812345678", "13912345679"], "金额": ["12.5", "3"]})
+    >>> [(c.name, [x.value for x in c.categories]) for c in privseg.screen(table).columns]
+    [('手机号', ['phone_number']), ('金额', [])]
     """
     if sample is not None and sample <= 0:
         raise ValueError("sample must be a positive number of values")

@@ -47,8 +47,8 @@ RELIGION = _terms(
     "斋月", "封斋", "开斋", "清真(?!寺?[路街巷])", "不吃猪肉", "禁食猪", "古兰经", "圣经", "真主", "阿訇",
     "清真寺", "道观", "道教(?![育学练师材室])", "犹太教", "印度教", "东正教", "藏传佛教",
     "宗教信仰", "无神论",
-    r"(?<![a-z])(?:buddhis[mt]|christianity|catholic|muslim|islam(?:ic)?|taoism|hindu(?:ism)?"
-    r"|judaism|jewish|atheist|halal|kosher|mosque)(?![a-z])",
+    r"(?<![a-z0-9])(?:buddhis[mt]|christianity|catholic|muslim|islam(?:ic)?|taoism|hindu(?:ism)?"
+    r"|judaism|jewish|atheist|halal|kosher|mosque)(?![a-z0-9])",
 )  # fmt: skip
 
 HEALTH = _terms(
@@ -84,9 +84,9 @@ HEALTH = _terms(
     "体脂率?\\s*[:：]?\\s*\\d", "BMI\\s*[:：]?\\s*\\d",
     # a measure, not a requirement (择偶: 身高175以上)
     "身高\\s*[:：]?\\s*1\\d\\d(?!\\s*(?:cm|厘米)?\\s*(?:以上|以下|以内|之间|[+-]))",
-    r"(?<![a-z])(?:diabet(?:es|ic)|hypertension|pregnan(?:t|cy)|cancer|asthma|allerg(?:y|ic|ies)"
+    r"(?<![a-z0-9])(?:diabet(?:es|ic)|hypertension|pregnan(?:t|cy)|cancer|asthma|allerg(?:y|ic|ies)"
     r"|depression|hiv|hepatitis|surgery|hospitali[sz]ed|diagnos(?:is|ed)|chronic|medication"
-    r"|prescription|due date|injury|injured)(?![a-z])",
+    r"|prescription|due date|injury|injured)(?![a-z0-9])",
 )  # fmt: skip
 
 FINANCIAL = _terms(
@@ -95,15 +95,15 @@ FINANCIAL = _terms(
     "信用卡(?:逾期|欠|还|额度|账单)", "还款", "催收", "黑户", "存款(?!利率)", "理财(?![产课师])", "余额\\s*[:：]?\\s*\\d", "年收入", "月收入",
     "年薪", "月薪", "工资卡", "资产证明", "银行流水", "还不上", "套现", "白户",
     "工资\\s*\\d", "月入\\s*\\d", "房产", "名下有", "放款", "拒贷", "额度\\s*[:：]?\\s*\\d",
-    r"(?<![a-z])(?:credit (?:score|report|record|limit)|overdue|loan|debt|mortgage|bank account"
-    r"|salary)(?![a-z])",
+    r"(?<![a-z0-9])(?:credit (?:score|report|record|limit)|overdue|loan|debt|mortgage|bank account"
+    r"|salary)(?![a-z0-9])",
 )  # fmt: skip
 
 IDENTITY = _terms(
     "党员", "共青团员", "民主党派", "军人", "现役", "退伍", "复员", "军属", "烈属", "残疾",
     "残障", "残联", "低保", "特困", "五保户", "贫困户", "建档立卡", "优抚对象", "刑满释放",
     "服刑", "失信被执行人", "军官证", "残疾证", "上访", "退役", "烈士", "孤儿", "失独",
-    r"(?<![a-z])(?:veteran|disabled|disability|party member)(?![a-z])",
+    r"(?<![a-z0-9])(?:veteran|disabled|disability|party member)(?![a-z0-9])",
 )  # fmt: skip
 
 MINOR = _terms(
@@ -111,7 +111,7 @@ MINOR = _terms(
     "小学(?!数学|语文|英语|奥数|科学|课程|教材|同步|全科|阶段|学段)", "附小",
     "(?:小学)?[一二三四五六1-6]年级", "小升初", "幼升小", "(?<![月正腊农初年])初[一二](?![十五日号])",
     "(?:孩子|宝宝|儿子|女儿|小孩|闺女|娃)(?:的)?(?:姓名|名字|学校|班级|生日)",
-    r"(?<![a-z])(?:kindergarten|preschool|primary school|grade [1-6]|toddler)(?![a-z])",
+    r"(?<![a-z0-9])(?:kindergarten|preschool|primary school|grade [1-6]|toddler)(?![a-z0-9])",
 )  # fmt: skip
 
 #: A child's age said in prose: 孩子5岁, 宝宝8个月, 女儿十岁.
@@ -131,14 +131,14 @@ WHEREABOUTS = _terms(
     # a flight or train with its date: a trip, where a bare code may be a SKU
     r"(?<![A-Za-z0-9])(?:[A-Z]{2}|[A-Z]\d|\d[A-Z]|[GDCZTK])\d{1,4}\s*[,，/ ]\s*"
     r"(?:(?:19|20)\d{2}[-/.年])?\d{1,2}[-/.月]\d{1,2}日?",
-    r"(?<![a-z])(?:check(?:ed)? in at|staying at|landed at|flight)(?![a-z])",
+    r"(?<![a-z0-9])(?:check(?:ed)? in at|staying at|landed at|flight)(?![a-z0-9])",
 )  # fmt: skip
 
 OTHER = _terms(
     "性取向", "同性恋", "双性恋", "跨性别", "变性", "出柜", "婚史", "离异", "离婚", "再婚",
     "丧偶", "二婚", "婚外情", "出轨", "犯罪记录", "前科", "案底", "坐过牢", "判刑", "拘留",
     "吸毒", "违法记录", "单亲", "取保候审", "[判服]过刑",
-    r"(?<![a-z])(?:lgbt\w*|gay|lesbian|bisexual|transgender|divorced|criminal record)(?![a-z])",
+    r"(?<![a-z0-9])(?:lgbt\w*|gay|lesbian|bisexual|transgender|divorced|criminal record)(?![a-z0-9])",
 )  # fmt: skip
 
 #: The vocabulary of each sensitive category, in taxonomy order.

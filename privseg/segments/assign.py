@@ -22,11 +22,17 @@ def assign(
 ) -> pd.DataFrame:
     """One row per customer: unit, a label per scheme, R/F/M, the kept dimensions.
 
-    Label columns are named after the schemes, in file order. With an ``rfm`` scheme the table
-    also has ``R``/``F``/``M`` and ``recency`` (days since the last order in the lookback, the
-    lookback length if none), ``frequency`` (orders) and ``monetary`` (yuan) in the lookback,
-    the raw per-customer features the scores come from. Orders and interactions of units
-    absent from ``customers``, or after ``as_of``, are ignored.
+    With an ``rfm`` scheme the table also has ``recency`` (days since the last order in the
+    lookback, the lookback length if none), ``frequency`` (orders) and ``monetary`` (yuan) in
+    the lookback, the raw per-customer features the scores come from. Orders and
+    interactions of units absent from ``customers`` are ignored.
+
+    >>> from datetime import date
+    >>> from privseg.demo.generator import generate
+    >>> customers, orders, interactions = generate(200, seed=0)
+    >>> labels = privseg.assign_segments(customers, orders, interactions, as_of=date(2026, 6, 30))
+    >>> len(labels), list(labels.columns[:2]), "lifecycle" in labels, "省份" in labels
+    (200, ['外部联系人ID', 'rfm'], True, True)
     """
     schemes = schemes if schemes is not None else load_schemes()
     inputs = Inputs(customers, orders, interactions, schemes.columns, schemes.vocabulary, as_of)

@@ -47,7 +47,11 @@ class Table(StrEnum):
 
 
 class SchemeKind(StrEnum):
-    """The segment schemes; each names its label column."""
+    """The segment schemes; each names its label column.
+
+    >>> [k.value for k in privseg.SchemeKind][:5]
+    ['rfm', 'lifecycle', 'value_tier', 'activity', 'channel']
+    """
 
     RFM = "rfm"
     LIFECYCLE = "lifecycle"

@@ -103,7 +103,14 @@ _FREEZE: dict[SchemeKind, Any] = {
 
 @dataclass(frozen=True)
 class Schemes:
-    """A scheme file: input columns, kept dimensions, the schemes in file order, a tag plan."""
+    """A scheme file: input columns, kept dimensions, and the schemes in file order.
+
+    >>> schemes = privseg.load_schemes()
+    >>> schemes.columns.unit, schemes.dimensions
+    ('外部联系人ID', ('省份',))
+    >>> schemes.labels()[privseg.SchemeKind.LIFECYCLE]  # the declared keys of a release
+    ('introduction', 'decline', 'growth', 'mature', 'other')
+    """
 
     columns: Columns
     dimensions: tuple[str, ...]
@@ -144,7 +151,13 @@ def default_schemes_path() -> Path:
 
 
 def load_schemes(path: str | Path | None = None) -> Schemes:
-    """Read and validate a scheme file; ``PolicyError`` names the file, line and field."""
+    """Read and validate a scheme file; ``PolicyError`` names the file, line and field.
+
+    Without a path: the shipped ``policies/segments.yaml``.
+
+    >>> [kind.value for kind, _ in privseg.load_schemes().schemes][:5]
+    ['rfm', 'lifecycle', 'value_tier', 'activity', 'channel']
+    """
     source = Path(path) if path is not None else default_schemes_path()
     raw = read_regular(source, MAX_POLICY_BYTES, "scheme file", PolicyError)
     try:

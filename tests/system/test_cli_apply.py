@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from privseg.cli import main
-from privseg.demo.generator import write_demo_data
+from privseg.demo.generator import Lang, write_demo_data
 from privseg.io import read_table
 
 PRIVSEG = shutil.which("privseg") or str(Path(sys.executable).with_name("privseg"))
@@ -80,6 +80,51 @@ def test_refusal_writes_nothing(demo: Path, tmp_path: Path) -> None:
     assert "宗教信仰" in done.stderr and "religious_belief" in done.stderr
     assert "Art. 28" in done.stderr
     assert list(tmp_path.iterdir()) == [policy]
+
+
+@pytest.mark.slow
+def test_english_headers_apply_with_the_english_policy(demo: Path, tmp_path: Path) -> None:
+    english = tmp_path / "en"
+    write_demo_data(english, customers=300, lang=Lang.EN)
+    trail = {"PRIVSEG_TRAIL": str(tmp_path / "trail.jsonl")}
+    mismatch = run("apply", english / "customers.csv", "--policy", "wecom-marketing",
+                   "--key", demo / "k.key", "--out", tmp_path / "zh" / "c.csv", env=trail)  # fmt: skip
+    assert mismatch.returncode == 2
+    assert "unit column '外部联系人ID' (one customer) is missing" in mismatch.stderr
+    assert "'external_userid'" in mismatch.stderr and "wecom-marketing-en" in mismatch.stderr
+    assert not (tmp_path / "zh").exists()
+    for table in ("customers", "orders", "interactions"):
+        done = run("apply", english / f"{table}.csv", "--policy", "wecom-marketing-en",
+                   "--key", demo / "k.key", "--out", tmp_path / "p" / f"{table}.csv", env=trail)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    chinese = run("apply", demo / "customers.csv", "--policy", "wecom-marketing",
+                  "--key", demo / "k.key", "--out", tmp_path / "zh.csv", env=trail)  # fmt: skip
+    assert chinese.returncode == 0, chinese.stderr
+    en, zh = read_table(tmp_path / "p" / "customers.csv"), read_table(tmp_path / "zh.csv")
+    assert len(en.columns) == len(zh.columns)
+    assert list(en.columns)[:8] == [
+        "external_userid", "mobile", "gender", "birth_date", "province", "city",
+        "registered_at", "channel",
+    ]  # fmt: skip
+    # same seed, same purpose, same key: the same customers get the same tokens
+    assert en["external_userid"].tolist() == zh["外部联系人ID"].tolist()
+    assert en["mobile"].equals(zh["手机号"].rename("mobile"))
+    orders = read_table(tmp_path / "p" / "orders.csv")
+    assert orders["external_userid"].isin(en["external_userid"]).all()
+
+
+def test_apply_names_the_undeclared_columns_it_drops(demo: Path, tmp_path: Path) -> None:
+    source = tmp_path / "crm.csv"
+    source.write_text(
+        "外部联系人ID,渠道来源,会员等级\nwm1,公众号,金\nwm2,小程序,银\n", encoding="utf-8"
+    )
+    done = run("apply", source, "--policy", "wecom-marketing", "--key", demo / "k.key",
+               "--out", tmp_path / "out" / "crm.csv",
+               env={"PRIVSEG_TRAIL": str(tmp_path / "trail.jsonl")})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "2 of 3 columns kept (1 undeclared dropped)" in done.stderr
+    assert "dropped 1 columns the policy does not declare (PIPL Art. 6): '会员等级'" in done.stderr
+    assert list(read_table(tmp_path / "out" / "crm.csv").columns) == ["外部联系人ID", "渠道来源"]
 
 
 def test_token_command_prints_the_test_vector(tmp_path: Path) -> None:

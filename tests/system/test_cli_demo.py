@@ -105,3 +105,33 @@ def test_demo_prints_a_summary(tmp_path: Path) -> None:
         assert again.returncode == 0 and again.stdout.startswith("OK: "), (
             again.stdout + again.stderr
         )
+
+
+def test_demo_data_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "d"
+    assert runner.invoke(main, ["demo-data", str(out), "--customers", "50"]).exit_code == 0
+    before = (out / "customers.csv").read_bytes()
+    again = runner.invoke(main, ["demo-data", str(out), "--customers", "60", "--seed", "1"])
+    assert again.exit_code == 2
+    assert "customers.csv, orders.csv, interactions.csv already exist" in again.output
+    assert "--force" in again.output
+    assert (out / "customers.csv").read_bytes() == before
+    forced = runner.invoke(main, ["demo-data", str(out), "--customers", "60", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert len(read_table(out / "customers.csv")) == 60
+
+
+def test_demo_again_in_the_same_folder_needs_force(tmp_path: Path) -> None:
+    assert privseg("demo", "--customers", "150", "--quiet", cwd=tmp_path).returncode == 0
+    again = privseg("demo", "--customers", "150", "--quiet", cwd=tmp_path)
+    assert again.returncode == 2
+    assert "already holds a demo run" in again.stderr and "--force" in again.stderr
+    forced = privseg("demo", "--customers", "150", "--quiet", "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    verified = privseg(
+        "audit", "verify", "--trail", "privseg-demo/audits/trail.jsonl",
+        "--audit-key", "privseg-demo/keys/audit-signing.key", cwd=tmp_path,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stderr
+    assert "7 records verified" in verified.stdout

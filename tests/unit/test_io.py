@@ -458,12 +458,22 @@ def test_atomic_path_permissions(tmp_path: Path) -> None:
     assert stat.S_IMODE((tmp_path / "plain").stat().st_mode) == 0o666 & ~umask
 
 
+def test_atomic_path_creates_missing_folders(tmp_path: Path) -> None:
+    dest = tmp_path / "missing" / "deeper" / "x.csv"
+    with atomic_path(dest) as tmp:
+        tmp.write_bytes(b"x")
+    assert dest.read_bytes() == b"x"
+
+
 def test_atomic_path_bad_destinations(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
     with (
-        pytest.raises(SourceNotFoundError, match="output folder"),
-        atomic_path(tmp_path / "missing" / "x.csv"),
+        pytest.raises(InputError, match="cannot create the output folder") as raised,
+        atomic_path(blocker / "x.csv"),
     ):
         pass
+    assert not isinstance(raised.value, SourceNotFoundError)
     with pytest.raises(InputError, match="directory"), atomic_path(tmp_path):
         pass
 

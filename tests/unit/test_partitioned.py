@@ -14,7 +14,6 @@ from privseg.dp.cells import exact_counts
 from privseg.dp.counts import release_counts
 from privseg.dp.types import Bounding
 from privseg.engines.partitioned import assign_files, count_file
-from privseg.errors import SourceNotFoundError
 from privseg.io import read_table, write_table
 from privseg.segments import assign, load_schemes
 
@@ -59,15 +58,17 @@ def test_assign_files_equals_in_memory_assign(demo: Path, tmp_path: Path, partit
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("privseg-parts-")]
 
 
-def test_missing_output_folder_is_an_input_error(demo: Path, tmp_path: Path) -> None:
-    with pytest.raises(SourceNotFoundError, match="output folder"):
-        assign_files(
-            demo / "customers.csv",
-            demo / "orders.csv",
-            demo / "interactions.csv",
-            as_of=DEMO_AS_OF,
-            out=tmp_path / "nowhere" / "labels.csv",
-        )
+def test_missing_output_folder_is_created(demo: Path, tmp_path: Path) -> None:
+    out = tmp_path / "nowhere" / "labels.csv"
+    run = assign_files(
+        demo / "customers.csv",
+        demo / "orders.csv",
+        demo / "interactions.csv",
+        as_of=DEMO_AS_OF,
+        out=out,
+    )
+    assert len(read_table(out)) == run.rows > 0
+    assert not [p for p in out.parent.iterdir() if p.name.startswith("privseg-parts-")]
 
 
 def test_partitions_hold_each_customer_once(demo: Path, tmp_path: Path) -> None:

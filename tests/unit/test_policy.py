@@ -9,7 +9,7 @@ import pytest
 
 from privseg._resources import policies_dir
 from privseg.errors import InputError, PolicyError, PolicyRefusal
-from privseg.policy import Action, PolicyKeys, enforce, load_policy, plan
+from privseg.policy import Action, PolicyKeys, enforce, load_policy, plan, shipped_policies
 from privseg.policy_model import schema_text
 from privseg.pseudonym import IdKind, Key, Tokenizer
 from privseg.reversible import ReversibleCipher
@@ -59,6 +59,61 @@ def test_shipped_policies_load(name: str) -> None:
     policy = load_policy(policies_dir() / f"{name}.yaml")
     assert policy.purpose == name and policy.unit in policy.fields
     assert len(policy.sha256) == 64
+
+
+def test_shipped_policies_load_by_name_and_names_are_listed() -> None:
+    assert shipped_policies() == (
+        "bi-dashboard",
+        "customer-service-quality",
+        "wecom-marketing",
+        "wecom-marketing-en",
+    )
+    for name in shipped_policies():
+        assert load_policy(name) == load_policy(policies_dir() / f"{name}.yaml")
+    with pytest.raises(PolicyError, match="no such policy file"):
+        load_policy("no-such-policy")
+
+
+def test_a_local_file_wins_over_a_shipped_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "wecom-marketing").write_text(HEADER, encoding="utf-8")
+    assert load_policy("wecom-marketing").purpose == "test-purpose"
+
+
+def test_english_policy_is_the_marketing_policy_with_english_headers() -> None:
+    zh, en = load_policy("wecom-marketing"), load_policy("wecom-marketing-en")
+    header = {zh_name: en_name for zh_name, en_name in zip(zh.fields, en.fields, strict=True)}
+    assert en.purpose == zh.purpose and header[zh.unit] == en.unit == "external_userid"
+    for zh_name, rule in zh.fields.items():
+        assert en.fields[header[zh_name]].transform == rule.transform, zh_name
+        assert en.fields[header[zh_name]].action == rule.action, zh_name
+        assert en.fields[header[zh_name]].ladder == rule.ladder, zh_name
+    assert zh.risk is not None and en.risk is not None
+    assert en.risk.quasi_identifiers == tuple(header[q] for q in zh.risk.quasi_identifiers)
+    assert (en.risk.k, en.risk.max_suppression) == (zh.risk.k, zh.risk.max_suppression)
+    assert zh.release is not None and en.release is not None
+    assert en.release.budget == zh.release.budget
+    assert en.release.keys["lifecycle"] == zh.release.keys["lifecycle"]
+    assert en.release.bounds["amount"] == zh.release.bounds["金额"]
+
+
+def test_a_table_without_the_unit_column_is_refused_with_the_mismatch(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, "  city: {action: keep}\n  tier: {action: keep}\n"))
+    with pytest.raises(InputError) as raised:
+        plan(policy, report(customer=(Category.WECHAT_ID,), city=(), note=()))
+    message = str(raised.value)
+    assert "unit column 'uid' (one customer) is missing" in message
+    assert "2 undeclared columns ('customer', 'note')" in message
+    assert "declares 2 columns the table lacks ('uid', 'tier')" in message
+    assert "wecom-marketing-en" in message
+
+
+def test_plan_lists_declared_columns_the_table_lacks(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, "  city: {action: keep}\n  tier: {action: keep}\n"))
+    the_plan = plan(policy, report(uid=(Category.WECHAT_ID,), city=()))
+    assert the_plan.missing_declared == ("tier",)
 
 
 def test_marketing_release_section() -> None:
@@ -204,8 +259,8 @@ def test_enforce(tmp_path: Path) -> None:
     out = enforce(the_plan, df, PolicyKeys(KEY, REV))
     assert list(out.columns) == ["uid", "m", "m__reversible", "age", "amount"]
     tokenizer = Tokenizer(KEY, "test-purpose")
-    assert out["m"].iloc[0] == tokenizer.token(IdKind.MOBILE, "13812345678")
-    assert out["uid"].iloc[1] == tokenizer.token(IdKind.WECHAT_ID, "wm2")
+    assert out["m"].iloc[0] == tokenizer.token("13812345678", kind=IdKind.MOBILE)
+    assert out["uid"].iloc[1] == tokenizer.token("wm2", kind=IdKind.WECHAT_ID)
     assert ReversibleCipher(REV, "test-purpose").decrypt(out["m__reversible"], column="m").iloc[
         0
     ] == ("13812345678")

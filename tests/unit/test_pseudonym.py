@@ -44,20 +44,20 @@ def reference_token(key: Key, purpose: str, normalized: str) -> str:
 
 def test_test_vector() -> None:
     tokenizer = Tokenizer(VECTOR_KEY, "wecom-marketing")
-    assert tokenizer.token(IdKind.MOBILE, "+86 138-1234-5678") == "he4lscfas47ru2rbfeus4mgjj5"
+    assert tokenizer.token("+86 138-1234-5678", kind=IdKind.MOBILE) == "he4lscfas47ru2rbfeus4mgjj5"
 
 
 @given(st.lists(ids, min_size=1, max_size=30))
 def test_vectorized_tokens_follow_the_contract(values: list[str]) -> None:
     tokenizer = Tokenizer(VECTOR_KEY, "p")
-    got = tokenizer.tokenize(pd.Series(values, dtype="str"), IdKind.OTHER).tolist()
+    got = tokenizer.tokenize(pd.Series(values, dtype="str"), kind=IdKind.OTHER).tolist()
     assert got == [reference_token(VECTOR_KEY, "p", v.strip()) for v in values]
 
 
 @given(ids)
 def test_deterministic(value: str) -> None:
-    a = Tokenizer(VECTOR_KEY, "p").token(IdKind.OTHER, value)
-    assert a == Tokenizer(VECTOR_KEY, "p").token(IdKind.OTHER, value)
+    a = Tokenizer(VECTOR_KEY, "p").token(value, kind=IdKind.OTHER)
+    assert a == Tokenizer(VECTOR_KEY, "p").token(value, kind=IdKind.OTHER)
     assert len(a) == 26 and set(a) <= set("abcdefghijklmnopqrstuvwxyz234567")
 
 
@@ -65,20 +65,22 @@ def test_deterministic(value: str) -> None:
 def test_purposes_and_keys_separate(value: str, p1: str, p2: str) -> None:
     if p1 == p2:
         p2 = p1 + "x"
-    assert Tokenizer(VECTOR_KEY, p1).token(IdKind.OTHER, value) != Tokenizer(VECTOR_KEY, p2).token(
-        IdKind.OTHER, value
-    )
-    assert Tokenizer(VECTOR_KEY, p1).token(IdKind.OTHER, value) != Tokenizer(OTHER_KEY, p1).token(
-        IdKind.OTHER, value
-    )
+    assert Tokenizer(VECTOR_KEY, p1).token(value, kind=IdKind.OTHER) != Tokenizer(
+        VECTOR_KEY, p2
+    ).token(value, kind=IdKind.OTHER)
+    assert Tokenizer(VECTOR_KEY, p1).token(value, kind=IdKind.OTHER) != Tokenizer(
+        OTHER_KEY, p1
+    ).token(value, kind=IdKind.OTHER)
 
 
 @given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.sampled_from(["", "+86", "0086"]))
 def test_mobile_normalization_equivalences(number: str, prefix: str) -> None:
     tokenizer = Tokenizer(VECTOR_KEY, "p")
     spaced = f"  {prefix} ({number[:3]}) {number[3:7]}-{number[7:]} "
-    assert normalize(IdKind.MOBILE, spaced) == number
-    assert tokenizer.token(IdKind.MOBILE, spaced) == tokenizer.token(IdKind.MOBILE, number)
+    assert normalize(spaced, kind=IdKind.MOBILE) == number
+    assert tokenizer.token(spaced, kind=IdKind.MOBILE) == tokenizer.token(
+        number, kind=IdKind.MOBILE
+    )
 
 
 _MOBILE_CHARS = st.sampled_from(list("+086 -()\t\u3000\xa0手13x"))
@@ -101,32 +103,74 @@ def test_vectorized_mobile_normalization_matches_the_rule(
 @given(st.from_regex(r"[a-z0-9._]{1,12}@[a-z0-9]{1,10}\.(com|cn)", fullmatch=True))
 def test_email_and_national_id_case(email: str) -> None:
     tokenizer = Tokenizer(VECTOR_KEY, "p")
-    assert tokenizer.token(IdKind.EMAIL, f" {email.upper()}") == tokenizer.token(
-        IdKind.EMAIL, email
+    assert tokenizer.token(f" {email.upper()}", kind=IdKind.EMAIL) == tokenizer.token(
+        email, kind=IdKind.EMAIL
     )
     nid = "11010519491231002x"
-    assert tokenizer.token(IdKind.NATIONAL_ID, nid) == tokenizer.token(
-        IdKind.NATIONAL_ID, nid.upper()
+    assert tokenizer.token(nid, kind=IdKind.NATIONAL_ID) == tokenizer.token(
+        nid.upper(), kind=IdKind.NATIONAL_ID
     )
+
+
+@pytest.mark.parametrize("kind", list(IdKind))
+def test_kind_strings_and_enums_give_the_same_tokens(kind: IdKind) -> None:
+    tokenizer = Tokenizer(VECTOR_KEY, "wecom-marketing")
+    raw = " +86 138-1234-5678 "
+    assert tokenizer.token(raw, kind=kind.value) == tokenizer.token(raw, kind=kind)
+    values = pd.Series([raw, "0086 (138) 1234 5678", None], dtype="str")
+    assert tokenizer.tokenize(values, kind=kind.value).equals(tokenizer.tokenize(values, kind=kind))
+    assert normalize(raw, kind=kind.value) == normalize(raw, kind=kind)
+
+
+def test_string_mobile_kind_normalizes_like_the_enum_and_the_vector() -> None:
+    tokenizer = Tokenizer(VECTOR_KEY, "wecom-marketing")
+    assert tokenizer.token("+86 138-1234-5678", kind="mobile") == "he4lscfas47ru2rbfeus4mgjj5"
+
+
+def test_unknown_kinds_raise_without_echoing_ids() -> None:
+    tokenizer = Tokenizer(VECTOR_KEY, "p")
+    with pytest.raises(InputError, match="unknown id kind 'nonsense'; use one of: mobile"):
+        tokenizer.token("13812345678", kind="nonsense")
+    with pytest.raises(InputError, match="unknown id kind") as raised:
+        tokenizer.token("mobile", kind="+86 138-1234-5678")  # id and kind swapped
+    assert "138" not in str(raised.value)
+    with pytest.raises(InputError, match="unknown id kind"):
+        tokenizer.tokenize(pd.Series([], dtype="str"), kind="phone")
+    with pytest.raises(InputError, match="unknown id kind"):
+        normalize("x", kind="MOBILE")
+    with pytest.raises(InputError, match="unknown id kind"):
+        ReversibleCipher(OTHER_KEY, "p").encrypt(
+            pd.Series(["x"], dtype="str"), kind="id", column="c"
+        )
+
+
+def test_kind_is_keyword_only() -> None:
+    tokenizer = Tokenizer(VECTOR_KEY, "p")
+    with pytest.raises(TypeError):
+        tokenizer.token(IdKind.MOBILE, "13812345678")  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        tokenizer.tokenize(pd.Series(["1"], dtype="str"), IdKind.OTHER)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        normalize(IdKind.OTHER, "1")  # type: ignore[misc]
 
 
 def test_other_kinds_keep_case_and_inner_spaces() -> None:
-    assert normalize(IdKind.WECHAT_ID, " wmAb c ") == "wmAb c"
+    assert normalize(" wmAb c ", kind=IdKind.WECHAT_ID) == "wmAb c"
 
 
 def test_nulls_and_empty_ids_stay_null() -> None:
     values = pd.Series(["13812345678", None, "  ", "13812345678"], dtype="str")
-    out = Tokenizer(VECTOR_KEY, "p").tokenize(values, IdKind.MOBILE)
+    out = Tokenizer(VECTOR_KEY, "p").tokenize(values, kind=IdKind.MOBILE)
     assert out.isna().tolist() == [False, True, True, False]
     assert out.iloc[0] == out.iloc[3]
     with pytest.raises(InputError):
-        Tokenizer(VECTOR_KEY, "p").token(IdKind.MOBILE, " - ")
+        Tokenizer(VECTOR_KEY, "p").token(" - ", kind=IdKind.MOBILE)
 
 
 def test_integral_numbers_tokenize_like_text() -> None:
     tokenizer = Tokenizer(VECTOR_KEY, "p")
-    as_float = tokenizer.tokenize(pd.Series([13812345678.0, None]), IdKind.MOBILE)
-    assert as_float.iloc[0] == tokenizer.token(IdKind.MOBILE, "13812345678")
+    as_float = tokenizer.tokenize(pd.Series([13812345678.0, None]), kind=IdKind.MOBILE)
+    assert as_float.iloc[0] == tokenizer.token("13812345678", kind=IdKind.MOBILE)
 
 
 def test_dedup_is_chosen_by_repeats_among_non_empty_ids() -> None:
@@ -142,17 +186,17 @@ def test_tokens_are_the_same_with_and_without_dedup(repeats: int) -> None:
     ids = [f"+86 138{i % (4000 // repeats):08d}" for i in range(4000)] + ["", None]
     values = pd.Series(ids, dtype="str")
     tokenizer = Tokenizer(VECTOR_KEY, "p", workers=1)
-    one_by_one = [None if v in ("", None) else tokenizer.token(IdKind.MOBILE, v) for v in ids]
-    tokens = tokenizer.tokenize(values, IdKind.MOBILE)
+    one_by_one = [None if v in ("", None) else tokenizer.token(v, kind=IdKind.MOBILE) for v in ids]
+    tokens = tokenizer.tokenize(values, kind=IdKind.MOBILE)
     assert [None if pd.isna(t) else t for t in tokens] == one_by_one
     assert pseudonym._mostly_distinct(pa.array(ids, pa.large_string())) == (repeats == 1)
 
 
 def test_forked_split_gives_the_same_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     values = pd.Series([f"id{i}" for i in range(2001)], dtype="str")
-    single = Tokenizer(VECTOR_KEY, "p", workers=1).tokenize(values, IdKind.OTHER)
+    single = Tokenizer(VECTOR_KEY, "p", workers=1).tokenize(values, kind=IdKind.OTHER)
     monkeypatch.setattr(pseudonym, "_PARALLEL_MIN", 1000)
-    split = Tokenizer(VECTOR_KEY, "p", workers=2).tokenize(values, IdKind.OTHER)
+    split = Tokenizer(VECTOR_KEY, "p", workers=2).tokenize(values, kind=IdKind.OTHER)
     assert split.equals(single)
 
 
@@ -212,9 +256,9 @@ def test_key_repr_hides_material() -> None:
 @given(st.lists(ids, min_size=1, max_size=10))
 def test_aes_siv_round_trip(values: list[str]) -> None:
     cipher = ReversibleCipher(OTHER_KEY, "wecom-marketing")
-    sealed = cipher.encrypt(pd.Series(values, dtype="str"), IdKind.OTHER, column="c")
+    sealed = cipher.encrypt(pd.Series(values, dtype="str"), kind=IdKind.OTHER, column="c")
     assert cipher.decrypt(sealed, column="c").tolist() == [v.strip() for v in values]
-    again = cipher.encrypt(pd.Series(values, dtype="str"), IdKind.OTHER, column="c")
+    again = cipher.encrypt(pd.Series(values, dtype="str"), kind=IdKind.OTHER, column="c")
     assert sealed.tolist() == again.tolist()
 
 
@@ -239,8 +283,8 @@ def test_reidentify_checks_ids_against_the_rows_tokens() -> None:
     tokenizer, cipher = Tokenizer(VECTOR_KEY, "p"), ReversibleCipher(OTHER_KEY, "p")
     table = pd.DataFrame(
         {
-            "m": tokenizer.tokenize(raw, IdKind.MOBILE),
-            "m__reversible": cipher.encrypt(raw, IdKind.MOBILE, column="m"),
+            "m": tokenizer.tokenize(raw, kind=IdKind.MOBILE),
+            "m__reversible": cipher.encrypt(raw, kind=IdKind.MOBILE, column="m"),
         }
     )
     out = reidentify(table, ["m"], cipher, tokenizer)
@@ -262,8 +306,8 @@ def test_rotation_rekeys_tokens_and_ciphertexts() -> None:
     old_tok, old_cip = Tokenizer(VECTOR_KEY, "p"), ReversibleCipher(OTHER_KEY, "p")
     table = pd.DataFrame(
         {
-            "m": old_tok.tokenize(raw, IdKind.MOBILE),
-            "m__reversible": old_cip.encrypt(raw, IdKind.MOBILE, column="m"),
+            "m": old_tok.tokenize(raw, kind=IdKind.MOBILE),
+            "m__reversible": old_cip.encrypt(raw, kind=IdKind.MOBILE, column="m"),
         }
     )
     out = rotate(
@@ -274,7 +318,9 @@ def test_rotation_rekeys_tokens_and_ciphertexts() -> None:
         new_tokenizer=Tokenizer(new_master, "p"),
         new_cipher=ReversibleCipher(new_rev, "p"),
     )
-    assert out["m"].tolist()[0] == Tokenizer(new_master, "p").token(IdKind.MOBILE, "13812345678")
+    assert out["m"].tolist()[0] == Tokenizer(new_master, "p").token(
+        "13812345678", kind=IdKind.MOBILE
+    )
     assert pd.isna(out["m"].iloc[1])
     assert (
         ReversibleCipher(new_rev, "p").decrypt(out["m__reversible"], column="m").tolist()[2]

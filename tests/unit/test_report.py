@@ -17,6 +17,7 @@ from privseg._templates import md
 from privseg.cli import main
 from privseg.demo.generator import DEMO_AS_OF, generate
 from privseg.dp.ledger import Ledger, PrivacyBudget
+from privseg.dp.types import ReleaseKind
 from privseg.engines.apply import apply_file
 from privseg.errors import MalformedInputError
 from privseg.manifest import manifest_path
@@ -135,6 +136,25 @@ def test_run_report_structure(demo_run: Ledger) -> None:
     )
 
 
+def test_run_report_names_files_by_path_below_their_shared_folder(tmp_path: Path) -> None:
+    raw, minimized = tmp_path / "data" / "customers.csv", tmp_path / "p" / "customers.csv"
+    for path in (raw, minimized):
+        path.parent.mkdir()
+        path.write_text("id\nwm1\n", encoding="utf-8")
+    with audit.run("apply") as record:
+        record.add_input(raw, rows=3, columns=["id"])
+        record.add_column("id", ["wechat_id"], "pseudonymize", output_columns=["id"])
+        record.add_output(minimized, rows=3, columns=["id"])
+    with audit.run("segment assign") as record:
+        record.add_input(minimized, rows=3, columns=["id"])
+    text = _run_report(ReportFormat.MD)
+    inputs = text.split("### Inputs")[1].split("### Outputs")[0]
+    assert "data/customers.csv" in inputs and "p/customers.csv" in inputs
+    html = _run_report(ReportFormat.HTML)
+    assert f'title="{raw}">data/customers.csv<' in html
+    assert f'title="{minimized}">p/customers.csv<' in html
+
+
 def test_run_report_flags_missing_consent(tmp_path: Path) -> None:
     with audit.run("apply") as record:
         record.add_column("宗教", ["religious_belief"], "generalize", output_columns=["宗教"])
@@ -194,12 +214,32 @@ def test_budget_report_numbers_and_chart(demo_run: Ledger) -> None:
     assert html.count('<tr class="release">') == 3
     assert '<polyline class="spent"' in html and 'class="total"' in html
     assert "total ε = 2" in html
-    assert "1 below the 85.0% analytic-value target" in html
     section = html.split('<div class="summary">')[1]
     assert '<div class="n">1</div>spent ε (50.0%)' in section
     assert '<div class="n">1</div>remaining ε' in section
     markdown = render_budget(demo_run.statuses(), ReportFormat.MD, source="budget.db")
-    assert "| 2 | " in markdown and "80.0% ⚠" in markdown and "| — |" in markdown
+    assert "| 2 | " in markdown and "80.0%" in markdown and "| — |" in markdown
+    # no release was sized for a target: the report neither names one nor flags against it
+    for text in (html, markdown):
+        assert "target" not in text and "⚠" not in text and "num bad" not in text
+
+
+def test_budget_report_judges_against_the_target_only_where_one_was_used(
+    demo_run: Ledger,
+) -> None:
+    demo_run.spend(
+        "demo", PrivacyBudget("0.02"), purpose="wecom-marketing", kind=ReleaseKind.SIZE_ESTIMATE
+    )
+    demo_run.set_budget("other", PrivacyBudget(1), purpose="wecom-marketing")
+    demo_run.spend(
+        "other", PrivacyBudget("0.5"), purpose="wecom-marketing", kind="counts", predicted_value=0.5
+    )
+    html = render_budget(demo_run.statuses(), ReportFormat.HTML, source="budget.db")
+    targeted, untargeted = html.split('id="budget-')[1:3]
+    assert "1 below the 85.0% analytic-value target" in targeted and "num bad" in targeted
+    assert "target" not in untargeted and "num bad" not in untargeted
+    markdown = render_budget(demo_run.statuses(), ReportFormat.MD, source="budget.db")
+    assert markdown.count("⚠") == 1 and "target 85.0% where a release was sized" in markdown
 
 
 def test_budget_report_without_releases(tmp_path: Path) -> None:

@@ -147,3 +147,18 @@ def test_every_class_in_one_remarks_column_is_reported_with_shown_terms() -> Non
     assert all(f.matched == 1 and f.min_share == MIN_SHARE for f in findings.values())
     assert findings[C.WHEREABOUTS].examples == ("在***场",)  # longer spans are masked
     assert findings[C.MEDICAL_HEALTH].examples == ("孕20周",)
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    ["wm3gay5Kx0aPq", "wo8HIV2loanX", "oAb7Lesbian9", "wm2divorced0x", "u1cancer2"],
+)
+def test_english_terms_inside_identifiers_are_not_mentions(identifier: str) -> None:
+    # random ids (WeCom external_userid, openid) mix letters and digits: a term flanked by
+    # digits is part of the id, not a word
+    assert _found([identifier]) == set()
+
+
+def test_english_terms_as_words_are_mentions() -> None:
+    assert _found(["gay couple, 2 kids"]) == {C.OTHER_SENSITIVE}
+    assert _found(["hiv+ since 2019"]) == {C.MEDICAL_HEALTH}

@@ -94,3 +94,12 @@ def test_sorted_by_risk_under_a_summary(report) -> None:  # type: ignore[no-unty
     assert names.index("备注") < names.index("mobile")
     text = render(report, "text")
     assert text.index("身份证号") < text.index("金额")
+
+
+@pytest.mark.parametrize("fmt", ["text", "md", "html"])
+def test_uncategorised_columns_show_no_pi_not_a_bare_confidence(report, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    clean = [c for c in report.columns if not c.categories]
+    assert [c.name for c in clean] == ["金额"]
+    text = render(report, fmt)
+    assert f"no PI {clean[0].confidence:.2f}" in text
+    assert text.count("no PI ") == 1  # only that cell (the legend quotes "no PI")
