@@ -181,3 +181,16 @@ def test_the_graph_sees_the_known_edges() -> None:
 def test_no_module_exceeds_600_lines(path: Path) -> None:
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{path.relative_to(PACKAGE.parent)}: {lines} lines"
+
+
+def test_cli_commands_do_not_import_each_other() -> None:
+    """A command module imports shared CLI code from private modules (``cli._common`` and
+    the like), never another command module."""
+    commands = {m for m in MODULES if m.startswith("privseg.cli.") and "._" not in m}
+    offenders = sorted(
+        (module, target)
+        for module in commands
+        for target in _imports(module, MODULES[module])
+        if target in commands and target != module
+    )
+    assert offenders == []
