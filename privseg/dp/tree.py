@@ -407,6 +407,21 @@ def release_tree(
     missing feature are left out (their number is not released). With ``evaluate`` the tree
     is trained on all but a random ``HOLDOUT_SHARE`` of the rows, and ``evaluation`` holds its
     held-out accuracy relative to a non-private tree of the same depth (INTERNAL).
+
+    >>> ledger = privseg.Ledger("budget.db")
+    >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(3), purpose="wecom-marketing")
+    >>> account = privseg.Account(ledger, "crm", "wecom-marketing")
+    >>> labels = pd.DataFrame({"uid": [f"u{i}" for i in range(400)],
+    ...                        "recency": [i % 365 for i in range(400)]})
+    >>> labels["lifecycle"] = ["active" if r < 180 else "lapsed" for r in labels["recency"]]
+    >>> tree = privseg.release_tree(
+    ...     labels, target="lifecycle", classes=["active", "lapsed"], features=["recency"],
+    ...     bounds={"recency": (0, 365)}, epsilon=1.0, account=account,
+    ...     bounding=privseg.Bounding(unit="uid"), depth=1)
+    >>> len(tree.table), list(tree.table.columns[:3])  # only the rules leave: one per leaf
+    (2, ['rule', 'conditions', 'lifecycle'])
+    >>> ledger.remaining("crm", "wecom-marketing").epsilon
+    Fraction(2, 1)
     """
     from privseg.dp.cells import bound_rows
 

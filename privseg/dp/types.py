@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from privseg.audit import RunRecorder
-from privseg.dp.ledger import DEFAULT_PURPOSE, Ledger, PrivacyBudget, Spend, SpendState
+from privseg.dp.ledger import Ledger, PrivacyBudget, Spend, SpendState
 from privseg.errors import InputError
 
 __all__ = [
@@ -85,7 +85,8 @@ _VALUE_MEASURES = {
 
 @dataclass(frozen=True)
 class Account:
-    """Where a release is charged: a ledger, a dataset and a purpose.
+    """Where a release is charged: a ledger, a dataset (population) and a purpose, all three
+    required (a purpose never defaults silently: the budget it draws on must be named).
 
     >>> ledger = privseg.Ledger("budget.db")
     >>> _ = ledger.set_budget("crm", privseg.PrivacyBudget(2), purpose="wecom-marketing")
@@ -96,7 +97,7 @@ class Account:
 
     ledger: Ledger
     dataset: str
-    purpose: str = DEFAULT_PURPOSE
+    purpose: str
     state: SpendState = SpendState.COMMITTED
 
     def spend(self, epsilon: float, kind: ReleaseKind, predicted: float | None = None) -> Spend:

@@ -124,7 +124,14 @@ class _Planned(Protocol):
 
 
 def plan_tags(schemes: _Planned, *, limit: int | None = None) -> TagPlan:
-    """The scheme file's tag plan, checked: ``PolicyError`` if over the limit or ambiguous."""
+    """The scheme file's tag plan, checked: ``PolicyError`` if over the limit or ambiguous.
+
+    >>> plan = privseg.plan_tags(privseg.load_schemes())
+    >>> len(plan.tags) <= plan.limit <= 100  # a WeChat official account has at most 100 tags
+    True
+    >>> plan.tags[0].group, plan.tags[0].name
+    ('消费行为/生命周期', '引入期')
+    """
     config = schemes.tags
     if config is None:
         raise PolicyError("the scheme file has no 'tags' section", source=schemes.source)

@@ -24,7 +24,7 @@ PROVENANCE = {"mechanism", "epsilon", "noise_scale", "method", "postprocessing",
 def account(tmp_path: Path) -> Account:
     ledger = Ledger(tmp_path / "budget.db")
     ledger.set_budget("crm", PrivacyBudget(1.0))
-    return Account(ledger, "crm")
+    return Account(ledger, "crm", "default")
 
 
 @pytest.mark.parametrize("epsilon", [0.0, -1.0, float("nan"), float("inf")])
@@ -100,3 +100,9 @@ def test_every_release_ends_with_its_stamps_and_costs_its_epsilon(account: Accou
         assert release.epsilon_spent == pytest.approx(0.1)
     spent = account.ledger.status("crm").spent
     assert float(spent.epsilon) == pytest.approx(0.4)
+
+
+def test_an_account_names_its_purpose(tmp_path: Path) -> None:
+    """No silent 'default' purpose: the budget an Account draws on is always named."""
+    with pytest.raises(TypeError):
+        Account(Ledger(tmp_path / "b.db"), "crm")  # type: ignore[call-arg]

@@ -97,7 +97,7 @@ def test_the_budget_is_split_over_levels_and_leaves_and_charged_once(tmp_path: o
 
     ledger = Ledger(Path(str(tmp_path)) / "b.db")
     ledger.set_budget("crm", PrivacyBudget(2.0))
-    account = Account(ledger, "crm")
+    account = Account(ledger, "crm", "default")
     release = _release(_labels(300), account=account, epsilon=0.8, depth=4)
     plan = release.plan
     assert math.isclose(sum(share for _, share in plan.split), 0.8)

@@ -56,7 +56,7 @@ def _customers(n: int = 3000, seed: int = 0) -> pd.DataFrame:
 def account(tmp_path: Path) -> Account:
     ledger = Ledger(tmp_path / "budget.db")
     ledger.set_budget("crm", PrivacyBudget(3.0))
-    return Account(ledger, "crm")
+    return Account(ledger, "crm", "default")
 
 
 def test_every_declared_key_appears_and_undeclared_rows_are_dropped(account: Account) -> None:
@@ -306,7 +306,7 @@ def test_quantile_release_is_the_task_applied_to_each_cell(account: Account) -> 
 def test_target_picks_epsilon_and_refuses_when_out_of_budget(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "b.db")
     ledger.set_budget("crm", PrivacyBudget(1.0))
-    account = Account(ledger, "crm")
+    account = Account(ledger, "crm", "default")
     release = release_counts(
         _customers(), by=["tier"], keys={"tier": KEYS["tier"]}, target=0.9, account=account,
         evaluate=True,
@@ -319,7 +319,7 @@ def test_target_picks_epsilon_and_refuses_when_out_of_budget(tmp_path: Path) -> 
     with pytest.raises(BudgetExceededError, match="segments too small"):
         release_counts(
             _customers(40), by=["tier"], keys={"tier": KEYS["tier"]}, target=0.99,
-            account=Account(ledger, "tiny"),
+            account=Account(ledger, "tiny", "default"),
         )  # fmt: skip
 
 

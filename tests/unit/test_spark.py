@@ -105,7 +105,7 @@ def test_counts_match_and_noise_is_drawn_once_on_the_ledger(
 
     ledger = Ledger(tmp_path / "budget.db")
     ledger.set_budget("demo", PrivacyBudget(1.0))
-    account = Account(ledger, "demo")
+    account = Account(ledger, "demo", "default")
     release = release_counts(got, by=["互动类型"], keys=keys, epsilon=0.4, account=account)
     assert release.epsilon_spent == pytest.approx(0.4)
     assert float(ledger.remaining("demo", account.purpose).epsilon) == pytest.approx(0.6)
@@ -220,7 +220,7 @@ def test_quantiles_on_spark_charge_once_and_check_columns_first(spark: Any, tmp_
     assert rows.columns == ["u", "tier", "spend"]
     ledger = Ledger(tmp_path / "budget.db")
     ledger.set_budget("crm", PrivacyBudget(1.0))
-    account = Account(ledger, "crm")
+    account = Account(ledger, "crm", "default")
     spec: dict[str, Any] = {"quantiles": [0.5], "epsilon": 0.4, "account": account}
     with pytest.raises(InputError, match="no such column"):
         release_quantiles(rows, value="x", bounds={"x": (0, 1)}, **spec)
@@ -367,7 +367,7 @@ def test_kmeans_release_matches_the_local_engine(
     spec: dict[str, Any] = {"features": ["days", "orders"], "bounds": KM_BOUNDS}
     ledger = Ledger(tmp_path / "budget.db")
     ledger.set_budget("crm", PrivacyBudget(1.0))
-    account = Account(ledger, "crm")
+    account = Account(ledger, "crm", "default")
     df = ps.read_csv(spark, str(km_path))
     fit: dict[str, Any] = {**spec, "k": 3, "epsilon": 0.6, "random_state": 5}
     with ps.kmeans_source(df, **spec, bounding=bounding) as source:
@@ -406,7 +406,7 @@ def test_kmeans_fit_on_spark_synopses_equals_fit(
 def test_kmeans_on_spark_refusals_spend_nothing(spark: Any, km_path: Path, tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "budget.db")
     ledger.set_budget("crm", PrivacyBudget(1.0))
-    account = Account(ledger, "crm")
+    account = Account(ledger, "crm", "default")
     spec: dict[str, Any] = {"k": 2, "epsilon": 0.5, "account": account}
     df = ps.read_csv(spark, str(km_path))
     declared_days = {"days": (0.0, 365.0)}
