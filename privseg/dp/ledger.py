@@ -17,9 +17,8 @@ never overspend together. Budgets are exact: epsilons are kept as fractions of t
 spelling (``0.1`` is exactly 1/10), so ten spends of 0.1 fit a total of 1.0.
 
 Spends move ``charged`` -> ``drawn`` (released values stored) -> ``committed`` (see
-``privseg.dp.commit``); a CLI release's charge also keeps what redoes it (``replay``: its
-secret noise seed, options and input fingerprint), so the file is private (0600).
-Ledgers of the earlier schema are migrated on first write (``_migrate``).
+``privseg.dp.commit``); a charge keeps what redoes it (``replay``: a secret seed), so the
+file is 0600. Ledgers of the earlier schema are migrated on first write (``_migrate``).
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
+from privseg._files import private_file
 from privseg.dp.budget import (
     ZERO,
     BudgetStatus,
@@ -140,7 +140,7 @@ class Ledger:
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
         if write:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            _private(self.path)
+            private_file(self.path)  # it keeps secret seeds
         elif not self.path.exists():
             raise MissingBudgetError(
                 f"no privacy-budget ledger at {self.path}; create a budget with "
@@ -416,8 +416,7 @@ class Ledger:
     ) -> Spend:
         """Check and record ``request`` in one transaction; raise (recording nothing) if it
         does not fit the purpose's allocation and the population's total. A CLI release
-        records ``CHARGED`` with its ``replay`` (secret) and commits later (``store``,
-        ``commit``)."""
+        records ``CHARGED`` with its secret ``replay``, commits later (``store``, ``commit``)."""
         with self._transaction(write=True) as conn:
             status = self._status(conn, dataset, purpose)
             _refuse_unless_fits(status, request)
@@ -500,30 +499,14 @@ class Ledger:
             return _spend_of(row[:10]), None if row[10] is None else bytes(row[10])
 
     def replay(self, spend_id: int) -> tuple[bytes | None, tuple[Spend, ...]]:
-        """What redoes the release of ``spend_id`` (None if not kept) and its charged spends
-        (all those kept with the same replay, in order)."""
-        with self._transaction(write=False) as conn:
-            if "replay" not in _columns(conn, "charges"):
-                return None, ()
+        """What redoes ``spend_id``'s release (None: not kept) and its charged spends, in order."""
+        with self._transaction(write=True) as conn:  # migrates a ledger without replays
             row = conn.execute("SELECT replay FROM charges WHERE id = ?", (spend_id,)).fetchone()
             if row is None or row[0] is None:
                 return None, ()
-            rows = conn.execute(
-                _SELECT_SPENDS + " WHERE replay = ? AND state = ? ORDER BY id",
-                (row[0], SpendState.CHARGED.value),
-            ).fetchall()
+            query = _SELECT_SPENDS + " WHERE replay = ? AND state = ? ORDER BY id"
+            rows = conn.execute(query, (row[0], SpendState.CHARGED.value)).fetchall()
             return bytes(row[0]), tuple(_spend_of(r) for r in rows)
-
-
-def _private(path: Path) -> None:
-    """Create the ledger file 0600, or make it so (it keeps secret seeds)."""
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o600)
-
-
-def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
-    return {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
@@ -568,10 +551,10 @@ def _put_allocation(
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    """Add the ``replay`` column to charges of an earlier ledger. Move a ledger of the earlier schema (``budgets`` and ``spends`` per dataset and
-    purpose) into populations: total = sum of the purposes' totals, allocations = those
-    totals, spends kept as committed charges. Runs once, inside the first write."""
-    if "replay" not in _columns(conn, "charges"):
+    """Add ``charges.replay`` if missing. Move a ledger of the earlier schema (``budgets``
+    and ``spends`` per dataset and purpose) into populations: total = sum of the purposes'
+    totals, allocations = those totals, spends kept as committed charges (once)."""
+    if all(column[1] != "replay" for column in conn.execute("PRAGMA table_info(charges)")):
         conn.execute("ALTER TABLE charges ADD COLUMN replay BLOB")
     if not _has_table(conn, "budgets"):
         return
