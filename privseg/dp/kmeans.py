@@ -32,7 +32,7 @@ Methods (chosen by measurement, see ``benchmarks/README.md``):
     follows Su et al. (2016) from the noisy row count. The last 10% buys one DP Lloyd step on
     the rows from those centroids, blended with them per feature by inverse variance (a
     grid centroid is off by its cells' noise and by up to a cell, the step by its own
-    noise); its noisy counts are the sizes. Falls back to ``lloyd`` when the grid would
+    noise); the sizes blend its noisy counts with the grid's counts per cluster. Falls back to ``lloyd`` when the grid would
     have fewer than 2 cells per axis.
 ``lloyd``
     DP Lloyd iterations (as diffprivlib's, with a correct split): each of a fixed number of
@@ -427,7 +427,24 @@ def _polish(
     var_grid = geometric_var(grid.epsilon, 1) * reach / size**2 + 1.0 / (12.0 * grid.m**2)
     weight = var_grid / (var_grid + var_step)
     blended = centroids + weight * (stepped - centroids)
-    return blended, np.clip(counts, 0, None), (weight * var_step).sum(axis=1)
+    return blended, _blended_sizes(grid, labels, counts, eps_count), (weight * var_step).sum(axis=1)
+
+
+def _blended_sizes(
+    grid: _Grid, labels: npt.NDArray[np.int64], counts: npt.NDArray[np.int64], eps_count: float
+) -> npt.NDArray[np.int64]:
+    """Cluster sizes from both noisy sources, by inverse variance (post-processing): the Lloyd
+    step's counts (one geometric draw each, a small share of epsilon) and the sums of the
+    grid's signed noisy counts over each cluster's cells (one draw per cell, most of epsilon).
+    """
+    k = len(counts)
+    from_grid = np.bincount(labels, weights=grid.weights, minlength=k)
+    var_grid = np.bincount(labels, minlength=k) * geometric_var(grid.epsilon, 1)
+    var_step = geometric_var(eps_count, 1)
+    weight = var_step / (var_step + np.maximum(var_grid, 1e-12))
+    sizes = counts + weight * (from_grid - counts)
+    result: npt.NDArray[np.int64] = np.clip(np.rint(sizes), 0, None).astype(np.int64)
+    return result
 
 
 def _predict(fitted: _Fitted, d: int) -> float | None:
