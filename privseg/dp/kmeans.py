@@ -499,8 +499,7 @@ def _weighted_kmeans(
     positive = np.clip(weights, 0.0, None)
     if np.count_nonzero(positive) < k:
         return _diagonal_init(lo, hi, k)
-    seed = seeded_bits(None).randbelow(2**31 - 1) if rng is None else rng.randint(0, 2**31 - 1)
-    seeds = np.random.RandomState(seed)
+    seeds = np.random.RandomState(seeded_bits(rng).randbelow(2**31 - 1))
     best: tuple[float, FloatArray] | None = None
     for _ in range(_SYNOPSIS_RESTARTS):
         centroids = _plus_plus(points, positive, k, seeds)
