@@ -273,9 +273,10 @@ def update_manifest(manifest: Manifest, gate: GateResult, staging: Staging) -> M
 def summary(risk: Mapping[str, Any]) -> str:
     """One line for people: k before and after, uniques, what was generalized."""
     before, after = risk["before"], risk["after"]
+    steps = ", ".join(f"{column} to {step}" for column, step in risk["generalized"].items())
     return (
         f"risk on {', '.join(risk['levels'])}: k {before['k_anonymity']} -> "
         f"{after['k_anonymity']} (required {risk['requirement']['k']}), "
         f"{before['sample_uniques']:.1%} -> {after['sample_uniques']:.1%} alone in their class; "
-        f"generalized {risk['generalized'] or 'nothing'}, {risk['suppressed']} records suppressed"
+        f"generalized {steps or 'nothing'}, {risk['suppressed']} records suppressed"
     )
