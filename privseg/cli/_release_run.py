@@ -189,7 +189,12 @@ class ReleaseRun:
                 raise _SourceChanged(problem)
             first = charged[0]
             self.account = ReplayAccount(
-                self.setup.ledger, first.dataset, first.purpose, SpendState.CHARGED, None, charged
+                self.setup.ledger,
+                first.dataset,
+                first.purpose,
+                SpendState.CHARGED,
+                replay.to_bytes(),
+                charged,
             )
             return self.account
         spec = self.setup.policy.release if self.setup.policy is not None else None

@@ -138,7 +138,8 @@ class Replay:
 @dataclass(frozen=True)
 class ReplayAccount(Account):
     """The account of a release being redone: hands out its ``charged`` spends in order
-    instead of charging again (the same epsilons and kinds, or it refuses)."""
+    instead of charging again (the same epsilons and kinds, or it refuses); a spend the
+    original run did not reach is charged now (with the same ``replay``), as it would have."""
 
     charged: tuple[Spend, ...] = ()
     used: list[Spend] = field(default_factory=list, repr=False)
@@ -146,7 +147,7 @@ class ReplayAccount(Account):
     def spend(self, epsilon: float, kind: ReleaseKind, predicted: float | None = None) -> Spend:
         """The next charged spend, which must be for ``epsilon`` and ``kind``."""
         if len(self.used) >= len(self.charged):
-            raise InputError("the redone release charges more than the run it redoes")
+            return super().spend(epsilon, kind, predicted)
         spend = self.charged[len(self.used)]
         if spend.kind != kind.value or spend.budget != PrivacyBudget(epsilon):
             raise InputError(f"the redone release differs from spend {spend.id}")
