@@ -11,7 +11,7 @@ from pathlib import Path
 from privseg.errors import InputError
 from privseg.tempdirs import private_dir
 
-__all__ = ["atomic_path", "file_sha256", "fsync_dir", "make_parent"]
+__all__ = ["atomic_path", "file_sha256", "fsync_dir", "make_parent", "private_file"]
 
 _BLOCK = 1 << 22
 
@@ -62,6 +62,13 @@ def atomic_path(
             os.link(tmp, target)
         else:
             os.replace(tmp, target)
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty and 0600 if it is missing, or make it 0600 (owner only)."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
 
 
 def fsync_dir(folder: Path) -> None:

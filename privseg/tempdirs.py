@@ -66,7 +66,9 @@ def make_private_dir(near: Path | None = None) -> Path:
     The caller removes it (``shutil.rmtree``); prefer :func:`private_dir`."""
     folder = Path(near) if near is not None else Path(tempfile.gettempdir())
     sweep_stale(folder)
-    path = folder / f"{PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
+    # letters only: a run of random digits can look like a phone or card number to the audit
+    token = "".join(secrets.choice("abcdef") for _ in range(16))
+    path = folder / f"{PREFIX}{os.getpid()}-{token}"
     os.mkdir(path, 0o700)
     os.chmod(path, 0o700)  # whatever the umask
     return path

@@ -1,23 +1,29 @@
 """One CLI release run, charged and committed (``privseg.dp.commit``): options and policy
 checked with every output before the charge (``checked_setup``), the population traced from the
-input (``ReleaseRun.charge_to``), the released values stored, published, audited and
-committed (``ReleaseRun.publish``, ``release_run``).
+input (``ReleaseRun.charge_to``, which keeps the run's ``Replay`` with the charge), the
+released values stored, published, audited and committed (``ReleaseRun.publish``,
+``release_run``); a run cut short between the charge and the store is redone with the same
+seed by ``redo`` (``privseg budget recover``).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import click
 
 from privseg import audit
-from privseg.dp.commit import Publication, preflight
-from privseg.dp.ledger import Ledger, PrivacyBudget, SpendState
+from privseg.dp.commit import Publication, Replay, ReplayAccount, new_seed, preflight
+from privseg.dp.ledger import Ledger, PrivacyBudget, Spend, SpendState
+from privseg.dp.noise import drawing_from
 from privseg.dp.population import resolve
 from privseg.dp.types import Account, Bounding, Release
 from privseg.errors import InputError
@@ -30,8 +36,12 @@ __all__ = [
     "parse_bounds",
     "parse_keys",
     "parse_resolution",
+    "redo",
     "release_run",
 ]
+
+#: The release being redone (``redo``) and its charged spends, else None.
+_REDOING: ContextVar[tuple[Replay, tuple[Spend, ...]] | None] = ContextVar("redoing", default=None)
 
 
 def parse_keys(specs: Sequence[str]) -> dict[str, tuple[str, ...]]:
@@ -143,13 +153,21 @@ def checked_setup(
     )
 
 
+class _SourceChanged(InputError):
+    """The input of a release being redone is not the one it was charged for."""
+
+
 class ReleaseRun:
     """One audited release: traces the population, then stores, publishes and commits."""
 
-    def __init__(self, command: str, setup: Setup, common: Mapping[str, Any]) -> None:
+    def __init__(
+        self, command: str, setup: Setup, common: Mapping[str, Any], replay: Replay
+    ) -> None:
         self.command = command
         self.setup = setup
         self.common = common
+        self.replay = replay
+        self.redoing = _REDOING.get()
         self.record: audit.RunRecorder | None = None
         self.account: Account | None = None
         self.publication: Publication | None = None
@@ -164,6 +182,21 @@ class ReleaseRun:
         """The account of the population ``source`` is about (read and recorded first)."""
         assert self.record is not None
         sha = next((i.sha256 for i in self.record.inputs), None) if str(source) != "-" else None
+        if self.redoing is not None:
+            replay, charged = self.redoing
+            problem = replay.source_problem(sha)
+            if problem is not None:
+                raise _SourceChanged(problem)
+            first = charged[0]
+            self.account = ReplayAccount(
+                self.setup.ledger,
+                first.dataset,
+                first.purpose,
+                SpendState.CHARGED,
+                replay.to_bytes(),
+                charged,
+            )
+            return self.account
         spec = self.setup.policy.release if self.setup.policy is not None else None
         found = resolve(
             self.setup.ledger,
@@ -181,8 +214,13 @@ class ReleaseRun:
             click.echo(f"privseg: note: {found.note}", err=True)
         self.record.purpose = found.purpose
         self.record.set_metric("dataset", found.population)
+        replay = Replay(self.replay.seed, self.replay.command, self.replay.params, str(source), sha)
         self.account = Account(
-            self.setup.ledger, found.population, found.purpose, SpendState.CHARGED
+            self.setup.ledger,
+            found.population,
+            found.purpose,
+            SpendState.CHARGED,
+            replay.to_bytes() if sha is not None else None,
         )
         return self.account
 
@@ -196,6 +234,8 @@ class ReleaseRun:
         )
         if release.spends:
             self.publication.store(self.setup.ledger)
+        if self.redoing is not None:
+            return
         self.publication.write(self.record)
         remaining = self.setup.ledger.remaining(self.account.dataset, self.account.purpose)
         release.record_to(self.record, float(remaining.epsilon), by=by, measures=measures)
@@ -205,19 +245,80 @@ class ReleaseRun:
 @contextmanager
 def release_run(command: str, setup: Setup, common: Mapping[str, Any]) -> Iterator[ReleaseRun]:
     """Audit one release (one record on success or failure); commit its spends after the
-    record is appended."""
-    run = ReleaseRun(command, setup, common)
-    with audit.run(
-        command,
-        trail=common["trail"],
-        operator=common["operator"],
-        purpose=setup.purpose or (setup.policy.purpose if setup.policy is not None else None),
-        policy_sha256=None if setup.policy is None else setup.policy.sha256,
-    ) as record:
+    record is appended. Noise is drawn from the run's seeded stream (``Replay``); a release
+    being redone (``redo``) is neither audited nor committed here."""
+    ctx = click.get_current_context()
+    names: list[str] = []
+    while ctx.parent is not None:
+        names.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
+    redoing = _REDOING.get()
+    seed = new_seed() if redoing is None else redoing[0].seed
+    params = {k: _plain(v) for k, v in click.get_current_context().params.items()}
+    run = ReleaseRun(command, setup, common, Replay(seed, tuple(names), params, "-", None))
+    if redoing is not None:
+        with drawing_from(run.replay.bits()):
+            run.record = audit.RunRecorder(command, "privseg budget recover")
+            yield run
+        return
+    with (
+        drawing_from(run.replay.bits()),
+        audit.run(
+            command,
+            trail=common["trail"],
+            operator=common["operator"],
+            purpose=setup.purpose or (setup.policy.purpose if setup.policy is not None else None),
+            policy_sha256=None if setup.policy is None else setup.policy.sha256,
+        ) as record,
+    ):
         run.record = record
         yield run
     if run.publication is not None and run.publication.spend_ids:
         setup.ledger.commit(run.publication.spend_ids)
+
+
+def _plain(value: Any) -> Any:
+    """An option's value as JSON (paths absolute, so a redo works from any folder)."""
+    if isinstance(value, Path):
+        return str(value) if str(value) == "-" else os.path.abspath(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def redo(ledger: Ledger, spend_id: int) -> str | None:
+    """Redo the release of charged ``spend_id`` from its ``Replay`` (same options, input and
+    seed: the same noisy values) and store them (its spends become ``drawn``). Returns why it
+    cannot (the input is gone or changed), or None (redone, or nothing to redo)."""
+    kept, charged = ledger.replay(spend_id)
+    if kept is None or spend_id not in {s.id for s in charged}:
+        return None
+    replay = Replay.from_bytes(kept)
+    problem = replay.source_problem()
+    if problem is not None:
+        return problem
+    root = click.get_current_context().find_root()
+    command: click.Command | None = root.command
+    for name in replay.command:
+        assert isinstance(command, click.Group)
+        command = command.get_command(root, name)
+    assert command is not None
+    ctx = click.Context(command, info_name=replay.command[-1], parent=root)
+    params = {**replay.params, "ledger": str(ledger.path)}
+    for param in command.params:
+        assert param.name is not None
+        ctx.params[param.name] = param.process_value(ctx, params.get(param.name))
+    token = _REDOING.set((replay, charged))
+    try:
+        with ctx:
+            command.invoke(ctx)
+    except _SourceChanged as error:
+        return str(error)
+    finally:
+        _REDOING.reset(token)
+    return None
 
 
 def _summary(release: Release, account: Account, remaining: float, out: Path) -> None:

@@ -206,14 +206,17 @@ def budget_recover(
 ) -> None:
     """Finish releases whose run ended after the charge (all pending ones without SPEND_IDS):
     write the outputs again from the noisy values stored in the ledger (the same release,
-    never new noise), append the audit record and commit. A spend without stored values
-    released nothing: it is marked lost and stays spent.
+    never new noise), append the audit record and commit. A run cut short before its values
+    were stored is redone from the input with the seed kept with the charge (the same noise,
+    so the same output); if that input is gone or changed, the spend is marked lost and
+    stays spent.
 
     \b
     Examples:
       privseg budget recover
       privseg budget recover 12 --ledger audits/budget.db
     """
+    from privseg.cli._release_run import redo
     from privseg.dp.commit import recover
 
     book = Ledger(ledger)
@@ -222,6 +225,9 @@ def budget_recover(
     for spend_id in ids:
         if spend_id in done:
             continue
+        problem = redo(book, spend_id)
+        if problem is not None:
+            click.echo(f"spend #{spend_id}: cannot redo the release: {problem}", err=True)
         publication = recover(book, spend_id, trail=trail, operator=operator)
         if publication is None:
             click.echo(f"spend #{spend_id}: nothing was released; marked lost (stays spent)")

@@ -6,7 +6,10 @@ A CLI release runs in five steps:
    extension, an existing folder where a file can be created, not an input, not each other);
    everything that can fail without revealing the data fails here, charging nothing;
 2. the charge: the ledger records the spend as ``charged`` (``Account`` with
-   ``SpendState.CHARGED``), then the noise is drawn;
+   ``SpendState.CHARGED``) and, in the same transaction, its ``Replay``: a fresh secret
+   32-byte seed (``new_seed``, from ``secrets``), the command and its options, the input path
+   and its SHA-256 (never the data); then every noise value is drawn from
+   ``StreamBits(seed)`` (``noise.drawing_from``);
 3. ``Publication.store``: the released values (the DP output, never the exact data) are
    stored with the spends, which become ``drawn``;
 4. ``Publication.write``: the outputs are staged privately, the audit record is appended with
@@ -16,8 +19,13 @@ A CLI release runs in five steps:
 A crash after step 3 leaves ``drawn`` spends: ``privseg budget recover ID`` (``recover``)
 writes the same outputs from the stored values, appends the audit record and commits, so
 the budget spent is never lost with its result. A crash between steps 2 and 3 leaves a
-``charged`` spend without values: nothing was published; ``recover`` marks it ``lost`` and
-the budget stays spent (never refunded: the failure could depend on the noise).
+``charged`` spend without values: nothing was published; ``privseg budget recover ID``
+re-reads the input, and if its SHA-256 is unchanged redoes the release with the same seed
+(the same noise, so the same output: nothing new is revealed), stores, publishes, audits and
+commits it. Only an input that is gone or changed (or a spend without a replay) makes
+``recover`` mark the spend ``lost``; the budget stays spent (never refunded: the failure
+could depend on the noise). The seed lives only in the ledger (a 0600 file): it is never
+printed, logged or put in the audit trail.
 """
 
 from __future__ import annotations
@@ -28,19 +36,21 @@ import json
 import os
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from privseg import audit, io
-from privseg.dp.ledger import Ledger, SpendState
-from privseg.dp.types import Release
+from privseg.dp.exact import StreamBits
+from privseg.dp.ledger import Ledger, PrivacyBudget, Spend, SpendState
+from privseg.dp.types import Account, Release, ReleaseKind
 from privseg.errors import InputError
 from privseg.publish import check_target, guard_output
 
-__all__ = ["Publication", "preflight", "recover"]
+__all__ = ["Publication", "Replay", "ReplayAccount", "new_seed", "preflight", "recover"]
 
 _FORMAT_VERSION = 1
 
@@ -69,6 +79,86 @@ def preflight(outputs: Sequence[Path | None], inputs: Sequence[Path]) -> None:
         if any(os.path.realpath(out) == os.path.realpath(other) for other in seen):
             raise InputError("an output would overwrite another output", source=out)
         seen.append(out)
+
+
+def new_seed() -> bytes:
+    """A release's fresh secret noise seed (tests replace it to compare runs)."""
+    return secrets.token_bytes(32)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What redoes a CLI release after a crash, kept with its charge: the secret ``seed`` of
+    its noise, the command (names under ``privseg``) and its options, the input and its
+    SHA-256 (None for standard input: not redoable)."""
+
+    seed: bytes = field(repr=False)
+    command: tuple[str, ...]
+    params: dict[str, Any]
+    source: str
+    sha256: str | None
+
+    def bits(self) -> StreamBits:
+        """The release's noise stream."""
+        return StreamBits(self.seed, b"release")
+
+    def source_problem(self, sha256: str | None = None) -> str | None:
+        """Why the input cannot be read again as it was (gone; changed: ``sha256``, as the
+        redone run recorded it, differs), or None."""
+        if self.sha256 is None:
+            return "the input was standard input"
+        if not Path(self.source).exists():
+            return f"the input {self.source} is gone"
+        if sha256 is not None and sha256 != self.sha256:
+            return f"the input {self.source} changed since the release (its SHA-256 differs)"
+        return None
+
+    def to_bytes(self) -> bytes:
+        """JSON bytes (the seed as hex)."""
+        fields = {
+            "version": _FORMAT_VERSION,
+            "seed": self.seed.hex(),
+            "command": list(self.command),
+            "params": self.params,
+            "source": self.source,
+            "sha256": self.sha256,
+        }
+        return json.dumps(fields, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Replay:
+        """Inverse of ``to_bytes``."""
+        fields = json.loads(data.decode("utf-8"))
+        if fields.pop("version", None) != _FORMAT_VERSION:
+            raise InputError("stored replay of an unknown format version")
+        seed = bytes.fromhex(fields.pop("seed"))
+        return cls(seed=seed, command=tuple(fields.pop("command")), **fields)
+
+
+@dataclass(frozen=True)
+class ReplayAccount(Account):
+    """The account of a release being redone: hands out its ``charged`` spends in order
+    instead of charging again (the same epsilons and kinds, or it refuses); a spend the
+    original run did not reach is charged now (with the same ``replay``), as it would have."""
+
+    charged: tuple[Spend, ...] = ()
+    used: list[Spend] = field(default_factory=list, repr=False)
+
+    def spend(self, epsilon: float, kind: ReleaseKind, predicted: float | None = None) -> Spend:
+        """The next charged spend, which must be for ``epsilon`` and ``kind``."""
+        if len(self.used) >= len(self.charged):
+            return super().spend(epsilon, kind, predicted)
+        spend = self.charged[len(self.used)]
+        if spend.kind != kind.value or spend.budget != PrivacyBudget(epsilon):
+            raise InputError(f"the redone release differs from spend {spend.id}")
+        self.used.append(spend)
+        return spend
+
+    def remaining_epsilon(self) -> float:
+        """What remained when the original run asked (its later spends not yet made)."""
+        later = sum((s.budget.epsilon for s in self.charged[len(self.used) :]), Fraction(0))
+        remaining = self.ledger.remaining(self.dataset, self.purpose).epsilon
+        return float(remaining + later) * (1 - 1e-12)
 
 
 @dataclass(frozen=True)
@@ -158,7 +248,8 @@ def recover(
 ) -> Publication | None:
     """Finish a release whose run died after the charge: re-publish the values stored with
     ``spend_id`` (same outputs, same noise), audit it and commit; None when no values were
-    stored (the spend is marked ``lost``: nothing was published, the budget stays spent)."""
+    stored (the spend is marked ``lost``: nothing was published, the budget stays spent).
+    A release redone from its ``Replay`` (``cli._release_run.redo``) has stored them first."""
     spend, stored = ledger.stored_release(spend_id)
     if spend.state is SpendState.CHARGED and stored is None:
         ledger.mark_lost([spend_id])

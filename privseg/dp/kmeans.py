@@ -62,7 +62,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.cluster import KMeans
 
-from privseg.dp.noise import geometric, geometric_var
+from privseg.dp.noise import geometric, geometric_var, seeded_bits
 from privseg.dp.validation import check_bounds, check_epsilon, check_features, seeded
 from privseg.dp.value import predict_cost_ratio
 from privseg.errors import InputError
@@ -499,7 +499,7 @@ def _weighted_kmeans(
     positive = np.clip(weights, 0.0, None)
     if np.count_nonzero(positive) < k:
         return _diagonal_init(lo, hi, k)
-    seeds = np.random.RandomState(None if rng is None else rng.randint(0, 2**31 - 1))
+    seeds = np.random.RandomState(seeded_bits(rng).randbelow(2**31 - 1))
     best: tuple[float, FloatArray] | None = None
     for _ in range(_SYNOPSIS_RESTARTS):
         centroids = _plus_plus(points, positive, k, seeds)

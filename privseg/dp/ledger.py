@@ -17,7 +17,8 @@ never overspend together. Budgets are exact: epsilons are kept as fractions of t
 spelling (``0.1`` is exactly 1/10), so ten spends of 0.1 fit a total of 1.0.
 
 Spends move ``charged`` -> ``drawn`` (released values stored) -> ``committed`` (see
-``privseg.dp.commit``). Ledgers of the earlier schema are migrated on first write (``_migrate``).
+``privseg.dp.commit``); a charge keeps what redoes it (``replay``: a secret seed), so the
+file is 0600. Ledgers of the earlier schema are migrated on first write (``_migrate``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
+from privseg._files import private_file
 from privseg.dp.budget import (
     ZERO,
     BudgetStatus,
@@ -96,7 +98,8 @@ CREATE TABLE IF NOT EXISTS charges (
     predicted_value REAL,
     note TEXT NOT NULL DEFAULT '',
     state TEXT NOT NULL,
-    release BLOB
+    release BLOB,
+    replay BLOB
 );
 CREATE INDEX IF NOT EXISTS charges_by_population ON charges (population, purpose);
 """
@@ -137,6 +140,7 @@ class Ledger:
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
         if write:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # it keeps secret seeds
         elif not self.path.exists():
             raise MissingBudgetError(
                 f"no privacy-budget ledger at {self.path}; create a budget with "
@@ -408,10 +412,11 @@ class Ledger:
         predicted_value: float | None = None,
         note: str = "",
         state: SpendState = SpendState.COMMITTED,
+        replay: bytes | None = None,
     ) -> Spend:
         """Check and record ``request`` in one transaction; raise (recording nothing) if it
         does not fit the purpose's allocation and the population's total. A CLI release
-        records ``CHARGED`` and commits later (``store``, ``commit``)."""
+        records ``CHARGED`` with its secret ``replay``, commits later (``store``, ``commit``)."""
         with self._transaction(write=True) as conn:
             status = self._status(conn, dataset, purpose)
             _refuse_unless_fits(status, request)
@@ -419,8 +424,8 @@ class Ledger:
             row = (dataset, purpose, at, kind, str(request.epsilon), str(request.delta))
             cursor = conn.execute(
                 "INSERT INTO charges (population, purpose, at, kind, epsilon, delta, "
-                "predicted_value, note, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*row, predicted_value, note, state.value),
+                "predicted_value, note, state, replay) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*row, predicted_value, note, state.value, replay),
             )
             spend_id = cursor.lastrowid
             assert spend_id is not None
@@ -493,6 +498,16 @@ class Ledger:
                 raise InputError(f"no spend {spend_id} in {self.path}")
             return _spend_of(row[:10]), None if row[10] is None else bytes(row[10])
 
+    def replay(self, spend_id: int) -> tuple[bytes | None, tuple[Spend, ...]]:
+        """What redoes ``spend_id``'s release (None: not kept) and its charged spends, in order."""
+        with self._transaction(write=True) as conn:  # migrates a ledger without replays
+            row = conn.execute("SELECT replay FROM charges WHERE id = ?", (spend_id,)).fetchone()
+            if row is None or row[0] is None:
+                return None, ()
+            query = _SELECT_SPENDS + " WHERE replay = ? AND state = ? ORDER BY id"
+            rows = conn.execute(query, (row[0], SpendState.CHARGED.value)).fetchall()
+            return bytes(row[0]), tuple(_spend_of(r) for r in rows)
+
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
     found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
@@ -536,9 +551,11 @@ def _put_allocation(
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    """Move a ledger of the earlier schema (``budgets`` and ``spends`` per dataset and
-    purpose) into populations: total = sum of the purposes' totals, allocations = those
-    totals, spends kept as committed charges. Runs once, inside the first write."""
+    """Add ``charges.replay`` if missing. Move a ledger of the earlier schema (``budgets``
+    and ``spends`` per dataset and purpose) into populations: total = sum of the purposes'
+    totals, allocations = those totals, spends kept as committed charges (once)."""
+    if all(column[1] != "replay" for column in conn.execute("PRAGMA table_info(charges)")):
+        conn.execute("ALTER TABLE charges ADD COLUMN replay BLOB")
     if not _has_table(conn, "budgets"):
         return
     rows = conn.execute("SELECT dataset, purpose, epsilon, delta FROM budgets").fetchall()

@@ -2,7 +2,9 @@
 ``secrets``, rational comparisons, no floating point), the one noise of every release
 (k-means included), and the geometric noise's error figures used to plan a release.
 
-Mechanisms draw from ``secrets`` when ``random_state`` is None (always, outside tests).
+Mechanisms draw from ``secrets`` when ``random_state`` is None (always, outside tests),
+unless a CLI release draws from its seeded stream (``drawing_from``: the seed is kept in the
+ledger with the charge, so ``privseg budget recover`` can redo the same release).
 diffprivlib is imported where used: it pulls in scikit-learn, slow to import for every
 command. Its ``PrivacyLeakWarning`` is turned into an error (``no_privacy_leak``).
 """
@@ -13,6 +15,7 @@ import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +26,7 @@ from privseg.errors import PrivsegError
 
 __all__ = [
     "Z95",
+    "drawing_from",
     "geometric",
     "geometric_abs_mean",
     "geometric_ci95",
@@ -31,6 +35,8 @@ __all__ = [
     "no_privacy_leak",
     "seeded_bits",
 ]
+
+_RELEASE_BITS: ContextVar[Bits | None] = ContextVar("release_bits", default=None)
 
 #: The standard normal's 97.5% quantile.
 Z95 = 1.959963984540054
@@ -64,9 +70,22 @@ def geometric(
     return np.asarray(np.ravel(values), dtype=np.int64) + np.array(noise, dtype=np.int64)
 
 
+@contextmanager
+def drawing_from(bits: Bits) -> Iterator[None]:
+    """Within the block, mechanisms without a ``random_state`` draw from ``bits`` (a CLI
+    release's ``StreamBits`` keyed by its secret seed) instead of ``secrets``."""
+    token = _RELEASE_BITS.set(bits)
+    try:
+        yield
+    finally:
+        _RELEASE_BITS.reset(token)
+
+
 def seeded_bits(random_state: np.random.RandomState | None) -> Bits:
-    """The secure source, or a seeded one in tests."""
-    return SECURE if random_state is None else SeededBits(random_state)
+    """The secure source (or the release's stream, ``drawing_from``), or a seeded one in tests."""
+    if random_state is not None:
+        return SeededBits(random_state)
+    return _RELEASE_BITS.get() or SECURE
 
 
 def _alpha(epsilon: float, sensitivity: float) -> float:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import math
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -35,7 +34,7 @@ from privseg.dp.cells import (
 )
 from privseg.dp.charge import charge, record_prediction, stamp
 from privseg.dp.exact import StreamBits, exact_epsilon, exponential_choice
-from privseg.dp.noise import geometric
+from privseg.dp.noise import geometric, seeded_bits
 from privseg.dp.types import (
     MEANS_SANITY,
     PER_ROW,
@@ -154,9 +153,10 @@ def quantile_sensitivity(q: Fraction, max_rows_per_unit: int) -> int:
 
 def quantile_seed(random_state: RandomState = None) -> bytes:
     """The secret 32-byte seed of a quantile release's randomness (``noise.StreamBits``):
-    from ``secrets``; a seed or RandomState is for tests only."""
+    from ``secrets`` (or the release's stream, ``noise.drawing_from``); a seed or RandomState
+    is for tests only."""
     if random_state is None:
-        return secrets.token_bytes(32)
+        return seeded_bits(None).randbelow(1 << 256).to_bytes(32, "big")
     state = seeded(random_state)
     assert isinstance(state, np.random.RandomState)
     return bytes(state.bytes(32))

@@ -32,7 +32,6 @@ held-out rows, the DP tree's accuracy over that of a non-private tree of the sam
 from __future__ import annotations
 
 import math
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -507,7 +506,8 @@ def _rules_table(tree: Tree, target: str) -> pd.DataFrame:
 def _training_rows(n: int, state: np.random.RandomState | None) -> npt.NDArray[np.bool_]:
     """A random ``1 - HOLDOUT_SHARE`` of ``n`` rows (secure unless seeded)."""
     if state is None:
-        order = np.argsort([secrets.randbits(64) for _ in range(n)], kind="stable")
+        bits = seeded_bits(None)
+        order = np.argsort([bits.randbelow(1 << 64) for _ in range(n)], kind="stable")
     else:
         order = state.permutation(n)
     train = np.ones(n, dtype=bool)

@@ -99,9 +99,11 @@ class Account:
     dataset: str
     purpose: str
     state: SpendState = SpendState.COMMITTED
+    replay: bytes | None = field(default=None, repr=False)
 
     def spend(self, epsilon: float, kind: ReleaseKind, predicted: float | None = None) -> Spend:
-        """Check and record ``epsilon`` atomically; raises BudgetExceededError, recording nothing."""
+        """Check and record ``epsilon`` atomically; raises BudgetExceededError, recording nothing.
+        A CLI release's ``replay`` (its secret seed and options) is kept with the charge."""
         return self.ledger.spend(
             self.dataset,
             PrivacyBudget(epsilon),
@@ -109,6 +111,7 @@ class Account:
             kind=kind.value,
             predicted_value=predicted,
             state=self.state,
+            replay=self.replay,
         )
 
     def remaining_epsilon(self) -> float:

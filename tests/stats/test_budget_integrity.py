@@ -123,8 +123,8 @@ def _spent(ledger: Path) -> float:
     ("args", "message"),
     [
         (["--out", "x.docx"], "unsupported file extension"),
-        (["--out", "missing/x.csv"], "output folder does not exist"),
-        (["--report", "missing/r.json"], "output folder does not exist"),
+        (["--out", "b.db/x.csv"], "cannot create the output folder"),  # a file as folder
+        (["--report", "b.db/r.json"], "cannot create the output folder"),
         (["--out", "c.csv", "--report", "c.csv"], "would overwrite"),
         (["--row-level"], "--row-level releases have no unit"),
     ],
@@ -184,19 +184,123 @@ def test_a_crash_after_the_charge_is_recovered_with_the_same_release(
     first = out.read_bytes()
     assert _run("budget", "recover", "--ledger", ledger).exit_code == 0
     assert out.read_bytes() == first and _spent(ledger) == 1.0
-    # 3. between the charge and storing the values: nothing released, the spend stays
+    # 3. between the charge and storing the values: redone from the input with its seed
     out.unlink()
     with monkeypatch.context() as patch:
         patch.setattr("privseg.dp.commit.Publication.store", crash)
         assert _counts(sandbox, *common).exit_code == 1
+    assert not out.exists()
     done = _run("budget", "recover", "--ledger", ledger)
-    assert "marked lost" in done.output and not out.exists() and _spent(ledger) == 1.5
+    assert done.exit_code == 0, done.output
+    assert "re-published" in done.output and out.exists() and _spent(ledger) == 1.5
     status = json.loads(_run("budget", "status", "--format", "json", "--ledger", ledger).output)
-    assert [h["state"] for h in status["budgets"][0]["history"]] == [
-        "committed",
-        "committed",
-        "lost",
-    ]
+    assert [h["state"] for h in status["budgets"][0]["history"]] == ["committed"] * 3
+
+
+SEED = bytes(range(32))
+
+
+def _crash_before_the_store(
+    patch: pytest.MonkeyPatch, run: Any, sandbox: dict[str, Any], *args: str | Path
+) -> Result:
+    """``run`` with the seed fixed and a crash between the charge and the store."""
+
+    def crash(*_: object, **__: object) -> None:
+        raise RuntimeError("power loss")
+
+    patch.setattr("privseg.cli._release_run.new_seed", lambda: SEED)
+    patch.setattr("privseg.dp.commit.Publication.store", crash)
+    return run(sandbox, *args)  # type: ignore[no-any-return]
+
+
+def _report(path: Path) -> dict[str, Any]:
+    """The JSON report without the ids of the run's own spends."""
+    fields = json.loads(path.read_text("utf-8"))
+    del fields["ledger_spends"]
+    return fields  # type: ignore[no-any-return]
+
+
+def _quantiles(s: dict[str, Any], *extra: str | Path, out: str = "c.csv") -> Result:
+    return _run(
+        "release", "quantile", s["table"], "--value", "NPS评分", "--bounds", "NPS评分=0:10",
+        "--quantiles", "0.25,0.5", *SEX, "--ledger", s["ledger"], "--out", s["dir"] / out,
+        *extra,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("release", [_counts, _quantiles])
+def test_a_crash_between_charge_and_store_is_redone_with_the_same_noise(
+    sandbox: dict[str, Any], monkeypatch: pytest.MonkeyPatch, release: Any
+) -> None:
+    """The seed kept with the charge redoes the release: a byte-identical table and the same
+    report (but for its own spend ids) as a run that did not crash, the same spends
+    committed, the seed nowhere but in the ledger."""
+    ledger, out, report = sandbox["ledger"], sandbox["dir"] / "c.csv", sandbox["dir"] / "r.json"
+    assert _run("budget", "set", "crm", "--epsilon", "2", "--ledger", ledger).exit_code == 0
+    # a small epsilon: another seed gives the same three or more draws with odds below 1e-4
+    common = ["--epsilon", "0.05", "--dataset", "crm", "--unit", "外部联系人ID", "--report", report]
+    with monkeypatch.context() as patch:
+        patch.setattr("privseg.cli._release_run.new_seed", lambda: SEED)
+        done = release(sandbox, *common)
+        assert done.exit_code == 0, done.output
+    expected = out.read_bytes(), _report(report)
+    out.unlink()
+    report.unlink()
+    other = release(sandbox, *common)  # a fresh secret seed: other noise (almost surely)
+    assert other.exit_code == 0 and _spent(ledger) == 0.1
+    assert out.read_bytes() != expected[0] or _report(report) != expected[1]
+    out.unlink()
+    report.unlink()
+    with monkeypatch.context() as patch:
+        assert _crash_before_the_store(patch, release, sandbox, *common).exit_code == 1
+    assert not out.exists() and not report.exists() and _spent(ledger) == 0.15
+    (pending,) = Ledger(ledger).pending()
+    assert pending.state is SpendState.CHARGED
+    done = _run("budget", "recover", str(pending.id), "--ledger", ledger)
+    assert done.exit_code == 0, done.output
+    assert (out.read_bytes(), _report(report)) == expected
+    assert json.loads(report.read_text("utf-8"))["ledger_spends"] == [pending.id]
+    assert Ledger(ledger).pending() == () and _spent(ledger) == 0.15
+    record = audit.read_records(sandbox["trail"])[-1]
+    assert record.command == "budget recover" and record.ok
+    assert record.outputs[0].sha256 == audit.DatasetRef.of(out).sha256
+    assert SEED.hex() not in sandbox["trail"].read_text("utf-8") + done.output
+    assert ledger.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_release_whose_input_changed_or_went_is_not_redone(
+    sandbox: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recovery re-reads the input: changed (another SHA-256) or gone, it refuses to redo
+    the release and only then marks the spend lost (it stays spent)."""
+    ledger, out = sandbox["ledger"], sandbox["dir"] / "c.csv"
+    copy = sandbox["dir"] / "customers.csv"
+    content = b"".join(sandbox["table"].read_bytes().splitlines(True)[:-1])  # no lineage
+    copy.write_bytes(content)
+    assert _run("budget", "set", "crm", "--epsilon", "2", "--ledger", ledger).exit_code == 0
+    assert _run("budget", "register", "crm", copy, "--ledger", ledger).exit_code == 0
+    args = [*SEX, "--epsilon", "0.5", "--dataset", "crm", "--unit", "外部联系人ID"]
+    args += ["--ledger", ledger, "--out", out]
+
+    def counts(_: dict[str, Any], *extra: str | Path) -> Result:
+        return _run("release", "counts", copy, *extra)
+
+    for change in ("changed", "gone"):
+        copy.write_bytes(content)
+        with monkeypatch.context() as patch:
+            done = _crash_before_the_store(patch, counts, sandbox, *args)
+            assert done.exit_code == 1, done.output
+        if change == "changed":
+            copy.write_bytes(copy.read_bytes() + copy.read_bytes().splitlines(True)[-1])
+        else:
+            copy.unlink()
+        done = _run("budget", "recover", "--ledger", ledger)
+        assert done.exit_code == 0, done.output
+        assert f"is {change}" in done.output or f"input {copy} {change}" in done.output
+        assert "marked lost" in done.output and not out.exists()
+    history = Ledger(ledger).status("crm", None).history
+    assert [s.state for s in history] == [SpendState.LOST, SpendState.LOST]
+    assert _spent(ledger) == 1.0
 
 
 def _written(publication: Publication, sandbox: dict[str, Any]) -> Path:

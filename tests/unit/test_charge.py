@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from privseg.dp.charge import charge, record_prediction, stamp
+from privseg.dp.commit import ReplayAccount
 from privseg.dp.counts import release_counts
 from privseg.dp.kmeans_release import release_kmeans
-from privseg.dp.ledger import Ledger, PrivacyBudget
+from privseg.dp.ledger import Ledger, PrivacyBudget, SpendState
 from privseg.dp.means import release_means
 from privseg.dp.quantiles import release_quantiles
 from privseg.dp.types import Account, Bounding, Mechanism, ReleaseKind, ReleasePlan
@@ -106,3 +107,28 @@ def test_an_account_names_its_purpose(tmp_path: Path) -> None:
     """No silent 'default' purpose: the budget an Account draws on is always named."""
     with pytest.raises(TypeError):
         Account(Ledger(tmp_path / "b.db"), "crm")  # type: ignore[call-arg]
+
+
+def test_a_redone_release_reuses_its_charges_in_order_and_makes_those_it_never_reached(
+    account: Account,
+) -> None:
+    """A run killed between its two charges: the redo reuses the first and makes the second
+    (with the same replay), refuses a different first charge, and sees the budget as the
+    original run did."""
+    ledger, replay = account.ledger, b'{"seed": "secret"}'
+    first = ledger.spend(
+        "crm", PrivacyBudget("0.25"), kind="counts", state=SpendState.CHARGED, replay=replay
+    )
+    kept, charged = ledger.replay(first.id)
+    assert kept == replay and charged == (first,)
+    other = ReplayAccount(ledger, "crm", "default", SpendState.CHARGED, replay, charged)
+    with pytest.raises(InputError, match="differs"):
+        other.spend(0.5, ReleaseKind.COUNTS)
+    redo = ReplayAccount(ledger, "crm", "default", SpendState.CHARGED, replay, charged)
+    assert redo.remaining_epsilon() == pytest.approx(1.0)
+    assert redo.spend(0.25, ReleaseKind.COUNTS) == first
+    assert redo.remaining_epsilon() == pytest.approx(0.75)
+    second = redo.spend(0.5, ReleaseKind.QUANTILES)
+    assert second.id != first.id and second.state is SpendState.CHARGED
+    assert ledger.replay(first.id) == (replay, (first, second))
+    assert float(ledger.remaining("crm", "default").epsilon) == pytest.approx(0.25)
