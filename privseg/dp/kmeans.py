@@ -433,18 +433,15 @@ def _polish(
 def _blended_sizes(
     grid: _Grid, labels: npt.NDArray[np.int64], counts: npt.NDArray[np.int64], eps_count: float
 ) -> npt.NDArray[np.int64]:
-    """Cluster sizes from both noisy sources, by inverse variance (post-processing): the Lloyd
-    step's counts (one geometric draw each, a small share of epsilon) and the sums of the
-    grid's signed noisy counts over each cluster's cells (one draw per cell, most of epsilon).
-    """
+    """Cluster sizes by inverse variance (post-processing) from the Lloyd step's noisy counts
+    and the sums of the grid's signed noisy counts over each cluster's cells."""
     k = len(counts)
     from_grid = np.bincount(labels, weights=grid.weights, minlength=k)
     var_grid = np.bincount(labels, minlength=k) * geometric_var(grid.epsilon, 1)
     var_step = geometric_var(eps_count, 1)
     weight = var_step / (var_step + np.maximum(var_grid, 1e-12))
     sizes = counts + weight * (from_grid - counts)
-    result: npt.NDArray[np.int64] = np.clip(np.rint(sizes), 0, None).astype(np.int64)
-    return result
+    return np.clip(np.rint(sizes), 0, None).astype(np.int64)  # type: ignore[no-any-return]
 
 
 def _predict(fitted: _Fitted, d: int) -> float | None:
