@@ -344,7 +344,7 @@ def test_analytic_value_measures() -> None:
     assert predict_distribution_value(eps * 0.9, [500] * 10) < 0.85
 
 
-def test_demo_step_releases_segment_counts_under_a_fresh_demo_ledger(tmp_path: Path) -> None:
+def test_demo_step_releases_segment_counts_under_the_demo_ledger(tmp_path: Path) -> None:
     from privseg.demo import pipeline
     from privseg.demo.generator import DEMO_AS_OF, generate
     from privseg.segments import assign, load_schemes
@@ -355,11 +355,11 @@ def test_demo_step_releases_segment_counts_under_a_fresh_demo_ledger(tmp_path: P
     )
     labels_path = tmp_path / "labels.csv"
     labels.to_csv(labels_path, index=False)
-    for _ in range(2):  # a second run starts a fresh demo ledger
-        run = pipeline.DemoRun(tmp_path, 1500, 0, outputs={"segment_labels": labels_path})
-        pipeline._release_segment_counts(run)
-        status = Ledger(tmp_path / "audits" / "budget.db").status("demo", "wecom-marketing")
-        assert status.spent == PrivacyBudget(2.0) and len(status.history) == 2
+    # one demo run per folder (run_demo refuses an earlier run's folder without force=True)
+    run = pipeline.DemoRun(tmp_path, 1500, 0, outputs={"segment_labels": labels_path})
+    pipeline._release_segment_counts(run)
+    status = Ledger(tmp_path / "audits" / "budget.db").status("demo", "wecom-marketing")
+    assert status.spent == PrivacyBudget(2.0) and len(status.history) == 2
     declared = {kind.value: set(values) for kind, values in load_schemes().labels().items()}
     table = pd.read_csv(run.outputs["release_lifecycle_by_province"])
     assert set(table["lifecycle"]) == declared["lifecycle"]
